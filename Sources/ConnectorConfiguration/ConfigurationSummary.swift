@@ -1,0 +1,65 @@
+import ConnectorDomain
+public import Foundation
+
+extension ServiceConfiguration {
+    /// A human summary of the configuration, without secrets: what `check-config` prints.
+    /// - Parameter now: The instant the next due times are computed from.
+    /// - Returns: Text, one block per connector.
+    public func summary(now: Date) -> String {
+        var lines: [String] = []
+        lines.append("Configuration \(file) is valid.")
+        lines.append(
+            "  event hook listener: \(server.tls == nil ? "http (plain, test mode)" : "https")://\(server.listen)")
+        if let admin = server.admin {
+            lines.append("  admin listener:      http://\(admin.listen) (bearer token required)")
+        } else {
+            lines.append("  admin listener:      off")
+        }
+        switch store.backend {
+        case .sqlite(let path): lines.append("  store:               SQLite \(path)")
+        case .postgres: lines.append("  store:               PostgreSQL")
+        }
+        lines.append("  connector server:    \(server.connectorServer)")
+        lines.append("  logging:             \(logging.format.rawValue), \(logging.level)")
+        for connector in connectors {
+            lines.append("")
+            let runsHere = connector.server == server.connectorServer
+            lines.append(
+                "Connector \"\(connector.name)\" (\(connector.slug))"
+                    + (connector.active ? "" : " — inactive")
+                    + (runsHere ? "" : " — not run here: server \(connector.server) ≠ \(server.connectorServer)"))
+            lines.append("  server:        \(connector.server)")
+            lines.append("  Okta URL:      \(connector.okta.url.absoluteString)")
+            lines.append("  credentials:   \(connector.okta.credentials.kind)")
+            lines.append("  rate limit:    at most \(Int(connector.okta.rateLimitShare * 100))% of each Okta bucket")
+            lines.append("  user statuses: \(connector.userStatuses.map(\.rawValue).joined(separator: ", "))")
+            lines.append("  schedule:      \(connector.schedule)")
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = connector.schedule.timeZone
+            formatter.dateFormat = "EEE yyyy-MM-dd HH:mm zzz"
+            for due in connector.schedule.occurrences(after: now, count: 3) {
+                lines.append("    next due:    \(formatter.string(from: due)) (\(Timestamp(due).iso8601))")
+            }
+            lines.append(
+                "  event hook:    \(connector.eventHook.path) (header \(connector.eventHook.authHeader), "
+                    + "\(connector.eventHook.secrets.count) secret\(connector.eventHook.secrets.count == 1 ? "" : "s"))"
+            )
+            let enrich = [connector.enrich.apps ? "apps" : nil, connector.enrich.devices ? "devices" : nil]
+                .compactMap { $0 }
+            lines.append(
+                "  enrichment:    \(enrich.isEmpty ? "none" : enrich.joined(separator: ", ")) (plan \(connector.enrich.plan.rawValue))"
+            )
+            if !connector.mapper.overrides.isEmpty {
+                let overrides = connector.mapper.overrides.keys.sorted().map {
+                    "\($0) ← \(connector.mapper.overrides[$0]!)"
+                }
+                lines.append("  overrides:     \(overrides.joined(separator: ", "))")
+            }
+            lines.append(
+                "  removals held: above \(Int(connector.reconcile.maxRemovalShare * 100))% of users in one run")
+            lines.append("  sink:          \(connector.sink.summary)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

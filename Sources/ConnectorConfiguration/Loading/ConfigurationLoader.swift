@@ -1,0 +1,540 @@
+import ConnectorDomain
+public import Foundation
+internal import Yams
+
+/// Loads and validates the configuration file (SPEC §3).
+public enum ConfigurationLoader {
+    /// Reads, parses and validates a configuration file.
+    /// - Parameters:
+    ///   - path: The YAML file.
+    ///   - environment: Variables for `${NAME}` references; the process environment by default.
+    /// - Returns: The typed configuration.
+    /// - Throws: ``ConfigurationInvalid`` listing every problem found.
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationInvalid) -> ServiceConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationInvalid(errors: [
+                ConfigError(file: path, keyPath: "", kind: .unreadableConfigFile(reason: describeFileError(error)))
+            ])
+        }
+        return try parse(yaml: text, file: path, environment: environment)
+    }
+
+    /// Parses and validates configuration text.
+    /// - Parameters:
+    ///   - yaml: The YAML text.
+    ///   - file: The file name used in errors and to resolve relative paths.
+    ///   - environment: Variables for `${NAME}` references.
+    ///   - fileReader: Reads `*_file` secrets; the file system by default.
+    /// - Returns: The typed configuration.
+    /// - Throws: ``ConfigurationInvalid`` listing every problem found.
+    public static func parse(
+        yaml: String, file: String, environment: [String: String],
+        fileReader: @escaping (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }
+    ) throws(ConfigurationInvalid) -> ServiceConfiguration {
+        let reader = ConfigReader(file: file, environment: environment, fileReader: fileReader)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigurationInvalid(errors: [
+                    ConfigError(file: file, keyPath: "", kind: .syntax(reason: "the file is empty"))
+                ])
+            }
+            root = node
+        } catch let error as ConfigurationInvalid {
+            throw error
+        } catch {
+            throw ConfigurationInvalid(errors: [
+                ConfigError(file: file, keyPath: "", kind: .syntax(reason: "\(error)"))
+            ])
+        }
+        let configuration = ServiceConfigurationReader(reader: reader).read(root)
+        guard reader.errors.isEmpty, let configuration else {
+            throw ConfigurationInvalid(errors: reader.errors)
+        }
+        return configuration
+    }
+}
+
+/// Reads each section of the file into the typed model.
+struct ServiceConfigurationReader {
+    let reader: ConfigReader
+
+    func read(_ root: Node) -> ServiceConfiguration? {
+        guard let top = YAMLObject(reader: reader, path: "", node: root) else { return nil }
+        let server = readServer(top.object("server"))
+        let store = readStore(top.object("store"))
+        let logging = readLogging(top.object("logging"))
+        var connectors: [ConnectorSettings] = []
+        if let items = top.list("connectors") {
+            if items.isEmpty {
+                reader.record(
+                    "connectors", top.node, .invalidValue(value: nil, reason: "at least one connector is needed"))
+            }
+            for (path, node) in items {
+                if let object = YAMLObject(reader: reader, path: path, node: node),
+                    let connector = readConnector(object)
+                {
+                    connectors.append(connector)
+                }
+            }
+        } else {
+            top.missing("connectors")
+        }
+        top.finish()
+        checkUniqueness(connectors)
+        guard let server, let store, let logging else { return nil }
+        return ServiceConfiguration(
+            file: reader.file, server: server, store: store, logging: logging, connectors: connectors)
+    }
+
+    // MARK: server
+
+    func readServer(_ object: YAMLObject?) -> ServerSettings? {
+        let listenText = object?.string("listen") ?? "0.0.0.0:8443"
+        let listen = ListenAddress(parsing: listenText)
+        if listen == nil {
+            reader.record("server.listen", object?.node, .invalidValue(value: listenText, reason: "expected host:port"))
+        }
+        let plain = object?.bool("insecure_plain_http") ?? false
+        var tls: TLSFiles?
+        if let tlsObject = object?.object("tls") {
+            let certificate = tlsObject.string("certificate", required: true)
+            let key = tlsObject.string("private_key", required: true)
+            tlsObject.finish()
+            if let certificate, let key {
+                tls = TLSFiles(
+                    certificatePath: reader.resolvePath(certificate), privateKeyPath: reader.resolvePath(key))
+                for (name, file) in [("certificate", tls!.certificatePath), ("private_key", tls!.privateKeyPath)] {
+                    if !FileManager.default.isReadableFile(atPath: file) {
+                        reader.record(
+                            "server.tls.\(name)", tlsObject.node,
+                            .unreadableFile(path: file, reason: "missing or not readable"))
+                    }
+                }
+            }
+        } else if !plain {
+            reader.record(
+                "server.tls", object?.node,
+                .invalidValue(
+                    value: nil,
+                    reason: "the event hook listener needs a TLS certificate and key (Okta delivers only over HTTPS); "
+                        + "`insecure_plain_http: true` is for tests only"))
+        }
+        var admin: AdminSettings?
+        if let adminObject = object?.object("admin") {
+            let adminListenText = adminObject.string("listen") ?? "127.0.0.1:9090"
+            let token = adminObject.secret("token")
+            adminObject.finish()
+            if let adminListen = ListenAddress(parsing: adminListenText) {
+                if let token { admin = AdminSettings(listen: adminListen, token: token) }
+            } else {
+                reader.record(
+                    "server.admin.listen", adminObject.node,
+                    .invalidValue(value: adminListenText, reason: "expected host:port"))
+            }
+        }
+        let connectorServer = object?.string("connector_server") ?? "Cloud"
+        let maxBody = object?.int("max_body_bytes", in: 1024...(64 << 20)) ?? (1 << 20)
+        object?.finish()
+        guard let listen else { return nil }
+        return ServerSettings(
+            listen: listen, tls: tls, admin: admin, connectorServer: connectorServer, maxBodyBytes: maxBody)
+    }
+
+    // MARK: store
+
+    func readStore(_ object: YAMLObject?) -> StoreSettings? {
+        let url = object?.string("url") ?? "sqlite://okta-connector.db"
+        object?.finish()
+        if url.hasPrefix("sqlite:") {
+            var path = String(url.dropFirst("sqlite:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else {
+                reader.record(
+                    "store.url", object?.node, .invalidValue(value: url, reason: "the SQLite URL needs a file path"))
+                return nil
+            }
+            return StoreSettings(backend: .sqlite(path: reader.resolvePath(path)))
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            reader.record(
+                "store.url", object?.node,
+                .invalidValue(value: nil, reason: "PostgreSQL is not supported by this version yet; use sqlite://PATH"))
+            return nil
+        }
+        reader.record(
+            "store.url", object?.node,
+            .invalidValue(value: url, reason: "expected sqlite:///absolute/path.db or sqlite://relative/path.db"))
+        return nil
+    }
+
+    // MARK: logging
+
+    func readLogging(_ object: YAMLObject?) -> LoggingSettings? {
+        let formatText = object?.string("format") ?? "logfmt"
+        let level = object?.string("level") ?? "info"
+        object?.finish()
+        guard let format = LoggingSettings.Format(rawValue: formatText) else {
+            reader.record(
+                "logging.format", object?.node, .invalidValue(value: formatText, reason: "expected json or logfmt"))
+            return nil
+        }
+        guard LoggingSettings.levels.contains(level) else {
+            reader.record(
+                "logging.level", object?.node,
+                .invalidValue(value: level, reason: "expected one of \(LoggingSettings.levels.joined(separator: ", "))")
+            )
+            return nil
+        }
+        return LoggingSettings(format: format, level: level)
+    }
+
+    // MARK: connectors
+
+    func readConnector(_ object: YAMLObject) -> ConnectorSettings? {
+        let name = object.string("name", required: true)
+        var slug: String?
+        if let name {
+            slug = ConnectorSlug.make(from: name)
+            if slug!.isEmpty {
+                reader.record(
+                    object.child("name"), object.node,
+                    .invalidValue(value: name, reason: "a name needs at least one letter or digit"))
+            }
+        }
+        let server = object.string("server") ?? "Cloud"
+        let active = object.bool("active") ?? true
+        let okta = readOkta(object.object("okta", required: true))
+        let statuses = readStatuses(object)
+        let schedule = readSchedule(object.object("schedule", required: true))
+        let hook = readEventHook(object.object("event_hook", required: true), slug: slug ?? "")
+        let enrich = readEnrich(object.object("enrich"))
+        let mapper = readMapping(object.object("mapping"))
+        let sink = readSink(object.object("sink", required: true))
+        let reconcileObject = object.object("reconcile")
+        let maxRemoval = reconcileObject?.double("max_removal_share", in: 0...1) ?? 0.2
+        reconcileObject?.finish()
+        object.finish()
+        guard let name, let slug, !slug.isEmpty, let okta, let statuses, let schedule, let hook, let enrich,
+            let mapper, let sink
+        else { return nil }
+        return ConnectorSettings(
+            name: name, slug: slug, server: server, active: active, okta: okta, userStatuses: statuses,
+            schedule: schedule, eventHook: hook, enrich: enrich, mapper: mapper, sink: sink,
+            reconcile: ReconcileSettings(maxRemovalShare: maxRemoval))
+    }
+
+    func readOkta(_ object: YAMLObject?) -> OktaSettings? {
+        guard let object else { return nil }
+        let urlText = object.string("url", required: true)
+        let allowHTTP = object.bool("allow_insecure_http") ?? false
+        var url: URL?
+        if let urlText {
+            let parsed = URL(string: urlText)
+            if let parsed, let scheme = parsed.scheme?.lowercased(), let host = parsed.host, !host.isEmpty,
+                parsed.path.isEmpty || parsed.path == "/", parsed.query == nil
+            {
+                if scheme == "https" || (scheme == "http" && allowHTTP) {
+                    url = parsed
+                } else {
+                    reader.record(
+                        object.child("url"), object.node,
+                        .invalidValue(
+                            value: urlText,
+                            reason:
+                                "the Okta URL must use https (http only with `allow_insecure_http: true`, for tests)"))
+                }
+            } else {
+                reader.record(
+                    object.child("url"), object.node,
+                    .invalidValue(value: urlText, reason: "expected the org URL, e.g. https://acme.okta.com"))
+            }
+        }
+        var credentials: OktaCredentials?
+        let hasToken = object.has("api_token") || object.has("api_token_file")
+        if let oauth = object.object("oauth") {
+            if hasToken {
+                reader.record(
+                    object.child("oauth"), oauth.node,
+                    .invalidValue(value: nil, reason: "set either api_token or oauth, not both"))
+            }
+            let clientId = oauth.string("client_id", required: true)
+            let key = oauth.secret("private_key")
+            let keyId = oauth.string("key_id")
+            let scopes = oauth.stringList("scopes") ?? ["okta.users.read", "okta.apps.read", "okta.devices.read"]
+            oauth.finish()
+            if let clientId, let key {
+                credentials = .oauth(OAuthServiceApp(clientId: clientId, privateKey: key, keyId: keyId, scopes: scopes))
+            }
+        } else if let token = object.secret("api_token", required: false) {
+            credentials = .apiToken(token)
+        } else if !hasToken {
+            reader.record(
+                object.child("api_token"), object.node,
+                .invalidValue(value: nil, reason: "set api_token, api_token_file or oauth"))
+        }
+        let share = object.double("rate_limit_share", in: 0...1, exclusiveLower: true) ?? 0.5
+        object.finish()
+        guard let url, let credentials else { return nil }
+        return OktaSettings(url: url, credentials: credentials, rateLimitShare: share)
+    }
+
+    func readStatuses(_ object: YAMLObject) -> [OktaUserStatus]? {
+        guard let items = object.list("user_statuses") else {
+            // The default selection imports every status but DEPROVISIONED, as the example shows.
+            if object.node("user_statuses") == nil, !object.has("user_statuses") {
+                return OktaUserStatus.allCases.filter { $0 != .deprovisioned }
+            }
+            return nil
+        }
+        guard !items.isEmpty else {
+            reader.record(
+                object.child("user_statuses"), object.node,
+                .invalidValue(value: nil, reason: "select at least one status"))
+            return nil
+        }
+        var statuses: [OktaUserStatus] = []
+        var ok = true
+        for (path, node) in items {
+            guard let text = object.scalarString(node, path: path) else {
+                ok = false
+                continue
+            }
+            guard let status = OktaUserStatus(rawValue: text.uppercased()) else {
+                reader.record(
+                    path, node,
+                    .invalidValue(
+                        value: text,
+                        reason:
+                            "unknown status; expected one of \(OktaUserStatus.allCases.map(\.rawValue).joined(separator: " "))"
+                    ))
+                ok = false
+                continue
+            }
+            if statuses.contains(status) {
+                reader.record(
+                    path, node, .duplicate(value: status.rawValue, firstAt: "an earlier entry of user_statuses"))
+                ok = false
+            }
+            statuses.append(status)
+        }
+        return ok ? statuses : nil
+    }
+
+    func readSchedule(_ object: YAMLObject?) -> Schedule? {
+        guard let object else { return nil }
+        let repeats = object.string("repeats", required: true)
+        let on = object.string("on")
+        let start = object.string("start_time", required: true)
+        let zone = object.string("time_zone")
+        object.finish()
+        guard let repeats, let start else { return nil }
+        do {
+            return try Schedule(repeats: repeats, on: on, startTime: start, timeZone: zone)
+        } catch {
+            reader.record(
+                object.child(error.field.rawValue), object.node,
+                .invalidValue(value: error.value.isEmpty ? nil : error.value, reason: error.reason))
+            return nil
+        }
+    }
+
+    func readEventHook(_ object: YAMLObject?, slug: String) -> EventHookSettings? {
+        guard let object else { return nil }
+        let path = object.string("path") ?? "/hooks/okta/\(slug)"
+        let header = object.string("auth_header") ?? "Authorization"
+        var secrets: [Secret] = []
+        if let items = object.list("secrets") {
+            for (itemPath, node) in items {
+                if let text = object.scalarString(node, path: itemPath) {
+                    if text.isEmpty {
+                        reader.record(itemPath, node, .invalidValue(value: nil, reason: "the secret is empty"))
+                    } else {
+                        secrets.append(Secret(text))
+                    }
+                }
+            }
+        }
+        if let fileNode = object.node("secrets_file"),
+            let file = object.scalarString(fileNode, path: object.child("secrets_file"))
+        {
+            if let content = object.readSecretFile(file, keyPath: object.child("secrets_file"), node: fileNode) {
+                let lines = content.reveal().components(separatedBy: .newlines)
+                for line in lines {
+                    let trimmed = line.trimmingCharacters(in: .whitespaces)
+                    if !trimmed.isEmpty { secrets.append(Secret(trimmed)) }
+                }
+            }
+        }
+        if secrets.isEmpty, reader.errors.allSatisfy({ !$0.keyPath.hasPrefix(object.path) }) {
+            reader.record(
+                object.child("secrets"), object.node,
+                .invalidValue(value: nil, reason: "at least one secret is needed (secrets or secrets_file)"))
+        }
+        object.finish()
+        guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#"), !path.contains(" ") else {
+            reader.record(
+                object.child("path"), object.node,
+                .invalidValue(value: path, reason: "expected an absolute URL path like /hooks/okta/NAME"))
+            return nil
+        }
+        guard !header.isEmpty,
+            header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else {
+            reader.record(
+                object.child("auth_header"), object.node,
+                .invalidValue(value: header, reason: "not an HTTP header name"))
+            return nil
+        }
+        guard !secrets.isEmpty else { return nil }
+        return EventHookSettings(path: path, authHeader: header, secrets: secrets)
+    }
+
+    func readEnrich(_ object: YAMLObject?) -> EnrichSettings? {
+        let apps = object?.bool("apps") ?? true
+        let devices = object?.bool("devices") ?? true
+        let planText = object?.string("plan") ?? "auto"
+        object?.finish()
+        guard let plan = EnrichSettings.Plan(rawValue: planText) else {
+            reader.record(
+                "enrich.plan", object?.node,
+                .invalidValue(value: planText, reason: "expected auto, per_user or bulk"))
+            return nil
+        }
+        return EnrichSettings(apps: apps, devices: devices, plan: plan)
+    }
+
+    func readMapping(_ object: YAMLObject?) -> UserMapper? {
+        guard let object else { return UserMapper() }
+        var overrides: [String: UserFieldPath] = [:]
+        var ok = true
+        if let overridesObject = object.object("overrides") {
+            guard case .mapping(let mapping) = overridesObject.node else { return nil }
+            for (keyNode, _) in mapping {
+                let target = keyNode.string ?? ""
+                let path = overridesObject.child(target)
+                guard let source = overridesObject.string(target) else {
+                    ok = false
+                    continue
+                }
+                let targetOK = target.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { part in
+                    !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+                }
+                guard targetOK, target.first?.isLetter == true else {
+                    reader.record(
+                        path, keyNode,
+                        .invalidValue(value: target, reason: "a target attribute looks like User.CostCenter"))
+                    ok = false
+                    continue
+                }
+                do {
+                    overrides[target] = try UserFieldPath(parsing: source)
+                } catch {
+                    reader.record(
+                        path, keyNode, .invalidValue(value: source, reason: "not a user field path: \(error.reason)"))
+                    ok = false
+                }
+            }
+        }
+        object.finish()
+        return ok ? UserMapper(overrides: overrides) : nil
+    }
+
+    func readSink(_ object: YAMLObject?) -> SinkSettings? {
+        guard let object else { return nil }
+        guard let type = object.string("type", required: true) else {
+            return nil
+        }
+        let batchSize = object.int("batch_size", in: 1...10_000) ?? 500
+        defer { object.finish() }
+        switch type {
+        case "ndjson":
+            guard let path = object.string("path", required: true) else { return nil }
+            return .ndjson(NDJSONSinkSettings(path: reader.resolvePath(path), batchSize: batchSize))
+        case "csv":
+            let directory = object.string("directory", required: true)
+            let delimiterText = object.string("delimiter") ?? ","
+            let keep = object.int("keep", in: 1...10_000) ?? 10
+            let interval = object.duration("realtime_interval") ?? 900
+            guard delimiterText.count == 1, let delimiter = delimiterText.first, delimiter != "\"",
+                !delimiter.isNewline
+            else {
+                reader.record(
+                    object.child("delimiter"), object.node,
+                    .invalidValue(value: delimiterText, reason: "one character, not a quote or a line break"))
+                return nil
+            }
+            guard let directory else { return nil }
+            return .csv(
+                CSVSinkSettings(
+                    directory: reader.resolvePath(directory), delimiter: delimiter, keep: keep,
+                    realtimeInterval: interval, batchSize: batchSize))
+        case "http":
+            let endpoint = httpsURL(object, "endpoint")
+            let tokenURL = httpsURL(object, "token_url")
+            let clientId = object.string("client_id", required: true)
+            let secret = object.secret("client_secret")
+            let scope = object.string("scope")
+            let caFile = object.string("ca_file").map(reader.resolvePath)
+            if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                reader.record(
+                    object.child("ca_file"), object.node,
+                    .unreadableFile(path: caFile, reason: "missing or not readable"))
+            }
+            guard let endpoint, let tokenURL, let clientId, let secret else { return nil }
+            return .http(
+                HTTPSinkSettings(
+                    endpoint: endpoint, tokenURL: tokenURL, clientId: clientId, clientSecret: secret, scope: scope,
+                    batchSize: batchSize, caFile: caFile))
+        default:
+            reader.record(
+                object.child("type"), object.node, .invalidValue(value: type, reason: "expected ndjson, csv or http"))
+            return nil
+        }
+    }
+
+    func httpsURL(_ object: YAMLObject, _ key: String) -> URL? {
+        guard let text = object.string(key, required: true) else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["https", "http"].contains(scheme),
+            url.host?.isEmpty == false
+        else {
+            reader.record(object.child(key), object.node, .invalidValue(value: text, reason: "expected an https URL"))
+            return nil
+        }
+        return url
+    }
+
+    // MARK: cross-connector checks
+
+    func checkUniqueness(_ connectors: [ConnectorSettings]) {
+        var names: [String: Int] = [:]
+        var slugs: [String: Int] = [:]
+        var paths: [String: Int] = [:]
+        for (index, connector) in connectors.enumerated() {
+            let path = "connectors[\(index)]"
+            if let first = names[connector.name.lowercased()] {
+                reader.record(
+                    "\(path).name", nil, .duplicate(value: connector.name, firstAt: "connectors[\(first)].name"))
+            } else if let first = slugs[connector.slug] {
+                reader.record(
+                    "\(path).name", nil,
+                    .duplicate(
+                        value: connector.name, firstAt: "connectors[\(first)].name (same URL name \(connector.slug))"))
+            }
+            names[connector.name.lowercased()] = names[connector.name.lowercased()] ?? index
+            slugs[connector.slug] = slugs[connector.slug] ?? index
+            if let first = paths[connector.eventHook.path] {
+                reader.record(
+                    "\(path).event_hook.path", nil,
+                    .duplicate(value: connector.eventHook.path, firstAt: "connectors[\(first)].event_hook.path"))
+            } else {
+                paths[connector.eventHook.path] = index
+            }
+        }
+    }
+}

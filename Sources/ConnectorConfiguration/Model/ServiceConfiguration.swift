@@ -1,0 +1,378 @@
+public import ConnectorDomain
+public import Foundation
+
+/// The whole configuration file, validated and typed (SPEC §3).
+public struct ServiceConfiguration: Sendable {
+    /// The file it was read from.
+    public var file: String
+    public var server: ServerSettings
+    public var store: StoreSettings
+    public var logging: LoggingSettings
+    public var connectors: [ConnectorSettings]
+
+    /// The connectors this process runs: those whose server name is the process's `connector_server`.
+    public var connectorsForThisServer: [ConnectorSettings] {
+        connectors.filter { $0.server == server.connectorServer }
+    }
+
+    /// The connector with a name (or slug), if any.
+    public func connector(named name: String) -> ConnectorSettings? {
+        connectors.first { $0.name == name || $0.slug == name }
+    }
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(
+        file: String, server: ServerSettings, store: StoreSettings, logging: LoggingSettings,
+        connectors: [ConnectorSettings]
+    ) {
+        self.file = file
+        self.server = server
+        self.store = store
+        self.logging = logging
+        self.connectors = connectors
+    }
+}
+
+/// A host and port to listen on.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    /// Creates an address.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` or `[v6]:port`.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port), !host.isEmpty else {
+            return nil
+        }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// The event hook listener and the admin listener.
+public struct ServerSettings: Sendable {
+    public var listen: ListenAddress
+    /// Certificate and key for HTTPS; `nil` only with `insecure_plain_http: true` (tests).
+    public var tls: TLSFiles?
+    public var admin: AdminSettings?
+    /// Which connector server this process is; it runs the connectors with this server name.
+    public var connectorServer: String
+    /// Largest accepted delivery body (SPEC §4: 1 MiB by default).
+    public var maxBodyBytes: Int
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(
+        listen: ListenAddress, tls: TLSFiles?, admin: AdminSettings?, connectorServer: String, maxBodyBytes: Int
+    ) {
+        self.listen = listen
+        self.tls = tls
+        self.admin = admin
+        self.connectorServer = connectorServer
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// PEM files for a TLS listener.
+public struct TLSFiles: Sendable, Hashable {
+    public var certificatePath: String
+    public var privateKeyPath: String
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(certificatePath: String, privateKeyPath: String) {
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+    }
+}
+
+/// The admin listener (SPEC §11).
+public struct AdminSettings: Sendable {
+    public var listen: ListenAddress
+    /// Bearer token for everything but the probes.
+    public var token: Secret
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(listen: ListenAddress, token: Secret) {
+        self.listen = listen
+        self.token = token
+    }
+}
+
+/// Where state is kept (SPEC §10).
+public struct StoreSettings: Sendable, Hashable {
+    /// The backend and its location.
+    public enum Backend: Sendable, Hashable {
+        /// The embedded default: one SQLite file in WAL mode.
+        case sqlite(path: String)
+        /// A PostgreSQL database shared by several replicas.
+        case postgres(url: String)
+    }
+
+    public var backend: Backend
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(backend: Backend) {
+        self.backend = backend
+    }
+}
+
+/// Log output (SPEC §11).
+public struct LoggingSettings: Sendable, Hashable {
+    /// One line per event, as JSON objects or logfmt.
+    public enum Format: String, Sendable, Hashable, CaseIterable {
+        case json, logfmt
+    }
+
+    public var format: Format
+    /// `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`.
+    public var level: String
+
+    static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(format: Format, level: String) {
+        self.format = format
+        self.level = level
+    }
+}
+
+/// One connector: the options of SPEC §2 and its technical settings.
+public struct ConnectorSettings: Sendable {
+    /// Connector name, unique in the process.
+    public var name: String
+    /// The URL-safe name used in paths, metrics and file names.
+    public var slug: String
+    /// Connector server name (`Cloud` for cloud connectors).
+    public var server: String
+    /// Whether the connector runs and takes in events.
+    public var active: Bool
+    public var okta: OktaSettings
+    /// The statuses to import; users in others are removed downstream.
+    public var userStatuses: [OktaUserStatus]
+    /// Repeats and Start time.
+    public var schedule: Schedule
+    public var eventHook: EventHookSettings
+    public var enrich: EnrichSettings
+    /// The mapping with this connector's overrides.
+    public var mapper: UserMapper
+    public var sink: SinkSettings
+    public var reconcile: ReconcileSettings
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(
+        name: String, slug: String, server: String, active: Bool, okta: OktaSettings, userStatuses: [OktaUserStatus],
+        schedule: Schedule, eventHook: EventHookSettings, enrich: EnrichSettings, mapper: UserMapper,
+        sink: SinkSettings, reconcile: ReconcileSettings
+    ) {
+        self.name = name
+        self.slug = slug
+        self.server = server
+        self.active = active
+        self.okta = okta
+        self.userStatuses = userStatuses
+        self.schedule = schedule
+        self.eventHook = eventHook
+        self.enrich = enrich
+        self.mapper = mapper
+        self.sink = sink
+        self.reconcile = reconcile
+    }
+}
+
+/// How to reach and authenticate to the Okta org.
+public struct OktaSettings: Sendable {
+    /// The org URL, e.g. `https://acme.okta.com`.
+    public var url: URL
+    public var credentials: OktaCredentials
+    /// Never use more than this share of any Okta rate-limit bucket.
+    public var rateLimitShare: Double
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(url: URL, credentials: OktaCredentials, rateLimitShare: Double) {
+        self.url = url
+        self.credentials = credentials
+        self.rateLimitShare = rateLimitShare
+    }
+}
+
+/// Okta API credentials.
+public enum OktaCredentials: Sendable {
+    /// `Authorization: SSWS <token>`.
+    case apiToken(Secret)
+    /// OAuth 2.0 service app with a `private_key_jwt` client assertion.
+    case oauth(OAuthServiceApp)
+
+    /// A description without the secret.
+    public var kind: String {
+        switch self {
+        case .apiToken: return "API token (SSWS)"
+        case .oauth(let app):
+            return "OAuth 2.0 service app \(app.clientId) (scopes: \(app.scopes.joined(separator: " ")))"
+        }
+    }
+}
+
+/// An OAuth 2.0 service app's credentials.
+public struct OAuthServiceApp: Sendable {
+    public var clientId: String
+    /// The PEM private key the client assertion is signed with.
+    public var privateKey: Secret
+    /// The `kid` of the registered public key, when Okta has several.
+    public var keyId: String?
+    public var scopes: [String]
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(clientId: String, privateKey: Secret, keyId: String?, scopes: [String]) {
+        self.clientId = clientId
+        self.privateKey = privateKey
+        self.keyId = keyId
+        self.scopes = scopes
+    }
+}
+
+/// The connector's event hook endpoint.
+public struct EventHookSettings: Sendable {
+    /// Path of the `GET`/`POST` route, e.g. `/hooks/okta/okta-production`.
+    public var path: String
+    /// The header Okta sends the secret in (`channel.config.authScheme.key`).
+    public var authHeader: String
+    /// Accepted secrets; several during a rotation.
+    public var secrets: [Secret]
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(path: String, authHeader: String, secrets: [Secret]) {
+        self.path = path
+        self.authHeader = authHeader
+        self.secrets = secrets
+    }
+}
+
+/// Which enrichment the reconcile gathers, and how.
+public struct EnrichSettings: Sendable, Hashable {
+    /// The plan for gathering apps and devices (SPEC §6).
+    public enum Plan: String, Sendable, Hashable, CaseIterable {
+        /// The cheaper of the two by the cost model.
+        case auto
+        /// `appLinks` and `devices` per user.
+        case perUser = "per_user"
+        /// All apps with their users, all devices with their users.
+        case bulk
+    }
+
+    public var apps: Bool
+    public var devices: Bool
+    public var plan: Plan
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(apps: Bool, devices: Bool, plan: Plan) {
+        self.apps = apps
+        self.devices = devices
+        self.plan = plan
+    }
+}
+
+/// Safety settings of the full reconcile.
+public struct ReconcileSettings: Sendable, Hashable {
+    /// A run that would remove more than this share of the connector's users is held (SPEC §6).
+    public var maxRemovalShare: Double
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(maxRemovalShare: Double) {
+        self.maxRemovalShare = maxRemovalShare
+    }
+}
+
+/// Where mapped records go (SPEC §9).
+public enum SinkSettings: Sendable {
+    case ndjson(NDJSONSinkSettings)
+    case csv(CSVSinkSettings)
+    case http(HTTPSinkSettings)
+
+    /// A one-line description without secrets.
+    public var summary: String {
+        switch self {
+        case .ndjson(let sink): return "ndjson → \(sink.path == "-" ? "standard output" : sink.path)"
+        case .csv(let sink):
+            return
+                "csv → \(sink.directory) (delimiter \"\(sink.delimiter)\", keep \(sink.keep), real-time every \(Int(sink.realtimeInterval))s)"
+        case .http(let sink):
+            return "http → \(sink.endpoint.absoluteString) (token from \(sink.tokenURL.absoluteString))"
+        }
+    }
+
+    /// Records per batch handed to the sink.
+    public var batchSize: Int {
+        switch self {
+        case .ndjson(let sink): return sink.batchSize
+        case .csv(let sink): return sink.batchSize
+        case .http(let sink): return sink.batchSize
+        }
+    }
+}
+
+/// One JSON line per change, to a file or standard output.
+public struct NDJSONSinkSettings: Sendable, Hashable {
+    /// The file, or `-` for standard output.
+    public var path: String
+    public var batchSize: Int
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(path: String, batchSize: Int) {
+        self.path = path
+        self.batchSize = batchSize
+    }
+}
+
+/// Snapshot CSV files for the Neurons CSV connector.
+public struct CSVSinkSettings: Sendable, Hashable {
+    public var directory: String
+    public var delimiter: Character
+    /// How many snapshot files to keep.
+    public var keep: Int
+    /// At most one real-time snapshot per this many seconds.
+    public var realtimeInterval: TimeInterval
+    public var batchSize: Int
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(directory: String, delimiter: Character, keep: Int, realtimeInterval: TimeInterval, batchSize: Int) {
+        self.directory = directory
+        self.delimiter = delimiter
+        self.keep = keep
+        self.realtimeInterval = realtimeInterval
+        self.batchSize = batchSize
+    }
+}
+
+/// The Neurons ingestion endpoint.
+public struct HTTPSinkSettings: Sendable {
+    public var endpoint: URL
+    public var tokenURL: URL
+    public var clientId: String
+    public var clientSecret: Secret
+    public var scope: String?
+    public var batchSize: Int
+    /// A PEM CA bundle to trust instead of the system roots.
+    public var caFile: String?
+
+    /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
+    public init(
+        endpoint: URL, tokenURL: URL, clientId: String, clientSecret: Secret, scope: String?, batchSize: Int,
+        caFile: String?
+    ) {
+        self.endpoint = endpoint
+        self.tokenURL = tokenURL
+        self.clientId = clientId
+        self.clientSecret = clientSecret
+        self.scope = scope
+        self.batchSize = batchSize
+        self.caFile = caFile
+    }
+}

@@ -1,0 +1,21 @@
+/// One user mapped to Neurons target attributes, keyed by the Okta user id (SPEC §8).
+public struct NeuronsRecord: Sendable, Hashable {
+    /// The Okta user id.
+    public var key: String
+    /// Target attribute name (`User.FullName`, ...) to value. Absent source values are absent here.
+    public var attributes: [String: JSONValue]
+
+    /// Creates a record.
+    public init(key: String, attributes: [String: JSONValue]) {
+        self.key = key
+        self.attributes = attributes
+    }
+
+    /// The canonical JSON of the attributes (see ``CanonicalJSON``): what the store keeps and sinks send.
+    public var canonicalAttributesJSON: String { CanonicalJSON.string(.object(attributes)) }
+
+    /// SHA-256 over the canonical form of key and attributes: equal records hash equal anywhere.
+    public var contentHash: String {
+        CanonicalJSON.sha256Hex(.object(["key": .string(key), "attributes": .object(attributes)]))
+    }
+}

@@ -1,0 +1,122 @@
+public import ConnectorDomain
+
+/// Users with their mapped records, written together with the outbox.
+public protocol UserStateStore: Sendable {
+    /// Writes state changes, their outbox entries and the applied marks of inbox events in one
+    /// transaction. An upsert whose mapped record hash equals the stored one queues nothing.
+    /// - Parameter batch: The changes.
+    /// - Returns: One outcome per change, in order.
+    func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome]
+
+    /// One user, present or removed.
+    func user(connector: String, id: String) async throws -> StoredUser?
+
+    /// Users present downstream, ordered by id, after a given id (for paging through all of them).
+    func presentUsers(connector: String, after userId: String?, limit: Int) async throws -> [StoredUser]
+
+    /// How many users are present downstream.
+    func presentUserCount(connector: String) async throws -> Int
+
+    /// Present users that a run did not see and nothing else touched since it started: the
+    /// removal candidates of mark and sweep.
+    func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
+}
+
+/// The durable inbox of event hook deliveries.
+public protocol EventInbox: Sendable {
+    /// Stores deliveries in one transaction (group commit), deduplicating by `eventId` and event `uuid`.
+    /// - Parameter deliveries: The deliveries, possibly for several connectors.
+    /// - Returns: One result per delivery, in order.
+    func insert(_ deliveries: [InboxDelivery]) async throws -> [InboxInsertResult]
+
+    /// Unapplied events of a connector in `published` order (then arrival order).
+    func pendingEvents(connector: String, limit: Int) async throws -> [PendingInboxEvent]
+
+    /// Marks events applied without a state change (ignored or no-op events).
+    func markApplied(connector: String, seqs: [Int64], at: Timestamp) async throws
+
+    /// Unapplied events of a connector.
+    func inboxDepth(connector: String) async throws -> Int
+}
+
+/// The ordered queue of changes for the sink.
+public protocol Outbox: Sendable {
+    /// The oldest entries of a connector, in queue order.
+    func pendingOutbox(connector: String, limit: Int) async throws -> [OutboxEntry]
+
+    /// Removes entries the sink accepted.
+    func markForwarded(connector: String, seqs: [Int64]) async throws
+
+    /// Records a retryable failure: attempts + 1, the error, and when to try again.
+    func recordForwardFailure(connector: String, seqs: [Int64], error: String, nextAttemptAt: Timestamp) async throws
+
+    /// Moves entries the sink rejected for good to the dead letters.
+    func moveToDeadLetters(connector: String, seqs: [Int64], reason: String, at: Timestamp) async throws
+
+    /// Depth and age of the queue.
+    func outboxStats(connector: String) async throws -> OutboxStats
+}
+
+/// Changes the sink rejected for good.
+public protocol DeadLetterStore: Sendable {
+    /// Dead letters of a connector, oldest first.
+    func deadLetters(connector: String, limit: Int) async throws -> [DeadLetter]
+
+    /// Moves dead letters back to the end of the outbox.
+    /// - Parameters:
+    ///   - connector: The connector.
+    ///   - ids: The dead letters to replay, or `nil` for all of the connector's.
+    /// - Returns: How many were re-queued.
+    func replayDeadLetters(connector: String, ids: [Int64]?, at: Timestamp) async throws -> Int
+}
+
+/// The history of reconcile runs.
+public protocol RunHistory: Sendable {
+    /// Records the start of a run.
+    /// - Returns: The run id.
+    func startRun(connector: String, trigger: RunTrigger, dryRun: Bool, at: Timestamp) async throws -> Int64
+
+    /// Records how a run ended (outcome, counts, calls, errors).
+    func finishRun(_ record: RunRecord) async throws
+
+    /// Runs of a connector, newest first.
+    func runs(connector: String, limit: Int) async throws -> [RunRecord]
+
+    /// One run.
+    func run(id: Int64) async throws -> RunRecord?
+}
+
+/// Schedule bookkeeping per connector.
+public protocol ScheduleStateStore: Sendable {
+    /// The connector's schedule state, if it ever ran.
+    func scheduleState(connector: String) async throws -> ScheduleState?
+
+    /// Saves the connector's schedule state.
+    func saveScheduleState(_ state: ScheduleState) async throws
+}
+
+/// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
+public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore {
+    /// Whether the store answers and its schema is current (for `/readyz`).
+    func isReady() async -> Bool
+}
+
+/// Errors of the store that an operator can act on.
+public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The database was written by a newer version of okta-connector.
+    case schemaFromNewerVersion(unknownMigrations: [String])
+    /// The database cannot be opened.
+    case cannotOpen(location: String, reason: String)
+    /// Stored data does not decode (corruption or a manual edit).
+    case corruptRow(table: String, key: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .schemaFromNewerVersion(let unknown):
+            return
+                "the database was written by a newer okta-connector (unknown migrations: \(unknown.joined(separator: ", "))); upgrade this binary"
+        case .cannotOpen(let location, let reason): return "cannot open the store at \(location): \(reason)"
+        case .corruptRow(let table, let key, let reason): return "corrupt row in \(table) (\(key)): \(reason)"
+        }
+    }
+}

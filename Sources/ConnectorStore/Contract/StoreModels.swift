@@ -1,0 +1,281 @@
+public import ConnectorDomain
+
+/// A change to one user's state, written together with its outbox entry.
+public enum UserChange: Sendable, Hashable {
+    /// The user as now known, with its mapped record.
+    case upsert(snapshot: UserSnapshot, record: NeuronsRecord)
+    /// The user is gone or no longer selected: remove it downstream.
+    case remove(userId: String, reason: RemovalReason)
+
+    /// The user this change is about.
+    public var userId: String {
+        switch self {
+        case .upsert(let snapshot, _): return snapshot.user.id
+        case .remove(let userId, _): return userId
+        }
+    }
+}
+
+/// Why a user is removed downstream.
+public enum RemovalReason: String, Sendable, Hashable, Codable {
+    /// Okta answered `404 E0000007`, or a `user.lifecycle.delete.initiated` event arrived.
+    case deleted
+    /// The user's status is not one the connector selects.
+    case statusNotSelected = "status_not_selected"
+    /// A complete listing did not contain the user.
+    case notListed = "not_listed"
+}
+
+/// State changes and their outbox entries, written in one transaction.
+public struct UserWriteBatch: Sendable {
+    public var connector: String
+    public var changes: [UserChange]
+    /// The reconcile run that listed these users (for mark and sweep), if any.
+    public var seenInRun: Int64?
+    /// Inbox events whose effect these changes are; marked applied in the same transaction.
+    public var appliedInboxEvents: [Int64]
+    /// When the batch is written.
+    public var at: Timestamp
+
+    /// Creates a batch.
+    public init(
+        connector: String, changes: [UserChange], seenInRun: Int64? = nil, appliedInboxEvents: [Int64] = [],
+        at: Timestamp
+    ) {
+        self.connector = connector
+        self.changes = changes
+        self.seenInRun = seenInRun
+        self.appliedInboxEvents = appliedInboxEvents
+        self.at = at
+    }
+}
+
+/// What a change did, per change of a batch.
+public enum UserWriteOutcome: Sendable, Hashable {
+    /// A user the store did not have (or had removed) was added; queued with this version.
+    case created(version: Int64)
+    /// The mapped record changed; queued with this version.
+    case updated(version: Int64)
+    /// The mapped record is identical: nothing queued.
+    case unchanged
+    /// The user was removed; a delete was queued with this version.
+    case removed(version: Int64)
+    /// The user was not present: nothing to remove.
+    case alreadyAbsent
+
+    /// Whether something was queued for the sink.
+    public var queued: Bool {
+        switch self {
+        case .created, .updated, .removed: return true
+        case .unchanged, .alreadyAbsent: return false
+        }
+    }
+}
+
+/// One user as the store keeps it.
+public struct StoredUser: Sendable, Hashable {
+    public var connector: String
+    public var userId: String
+    public var status: String
+    public var snapshot: UserSnapshot
+    /// Canonical JSON of the mapped attributes; `nil` once removed.
+    public var recordJSON: String?
+    public var recordHash: String?
+    /// The per-user version; only grows, across removals and re-creations.
+    public var version: Int64
+    public var lastSeenRun: Int64?
+    public var removedAt: Timestamp?
+    public var updatedAt: Timestamp
+
+    /// Whether the user is present downstream.
+    public var isPresent: Bool { removedAt == nil }
+}
+
+/// One System Log event of a delivery, as stored in the inbox.
+public struct InboxEvent: Sendable, Hashable {
+    public var uuid: String
+    public var eventType: String
+    public var subjectUserId: String?
+    public var published: Timestamp
+    /// The event as received.
+    public var payloadJSON: String
+
+    /// Creates an inbox event.
+    public init(uuid: String, eventType: String, subjectUserId: String?, published: Timestamp, payloadJSON: String) {
+        self.uuid = uuid
+        self.eventType = eventType
+        self.subjectUserId = subjectUserId
+        self.published = published
+        self.payloadJSON = payloadJSON
+    }
+}
+
+/// One event hook delivery to be stored.
+public struct InboxDelivery: Sendable, Hashable {
+    public var connector: String
+    public var eventId: String
+    public var receivedAt: Timestamp
+    public var events: [InboxEvent]
+
+    /// Creates a delivery.
+    public init(connector: String, eventId: String, receivedAt: Timestamp, events: [InboxEvent]) {
+        self.connector = connector
+        self.eventId = eventId
+        self.receivedAt = receivedAt
+        self.events = events
+    }
+}
+
+/// What storing a delivery did.
+public enum InboxInsertResult: Sendable, Hashable {
+    /// Stored; events already in the inbox (by `uuid`) were skipped.
+    case stored(newEvents: Int, duplicateEvents: Int)
+    /// The same `eventId` was stored before: nothing done.
+    case duplicateDelivery
+}
+
+/// An inbox event waiting to be applied.
+public struct PendingInboxEvent: Sendable, Hashable {
+    public var seq: Int64
+    public var connector: String
+    public var eventId: String
+    public var event: InboxEvent
+    public var receivedAt: Timestamp
+}
+
+/// What the sink is asked to do with a record.
+public enum OutboxOperation: String, Sendable, Hashable, Codable {
+    case upsert
+    case delete
+}
+
+/// One queued change for the sink.
+public struct OutboxEntry: Sendable, Hashable {
+    public var seq: Int64
+    public var connector: String
+    public var userId: String
+    public var operation: OutboxOperation
+    public var version: Int64
+    /// Canonical JSON of the attributes, for upserts.
+    public var recordJSON: String?
+    public var createdAt: Timestamp
+    public var attempts: Int
+    public var nextAttemptAt: Timestamp
+    public var lastError: String?
+}
+
+/// The outbox's size and age.
+public struct OutboxStats: Sendable, Hashable {
+    public var depth: Int
+    public var oldestCreatedAt: Timestamp?
+
+    /// Creates the stats.
+    public init(depth: Int, oldestCreatedAt: Timestamp?) {
+        self.depth = depth
+        self.oldestCreatedAt = oldestCreatedAt
+    }
+}
+
+/// A change the sink rejected for good, kept for an operator.
+public struct DeadLetter: Sendable, Hashable {
+    public var id: Int64
+    public var connector: String
+    public var userId: String
+    public var operation: OutboxOperation
+    public var version: Int64
+    public var recordJSON: String?
+    public var reason: String
+    public var attempts: Int
+    public var createdAt: Timestamp
+    public var failedAt: Timestamp
+}
+
+/// What started a reconcile run (SPEC §6).
+public enum RunTrigger: String, Sendable, Hashable, Codable, CaseIterable {
+    case schedule, manual, startup, reactivation
+}
+
+/// How a run ended (SPEC §6); `running` until it does.
+public enum RunOutcome: String, Sendable, Hashable, Codable, CaseIterable {
+    case running, succeeded, failed, held, cancelled
+}
+
+/// The counts of a run.
+public struct RunCounts: Sendable, Hashable, Codable {
+    public var listed = 0
+    public var created = 0
+    public var updated = 0
+    public var unchanged = 0
+    public var removed = 0
+
+    /// Creates counts.
+    public init(listed: Int = 0, created: Int = 0, updated: Int = 0, unchanged: Int = 0, removed: Int = 0) {
+        self.listed = listed
+        self.created = created
+        self.updated = updated
+        self.unchanged = unchanged
+        self.removed = removed
+    }
+}
+
+/// One reconcile run, as recorded (SPEC §6).
+public struct RunRecord: Sendable, Hashable {
+    public var id: Int64
+    public var connector: String
+    public var trigger: RunTrigger
+    public var dryRun: Bool
+    public var startedAt: Timestamp
+    public var endedAt: Timestamp?
+    public var outcome: RunOutcome
+    public var counts: RunCounts
+    /// Changes that events should have delivered but did not.
+    public var drift: Int
+    /// Okta calls by endpoint.
+    public var oktaCalls: [String: Int]
+    /// `429` answers received.
+    public var rateLimited: Int
+    public var errors: [String]
+
+    /// Creates a run record.
+    public init(
+        id: Int64, connector: String, trigger: RunTrigger, dryRun: Bool = false, startedAt: Timestamp,
+        endedAt: Timestamp? = nil, outcome: RunOutcome = .running, counts: RunCounts = RunCounts(), drift: Int = 0,
+        oktaCalls: [String: Int] = [:], rateLimited: Int = 0, errors: [String] = []
+    ) {
+        self.id = id
+        self.connector = connector
+        self.trigger = trigger
+        self.dryRun = dryRun
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.outcome = outcome
+        self.counts = counts
+        self.drift = drift
+        self.oktaCalls = oktaCalls
+        self.rateLimited = rateLimited
+        self.errors = errors
+    }
+}
+
+/// A connector's schedule bookkeeping (SPEC §7).
+public struct ScheduleState: Sendable, Hashable {
+    public var connector: String
+    /// The due time of the last scheduled run.
+    public var lastDueAt: Timestamp?
+    public var lastStartedAt: Timestamp?
+    public var lastSucceededAt: Timestamp?
+    /// The next due time, for status output.
+    public var nextDueAt: Timestamp?
+
+    /// Creates a schedule state.
+    public init(
+        connector: String, lastDueAt: Timestamp? = nil, lastStartedAt: Timestamp? = nil,
+        lastSucceededAt: Timestamp? = nil, nextDueAt: Timestamp? = nil
+    ) {
+        self.connector = connector
+        self.lastDueAt = lastDueAt
+        self.lastStartedAt = lastStartedAt
+        self.lastSucceededAt = lastSucceededAt
+        self.nextDueAt = nextDueAt
+    }
+}

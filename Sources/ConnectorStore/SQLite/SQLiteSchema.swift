@@ -1,0 +1,110 @@
+internal import GRDB
+
+/// The SQLite schema as versioned migrations, applied when the store opens (SPEC §10).
+///
+/// Portable by design, with the PostgreSQL backend in mind: times are integer milliseconds since
+/// the epoch, JSON is text, upserts are `INSERT ... ON CONFLICT`. Never edit a released migration;
+/// add a new one.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: users, inbox, outbox, dead letters, runs, schedule") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        connector TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        snapshot_json TEXT NOT NULL,
+                        record_json TEXT,
+                        record_hash TEXT,
+                        version INTEGER NOT NULL,
+                        last_seen_run INTEGER,
+                        removed_at INTEGER,
+                        updated_at INTEGER NOT NULL,
+                        PRIMARY KEY (connector, user_id)
+                    );
+                    CREATE INDEX users_present ON users (connector, removed_at, last_seen_run);
+
+                    CREATE TABLE inbox_deliveries (
+                        connector TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        event_count INTEGER NOT NULL,
+                        PRIMARY KEY (connector, event_id)
+                    );
+                    CREATE TABLE inbox_events (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        connector TEXT NOT NULL,
+                        uuid TEXT NOT NULL,
+                        event_id TEXT NOT NULL,
+                        event_type TEXT NOT NULL,
+                        subject_user_id TEXT,
+                        published INTEGER NOT NULL,
+                        payload_json TEXT NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        applied_at INTEGER,
+                        UNIQUE (connector, uuid)
+                    );
+                    CREATE INDEX inbox_pending ON inbox_events (connector, published, seq) WHERE applied_at IS NULL;
+
+                    CREATE TABLE outbox (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        connector TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        op TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        record_json TEXT,
+                        created_at INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at INTEGER NOT NULL,
+                        last_error TEXT
+                    );
+                    CREATE INDEX outbox_queue ON outbox (connector, seq);
+
+                    CREATE TABLE dead_letters (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        connector TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        op TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        record_json TEXT,
+                        reason TEXT NOT NULL,
+                        attempts INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        failed_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX dead_letters_by_connector ON dead_letters (connector, id);
+
+                    CREATE TABLE runs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        connector TEXT NOT NULL,
+                        run_trigger TEXT NOT NULL,
+                        dry_run INTEGER NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        ended_at INTEGER,
+                        outcome TEXT NOT NULL,
+                        listed INTEGER NOT NULL DEFAULT 0,
+                        created INTEGER NOT NULL DEFAULT 0,
+                        updated INTEGER NOT NULL DEFAULT 0,
+                        unchanged INTEGER NOT NULL DEFAULT 0,
+                        removed INTEGER NOT NULL DEFAULT 0,
+                        drift INTEGER NOT NULL DEFAULT 0,
+                        okta_calls_json TEXT NOT NULL DEFAULT '{}',
+                        rate_limited INTEGER NOT NULL DEFAULT 0,
+                        errors_json TEXT NOT NULL DEFAULT '[]'
+                    );
+                    CREATE INDEX runs_by_connector ON runs (connector, id);
+
+                    CREATE TABLE schedule_state (
+                        connector TEXT PRIMARY KEY,
+                        last_due_at INTEGER,
+                        last_started_at INTEGER,
+                        last_succeeded_at INTEGER,
+                        next_due_at INTEGER
+                    );
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,519 @@
+public import ConnectorDomain
+import Foundation
+internal import GRDB
+
+/// The embedded store: one SQLite file in WAL mode (SPEC §10), through GRDB.
+///
+/// `synchronous = FULL` makes every committed transaction survive a power loss, not only a crash;
+/// the receiver group-commits deliveries so that this costs one sync per batch, not per request.
+public final class SQLiteStateStore: StateStore {
+    let pool: DatabasePool
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    /// - Parameter path: The SQLite file.
+    /// - Throws: ``StoreError`` when the file cannot be opened or comes from a newer version.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StoreError.cannotOpen(location: path, reason: "\(error)")
+        }
+        let migrator = SQLiteSchema.migrator
+        let unknown = try pool.read { db -> [String] in
+            let applied = try migrator.appliedIdentifiers(db)
+            return applied.subtracting(Set(migrator.migrations)).sorted()
+        }
+        guard unknown.isEmpty else { throw StoreError.schemaFromNewerVersion(unknownMigrations: unknown) }
+        try migrator.migrate(pool)
+    }
+
+    /// The migrations applied to the file, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
+    }
+
+    public func isReady() async -> Bool {
+        do {
+            return try await pool.read { db in try SQLiteSchema.migrator.hasCompletedMigrations(db) }
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: - Users
+
+    public func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome] {
+        let encoder = JSONCoding.encoder()
+        // Encode outside the write transaction: the writer is shared, keep its time short.
+        let encoded: [(UserChange, String?)] = try batch.changes.map { change in
+            switch change {
+            case .upsert(let snapshot, _):
+                return (change, String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+            case .remove: return (change, nil)
+            }
+        }
+        return try await pool.write { db in
+            var outcomes: [UserWriteOutcome] = []
+            outcomes.reserveCapacity(encoded.count)
+            let now = batch.at.millisecondsSinceEpoch
+            let select = try db.cachedStatement(
+                sql: "SELECT version, record_hash, removed_at FROM users WHERE connector = ? AND user_id = ?")
+            for (change, snapshotJSON) in encoded {
+                let existing = try Row.fetchOne(select, arguments: [batch.connector, change.userId])
+                let version: Int64? = existing?["version"]
+                let storedHash: String? = existing?["record_hash"]
+                let removedAt: Int64? = existing?["removed_at"]
+                let present = existing != nil && removedAt == nil
+                switch change {
+                case .upsert(let snapshot, let record):
+                    let hash = record.contentHash
+                    if present, storedHash == hash {
+                        try db.cachedStatement(
+                            sql: """
+                                UPDATE users SET status = ?, snapshot_json = ?, last_seen_run = COALESCE(?, last_seen_run),
+                                updated_at = ? WHERE connector = ? AND user_id = ?
+                                """
+                        ).execute(arguments: [
+                            snapshot.user.status, snapshotJSON, batch.seenInRun, now, batch.connector, change.userId,
+                        ])
+                        outcomes.append(.unchanged)
+                        continue
+                    }
+                    let next = (version ?? 0) + 1
+                    let recordJSON = record.canonicalAttributesJSON
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
+                                last_seen_run, removed_at, updated_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+                            ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
+                                snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
+                                record_hash = excluded.record_hash, version = excluded.version,
+                                last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
+                                removed_at = NULL, updated_at = excluded.updated_at
+                            """
+                    ).execute(arguments: [
+                        batch.connector, change.userId, snapshot.user.status, snapshotJSON, recordJSON, hash, next,
+                        batch.seenInRun, now,
+                    ])
+                    try Self.enqueue(
+                        db, connector: batch.connector, userId: change.userId, operation: .upsert, version: next,
+                        recordJSON: recordJSON, at: now)
+                    outcomes.append(present ? .updated(version: next) : .created(version: next))
+                case .remove:
+                    guard present, let version else {
+                        outcomes.append(.alreadyAbsent)
+                        continue
+                    }
+                    let next = version + 1
+                    try db.cachedStatement(
+                        sql: """
+                            UPDATE users SET record_json = NULL, record_hash = NULL, version = ?, removed_at = ?,
+                            updated_at = ? WHERE connector = ? AND user_id = ?
+                            """
+                    ).execute(arguments: [next, now, now, batch.connector, change.userId])
+                    try Self.enqueue(
+                        db, connector: batch.connector, userId: change.userId, operation: .delete, version: next,
+                        recordJSON: nil, at: now)
+                    outcomes.append(.removed(version: next))
+                }
+            }
+            if !batch.appliedInboxEvents.isEmpty {
+                try Self.markApplied(db, connector: batch.connector, seqs: batch.appliedInboxEvents, at: now)
+            }
+            return outcomes
+        }
+    }
+
+    static func enqueue(
+        _ db: Database, connector: String, userId: String, operation: OutboxOperation, version: Int64,
+        recordJSON: String?, at now: Int64
+    ) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
+                VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+                """
+        ).execute(arguments: [connector, userId, operation.rawValue, version, recordJSON, now, now])
+    }
+
+    public func user(connector: String, id: String) async throws -> StoredUser? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM users WHERE connector = ? AND user_id = ?", arguments: [connector, id]
+            )
+            .map(Self.storedUser)
+        }
+    }
+
+    public func presentUsers(connector: String, after userId: String?, limit: Int) async throws -> [StoredUser] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM users WHERE connector = ? AND removed_at IS NULL AND user_id > ?
+                    ORDER BY user_id LIMIT ?
+                    """,
+                arguments: [connector, userId ?? "", limit]
+            ).map(Self.storedUser)
+        }
+    }
+
+    public func presentUserCount(connector: String) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM users WHERE connector = ? AND removed_at IS NULL", arguments: [connector]
+            )
+                ?? 0
+        }
+    }
+
+    public func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
+    {
+        try await pool.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT user_id FROM users WHERE connector = ? AND removed_at IS NULL
+                    AND (last_seen_run IS NULL OR last_seen_run <> ?) AND updated_at < ? ORDER BY user_id
+                    """,
+                arguments: [connector, runId, untouchedSince.millisecondsSinceEpoch])
+        }
+    }
+
+    static func storedUser(_ row: Row) throws -> StoredUser {
+        let connector: String = row["connector"]
+        let userId: String = row["user_id"]
+        let snapshot: UserSnapshot
+        do {
+            snapshot = try JSONCoding.decode(UserSnapshot.self, from: row["snapshot_json"])
+        } catch {
+            throw StoreError.corruptRow(table: "users", key: "\(connector)/\(userId)", reason: "\(error)")
+        }
+        return StoredUser(
+            connector: connector, userId: userId, status: row["status"], snapshot: snapshot,
+            recordJSON: row["record_json"], recordHash: row["record_hash"], version: row["version"],
+            lastSeenRun: row["last_seen_run"], removedAt: timestamp(row["removed_at"]),
+            updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]))
+    }
+
+    // MARK: - Inbox
+
+    public func insert(_ deliveries: [InboxDelivery]) async throws -> [InboxInsertResult] {
+        try await pool.write { db in
+            var results: [InboxInsertResult] = []
+            results.reserveCapacity(deliveries.count)
+            let insertDelivery = try db.cachedStatement(
+                sql: """
+                    INSERT INTO inbox_deliveries (connector, event_id, received_at, event_count) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (connector, event_id) DO NOTHING
+                    """)
+            let insertEvent = try db.cachedStatement(
+                sql: """
+                    INSERT INTO inbox_events (connector, uuid, event_id, event_type, subject_user_id, published,
+                        payload_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (connector, uuid) DO NOTHING
+                    """)
+            for delivery in deliveries {
+                try insertDelivery.execute(arguments: [
+                    delivery.connector, delivery.eventId, delivery.receivedAt.millisecondsSinceEpoch,
+                    delivery.events.count,
+                ])
+                guard db.changesCount == 1 else {
+                    results.append(.duplicateDelivery)
+                    continue
+                }
+                var new = 0
+                for event in delivery.events {
+                    try insertEvent.execute(arguments: [
+                        delivery.connector, event.uuid, delivery.eventId, event.eventType, event.subjectUserId,
+                        event.published.millisecondsSinceEpoch, event.payloadJSON,
+                        delivery.receivedAt.millisecondsSinceEpoch,
+                    ])
+                    new += db.changesCount
+                }
+                results.append(.stored(newEvents: new, duplicateEvents: delivery.events.count - new))
+            }
+            return results
+        }
+    }
+
+    public func pendingEvents(connector: String, limit: Int) async throws -> [PendingInboxEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM inbox_events WHERE connector = ? AND applied_at IS NULL
+                    ORDER BY published, seq LIMIT ?
+                    """,
+                arguments: [connector, limit]
+            ).map { row in
+                PendingInboxEvent(
+                    seq: row["seq"], connector: row["connector"], eventId: row["event_id"],
+                    event: InboxEvent(
+                        uuid: row["uuid"], eventType: row["event_type"], subjectUserId: row["subject_user_id"],
+                        published: Timestamp(millisecondsSinceEpoch: row["published"]),
+                        payloadJSON: row["payload_json"]),
+                    receivedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]))
+            }
+        }
+    }
+
+    public func markApplied(connector: String, seqs: [Int64], at: Timestamp) async throws {
+        guard !seqs.isEmpty else { return }
+        try await pool.write { db in
+            try Self.markApplied(db, connector: connector, seqs: seqs, at: at.millisecondsSinceEpoch)
+        }
+    }
+
+    static func markApplied(_ db: Database, connector: String, seqs: [Int64], at now: Int64) throws {
+        let statement = try db.cachedStatement(
+            sql: "UPDATE inbox_events SET applied_at = ? WHERE connector = ? AND seq = ? AND applied_at IS NULL")
+        for seq in seqs {
+            try statement.execute(arguments: [now, connector, seq])
+        }
+    }
+
+    public func inboxDepth(connector: String) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM inbox_events WHERE connector = ? AND applied_at IS NULL",
+                arguments: [connector]) ?? 0
+        }
+    }
+
+    // MARK: - Outbox
+
+    public func pendingOutbox(connector: String, limit: Int) async throws -> [OutboxEntry] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM outbox WHERE connector = ? ORDER BY seq LIMIT ?", arguments: [connector, limit]
+            ).map(Self.outboxEntry)
+        }
+    }
+
+    static func outboxEntry(_ row: Row) throws -> OutboxEntry {
+        let opText: String = row["op"]
+        guard let operation = OutboxOperation(rawValue: opText) else {
+            throw StoreError.corruptRow(table: "outbox", key: "\(row["seq"] as Int64)", reason: "unknown op \(opText)")
+        }
+        return OutboxEntry(
+            seq: row["seq"], connector: row["connector"], userId: row["user_id"], operation: operation,
+            version: row["version"], recordJSON: row["record_json"],
+            createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]), attempts: row["attempts"],
+            nextAttemptAt: Timestamp(millisecondsSinceEpoch: row["next_attempt_at"]), lastError: row["last_error"])
+    }
+
+    public func markForwarded(connector: String, seqs: [Int64]) async throws {
+        guard !seqs.isEmpty else { return }
+        try await pool.write { db in
+            let statement = try db.cachedStatement(sql: "DELETE FROM outbox WHERE connector = ? AND seq = ?")
+            for seq in seqs { try statement.execute(arguments: [connector, seq]) }
+        }
+    }
+
+    public func recordForwardFailure(
+        connector: String, seqs: [Int64], error: String, nextAttemptAt: Timestamp
+    ) async throws {
+        guard !seqs.isEmpty else { return }
+        try await pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+                    WHERE connector = ? AND seq = ?
+                    """)
+            for seq in seqs {
+                try statement.execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, connector, seq])
+            }
+        }
+    }
+
+    public func moveToDeadLetters(connector: String, seqs: [Int64], reason: String, at: Timestamp) async throws {
+        guard !seqs.isEmpty else { return }
+        try await pool.write { db in
+            let copy = try db.cachedStatement(
+                sql: """
+                    INSERT INTO dead_letters (connector, user_id, op, version, record_json, reason, attempts, created_at,
+                        failed_at)
+                    SELECT connector, user_id, op, version, record_json, ?, attempts + 1, created_at, ?
+                    FROM outbox WHERE connector = ? AND seq = ?
+                    """)
+            let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE connector = ? AND seq = ?")
+            for seq in seqs {
+                try copy.execute(arguments: [reason, at.millisecondsSinceEpoch, connector, seq])
+                try delete.execute(arguments: [connector, seq])
+            }
+        }
+    }
+
+    public func outboxStats(connector: String) async throws -> OutboxStats {
+        try await pool.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox WHERE connector = ?",
+                arguments: [connector])
+            return OutboxStats(
+                depth: row?["depth"] ?? 0, oldestCreatedAt: timestamp(row?["oldest"]))
+        }
+    }
+
+    // MARK: - Dead letters
+
+    public func deadLetters(connector: String, limit: Int) async throws -> [DeadLetter] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM dead_letters WHERE connector = ? ORDER BY id LIMIT ?",
+                arguments: [connector, limit]
+            ).map { row in
+                DeadLetter(
+                    id: row["id"], connector: row["connector"], userId: row["user_id"],
+                    operation: OutboxOperation(rawValue: row["op"]) ?? .upsert, version: row["version"],
+                    recordJSON: row["record_json"], reason: row["reason"], attempts: row["attempts"],
+                    createdAt: Timestamp(millisecondsSinceEpoch: row["created_at"]),
+                    failedAt: Timestamp(millisecondsSinceEpoch: row["failed_at"]))
+            }
+        }
+    }
+
+    public func replayDeadLetters(connector: String, ids: [Int64]?, at: Timestamp) async throws -> Int {
+        try await pool.write { db in
+            let selected: [Int64]
+            if let ids {
+                selected = ids
+            } else {
+                selected = try Int64.fetchAll(
+                    db, sql: "SELECT id FROM dead_letters WHERE connector = ? ORDER BY id", arguments: [connector])
+            }
+            let copy = try db.cachedStatement(
+                sql: """
+                    INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
+                    SELECT connector, user_id, op, version, record_json, ?, 0, ? FROM dead_letters
+                    WHERE connector = ? AND id = ?
+                    """)
+            let delete = try db.cachedStatement(sql: "DELETE FROM dead_letters WHERE connector = ? AND id = ?")
+            var count = 0
+            for id in selected {
+                try copy.execute(arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, connector, id])
+                count += db.changesCount
+                try delete.execute(arguments: [connector, id])
+            }
+            return count
+        }
+    }
+
+    // MARK: - Runs
+
+    public func startRun(connector: String, trigger: RunTrigger, dryRun: Bool, at: Timestamp) async throws -> Int64 {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (connector, run_trigger, dry_run, started_at, outcome) VALUES (?, ?, ?, ?, 'running')
+                    """,
+                arguments: [connector, trigger.rawValue, dryRun, at.millisecondsSinceEpoch])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func finishRun(_ record: RunRecord) async throws {
+        let calls = try JSONCoding.string(record.oktaCalls)
+        let errors = try JSONCoding.string(record.errors)
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE runs SET ended_at = ?, outcome = ?, listed = ?, created = ?, updated = ?, unchanged = ?,
+                    removed = ?, drift = ?, okta_calls_json = ?, rate_limited = ?, errors_json = ? WHERE id = ?
+                    """,
+                arguments: [
+                    record.endedAt?.millisecondsSinceEpoch, record.outcome.rawValue, record.counts.listed,
+                    record.counts.created, record.counts.updated, record.counts.unchanged, record.counts.removed,
+                    record.drift, calls, record.rateLimited, errors, record.id,
+                ])
+        }
+    }
+
+    public func runs(connector: String, limit: Int) async throws -> [RunRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM runs WHERE connector = ? ORDER BY id DESC LIMIT ?",
+                arguments: [connector, limit]
+            ).map(Self.runRecord)
+        }
+    }
+
+    public func run(id: Int64) async throws -> RunRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.runRecord)
+        }
+    }
+
+    static func runRecord(_ row: Row) throws -> RunRecord {
+        let id: Int64 = row["id"]
+        do {
+            return RunRecord(
+                id: id, connector: row["connector"],
+                trigger: RunTrigger(rawValue: row["run_trigger"]) ?? .manual, dryRun: row["dry_run"],
+                startedAt: Timestamp(millisecondsSinceEpoch: row["started_at"]),
+                endedAt: timestamp(row["ended_at"]),
+                outcome: RunOutcome(rawValue: row["outcome"]) ?? .failed,
+                counts: RunCounts(
+                    listed: row["listed"], created: row["created"], updated: row["updated"],
+                    unchanged: row["unchanged"], removed: row["removed"]),
+                drift: row["drift"],
+                oktaCalls: try JSONCoding.decode([String: Int].self, from: row["okta_calls_json"]),
+                rateLimited: row["rate_limited"],
+                errors: try JSONCoding.decode([String].self, from: row["errors_json"]))
+        } catch {
+            throw StoreError.corruptRow(table: "runs", key: "\(id)", reason: "\(error)")
+        }
+    }
+
+    // MARK: - Schedule
+
+    public func scheduleState(connector: String) async throws -> ScheduleState? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM schedule_state WHERE connector = ?", arguments: [connector]).map {
+                row in
+                ScheduleState(
+                    connector: row["connector"],
+                    lastDueAt: timestamp(row["last_due_at"]),
+                    lastStartedAt: timestamp(row["last_started_at"]),
+                    lastSucceededAt: timestamp(row["last_succeeded_at"]),
+                    nextDueAt: timestamp(row["next_due_at"]))
+            }
+        }
+    }
+
+    public func saveScheduleState(_ state: ScheduleState) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO schedule_state (connector, last_due_at, last_started_at, last_succeeded_at, next_due_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (connector) DO UPDATE SET last_due_at = excluded.last_due_at,
+                    last_started_at = excluded.last_started_at, last_succeeded_at = excluded.last_succeeded_at,
+                    next_due_at = excluded.next_due_at
+                    """,
+                arguments: [
+                    state.connector, state.lastDueAt?.millisecondsSinceEpoch,
+                    state.lastStartedAt?.millisecondsSinceEpoch,
+                    state.lastSucceededAt?.millisecondsSinceEpoch, state.nextDueAt?.millisecondsSinceEpoch,
+                ])
+        }
+    }
+}
+
+/// A nullable integer column as a timestamp.
+private func timestamp(_ milliseconds: Int64?) -> Timestamp? {
+    milliseconds.map { Timestamp(millisecondsSinceEpoch: $0) }
+}

@@ -1,0 +1,170 @@
+import ConnectorConfiguration
+import ConnectorDomain
+import Foundation
+import Testing
+
+@Suite("Configuration: every error names file, key and value")
+struct ConfigurationErrorTests {
+    func only(_ errors: [ConfigError]) -> ConfigError? {
+        #expect(errors.count == 1, "\(errors)")
+        return errors.first
+    }
+
+    @Test func unknownKeysAreRejectedWithASuggestion() throws {
+        let yaml = config(
+            validConnector.replacingOccurrences(
+                of: "    user_statuses:", with: "    user_status: [ACTIVE]\n    user_statuses:"))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].user_status")
+        #expect(error.kind == .unknownKey(suggestion: "user_statuses"))
+        #expect(error.file == "/etc/okta-connector/config.yaml")
+        #expect(error.line == 8)
+        #expect(error.description.contains("/etc/okta-connector/config.yaml:8: connectors[0].user_status: unknown key"))
+        let top = errors("servre: {}\n" + config(validConnector))
+        #expect(top.contains { $0.keyPath == "servre" && $0.kind == .unknownKey(suggestion: "server") })
+    }
+
+    @Test func wrongTypesAreRejected() throws {
+        let yaml = config(validConnector.replacingOccurrences(of: "[ACTIVE, SUSPENDED]", with: "ACTIVE"))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].user_statuses")
+        #expect(error.kind == .wrongType(expected: "a list"))
+        let active = try #require(only(errors(config(validConnector + "\n    active: maybe"))))
+        #expect(active.keyPath == "connectors[0].active")
+        #expect(active.kind == .wrongType(expected: "true or false"))
+    }
+
+    @Test func nonHTTPSOktaURLIsRejectedUnlessTheTestFlagIsSet() throws {
+        let plain = validConnector.replacingOccurrences(of: "https://acme.okta.com", with: "http://localhost:8080")
+        let error = try #require(only(errors(config(plain))))
+        #expect(error.keyPath == "connectors[0].okta.url")
+        #expect(error.description.contains("\"http://localhost:8080\""))
+        #expect(error.description.contains("https"))
+        let allowed = plain.replacingOccurrences(
+            of: "      url: http://localhost:8080", with: "      url: http://localhost:8080\n      allow_insecure_http: true")
+        #expect(try load(config(allowed)).connectors[0].okta.url.absoluteString == "http://localhost:8080")
+        let bogus = validConnector.replacingOccurrences(of: "https://acme.okta.com", with: "acme.okta.com")
+        #expect(only(errors(config(bogus)))?.keyPath == "connectors[0].okta.url")
+    }
+
+    @Test func unknownStatusIsRejected() throws {
+        let yaml = config(validConnector.replacingOccurrences(of: "SUSPENDED]", with: "DELETED]"))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].user_statuses[1]")
+        #expect(error.description.contains("\"DELETED\""))
+    }
+
+    @Test func emptyStatusListIsRejected() throws {
+        let yaml = config(validConnector.replacingOccurrences(of: "[ACTIVE, SUSPENDED]", with: "[]"))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].user_statuses")
+        #expect(error.description.contains("at least one status"))
+    }
+
+    @Test(arguments: [
+        ("repeats: daily", "repeats: sometimes", "connectors[0].schedule.repeats", "\"sometimes\""),
+        ("repeats: daily", "repeats: every 2 minutes", "connectors[0].schedule.repeats", "\"every 2 minutes\""),
+        ("repeats: daily", "repeats: weekly", "connectors[0].schedule.on", "weekday"),
+        ("start_time: \"02:00\"", "start_time: \"2 am\"", "connectors[0].schedule.start_time", "\"2 am\""),
+        ("start_time: \"02:00\"", "start_time: \"24:00\"", "connectors[0].schedule.start_time", "\"24:00\""),
+        ("time_zone: Europe/Berlin", "time_zone: Europe/Berlinn", "connectors[0].schedule.time_zone", "\"Europe/Berlinn\""),
+    ])
+    func badScheduleValuesAreRejected(_ original: String, _ replacement: String, _ keyPath: String, _ mention: String)
+        throws
+    {
+        let yaml = config(validConnector.replacingOccurrences(of: original, with: replacement))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == keyPath)
+        #expect(error.description.contains(mention), "\(error)")
+    }
+
+    @Test func duplicateConnectorNamesAreRejected() throws {
+        let second = validConnector.replacingOccurrences(
+            of: "    event_hook:\n", with: "    event_hook:\n      path: /hooks/other\n")
+        let error = try #require(only(errors(config(validConnector, second))))
+        #expect(error.keyPath == "connectors[1].name")
+        #expect(error.kind == .duplicate(value: "Okta production", firstAt: "connectors[0].name"))
+        // Names that differ only in punctuation share a URL name, which must be unique too.
+        let similar = second.replacingOccurrences(of: "name: Okta production", with: "name: okta-production!")
+        #expect(only(errors(config(validConnector, similar)))?.keyPath == "connectors[1].name")
+    }
+
+    @Test func duplicateHookPathsAreRejected() throws {
+        let first = validConnector.replacingOccurrences(
+            of: "    event_hook:\n", with: "    event_hook:\n      path: /hooks/shared\n")
+        let second = first.replacingOccurrences(of: "name: Okta production", with: "name: Okta staging")
+        let error = try #require(only(errors(config(first, second))))
+        #expect(error.keyPath == "connectors[1].event_hook.path")
+        #expect(error.kind == .duplicate(value: "/hooks/shared", firstAt: "connectors[0].event_hook.path"))
+    }
+
+    @Test func unreadableSecretFilesAreRejectedNamingThePath() throws {
+        let directory = try TemporaryDirectory()
+        let missing = directory.path("no-such-token")
+        let yaml = config(
+            validConnector.replacingOccurrences(of: "api_token: ${OKTA_API_TOKEN}", with: "api_token_file: \(missing)"))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].okta.api_token_file")
+        #expect(error.kind == .unreadableFile(path: missing, reason: "no such file"))
+        #expect(error.description.contains(missing))
+    }
+
+    @Test func unsetEnvironmentVariablesAreNamed() throws {
+        let error = try #require(only(errors(config(validConnector), env: ["OKTA_HOOK_SECRET": "x"])))
+        #expect(error.keyPath == "connectors[0].okta.api_token")
+        #expect(error.kind == .unsetEnvironmentVariable(name: "OKTA_API_TOKEN"))
+    }
+
+    @Test func secretsNeverAppearInErrors() throws {
+        // Two problems beside two secrets: a bad share and a secret set twice.
+        let yaml = config(
+            validConnector.replacingOccurrences(
+                of: "      api_token: ${OKTA_API_TOKEN}",
+                with: "      api_token: ${OKTA_API_TOKEN}\n      api_token_file: /x\n      rate_limit_share: 1.5"))
+        let all = errors(yaml)
+        #expect(all.count == 2)
+        let text = ConfigurationInvalid(errors: all).description
+        #expect(!text.contains("00aTopSecretToken"))
+        #expect(!text.contains("hook-secret-value-1"))
+        #expect(text.contains("rate_limit_share"))
+        #expect("\(Secret("abc"))" == "<redacted>")
+    }
+
+    @Test func invalidOverridePathsAreRejectedAtLoad() throws {
+        let yaml = config(validConnector + "\n    mapping: { overrides: { User.CostCenter: credentials.password } }")
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].mapping.overrides.User.CostCenter")
+        #expect(error.description.contains("\"credentials.password\""))
+    }
+
+    @Test func missingRequiredSectionsAndTLSAreReported() {
+        let all = errors("connectors:\n  - name: X\n")
+        let paths = Set(all.map(\.keyPath))
+        #expect(paths.isSuperset(of: ["server.tls", "connectors[0].okta", "connectors[0].schedule",
+            "connectors[0].event_hook", "connectors[0].sink"]))
+    }
+
+    @Test func yamlSyntaxErrorsAreReportedWithTheFile() throws {
+        let error = try #require(only(errors("connectors: [\n  - {")))
+        #expect(error.file == "/etc/okta-connector/config.yaml")
+        guard case .syntax = error.kind else {
+            Issue.record("syntax error expected, got \(error)")
+            return
+        }
+    }
+
+    @Test func unreadableConfigurationFileIsReported() {
+        #expect {
+            try ConfigurationLoader.load(path: "/nonexistent/okta-connector.yaml", environment: [:])
+        } throws: { error in
+            "\(error)".contains("/nonexistent/okta-connector.yaml") && "\(error)".contains("no such file")
+        }
+    }
+
+    @Test func postgresIsRefusedClearlyUntilSupported() throws {
+        let yaml = "store: { url: \"postgres://u:pw@db:5432/okta\" }\n" + config(validConnector)
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "store.url")
+        #expect(!error.description.contains("pw@db"), "the URL may carry a password")
+    }
+}

@@ -1,0 +1,226 @@
+import ConnectorDomain
+import ConnectorStore
+import Foundation
+import Testing
+
+/// The store contract: every backend must pass these, unchanged.
+@Suite("Store contract")
+struct StoreContractTests {
+    // MARK: inbox
+
+    @Test(arguments: StoreBackend.allCases)
+    func inboxInsertIsIdempotentByEventIdAndUUID(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        let delivery = InboxDelivery(
+            connector: connector, eventId: "delivery-1", receivedAt: t0,
+            events: [event("e1", published: at(1)), event("e2", published: at(2))])
+        #expect(try await store.insert([delivery]) == [.stored(newEvents: 2, duplicateEvents: 0)])
+        // Okta retried the same delivery: acknowledged, nothing stored.
+        #expect(try await store.insert([delivery]) == [.duplicateDelivery])
+        // A new delivery repeating one event: only the new event is stored.
+        let overlap = InboxDelivery(
+            connector: connector, eventId: "delivery-2", receivedAt: t0,
+            events: [event("e2", published: at(2)), event("e3", published: at(3))])
+        #expect(try await store.insert([overlap]) == [.stored(newEvents: 1, duplicateEvents: 1)])
+        #expect(try await store.inboxDepth(connector: connector) == 3)
+        // The same ids under another connector are separate.
+        var other = delivery
+        other.connector = "other"
+        #expect(try await store.insert([other]) == [.stored(newEvents: 2, duplicateEvents: 0)])
+        #expect(try await store.inboxDepth(connector: connector) == 3)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func groupCommitOfManyDeliveriesInOneCall(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let deliveries = (0..<50).map { index in
+            InboxDelivery(
+                connector: connector, eventId: "d\(index % 40)", receivedAt: t0,
+                events: [event("u\(index)", published: at(Int64(index)))])
+        }
+        let results = try await test.store.insert(deliveries)
+        #expect(results.filter { $0 == .duplicateDelivery }.count == 10)
+        #expect(try await test.store.inboxDepth(connector: connector) == 40)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func pendingEventsComeInPublishedOrderAndLeaveWhenApplied(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        // Arrival order differs from published order.
+        _ = try await store.insert([
+            InboxDelivery(connector: connector, eventId: "late", receivedAt: t0, events: [event("c", published: at(30))]),
+            InboxDelivery(
+                connector: connector, eventId: "early", receivedAt: t0,
+                events: [event("a", published: at(10)), event("b", published: at(20))]),
+        ])
+        let pending = try await store.pendingEvents(connector: connector, limit: 10)
+        #expect(pending.map(\.event.uuid) == ["a", "b", "c"])
+        #expect(pending[0].event.payloadJSON == #"{"uuid":"a"}"#)
+        #expect(pending[0].eventId == "early")
+        try await store.markApplied(connector: connector, seqs: [pending[0].seq], at: at(40))
+        #expect(try await store.pendingEvents(connector: connector, limit: 10).map(\.event.uuid) == ["b", "c"])
+        #expect(try await store.pendingEvents(connector: connector, limit: 1).map(\.event.uuid) == ["b"])
+    }
+
+    // MARK: users and outbox
+
+    @Test(arguments: StoreBackend.allCases)
+    func stateAndOutboxAreWrittenTogetherWithGrowingVersions(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        var outcomes = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1)))
+        #expect(outcomes == [.created(version: 1)])
+        // The same record again queues nothing.
+        outcomes = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(2)))
+        #expect(outcomes == [.unchanged])
+        outcomes = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u1", title: "Director")], at: at(3)))
+        #expect(outcomes == [.updated(version: 2)])
+        outcomes = try await store.commit(
+            UserWriteBatch(
+                connector: connector, changes: [.remove(userId: "00u1", reason: .deleted), .remove(userId: "00u9", reason: .deleted)],
+                at: at(4)))
+        #expect(outcomes == [.removed(version: 3), .alreadyAbsent])
+        // Back again after removal: a creation with a higher version, never a reused one.
+        outcomes = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(5)))
+        #expect(outcomes == [.created(version: 4)])
+
+        let queue = try await store.pendingOutbox(connector: connector, limit: 100)
+        #expect(queue.map(\.version) == [1, 2, 3, 4])
+        #expect(queue.map(\.operation) == [.upsert, .upsert, .delete, .upsert])
+        #expect(queue.allSatisfy { $0.userId == "00u1" })
+        #expect(queue[2].recordJSON == nil)
+        let first = try #require(queue[0].recordJSON)
+        #expect(first.contains(#""User.JobTitle":"Engineer""#))
+        #expect(queue[1].recordJSON?.contains(#""User.JobTitle":"Director""#) == true)
+
+        let user = try #require(try await store.user(connector: connector, id: "00u1"))
+        #expect(user.version == 4)
+        #expect(user.isPresent)
+        #expect(user.snapshot.user.profile["title"] == "Engineer")
+        #expect(user.recordHash == UserMapper().record(for: user.snapshot).contentHash)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func outboxKeepsOrderAndForgetsOnlyWhatWasForwarded(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        let changes = (1...5).map { upsert("00u\($0)") }
+        _ = try await store.commit(UserWriteBatch(connector: connector, changes: changes, at: at(1)))
+        let queue = try await store.pendingOutbox(connector: connector, limit: 10)
+        #expect(queue.map(\.userId) == ["00u1", "00u2", "00u3", "00u4", "00u5"])
+        #expect(try await store.outboxStats(connector: connector) == OutboxStats(depth: 5, oldestCreatedAt: at(1)))
+
+        try await store.markForwarded(connector: connector, seqs: queue.prefix(2).map(\.seq))
+        try await store.recordForwardFailure(
+            connector: connector, seqs: [queue[2].seq], error: "503 Service Unavailable", nextAttemptAt: at(60))
+        let rest = try await store.pendingOutbox(connector: connector, limit: 10)
+        #expect(rest.map(\.userId) == ["00u3", "00u4", "00u5"])
+        #expect(rest[0].attempts == 1)
+        #expect(rest[0].lastError == "503 Service Unavailable")
+        #expect(rest[0].nextAttemptAt == at(60))
+        #expect(try await store.outboxStats(connector: connector).depth == 3)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func deadLettersKeepTheReasonAndReplayToTheEndOfTheQueue(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u1"), upsert("00u2")], at: at(1)))
+        let queue = try await store.pendingOutbox(connector: connector, limit: 10)
+        try await store.moveToDeadLetters(
+            connector: connector, seqs: [queue[0].seq], reason: "400 Bad Request: attribute too long", at: at(2))
+        let letters = try await store.deadLetters(connector: connector, limit: 10)
+        #expect(letters.count == 1)
+        #expect(letters[0].userId == "00u1")
+        #expect(letters[0].reason == "400 Bad Request: attribute too long")
+        #expect(letters[0].version == 1)
+        #expect(letters[0].recordJSON == queue[0].recordJSON)
+        #expect(try await store.pendingOutbox(connector: connector, limit: 10).map(\.userId) == ["00u2"])
+
+        #expect(try await store.replayDeadLetters(connector: connector, ids: nil, at: at(3)) == 1)
+        #expect(try await store.deadLetters(connector: connector, limit: 10).isEmpty)
+        let replayed = try await store.pendingOutbox(connector: connector, limit: 10)
+        #expect(replayed.map(\.userId) == ["00u2", "00u1"])
+        #expect(replayed[1].version == 1)
+        #expect(replayed[1].attempts == 0)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func applyingEventsMarksThemAppliedInTheSameTransaction(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        _ = try await store.insert([
+            InboxDelivery(connector: connector, eventId: "d", receivedAt: t0, events: [event("e", published: at(1))])
+        ])
+        let pending = try await store.pendingEvents(connector: connector, limit: 10)
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u1")], appliedInboxEvents: pending.map(\.seq), at: at(2)))
+        #expect(try await store.inboxDepth(connector: connector) == 0)
+        #expect(try await store.outboxStats(connector: connector).depth == 1)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func markAndSweepFindsOnlyUsersTheRunDidNotSeeAndNothingTouched(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: ["00u1", "00u2", "00u3"].map { upsert($0) }, at: at(1)))
+        let run = try await store.startRun(connector: connector, trigger: .schedule, dryRun: false, at: at(10))
+        // The run sees 00u1 (unchanged) and 00u2 (changed) ...
+        _ = try await store.commit(
+            UserWriteBatch(
+                connector: connector, changes: [upsert("00u1"), upsert("00u2", title: "VP")], seenInRun: run, at: at(11)))
+        // ... while an event creates 00u4 during the run.
+        _ = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u4")], at: at(12)))
+        #expect(try await store.usersNotSeen(connector: connector, inRun: run, untouchedSince: at(10)) == ["00u3"])
+        #expect(try await store.presentUserCount(connector: connector) == 4)
+        let page = try await store.presentUsers(connector: connector, after: "00u1", limit: 2)
+        #expect(page.map(\.userId) == ["00u2", "00u3"])
+    }
+
+    // MARK: runs and schedule
+
+    @Test(arguments: StoreBackend.allCases)
+    func runsAreRecordedWithEveryField(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        let first = try await store.startRun(connector: connector, trigger: .startup, dryRun: false, at: at(1))
+        let second = try await store.startRun(connector: connector, trigger: .manual, dryRun: true, at: at(100))
+        var record = try #require(try await store.run(id: first))
+        #expect(record.outcome == .running)
+        #expect(record.trigger == .startup)
+        record.endedAt = at(50)
+        record.outcome = .held
+        record.counts = RunCounts(listed: 1000, created: 3, updated: 7, unchanged: 990, removed: 0)
+        record.drift = 4
+        record.oktaCalls = ["GET /api/v1/users": 5, "GET /api/v1/apps": 2]
+        record.rateLimited = 1
+        record.errors = ["would remove 40% of users (more than 20%)"]
+        try await store.finishRun(record)
+        #expect(try await store.run(id: first) == record)
+        let runs = try await store.runs(connector: connector, limit: 10)
+        #expect(runs.map(\.id) == [second, first])
+        #expect(runs[0].dryRun)
+        #expect(try await store.runs(connector: "other", limit: 10).isEmpty)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func scheduleStateIsSavedAndReplaced(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        #expect(try await store.scheduleState(connector: connector) == nil)
+        let state = ScheduleState(connector: connector, lastDueAt: at(1), lastStartedAt: at(2), nextDueAt: at(86_400))
+        try await store.saveScheduleState(state)
+        #expect(try await store.scheduleState(connector: connector) == state)
+        var later = state
+        later.lastSucceededAt = at(3)
+        later.nextDueAt = nil
+        try await store.saveScheduleState(later)
+        #expect(try await store.scheduleState(connector: connector) == later)
+        #expect(await store.isReady())
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages needed to build and test okta-connector, when they are missing.
+# Swift itself comes with the machine (/opt/swift); TLS comes from SwiftNIO SSL (BoringSSL built
+# into the package), so Debian's libssl-dev is not needed.
+set -euo pipefail
+
+packages=(libsqlite3-dev)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then sudo=sudo; else sudo=; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
