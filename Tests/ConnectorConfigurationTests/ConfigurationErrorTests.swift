@@ -41,7 +41,8 @@ struct ConfigurationErrorTests {
         #expect(error.description.contains("\"http://localhost:8080\""))
         #expect(error.description.contains("https"))
         let allowed = plain.replacingOccurrences(
-            of: "      url: http://localhost:8080", with: "      url: http://localhost:8080\n      allow_insecure_http: true")
+            of: "      url: http://localhost:8080",
+            with: "      url: http://localhost:8080\n      allow_insecure_http: true")
         #expect(try load(config(allowed)).connectors[0].okta.url.absoluteString == "http://localhost:8080")
         let bogus = validConnector.replacingOccurrences(of: "https://acme.okta.com", with: "acme.okta.com")
         #expect(only(errors(config(bogus)))?.keyPath == "connectors[0].okta.url")
@@ -67,7 +68,10 @@ struct ConfigurationErrorTests {
         ("repeats: daily", "repeats: weekly", "connectors[0].schedule.on", "weekday"),
         ("start_time: \"02:00\"", "start_time: \"2 am\"", "connectors[0].schedule.start_time", "\"2 am\""),
         ("start_time: \"02:00\"", "start_time: \"24:00\"", "connectors[0].schedule.start_time", "\"24:00\""),
-        ("time_zone: Europe/Berlin", "time_zone: Europe/Berlinn", "connectors[0].schedule.time_zone", "\"Europe/Berlinn\""),
+        (
+            "time_zone: Europe/Berlin", "time_zone: Europe/Berlinn", "connectors[0].schedule.time_zone",
+            "\"Europe/Berlinn\""
+        ),
     ])
     func badScheduleValuesAreRejected(_ original: String, _ replacement: String, _ keyPath: String, _ mention: String)
         throws
@@ -140,8 +144,11 @@ struct ConfigurationErrorTests {
     @Test func missingRequiredSectionsAndTLSAreReported() {
         let all = errors("connectors:\n  - name: X\n")
         let paths = Set(all.map(\.keyPath))
-        #expect(paths.isSuperset(of: ["server.tls", "connectors[0].okta", "connectors[0].schedule",
-            "connectors[0].event_hook", "connectors[0].sink"]))
+        #expect(
+            paths.isSuperset(of: [
+                "server.tls", "connectors[0].okta", "connectors[0].schedule",
+                "connectors[0].event_hook", "connectors[0].sink",
+            ]))
     }
 
     @Test func yamlSyntaxErrorsAreReportedWithTheFile() throws {

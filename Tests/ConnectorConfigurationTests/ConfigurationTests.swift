@@ -90,7 +90,8 @@ struct ConfigurationLoadingTests {
         let certificate = try directory.write("tls.crt", "CERT")
         let key = try directory.write("tls.key", "KEY")
         let token = try directory.write("admin-token", "admin-token-value\n")
-        let pem = try directory.write("service-app.pem", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n")
+        let pem = try directory.write(
+            "service-app.pem", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n")
         let hookSecrets = try directory.write("hook-secrets", "first-secret\n\nsecond-secret\n")
         let neurons = try directory.write("neurons-secret", "neurons-client-secret")
         let yaml = """
@@ -191,7 +192,8 @@ struct ConfigurationLoadingTests {
         let example = try String(
             contentsOf: root.appendingPathComponent("deploy/okta-connector.example.yaml"), encoding: .utf8)
         let directory = try TemporaryDirectory()
-        let yaml = example
+        let yaml =
+            example
             .replacingOccurrences(of: "/etc/okta-connector/tls.crt", with: try directory.write("tls.crt", "x"))
             .replacingOccurrences(of: "/etc/okta-connector/tls.key", with: try directory.write("tls.key", "x"))
             .replacingOccurrences(

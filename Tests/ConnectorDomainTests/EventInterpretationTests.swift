@@ -75,17 +75,22 @@ struct EventInterpretationTests {
     }
 
     @Test func subscribedTypesAreAllEligibleForEventHooks() throws {
-        guard let folder = SharedOktaData.require("", test: "subscribedTypesAreAllEligibleForEventHooks") else { return }
+        guard let folder = SharedOktaData.require("", test: "subscribedTypesAreAllEligibleForEventHooks") else {
+            return
+        }
         let eligible = Set(
-            try String(contentsOf: folder.appendingPathComponent("event-hook-eligible-event-types.txt"), encoding: .utf8)
-                .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
+            try String(
+                contentsOf: folder.appendingPathComponent("event-hook-eligible-event-types.txt"), encoding: .utf8
+            )
+            .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
         for type in OktaLogEvent.subscribedEventTypes {
             #expect(eligible.contains(type), "\(type) is not eligible for event hooks")
         }
     }
 
     @Test func documentedSampleDeliveryDecodesAndApplies() throws {
-        guard let folder = SharedOktaData.require("event-hooks", test: "documentedSampleDeliveryDecodesAndApplies") else {
+        guard let folder = SharedOktaData.require("event-hooks", test: "documentedSampleDeliveryDecodesAndApplies")
+        else {
             return
         }
         let data = try Data(contentsOf: folder.appendingPathComponent("delivery-user.session.start.json"))

@@ -180,7 +180,8 @@ struct RecordingConformanceTests {
                 let list: [JSONValue]
                 if case .array(let items) = body { list = items } else { list = [body] }
                 for item in list {
-                    let user = try JSONCoding.decoder().decode(OktaUser.self, from: try JSONCoding.encoder().encode(item))
+                    let user = try JSONCoding.decoder().decode(
+                        OktaUser.self, from: try JSONCoding.encoder().encode(item))
                     #expect(user.knownStatus != nil, "\(file): status \(user.status)")
                     // The mapping accepts every recorded user.
                     let record = UserMapper().record(for: UserSnapshot(user: user))
@@ -193,6 +194,8 @@ struct RecordingConformanceTests {
         #expect(devices >= 1)
         #expect(appLinks >= 1)
         #expect(errors >= 2)
-        print("conformance: decoded \(users) users, \(devices) devices, \(errors) error bodies from \(files.count) recordings")
+        print(
+            "conformance: decoded \(users) users, \(devices) devices, \(errors) error bodies from \(files.count) recordings"
+        )
     }
 }

@@ -18,7 +18,9 @@ enum SharedOktaData {
     /// The folder, or `nil` after printing that the conformance test skipped.
     static func require(_ subfolder: String, test: String) -> URL? {
         guard let directory else {
-            print("SKIPPED \(test): ../shared/okta is absent, so the conformance check against Okta's recordings did not run")
+            print(
+                "SKIPPED \(test): ../shared/okta is absent, so the conformance check against Okta's recordings did not run"
+            )
             return nil
         }
         return directory.appendingPathComponent(subfolder)

@@ -18,8 +18,10 @@ struct TimestampTests {
         #expect(Timestamp.parse("1969-12-31T23:59:59.999Z")?.iso8601 == "1969-12-31T23:59:59.999Z")
     }
 
-    @Test(arguments: ["", "2020-08-27", "2020-13-01T00:00:00Z", "2021-02-29T00:00:00Z", "2020-08-27T18:19:24", "null",
-        "2020-08-27T18:19:24.Z", "2020-08-27T24:00:00Z"])
+    @Test(arguments: [
+        "", "2020-08-27", "2020-13-01T00:00:00Z", "2021-02-29T00:00:00Z", "2020-08-27T18:19:24", "null",
+        "2020-08-27T18:19:24.Z", "2020-08-27T24:00:00Z",
+    ])
     func rejectsMalformedText(_ text: String) {
         #expect(Timestamp.parse(text) == nil)
     }

@@ -8,7 +8,8 @@ import Testing
 @Suite("SQLite store")
 struct SQLiteStoreTests {
     func temporaryPath() throws -> (path: String, directory: URL) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-sqlite-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-sqlite-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return (directory.appendingPathComponent("state.db").path, directory)
     }
@@ -26,7 +27,8 @@ struct SQLiteStoreTests {
         #expect(try await reopened.user(connector: connector, id: "00u1")?.version == 1)
         #expect(try await reopened.outboxStats(connector: connector).depth == 1)
         // WAL mode, as SPEC §10 asks.
-        let mode = try await DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let mode = try await DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode")
+        }
         #expect(mode == "wal")
     }
 

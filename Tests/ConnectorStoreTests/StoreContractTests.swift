@@ -50,7 +50,8 @@ struct StoreContractTests {
         let store = test.store
         // Arrival order differs from published order.
         _ = try await store.insert([
-            InboxDelivery(connector: connector, eventId: "late", receivedAt: t0, events: [event("c", published: at(30))]),
+            InboxDelivery(
+                connector: connector, eventId: "late", receivedAt: t0, events: [event("c", published: at(30))]),
             InboxDelivery(
                 connector: connector, eventId: "early", receivedAt: t0,
                 events: [event("a", published: at(10)), event("b", published: at(20))]),
@@ -70,7 +71,8 @@ struct StoreContractTests {
     func stateAndOutboxAreWrittenTogetherWithGrowingVersions(_ backend: StoreBackend) async throws {
         let test = try backend.makeStore()
         let store = test.store
-        var outcomes = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1)))
+        var outcomes = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1)))
         #expect(outcomes == [.created(version: 1)])
         // The same record again queues nothing.
         outcomes = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(2)))
@@ -80,7 +82,8 @@ struct StoreContractTests {
         #expect(outcomes == [.updated(version: 2)])
         outcomes = try await store.commit(
             UserWriteBatch(
-                connector: connector, changes: [.remove(userId: "00u1", reason: .deleted), .remove(userId: "00u9", reason: .deleted)],
+                connector: connector,
+                changes: [.remove(userId: "00u1", reason: .deleted), .remove(userId: "00u9", reason: .deleted)],
                 at: at(4)))
         #expect(outcomes == [.removed(version: 3), .alreadyAbsent])
         // Back again after removal: a creation with a higher version, never a reused one.
@@ -158,7 +161,8 @@ struct StoreContractTests {
         ])
         let pending = try await store.pendingEvents(connector: connector, limit: 10)
         _ = try await store.commit(
-            UserWriteBatch(connector: connector, changes: [upsert("00u1")], appliedInboxEvents: pending.map(\.seq), at: at(2)))
+            UserWriteBatch(
+                connector: connector, changes: [upsert("00u1")], appliedInboxEvents: pending.map(\.seq), at: at(2)))
         #expect(try await store.inboxDepth(connector: connector) == 0)
         #expect(try await store.outboxStats(connector: connector).depth == 1)
     }
@@ -173,7 +177,8 @@ struct StoreContractTests {
         // The run sees 00u1 (unchanged) and 00u2 (changed) ...
         _ = try await store.commit(
             UserWriteBatch(
-                connector: connector, changes: [upsert("00u1"), upsert("00u2", title: "VP")], seenInRun: run, at: at(11)))
+                connector: connector, changes: [upsert("00u1"), upsert("00u2", title: "VP")], seenInRun: run, at: at(11)
+            ))
         // ... while an event creates 00u4 during the run.
         _ = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u4")], at: at(12)))
         #expect(try await store.usersNotSeen(connector: connector, inRun: run, untouchedSince: at(10)) == ["00u3"])
