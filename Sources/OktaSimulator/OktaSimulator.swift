@@ -1,0 +1,208 @@
+import AsyncHTTPClient
+public import ConnectorDomain
+public import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+public import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// How to run the simulator.
+public struct SimulatorOptions: Sendable {
+    /// Same seed, same org.
+    public var seed: UInt64 = 7
+    /// Users generated from the seed.
+    public var users: Int = 1000
+    /// Accepted API tokens (`Authorization: SSWS <token>`).
+    public var apiTokens: Set<String> = ["sim-api-token"]
+    /// OAuth 2.0 service apps that may get access tokens.
+    public var serviceApps: [SimulatedServiceApp] = []
+    /// Rate limits; `nil` switches them off (CPU benchmarks).
+    public var rateLimits: RateLimitSettings? = .enterprise
+    /// Seconds the simulator's clock differs from this machine's.
+    public var clockSkew: TimeInterval = 0
+    /// Serve HTTPS with this certificate and key (PEM); `nil` serves plain HTTP.
+    public var tls: (certificatePEM: String, privateKeyPEM: String)?
+    /// PEM certificates to trust when delivering to HTTPS event hooks (in addition to the system's).
+    public var hookTrustRootsPEM: [String] = []
+    /// Where to listen; port 0 picks a free one.
+    public var host = "127.0.0.1"
+    public var port = 0
+    /// The end of the generated history.
+    public var epoch: Timestamp = Timestamp.parse("2026-06-01T00:00:00Z")!
+    /// Where the simulator logs.
+    public var logger = Logger(label: "okta-sim")
+
+    /// Default options: 1000 users, seed 7, Enterprise rate limits, plain HTTP on a free loopback port.
+    public init() {}
+}
+
+/// A running simulated Okta org: the Management API, OAuth token endpoint, event hook delivery and
+/// a control API, served over real sockets (SPEC §13).
+public final class OktaSimulator: Sendable {
+    public let org: SimulatedOrg
+    public let options: SimulatorOptions
+    /// `http(s)://host:port`, the org URL the connector is configured with.
+    public let baseURL: String
+    public let port: Int
+    /// Requests answered, by endpoint and status.
+    public let requestCounters = RequestCounters()
+    public let churn: ChurnDriver
+    let faultInjector = FaultInjector()
+    let registry = EventHookRegistry()
+    let deliverer: HookDeliverer
+    let base: SimulatorBaseURL
+    let httpClient: HTTPClient
+    private let serviceGroup: ServiceGroup
+    private let runTask: Task<Void, any Error>
+
+    /// Starts a simulator and returns once it accepts connections.
+    /// - Parameter options: How to run it.
+    public static func start(_ options: SimulatorOptions = SimulatorOptions()) async throws -> OktaSimulator {
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        return try await OktaSimulator(options: options, portStream: portStream, portContinuation: portContinuation)
+    }
+
+    private init(
+        options: SimulatorOptions, portStream: AsyncStream<Int>, portContinuation: AsyncStream<Int>.Continuation
+    ) async throws {
+        self.options = options
+        let clock = SkewedClock(skew: options.clockSkew)
+        org = SimulatedOrg(
+            blueprint: OrgBlueprint(seed: options.seed, userCount: options.users, epoch: options.epoch), clock: clock)
+        churn = ChurnDriver(org: org, seed: options.seed &+ 1)
+
+        var clientTLS = TLSConfiguration.makeClientConfiguration()
+        if !options.hookTrustRootsPEM.isEmpty {
+            let certificates = try options.hookTrustRootsPEM.flatMap {
+                try NIOSSLCertificate.fromPEMBytes(Array($0.utf8))
+            }
+            clientTLS.additionalTrustRoots = [.certificates(certificates)]
+        }
+        var clientConfiguration = HTTPClient.Configuration(tlsConfiguration: clientTLS)
+        clientConfiguration.timeout = .init(connect: .seconds(3), read: .seconds(3))
+        httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+
+        // The port is known only once the server runs: every part reads the base URL from a box
+        // that is filled before the first request can arrive.
+        let base = SimulatorBaseURL()
+        self.base = base
+        let router = Router(context: SimulatorRequestContext.self)
+        deliverer = HookDeliverer(
+            registry: registry, client: httpClient, clock: clock, base: base, logger: options.logger)
+        let oauth = OAuthServiceApps(apps: options.serviceApps, clock: clock)
+        router.add(
+            middleware: OktaAPIMiddleware(
+                clock: clock, limiter: options.rateLimits.map(RateLimiter.init), faults: faultInjector,
+                apiTokens: options.apiTokens, oauth: oauth, counters: requestCounters))
+        ManagementAPI(org: org, base: base, faults: faultInjector).register(on: router)
+        EventHooksAPI(registry: registry, client: httpClient, clock: clock, base: base, adminId: org.adminId)
+            .register(on: router)
+        router.post("/oauth2/v1/token") { request, _ in
+            await oauth.handle(request, tokenURL: base.value + "/oauth2/v1/token")
+        }
+        ControlAPI(
+            org: org, base: base, faults: faultInjector, deliverer: deliverer, churn: churn, counters: requestCounters
+        )
+        .register(on: router)
+        let deliverer = self.deliverer
+        org.onEvents { events in deliverer.enqueue(events) }
+
+        let scheme = options.tls == nil ? "http" : "https"
+        let server: HTTPServerBuilder
+        if let tls = options.tls {
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(tls.certificatePEM.utf8)).map {
+                    .certificate($0)
+                },
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.privateKeyPEM.utf8), format: .pem)))
+            configuration.minimumTLSVersion = .tlsv12
+            server = try .tls(.http1(), tlsConfiguration: configuration)
+        } else {
+            server = .http1()
+        }
+        let app = SimulatorHTTPService(
+            responder: router.buildResponder(), serverBuilder: server,
+            address: .hostname(options.host, port: options.port), clock: clock,
+            logger: options.logger,
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            })
+        serviceGroup = ServiceGroup(
+            configuration: .init(services: [app, deliverer], gracefulShutdownSignals: [], logger: options.logger))
+        let group = serviceGroup
+        runTask = Task { try await group.run() }
+        var iterator = portStream.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            runTask.cancel()
+            try? await httpClient.shutdown()
+            throw SimulatorError.couldNotStart
+        }
+        self.port = port
+        let host = options.host.contains(":") ? "[\(options.host)]" : options.host
+        baseURL = "\(scheme)://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        base.value = baseURL
+    }
+
+    /// Stops serving and delivering.
+    public func stop() async {
+        churn.stop()
+        deliverer.finish()
+        await serviceGroup.triggerGracefulShutdown()
+        _ = try? await runTask.value
+        try? await httpClient.shutdown()
+    }
+
+    /// Okta's JSON shapes with this simulator's links.
+    var representations: OktaRepresentations { OktaRepresentations(baseURL: baseURL, ids: org.blueprint.ids) }
+
+    /// Faults injected into the Management API from now on.
+    public var faults: FaultPlan {
+        get { faultInjector.current }
+        set { faultInjector.set(newValue) }
+    }
+
+    /// How event hook delivery misbehaves from now on.
+    public var hookBehaviour: HookBehaviour {
+        get { deliverer.behaviour }
+        set { deliverer.behaviour = newValue }
+    }
+
+    /// What event hook delivery did so far.
+    public var hookStats: HookDeliveryStats { deliverer.stats }
+
+    /// The org's event hooks.
+    public var eventHooks: [EventHookObject] { registry.all().map { $0.redacted(baseURL: baseURL) } }
+
+    /// Waits until every emitted event has been delivered, dropped or given up on.
+    /// - Parameter timeout: Give up after this long.
+    public func waitForDeliveries(timeout: TimeInterval = 10) async {
+        let end = Date().addingTimeInterval(timeout)
+        // The batch window must pass before a buffered event is even taken.
+        try? await Task.sleep(for: .milliseconds(150))
+        while !deliverer.isIdle, Date() < end {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Why the simulator could not run.
+public enum SimulatorError: Error, CustomStringConvertible {
+    case couldNotStart
+
+    public var description: String { "the simulator could not bind its listener" }
+}
+
+/// The base URL, set once the port is known.
+final class SimulatorBaseURL: Sendable {
+    private let storage = Mutex("")
+    var value: String {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}

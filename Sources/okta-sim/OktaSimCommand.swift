@@ -1,0 +1,98 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import OktaSimulator
+
+/// `okta-sim`: a simulated Okta org on this machine, for trying, testing and benchmarking the connector.
+@main
+struct OktaSimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "okta-sim",
+        abstract: "Run a simulated Okta org: Management API, OAuth service apps, event hooks, fault injection.",
+        discussion: """
+            The org is generated from the seed: the same seed gives the same users, apps and devices.
+            Okta's API is under /api/v1 and /oauth2/v1/token; the control API (changes, faults,
+            churn, statistics) is under /sim/v1 and has no authentication, so keep the simulator on
+            loopback. Stop it with Ctrl-C.
+            """
+    )
+
+    @Option(help: "Users to generate.") var users = 10_000
+    @Option(help: "Generator seed.") var seed: UInt64 = 7
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
+    @Flag(help: "Serve HTTPS with a self-signed certificate generated at start.") var tls = false
+    @Option(help: "With --tls, write the generated certificate (PEM) here for clients to trust.")
+    var certificateOut: String?
+    @Option(name: .customLong("api-token"), help: "An accepted API token (SSWS); repeat for several.")
+    var apiTokens: [String] = ["sim-api-token"]
+    @Flag(help: "Switch rate limits off (for CPU benchmarks).") var noRateLimits = false
+    @Option(help: "Seconds the simulator's clock is ahead of this machine's (negative: behind).")
+    var clockSkew: Double = 0
+    @Option(help: "A PEM file of certificates to trust when delivering to HTTPS event hooks.")
+    var hookCA: String?
+    @Option(help: "Mutations per second applied by the churn driver (0: none).") var churn: Double = 0
+
+    func run() async throws {
+        var options = SimulatorOptions()
+        options.users = users
+        options.seed = seed
+        options.host = host
+        options.port = port
+        options.apiTokens = Set(apiTokens)
+        options.rateLimits = noRateLimits ? nil : .enterprise
+        options.clockSkew = clockSkew
+        if let hookCA { options.hookTrustRootsPEM = [try String(contentsOfFile: hookCA, encoding: .utf8)] }
+        if tls {
+            let certificate = try SelfSignedCertificate()
+            options.tls = (certificate.certificatePEM, certificate.privateKeyPEM)
+            if let certificateOut {
+                try certificate.certificatePEM.write(toFile: certificateOut, atomically: true, encoding: .utf8)
+            }
+        }
+        let started = Date()
+        let simulator = try await OktaSimulator.start(options)
+        print(
+            "okta-sim: \(users) users (seed \(seed)) at \(simulator.baseURL), ready in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
+        )
+        print("  API token: SSWS \(apiTokens.first ?? "")   rate limits: \(noRateLimits ? "off" : "Okta Enterprise")")
+        if churn > 0 {
+            simulator.churn.start(perSecond: churn, duration: nil)
+            print("  churn: \(churn) mutations/s")
+        }
+        await waitForTermination()
+        print("okta-sim: stopping")
+        await simulator.stop()
+    }
+
+    /// Waits for SIGINT or SIGTERM.
+    func waitForTermination() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = SignalOnce(continuation)
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
+                source.setEventHandler { once.fire() }
+                source.resume()
+                SignalOnce.sources.append(source)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation once, whichever signal comes first.
+final class SignalOnce: @unchecked Sendable {
+    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    private var continuation: CheckedContinuation<Void, Never>?
+    private let lock = NSLock()
+
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
+
+    func fire() {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume()
+    }
+}
