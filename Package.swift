@@ -62,6 +62,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Okta Management API client: auth (SSWS, OAuth service apps), rate limits, retries, pagination.
+        .target(
+            name: "OktaClient",
+            dependencies: [
+                "ConnectorDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The engine: reconciler and scheduler (later the applier and the forwarder), as Services.
+        .target(
+            name: "ConnectorEngine",
+            dependencies: [
+                "ConnectorDomain", "ConnectorConfiguration", "ConnectorStore", "OktaClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // A faithful local Okta org: seeded users, apps, devices; the Management API with Okta's
         // shapes, pagination, rate limits and errors; event hooks; fault injection (SPEC §13).
         .target(
@@ -95,6 +118,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The benchmark programs of SPEC §14 (run a release build).
+        .executableTarget(
+            name: "okta-benchmarks",
+            dependencies: [
+                "ConnectorDomain",
+                "OktaSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The thin executable: parse arguments, build the parts, run.
         .executableTarget(
             name: "okta-connector",
@@ -102,7 +139,40 @@ let package = Package(
                 "ConnectorDomain",
                 "ConnectorConfiguration",
                 "ConnectorStore",
+                "ConnectorEngine",
+                "OktaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Helpers shared by the test targets (a manual clock); never linked into a product.
+        .target(
+            name: "ConnectorTestSupport",
+            dependencies: ["ConnectorDomain"],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ConnectorEngineTests",
+            dependencies: [
+                "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore", "OktaClient",
+                "OktaSimulator", "ConnectorTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OktaClientTests",
+            dependencies: [
+                "OktaClient", "OktaSimulator", "ConnectorDomain", "ConnectorTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -206,3 +206,29 @@ final class SimulatorBaseURL: Sendable {
         set { storage.withLock { $0 = newValue } }
     }
 }
+
+extension OktaSimulator {
+    /// What a correct connector holds for a simulated user: the user with its assigned apps and
+    /// devices, as Okta's API presents them. Tests compare the connector's state with this truth.
+    public func expectedSnapshot(of user: SimUser) -> UserSnapshot {
+        let ids = org.blueprint.ids
+        let apps = user.assignedApps.map { entry in
+            AssignedApp(
+                appName: NameCatalogue.apps[entry.app].name, label: NameCatalogue.apps[entry.app].label,
+                instanceId: ids.app(entry.app))
+        }
+        let devices = user.devices.map { device in
+            DeviceSummary(
+                id: ids.device(device.index), name: device.displayName, platform: device.platform,
+                osVersion: device.osVersion, manufacturer: device.manufacturer, model: device.model,
+                serialNumber: device.serialNumber)
+        }
+        return UserSnapshot(user: user.oktaUser, apps: apps, devices: devices)
+    }
+
+    /// The id of an app of the catalogue, by index.
+    public func appId(_ index: Int) -> String { org.blueprint.ids.app(index) }
+
+    /// How many apps the catalogue has.
+    public static var appCount: Int { NameCatalogue.apps.count }
+}

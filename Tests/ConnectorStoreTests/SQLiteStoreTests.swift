@@ -20,16 +20,34 @@ struct SQLiteStoreTests {
         do {
             let store = try SQLiteStateStore(path: path)
             _ = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1)))
-            #expect(try store.appliedMigrations().count == 1)
+            #expect(try store.appliedMigrations().count == 2)
         }
         let reopened = try SQLiteStateStore(path: path)
-        #expect(try reopened.appliedMigrations().count == 1)
+        #expect(try reopened.appliedMigrations().count == 2, "no migration is applied twice")
         #expect(try await reopened.user(connector: connector, id: "00u1")?.version == 1)
         #expect(try await reopened.outboxStats(connector: connector).depth == 1)
         // WAL mode, as SPEC §10 asks.
         let mode = try await DatabaseQueue(path: path).read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode")
         }
         #expect(mode == "wal")
+    }
+
+    @Test func aFileFromTheFirstReleaseIsMigratedKeepingItsData() async throws {
+        let (path, directory) = try temporaryPath()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A file as version 1 of the schema left it: only the first migration applied, with a user in it.
+        let store = try SQLiteStateStore(path: path)
+        _ = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1)))
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "DROP TABLE enrichment_staging")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v2:%'")
+        }
+        let migrated = try SQLiteStateStore(path: path)
+        #expect(try migrated.appliedMigrations().count == 2)
+        #expect(try await migrated.user(connector: connector, id: "00u1")?.version == 1)
+        try await migrated.stageEnrichment(
+            runId: 1, apps: [("00u1", AssignedApp(appName: "box", label: "Box", instanceId: "0oa1"))], devices: [])
+        #expect(try await migrated.stagedEnrichment(runId: 1, userIds: ["00u1"])["00u1"]?.apps.count == 1)
     }
 
     @Test func aFileFromANewerVersionIsRefusedUntouched() throws {

@@ -187,6 +187,45 @@ struct StoreContractTests {
         #expect(page.map(\.userId) == ["00u2", "00u3"])
     }
 
+    @Test(arguments: StoreBackend.allCases)
+    func stagedEnrichmentIsReadBackPerUserAndCleared(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        let box = AssignedApp(appName: "box", label: "Box", instanceId: "0oa1")
+        let slack = AssignedApp(appName: "slack", label: "Slack", instanceId: "0oa2")
+        let phone = DeviceSummary(
+            id: "guo1", name: "Phone", platform: "IOS", osVersion: "18", manufacturer: "APPLE", model: "iPhone",
+            serialNumber: nil)
+        try await store.stageEnrichment(runId: 7, apps: [("00u1", box), ("00u2", box)], devices: [("00u1", phone)])
+        try await store.stageEnrichment(runId: 7, apps: [("00u1", slack)], devices: [])
+        try await store.stageEnrichment(runId: 8, apps: [("00u1", slack)], devices: [])
+        let staged = try await store.stagedEnrichment(runId: 7, userIds: ["00u1", "00u2", "00u3"])
+        #expect(Set(staged["00u1"]?.apps ?? []) == [box, slack])
+        #expect(staged["00u1"]?.devices == [phone])
+        #expect(staged["00u2"]?.apps == [box])
+        #expect(staged["00u3"] == nil)
+        try await store.clearStagedEnrichment(runId: 7)
+        #expect(try await store.stagedEnrichment(runId: 7, userIds: ["00u1"]).isEmpty)
+        #expect(try await store.stagedEnrichment(runId: 8, userIds: ["00u1"]).count == 1)
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func recordHashesAreThoseOfPresentUsers(_ backend: StoreBackend) async throws {
+        let test = try backend.makeStore()
+        let store = test.store
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u1"), upsert("00u2")], at: at(1)))
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [.remove(userId: "00u2", reason: .deleted)], at: at(2)))
+        let hashes = try await store.recordHashes(connector: connector, userIds: ["00u1", "00u2", "00u3"])
+        #expect(Array(hashes.keys) == ["00u1"])
+        #expect(
+            hashes["00u1"]
+                == UserMapper().record(
+                    for: try #require(try await store.user(connector: connector, id: "00u1")).snapshot
+                ).contentHash)
+    }
+
     // MARK: runs and schedule
 
     @Test(arguments: StoreBackend.allCases)

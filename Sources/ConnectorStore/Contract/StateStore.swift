@@ -17,9 +17,27 @@ public protocol UserStateStore: Sendable {
     /// How many users are present downstream.
     func presentUserCount(connector: String) async throws -> Int
 
+    /// The mapped-record hashes of present users among some ids (for dry runs).
+    func recordHashes(connector: String, userIds: [String]) async throws -> [String: String]
+
     /// Present users that a run did not see and nothing else touched since it started: the
     /// removal candidates of mark and sweep.
     func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
+}
+
+/// Enrichment gathered by a reconcile's bulk plan (apps with their users, devices with their users),
+/// kept in the store rather than in memory so that memory does not grow with the org (SPEC §6).
+public protocol EnrichmentStaging: Sendable {
+    /// Adds app assignments and devices of users for a run.
+    func stageEnrichment(
+        runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)])
+        async throws
+
+    /// What was staged for some users of a run.
+    func stagedEnrichment(runId: Int64, userIds: [String]) async throws -> [String: StagedEnrichment]
+
+    /// Forgets a run's staged enrichment.
+    func clearStagedEnrichment(runId: Int64) async throws
 }
 
 /// The durable inbox of event hook deliveries.
@@ -96,7 +114,9 @@ public protocol ScheduleStateStore: Sendable {
 }
 
 /// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
-public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore {
+public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore,
+    EnrichmentStaging
+{
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool
 }

@@ -279,3 +279,15 @@ public struct ScheduleState: Sendable, Hashable {
         self.nextDueAt = nextDueAt
     }
 }
+
+/// A user's enrichment staged by a bulk plan.
+public struct StagedEnrichment: Sendable, Hashable {
+    public var apps: [AssignedApp]
+    public var devices: [DeviceSummary]
+
+    /// Creates staged enrichment.
+    public init(apps: [AssignedApp] = [], devices: [DeviceSummary] = []) {
+        self.apps = apps
+        self.devices = devices
+    }
+}

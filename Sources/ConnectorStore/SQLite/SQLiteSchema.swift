@@ -105,6 +105,18 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v2: enrichment staging for bulk reconcile plans") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE enrichment_staging (
+                        run_id INTEGER NOT NULL,
+                        user_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        payload_json TEXT NOT NULL
+                    );
+                    CREATE INDEX enrichment_staging_by_user ON enrichment_staging (run_id, user_id);
+                    """)
+        }
         return migrator
     }
 }

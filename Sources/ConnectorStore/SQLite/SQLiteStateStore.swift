@@ -193,6 +193,86 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func recordHashes(connector: String, userIds: [String]) async throws -> [String: String] {
+        guard !userIds.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var hashes: [String: String] = [:]
+            for chunk in stride(from: 0, to: userIds.count, by: 500).map({
+                Array(userIds[$0..<min($0 + 500, userIds.count)])
+            }) {
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT user_id, record_hash FROM users WHERE connector = ? AND removed_at IS NULL
+                        AND user_id IN (\(placeholders))
+                        """,
+                    arguments: StatementArguments([connector] + chunk))
+                for row in rows { hashes[row["user_id"]] = row["record_hash"] }
+            }
+            return hashes
+        }
+    }
+
+    // MARK: - Enrichment staging
+
+    public func stageEnrichment(
+        runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)]
+    ) async throws {
+        let encoder = JSONCoding.encoder()
+        let rows: [(String, String, String)] =
+            try apps.map { ($0.userId, "app", String(decoding: try encoder.encode($0.app), as: UTF8.self)) }
+            + devices.map { ($0.userId, "device", String(decoding: try encoder.encode($0.device), as: UTF8.self)) }
+        guard !rows.isEmpty else { return }
+        try await pool.write { db in
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO enrichment_staging (run_id, user_id, kind, payload_json) VALUES (?, ?, ?, ?)")
+            for (userId, kind, payload) in rows { try insert.execute(arguments: [runId, userId, kind, payload]) }
+        }
+    }
+
+    public func stagedEnrichment(runId: Int64, userIds: [String]) async throws -> [String: StagedEnrichment] {
+        guard !userIds.isEmpty else { return [:] }
+        let rows = try await pool.read { db -> [(String, String, String)] in
+            var result: [(String, String, String)] = []
+            for chunk in stride(from: 0, to: userIds.count, by: 500).map({
+                Array(userIds[$0..<min($0 + 500, userIds.count)])
+            }) {
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = ? AND user_id IN (\(placeholders))",
+                    arguments: StatementArguments([runId] + chunk))
+                {
+                    result.append((row["user_id"], row["kind"], row["payload_json"]))
+                }
+            }
+            return result
+        }
+        var staged: [String: StagedEnrichment] = [:]
+        for (userId, kind, payload) in rows {
+            do {
+                if kind == "app" {
+                    staged[userId, default: StagedEnrichment()].apps.append(
+                        try JSONCoding.decode(AssignedApp.self, from: payload))
+                } else {
+                    staged[userId, default: StagedEnrichment()].devices.append(
+                        try JSONCoding.decode(DeviceSummary.self, from: payload))
+                }
+            } catch {
+                throw StoreError.corruptRow(table: "enrichment_staging", key: "\(runId)/\(userId)", reason: "\(error)")
+            }
+        }
+        return staged
+    }
+
+    public func clearStagedEnrichment(runId: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM enrichment_staging WHERE run_id = ?", arguments: [runId])
+        }
+    }
+
     static func storedUser(_ row: Row) throws -> StoredUser {
         let connector: String = row["connector"]
         let userId: String = row["user_id"]

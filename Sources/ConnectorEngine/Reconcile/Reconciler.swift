@@ -1,0 +1,320 @@
+public import ConnectorConfiguration
+public import ConnectorDomain
+public import ConnectorStore
+public import Foundation
+public import Logging
+public import OktaClient
+
+/// What a reconcile reports while it runs.
+public struct ReconcileProgress: Sendable {
+    public var phase: String
+    public var listed: Int
+    public var calls: Int
+    public var rateLimitWaits: Int
+    /// Users the previous run listed: the denominator of an ETA.
+    public var expectedUsers: Int?
+    public var elapsed: TimeInterval
+}
+
+/// How to run one reconcile.
+public struct ReconcileOptions: Sendable {
+    public var trigger: RunTrigger
+    /// Report what would change without writing or forwarding.
+    public var dryRun: Bool
+    /// Apply removals even beyond the circuit breaker's share.
+    public var confirmRemovals: Bool
+    /// Enrichment calls in flight at once (per-user plan).
+    public var enrichmentConcurrency: Int
+
+    /// Creates options.
+    public init(
+        trigger: RunTrigger, dryRun: Bool = false, confirmRemovals: Bool = false, enrichmentConcurrency: Int = 8
+    ) {
+        self.trigger = trigger
+        self.dryRun = dryRun
+        self.confirmRemovals = confirmRemovals
+        self.enrichmentConcurrency = enrichmentConcurrency
+    }
+}
+
+/// The full reconcile of one connector (SPEC §6): list every user with a selected status from Okta,
+/// page by page; enrich with apps and devices by the cheapest plan; map; write only changed records,
+/// with their outbox entries, one transaction per page; then remove the users the complete listing
+/// did not contain, unless that would remove too many (the circuit breaker).
+public struct Reconciler: Sendable {
+    let connector: ConnectorSettings
+    let client: OktaAPIClient
+    let store: any StateStore
+    let clock: any WallClock
+    let logger: Logger
+    let progress: (@Sendable (ReconcileProgress) -> Void)?
+
+    /// Creates a reconciler.
+    public init(
+        connector: ConnectorSettings, client: OktaAPIClient, store: any StateStore, clock: any WallClock,
+        logger: Logger, progress: (@Sendable (ReconcileProgress) -> Void)? = nil
+    ) {
+        self.connector = connector
+        self.client = client
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// Runs one reconcile and records it.
+    /// - Returns: The run record (also stored), whatever its outcome; throws only when the store fails.
+    public func run(_ options: ReconcileOptions) async throws -> RunRecord {
+        let started = clock.now
+        let startStamp = Timestamp(started)
+        let runId = try await store.startRun(
+            connector: connector.slug, trigger: options.trigger, dryRun: options.dryRun, at: startStamp)
+        var record = RunRecord(
+            id: runId, connector: connector.slug, trigger: options.trigger, dryRun: options.dryRun,
+            startedAt: startStamp)
+        let callsBefore = client.stats.counts
+        let waitsBefore = await client.limiter.waits
+        let previous = try await store.runs(connector: connector.slug, limit: 20).first {
+            $0.id != runId && $0.outcome == .succeeded && !$0.dryRun
+        }
+        var log = logger
+        log[metadataKey: "connector"] = "\(connector.slug)"
+        log[metadataKey: "run"] = "\(runId)"
+        log.info(
+            "reconcile started", metadata: ["trigger": "\(options.trigger.rawValue)", "dry_run": "\(options.dryRun)"])
+
+        var state = RunState(presentBefore: try await store.presentUserCount(connector: connector.slug))
+        do {
+            let choice = EnrichmentPlanner.choose(
+                settings: connector.enrich, expectedUsers: previous?.counts.listed)
+            if let choice { log.info("enrichment plan", metadata: ["plan": "\(choice)"]) }
+            if choice?.plan == .bulk {
+                try await stageBulkEnrichment(runId: runId, options: options, state: &state, started: started)
+            }
+            for try await page in client.listUsers(statuses: connector.userStatuses) {
+                try await process(page, runId: runId, plan: choice?.plan, options: options, state: &state)
+                await report("listing users", state: state, expected: previous?.counts.listed, started: started)
+            }
+            try await sweep(runId: runId, startStamp: startStamp, options: options, state: &state, record: &record)
+        } catch is CancellationError {
+            record.outcome = .cancelled
+            record.errors.append("cancelled")
+        } catch {
+            // A run that failed part-way removes nothing: pages already written are true data.
+            record.outcome = .failed
+            record.errors.append(describe(error))
+            log.error("reconcile failed", metadata: ["error": "\(describe(error))"])
+        }
+        if choiceWasBulk(state) { try? await store.clearStagedEnrichment(runId: runId) }
+
+        record.endedAt = Timestamp(clock.now)
+        record.counts = state.counts
+        if record.outcome == .running { record.outcome = state.held ? .held : .succeeded }
+        // Drift: changes that events should have delivered but did not. Only meaningful once a run
+        // has succeeded before (the first run creates everything).
+        record.drift = previous == nil ? 0 : state.counts.created + state.counts.updated + state.counts.removed
+        let callsAfter = client.stats.counts
+        record.oktaCalls = callsAfter.calls.merging(callsBefore.calls) { after, before in after - before }
+            .filter { $0.value > 0 }
+        record.rateLimited = callsAfter.tooManyRequests - callsBefore.tooManyRequests
+        let waits = await client.limiter.waits - waitsBefore
+        if waits > 0 { log.info("rate-limit waits", metadata: ["waits": "\(waits)"]) }
+        try await store.finishRun(record)
+        log.info(
+            "reconcile finished",
+            metadata: [
+                "outcome": "\(record.outcome.rawValue)", "listed": "\(record.counts.listed)",
+                "created": "\(record.counts.created)", "updated": "\(record.counts.updated)",
+                "unchanged": "\(record.counts.unchanged)", "removed": "\(record.counts.removed)",
+                "drift": "\(record.drift)",
+                "okta_calls": "\(record.oktaCalls.values.reduce(0, +))",
+            ])
+        return record
+    }
+
+    struct RunState {
+        var presentBefore: Int
+        var counts = RunCounts()
+        var listedPresent = 0
+        var held = false
+        var staged = false
+    }
+
+    func choiceWasBulk(_ state: RunState) -> Bool { state.staged }
+
+    // MARK: enrichment
+
+    /// The bulk plan: every app's users and every device's users, staged in the store.
+    func stageBulkEnrichment(runId: Int64, options: ReconcileOptions, state: inout RunState, started: Date) async throws
+    {
+        state.staged = true
+        if connector.enrich.apps {
+            for try await apps in client.listApps() {
+                for app in apps where app.status == nil || app.status == "ACTIVE" {
+                    let assigned = AssignedApp(appName: app.name ?? "", label: app.label ?? "", instanceId: app.id)
+                    for try await users in client.appUsers(appId: app.id) {
+                        try await store.stageEnrichment(
+                            runId: runId, apps: users.map { ($0.id, assigned) }, devices: [])
+                    }
+                    await report("reading app assignments", state: state, expected: nil, started: started)
+                }
+            }
+        }
+        if connector.enrich.devices {
+            for try await devices in client.listDevices() {
+                let links = devices.flatMap { item in item.userIds.map { ($0, item.device.summary) } }
+                try await store.stageEnrichment(runId: runId, apps: [], devices: links)
+                await report("reading devices", state: state, expected: nil, started: started)
+            }
+        }
+    }
+
+    /// The per-user plan: app links and devices of each user, a few calls in flight.
+    func enrichPerUser(_ users: [OktaUser], concurrency: Int) async throws -> [String: StagedEnrichment] {
+        let wantApps = connector.enrich.apps
+        let wantDevices = connector.enrich.devices
+        return try await withThrowingTaskGroup(of: (String, StagedEnrichment?).self) { group in
+            var result: [String: StagedEnrichment] = [:]
+            var iterator = users.makeIterator()
+            func add(_ user: OktaUser) {
+                group.addTask {
+                    do {
+                        let apps = wantApps ? try await client.appLinks(userId: user.id).compactMap(\.assignedApp) : []
+                        let devices =
+                            wantDevices ? try await client.userDevices(userId: user.id).map(\.device.summary) : []
+                        return (user.id, StagedEnrichment(apps: apps, devices: devices))
+                    } catch OktaError.notFound {
+                        // Deleted between the listing and now: the next run removes it.
+                        return (user.id, nil)
+                    }
+                }
+            }
+            for _ in 0..<max(1, concurrency) { if let user = iterator.next() { add(user) } }
+            while let (id, enrichment) = try await group.next() {
+                result[id] = enrichment
+                if let user = iterator.next() { add(user) }
+            }
+            return result
+        }
+    }
+
+    // MARK: pages
+
+    func process(
+        _ users: [OktaUser], runId: Int64, plan: EnrichSettings.Plan?, options: ReconcileOptions, state: inout RunState
+    ) async throws {
+        guard !users.isEmpty else { return }
+        state.counts.listed += users.count
+        let ids = users.map(\.id)
+        var enrichment: [String: StagedEnrichment] = [:]
+        switch plan {
+        case .bulk: enrichment = try await store.stagedEnrichment(runId: runId, userIds: ids)
+        case .perUser, .auto: enrichment = try await enrichPerUser(users, concurrency: options.enrichmentConcurrency)
+        case nil: break
+        }
+        let selected = Set(connector.userStatuses.map(\.rawValue))
+        var changes: [UserChange] = []
+        changes.reserveCapacity(users.count)
+        for user in users {
+            guard selected.contains(user.status) else {
+                changes.append(.remove(userId: user.id, reason: .statusNotSelected))
+                continue
+            }
+            let staged = enrichment[user.id] ?? StagedEnrichment()
+            let snapshot = UserSnapshot(
+                user: user, apps: connector.enrich.apps ? staged.apps : nil,
+                devices: connector.enrich.devices ? staged.devices : nil)
+            changes.append(.upsert(snapshot: snapshot, record: connector.mapper.record(for: snapshot)))
+        }
+        if options.dryRun {
+            let stored = try await store.recordHashes(connector: connector.slug, userIds: ids)
+            for change in changes {
+                switch change {
+                case .upsert(_, let record):
+                    if let hash = stored[record.key] {
+                        state.listedPresent += 1
+                        if hash == record.contentHash { state.counts.unchanged += 1 } else { state.counts.updated += 1 }
+                    } else {
+                        state.counts.created += 1
+                    }
+                case .remove(let userId, _):
+                    if stored[userId] != nil { state.counts.removed += 1 }
+                }
+            }
+            return
+        }
+        let outcomes = try await store.commit(
+            UserWriteBatch(connector: connector.slug, changes: changes, seenInRun: runId, at: Timestamp(clock.now)))
+        for outcome in outcomes {
+            switch outcome {
+            case .created: state.counts.created += 1
+            case .updated: state.counts.updated += 1
+            case .unchanged: state.counts.unchanged += 1
+            case .removed: state.counts.removed += 1
+            case .alreadyAbsent: break
+            }
+        }
+    }
+
+    // MARK: removal
+
+    /// Mark and sweep after a complete listing, behind the circuit breaker.
+    func sweep(
+        runId: Int64, startStamp: Timestamp, options: ReconcileOptions, state: inout RunState, record: inout RunRecord
+    ) async throws {
+        let candidates: [String]
+        let candidateCount: Int
+        if options.dryRun {
+            candidates = []
+            candidateCount = max(0, state.presentBefore - state.listedPresent)
+        } else {
+            candidates = try await store.usersNotSeen(
+                connector: connector.slug, inRun: runId, untouchedSince: startStamp)
+            candidateCount = candidates.count
+        }
+        guard candidateCount > 0 else { return }
+        let share = state.presentBefore > 0 ? Double(candidateCount) / Double(state.presentBefore) : 1
+        let emptyListing = state.counts.listed == 0 && state.presentBefore > 10
+        if (share > connector.reconcile.maxRemovalShare || emptyListing) && !options.confirmRemovals {
+            state.held = true
+            let reason =
+                emptyListing
+                ? "the listing returned no users where there were \(state.presentBefore)"
+                : "the run would remove \(candidateCount) of \(state.presentBefore) users (\(Int((share * 100).rounded()))%, more than \(Int(connector.reconcile.maxRemovalShare * 100))%)"
+            record.errors.append(
+                "held: \(reason); nothing removed. Run `okta-connector reconcile --connector \"\(connector.name)\" --confirm-removals` to apply"
+            )
+            logger.warning(
+                "reconcile held by the circuit breaker",
+                metadata: ["connector": "\(connector.slug)", "reason": "\(reason)"])
+            return
+        }
+        if options.dryRun {
+            state.counts.removed += candidateCount
+            return
+        }
+        for start in stride(from: 0, to: candidates.count, by: 500) {
+            let batch = candidates[start..<min(candidates.count, start + 500)].map {
+                UserChange.remove(userId: $0, reason: .notListed)
+            }
+            let outcomes = try await store.commit(
+                UserWriteBatch(connector: connector.slug, changes: batch, at: Timestamp(clock.now)))
+            state.counts.removed += outcomes.filter { if case .removed = $0 { true } else { false } }.count
+        }
+    }
+
+    func report(_ phase: String, state: RunState, expected: Int?, started: Date) async {
+        guard let progress else { return }
+        progress(
+            ReconcileProgress(
+                phase: phase, listed: state.counts.listed, calls: client.stats.counts.total,
+                rateLimitWaits: await client.limiter.waits, expectedUsers: expected,
+                elapsed: clock.now.timeIntervalSince(started)))
+    }
+
+    func describe(_ error: any Error) -> String {
+        if let okta = error as? OktaError { return okta.description }
+        if let store = error as? StoreError { return store.description }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,398 @@
+public import AsyncHTTPClient
+public import ConnectorDomain
+public import Foundation
+public import Logging
+import NIOCore
+public import NIOHTTP1
+
+/// The Okta Management API client of one connector: authentication, rate limits, retries and
+/// `Link` pagination (SPEC §6, §16). One `HTTPClient` serves every connector of the process.
+public final class OktaAPIClient: Sendable {
+    public let orgURL: URL
+    let credentials: OktaCredentialsProvider
+    let httpClient: HTTPClient
+    public let limiter: OktaRateLimiter
+    let clock: any WallClock
+    let retry: RetryPolicy
+    public let stats: OktaCallStats
+    let slots: CallSlots
+    let logger: Logger
+
+    /// The largest page the connector asks for and accepts (32 MiB); bigger answers are malformed.
+    static let maximumBody = 32 << 20
+
+    /// Creates a client.
+    /// - Parameters:
+    ///   - orgURL: The org, e.g. `https://acme.okta.com`.
+    ///   - credentials: How to authenticate.
+    ///   - httpClient: The process's HTTP client (TLS verified).
+    ///   - limiter: The connector's rate limiter.
+    ///   - clock: Time for waits and backoff.
+    ///   - retry: Backoff for `5xx`, timeouts and connection errors.
+    ///   - maximumConcurrency: Calls in flight at most.
+    public init(
+        orgURL: URL, credentials: OktaCredentialsProvider, httpClient: HTTPClient, limiter: OktaRateLimiter,
+        clock: any WallClock, retry: RetryPolicy = .okta, maximumConcurrency: Int = 16,
+        stats: OktaCallStats = OktaCallStats(), logger: Logger = Logger(label: "okta-client")
+    ) {
+        var base = orgURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        self.orgURL = URL(string: base) ?? orgURL
+        self.credentials = credentials
+        self.httpClient = httpClient
+        self.limiter = limiter
+        self.clock = clock
+        self.retry = retry
+        self.stats = stats
+        self.slots = CallSlots(limit: maximumConcurrency)
+        self.logger = logger
+    }
+
+    // MARK: - Users
+
+    /// The `filter` expression selecting users by status: `status eq "A" or status eq "B"`. `filter`
+    /// reads the primary store (unlike `search`) and is the only way to list `DEPROVISIONED` users.
+    public static func statusFilter(_ statuses: [OktaUserStatus]) -> String {
+        statuses.map { "status eq \"\($0.rawValue)\"" }.joined(separator: " or ")
+    }
+
+    /// Every user with one of the statuses, page by page (200 a page, Okta's maximum).
+    public func listUsers(statuses: [OktaUserStatus], limit: Int = 200) -> OktaPages<OktaUser> {
+        pages(
+            path: "/api/v1/users", query: [("limit", String(limit)), ("filter", Self.statusFilter(statuses))],
+            bucket: .usersList, endpoint: "GET /api/v1/users")
+    }
+
+    /// One user; `OktaError.notFound` when Okta answers `404 E0000007` (deleted user).
+    public func user(id: String) async throws -> OktaUser {
+        try decode(
+            OktaUser.self,
+            try await send(
+                .GET, path: "/api/v1/users/\(escape(id))", bucket: .userGet, endpoint: "GET /api/v1/users/{id}"),
+            "GET /api/v1/users/{id}")
+    }
+
+    /// The apps assigned to a user.
+    public func appLinks(userId: String) async throws -> [OktaAppLink] {
+        try decode(
+            [OktaAppLink].self,
+            try await send(
+                .GET, path: "/api/v1/users/\(escape(userId))/appLinks", bucket: .userLinks,
+                endpoint: "GET /api/v1/users/{id}/appLinks"),
+            "GET /api/v1/users/{id}/appLinks")
+    }
+
+    /// The devices linked to a user (Identity Engine).
+    public func userDevices(userId: String) async throws -> [OktaUserDevice] {
+        try decode(
+            [OktaUserDevice].self,
+            try await send(
+                .GET, path: "/api/v1/users/\(escape(userId))/devices", bucket: .userLinks,
+                endpoint: "GET /api/v1/users/{id}/devices"),
+            "GET /api/v1/users/{id}/devices")
+    }
+
+    // MARK: - Bulk enrichment
+
+    /// Every app instance.
+    public func listApps() -> OktaPages<OktaApplication> {
+        pages(path: "/api/v1/apps", query: [("limit", "200")], bucket: .apps, endpoint: "GET /api/v1/apps")
+    }
+
+    /// Every user assigned to an app, directly or through a group (500 a page, the maximum).
+    public func appUsers(appId: String) -> OktaPages<OktaAppUser> {
+        pages(
+            path: "/api/v1/apps/\(escape(appId))/users", query: [("limit", "500")], bucket: .apps,
+            endpoint: "GET /api/v1/apps/{id}/users")
+    }
+
+    /// Every device with its users.
+    public func listDevices() -> OktaPages<OktaDeviceWithUsers> {
+        pages(
+            path: "/api/v1/devices", query: [("limit", "200"), ("expand", "user")], bucket: .devices,
+            endpoint: "GET /api/v1/devices")
+    }
+
+    // MARK: - Event hooks
+
+    /// The org's event hooks.
+    public func eventHooks() async throws -> [OktaEventHook] {
+        try decode(
+            [OktaEventHook].self,
+            try await send(.GET, path: "/api/v1/eventHooks", bucket: .eventHooks, endpoint: "GET /api/v1/eventHooks"),
+            "GET /api/v1/eventHooks")
+    }
+
+    /// Creates an event hook.
+    public func createEventHook(_ hook: OktaEventHook) async throws -> OktaEventHook {
+        let body = try JSONEncoder().encode(hook)
+        return try decode(
+            OktaEventHook.self,
+            try await send(
+                .POST, path: "/api/v1/eventHooks", bucket: .eventHooks, endpoint: "POST /api/v1/eventHooks", body: body),
+            "POST /api/v1/eventHooks")
+    }
+
+    /// Replaces an event hook.
+    public func replaceEventHook(id: String, with hook: OktaEventHook) async throws -> OktaEventHook {
+        let body = try JSONEncoder().encode(hook)
+        return try decode(
+            OktaEventHook.self,
+            try await send(
+                .PUT, path: "/api/v1/eventHooks/\(escape(id))", bucket: .eventHooks,
+                endpoint: "PUT /api/v1/eventHooks/{id}",
+                body: body),
+            "PUT /api/v1/eventHooks/{id}")
+    }
+
+    /// Runs a lifecycle operation (`activate`, `deactivate`, `verify`) on an event hook.
+    public func eventHookLifecycle(id: String, operation: String) async throws -> OktaEventHook {
+        try decode(
+            OktaEventHook.self,
+            try await send(
+                .POST, path: "/api/v1/eventHooks/\(escape(id))/lifecycle/\(operation)", bucket: .eventHooks,
+                endpoint: "POST /api/v1/eventHooks/{id}/lifecycle/\(operation)"),
+            "POST /api/v1/eventHooks/{id}/lifecycle/\(operation)")
+    }
+
+    // MARK: - Pagination
+
+    /// Pages of a listing, fetched one at a time as they are consumed (constant memory), following
+    /// `Link: rel="next"` until there is none.
+    public func pages<Item: Decodable & Sendable>(
+        path: String, query: [(String, String)], bucket: OktaBucket, endpoint: String
+    ) -> OktaPages<Item> {
+        var components = URLComponents(url: orgURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        components.percentEncodedQuery = query.map { "\($0.0)=\(Self.encodeQueryValue($0.1))" }.joined(separator: "&")
+        return OktaPages(client: self, first: components.url!.absoluteString, bucket: bucket, endpoint: endpoint)
+    }
+
+    static func encodeQueryValue(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
+    func escape(_ segment: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#")
+        return segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ response: OktaResponse, _ endpoint: String) throws -> T {
+        do {
+            return try JSONCoding.decoder().decode(type, from: response.body)
+        } catch {
+            throw OktaError.malformedResponse(endpoint: endpoint, reason: "\(error)")
+        }
+    }
+
+    // MARK: - Sending
+
+    /// One call with everything around it: rate-limit share, concurrency bound, authentication,
+    /// `429` waits from the headers, retries with backoff for `5xx`/timeouts/connection errors,
+    /// `X-Okta-Retry-For` / `X-Okta-Retry-Count` on retries.
+    func send(
+        _ method: HTTPMethod, path: String, bucket: OktaBucket, endpoint: String, body: Data? = nil
+    ) async throws -> OktaResponse {
+        try await send(method, url: orgURL.absoluteString + path, bucket: bucket, body: body, endpoint: endpoint)
+    }
+
+    func send(
+        _ method: HTTPMethod, url: String, bucket: OktaBucket, body: Data?, endpoint: String
+    ) async throws -> OktaResponse {
+        var failedAttempts = 0
+        var rateLimitWaits = 0
+        var retryFor: String?
+        var retryCount = 0
+        var reauthenticated = false
+        while true {
+            try Task.checkCancellation()
+            try await limiter.acquire(bucket)
+            await slots.acquire()
+            let outcome: Result<OktaResponse, any Error>
+            do {
+                var request = HTTPClientRequest(url: url)
+                request.method = method
+                request.headers.add(name: "Authorization", value: try await credentials.authorization())
+                request.headers.add(name: "Accept", value: "application/json")
+                // Ask Okta to leave credentials out of user objects (Okta "Users API").
+                request.headers.add(
+                    name: "Content-Type", value: "application/json; okta-response=omitCredentials,omitCredentialsLinks")
+                request.headers.add(name: "User-Agent", value: "okta-connector/0.1")
+                if let retryFor {
+                    request.headers.add(name: "X-Okta-Retry-For", value: retryFor)
+                    request.headers.add(name: "X-Okta-Retry-Count", value: String(retryCount))
+                }
+                if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+                let response = try await httpClient.execute(request, timeout: .seconds(60))
+                let collected = try await response.body.collect(upTo: Self.maximumBody)
+                outcome = .success(
+                    OktaResponse(
+                        status: Int(response.status.code), headers: response.headers,
+                        body: Data(collected.readableBytesView)))
+            } catch let error as OktaError {
+                outcome = .failure(error)
+            } catch is CancellationError {
+                await slots.release()
+                throw CancellationError()
+            } catch {
+                outcome = .failure(error)
+            }
+            await slots.release()
+
+            let response: OktaResponse
+            switch outcome {
+            case .success(let answer): response = answer
+            case .failure(let error as OktaError): throw error
+            case .failure(let error):
+                failedAttempts += 1
+                stats.record(endpoint, status: 0)
+                guard failedAttempts < retry.maximumAttempts else {
+                    throw OktaError.transport(endpoint: endpoint, reason: "\(error)")
+                }
+                try await backoff(after: failedAttempts, endpoint: endpoint, reason: "\(error)")
+                retryCount += 1
+                continue
+            }
+            stats.record(endpoint, status: response.status)
+            let date = response.header("Date").flatMap(HTTPDateParser.parse)
+            await limiter.record(
+                bucket, limit: response.header("X-Rate-Limit-Limit").flatMap(Int.init),
+                remaining: response.header("X-Rate-Limit-Remaining").flatMap(Int.init),
+                reset: response.header("X-Rate-Limit-Reset").flatMap(Int64.init), date: date)
+
+            switch response.status {
+            case 200..<300:
+                return response
+            case 429:
+                rateLimitWaits += 1
+                guard rateLimitWaits <= retry.maximumRateLimitWaits else {
+                    throw OktaError.rateLimited(endpoint: endpoint, attempts: rateLimitWaits)
+                }
+                retryFor = response.header("X-Okta-Request-Id") ?? retryFor
+                retryCount += 1
+                stats.recordRetry()
+                logger.debug("rate limited; waiting for the reset", metadata: ["endpoint": "\(endpoint)"])
+                try await limiter.waitAfterTooManyRequests(
+                    bucket, reset: response.header("X-Rate-Limit-Reset").flatMap(Int64.init), date: date)
+            case 401:
+                if case .serviceApp = credentials.method, !reauthenticated {
+                    reauthenticated = true
+                    await credentials.invalidate()
+                    continue
+                }
+                throw OktaError.invalidCredentials(
+                    summary: response.errorBody?.errorSummary ?? "Invalid token provided")
+            case 403:
+                throw OktaError.missingPermission(
+                    endpoint: endpoint, summary: response.errorBody?.errorSummary ?? "forbidden",
+                    requiredScope: response.header("WWW-Authenticate").flatMap(Self.requiredScope))
+            case 404:
+                throw OktaError.notFound(endpoint: endpoint)
+            case 408, 500..<600:
+                failedAttempts += 1
+                guard failedAttempts < retry.maximumAttempts else {
+                    throw OktaError.apiError(endpoint: endpoint, status: response.status, body: response.errorBody)
+                }
+                retryFor = response.header("X-Okta-Request-Id") ?? retryFor
+                retryCount += 1
+                try await backoff(after: failedAttempts, endpoint: endpoint, reason: "HTTP \(response.status)")
+            default:
+                throw OktaError.apiError(endpoint: endpoint, status: response.status, body: response.errorBody)
+            }
+        }
+    }
+
+    private func backoff(after attempt: Int, endpoint: String, reason: String) async throws {
+        stats.recordRetry()
+        let delay = retry.delay(afterAttempt: attempt, random: Double.random(in: 0..<1))
+        logger.debug(
+            "retrying Okta call", metadata: ["endpoint": "\(endpoint)", "reason": "\(reason)", "delay": "\(delay)"])
+        try await clock.sleep(until: clock.now.addingTimeInterval(delay))
+    }
+
+    /// The `scope="..."` of a `WWW-Authenticate: Bearer ... error="insufficient_scope"` header.
+    static func requiredScope(_ header: String) -> String? {
+        guard let range = header.range(of: "scope=\"") else { return nil }
+        let rest = header[range.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        return String(rest[..<end])
+    }
+}
+
+/// One Okta answer.
+public struct OktaResponse: Sendable {
+    public let status: Int
+    public let headers: HTTPHeaders
+    public let body: Data
+
+    func header(_ name: String) -> String? { headers.first(name: name) }
+
+    var errorBody: OktaErrorBody? { try? JSONCoding.decoder().decode(OktaErrorBody.self, from: body) }
+
+    /// The values of every `Link` header line.
+    var links: [String] { headers[canonicalForm: "link"].map(String.init) }
+}
+
+/// Pages of an Okta listing, fetched lazily: iterate with `for try await page in pages`.
+public struct OktaPages<Item: Decodable & Sendable>: AsyncSequence, Sendable {
+    public typealias Element = [Item]
+    let client: OktaAPIClient
+    let first: String
+    let bucket: OktaBucket
+    let endpoint: String
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(client: client, next: first, bucket: bucket, endpoint: endpoint)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let client: OktaAPIClient
+        var next: String?
+        let bucket: OktaBucket
+        let endpoint: String
+        var seen: Set<String> = []
+
+        public mutating func next() async throws -> [Item]? {
+            guard let url = next else { return nil }
+            let response = try await client.send(.GET, url: url, bucket: bucket, body: nil, endpoint: endpoint)
+            let items: [Item]
+            do {
+                items = try JSONCoding.decoder().decode([Item].self, from: response.body)
+            } catch {
+                throw OktaError.malformedResponse(endpoint: endpoint, reason: "\(error)")
+            }
+            seen.insert(url)
+            if let following = LinkHeader.url(rel: "next", in: response.links) {
+                guard !seen.contains(following) else { throw OktaError.repeatedCursor(endpoint: endpoint) }
+                // Only follow links to the org itself: a link elsewhere would receive the credentials.
+                guard let target = URL(string: following), target.host == client.orgURL.host,
+                    target.scheme == client.orgURL.scheme, target.port == client.orgURL.port
+                else {
+                    throw OktaError.foreignLink(endpoint: endpoint, host: URL(string: following)?.host ?? following)
+                }
+                next = following
+            } else {
+                next = nil
+            }
+            return items
+        }
+    }
+}
+
+/// Parses HTTP dates (`Thu, 27 Aug 2020 18:19:24 GMT`).
+enum HTTPDateParser {
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func parse(_ text: String) -> Date? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])),
+            let year = Int(parts[3])
+        else { return nil }
+        let time = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard time.count == 3 else { return nil }
+        let days = CivilDate(year: year, month: month + 1, day: day).daysSinceEpoch
+        return Date(timeIntervalSince1970: Double(days * 86_400 + time[0] * 3600 + time[1] * 60 + time[2]))
+    }
+}

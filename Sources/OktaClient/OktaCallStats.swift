@@ -1,0 +1,60 @@
+import Synchronization
+
+/// Okta calls made, by endpoint and answer, plus `429`s and retries: what a run records.
+public final class OktaCallStats: Sendable {
+    private let state = Mutex(Counts())
+
+    /// A snapshot of the counts.
+    public struct Counts: Sendable, Hashable {
+        /// Calls by endpoint (bucket name), any answer.
+        public var calls: [String: Int] = [:]
+        /// Calls by endpoint and status, e.g. `GET /api/v1/users 200`.
+        public var byStatus: [String: Int] = [:]
+        public var tooManyRequests = 0
+        public var retries = 0
+
+        /// Every call.
+        public var total: Int { calls.values.reduce(0, +) }
+    }
+
+    /// Creates empty stats.
+    public init() {}
+
+    func record(_ endpoint: String, status: Int) {
+        state.withLock { counts in
+            counts.calls[endpoint, default: 0] += 1
+            counts.byStatus["\(endpoint) \(status)", default: 0] += 1
+            if status == 429 { counts.tooManyRequests += 1 }
+        }
+    }
+
+    func recordRetry() { state.withLock { $0.retries += 1 } }
+
+    /// The counts so far.
+    public var counts: Counts { state.withLock { $0 } }
+}
+
+/// Bounds the calls in flight (Okta's concurrency limit is per org, SPEC §16).
+actor CallSlots {
+    private let limit: Int
+    private var used = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    func acquire() async {
+        if used < limit {
+            used += 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            used -= 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

@@ -1,0 +1,123 @@
+public import ConnectorDomain
+public import Foundation
+
+/// The Okta rate-limit buckets the client tells apart. Okta reports each bucket's real limit in
+/// `X-Rate-Limit-*` headers; the client only needs to know which calls share a bucket.
+public enum OktaBucket: String, Sendable, Hashable, CaseIterable {
+    case usersList = "GET /api/v1/users"
+    case userGet = "GET /api/v1/users/{id}"
+    case userLinks = "GET /api/v1/users/{id}/*"
+    case apps = "/api/v1/apps*"
+    case devices = "/api/v1/devices*"
+    case eventHooks = "/api/v1/eventHooks*"
+    case token = "/oauth2/v1/token"
+}
+
+/// One connector's view of Okta's rate limits, fed by every response's `X-Rate-Limit-Limit`,
+/// `-Remaining`, `-Reset` and `Date` (SPEC §6, §16).
+///
+/// It keeps this connector's use of each bucket under `share` of the bucket's limit: when the
+/// remaining calls would fall below what the rest of the org needs, it waits for the reset. Resets
+/// are converted to local time through the response's `Date`, never the local clock alone, since the
+/// two clocks differ (shared/okta README).
+public actor OktaRateLimiter {
+    struct Bucket {
+        var limit: Int
+        var remaining: Int
+        /// The reset in local clock time.
+        var resetAt: Date
+    }
+
+    let share: Double
+    let clock: any WallClock
+    private var buckets: [OktaBucket: Bucket] = [:]
+    private var random = SystemRandomNumberGenerator()
+    /// Seconds spent waiting for resets, and how many waits.
+    public private(set) var waitedSeconds: Double = 0
+    public private(set) var waits = 0
+
+    /// Creates a limiter.
+    /// - Parameters:
+    ///   - share: The share of each bucket this connector may use (`rate_limit_share`).
+    ///   - clock: The clock to wait with.
+    public init(share: Double, clock: any WallClock) {
+        self.share = min(1, max(0.01, share))
+        self.clock = clock
+    }
+
+    /// Waits, if needed, until a call to the bucket stays within the share; then counts the call.
+    public func acquire(_ bucket: OktaBucket) async throws {
+        while true {
+            guard var state = buckets[bucket] else { return }
+            let now = clock.now
+            if now >= state.resetAt {
+                // A new window: its real figures come with the next answer.
+                buckets[bucket] = nil
+                return
+            }
+            let reserve = Int((Double(state.limit) * (1 - share)).rounded(.up))
+            if state.remaining > reserve {
+                state.remaining -= 1
+                buckets[bucket] = state
+                return
+            }
+            try await wait(until: state.resetAt)
+        }
+    }
+
+    /// Learns a bucket's state from a response.
+    /// - Parameters:
+    ///   - headers: The response headers (lowercased names accepted).
+    public func record(_ bucket: OktaBucket, limit: Int?, remaining: Int?, reset: Int64?, date: Date?) {
+        guard let limit, let remaining, let reset else { return }
+        let resetAt = Self.localReset(reset: reset, date: date, now: clock.now)
+        if var state = buckets[bucket], abs(state.resetAt.timeIntervalSince(resetAt)) < 2 {
+            // The same window: keep the lower count (other calls of ours may be in flight).
+            state.limit = limit
+            state.remaining = min(state.remaining, remaining)
+            buckets[bucket] = state
+        } else {
+            buckets[bucket] = Bucket(limit: limit, remaining: remaining, resetAt: resetAt)
+        }
+    }
+
+    /// After a `429`: waits until the reset (`Reset − Date + 1 s`, as Okta's SDKs do, plus jitter).
+    public func waitAfterTooManyRequests(_ bucket: OktaBucket, reset: Int64?, date: Date?) async throws {
+        let now = clock.now
+        let resetAt: Date
+        if let reset {
+            resetAt = Self.localReset(reset: reset, date: date, now: now).addingTimeInterval(1)
+        } else {
+            // No headers at all: Okta's windows are about a minute.
+            resetAt = now.addingTimeInterval(60)
+        }
+        if var state = buckets[bucket] {
+            state.remaining = 0
+            state.resetAt = resetAt
+            buckets[bucket] = state
+        }
+        let jitter = Double.random(in: 0..<0.5, using: &random)
+        try await wait(until: resetAt.addingTimeInterval(jitter))
+    }
+
+    /// The reset in local time: `now + (reset − Date)`; without `Date`, the reset as is.
+    static func localReset(reset: Int64, date: Date?, now: Date) -> Date {
+        guard let date else { return Date(timeIntervalSince1970: Double(reset)) }
+        let remaining = max(0, Double(reset) - date.timeIntervalSince1970)
+        return now.addingTimeInterval(remaining)
+    }
+
+    private func wait(until deadline: Date) async throws {
+        let seconds = deadline.timeIntervalSince(clock.now)
+        guard seconds > 0 else { return }
+        waits += 1
+        waitedSeconds += seconds
+        try await clock.sleep(until: deadline)
+    }
+
+    /// What the limiter knows of a bucket: limit, remaining and seconds to the reset.
+    public func state(of bucket: OktaBucket) -> (limit: Int, remaining: Int, resetIn: TimeInterval)? {
+        guard let state = buckets[bucket] else { return nil }
+        return (state.limit, state.remaining, state.resetAt.timeIntervalSince(clock.now))
+    }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorStore
+import Foundation
+import Logging
+import OktaClient
+import Synchronization
+
+/// `okta-connector reconcile`: one full reconcile of a connector, then exit.
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Run one full reconcile of a connector against Okta and exit.",
+        discussion: """
+            Lists every user with a selected status from the Okta Management API, enriches them with
+            assigned apps and devices, writes the changed records and queues them for the sink, and
+            removes users the listing no longer contains. A run that would remove more than
+            reconcile.max_removal_share of the users is held: nothing is removed until you run again
+            with --confirm-removals. Exit status: 0 succeeded, 1 failed, 3 held, 2 bad configuration.
+            Forwarding the queued changes to the sink arrives with the sinks; until then `serve`-less
+            operation ends with the changes queued in the store.
+            """
+    )
+
+    @Option(help: "The configuration file (YAML).") var config: String
+    @Option(help: "The connector's name (or URL name).") var connector: String
+    @Flag(help: "Report what would change without writing anything.") var dryRun = false
+    @Flag(help: "Apply removals that the circuit breaker would hold.") var confirmRemovals = false
+    @Flag(help: "Log Okta calls and waits in detail.") var verbose = false
+
+    func run() async throws {
+        let configuration = try CommandSupport.loadConfiguration(config)
+        let settings = try CommandSupport.connector(connector, in: configuration)
+        let store = try CommandSupport.openStore(configuration)
+        let httpClient = CommandSupport.makeHTTPClient()
+        let logger = CommandSupport.logger(level: verbose ? .debug : .warning)
+        let clock = SystemWallClock()
+        let client = OktaAPIClient.make(for: settings, httpClient: httpClient, clock: clock, logger: logger)
+        let progress = ProgressPrinter(terminal: CommandSupport.isTerminal)
+        let reconciler = Reconciler(
+            connector: settings, client: client, store: store, clock: clock, logger: logger,
+            progress: { progress.update($0) })
+        print("Reconciling \"\(settings.name)\" from \(settings.okta.url.absoluteString)\(dryRun ? " (dry run)" : "")")
+        let record: RunRecord
+        do {
+            record = try await reconciler.run(
+                ReconcileOptions(trigger: .manual, dryRun: dryRun, confirmRemovals: confirmRemovals))
+        } catch {
+            progress.finish()
+            try? await httpClient.shutdown()
+            CommandSupport.printError("the run could not be recorded: \(error)")
+            throw ExitCode(1)
+        }
+        progress.finish()
+        try? await httpClient.shutdown()
+        print(RunSummary.text(record))
+        switch record.outcome {
+        case .succeeded: return
+        case .held: throw ExitCode(3)
+        default: throw ExitCode(1)
+        }
+    }
+}
+
+/// Progress on a terminal (one redrawn line) or as plain lines every few seconds.
+final class ProgressPrinter: Sendable {
+    let terminal: Bool
+    private let last = Mutex<(Date, Bool)>((.distantPast, false))
+
+    init(terminal: Bool) { self.terminal = terminal }
+
+    func update(_ progress: ReconcileProgress) {
+        let now = Date()
+        let due = last.withLock { state -> Bool in
+            let interval: TimeInterval = terminal ? 0.2 : 5
+            guard now.timeIntervalSince(state.0) >= interval else { return false }
+            state = (now, true)
+            return true
+        }
+        guard due else { return }
+        var line = "\(progress.phase): \(progress.listed) users listed, \(progress.calls) Okta calls"
+        if progress.rateLimitWaits > 0 { line += ", \(progress.rateLimitWaits) rate-limit waits" }
+        if let expected = progress.expectedUsers, expected > 0, progress.listed > 0, progress.phase == "listing users" {
+            let remaining = progress.elapsed / Double(progress.listed) * Double(max(0, expected - progress.listed))
+            line += ", ETA \(Int(remaining.rounded()))s"
+        }
+        if terminal {
+            FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line).utf8))
+        } else {
+            print(line)
+        }
+    }
+
+    func finish() {
+        if terminal, last.withLock({ $0.1 }) { FileHandle.standardOutput.write(Data("\n".utf8)) }
+    }
+}
+
+/// The text of a run for operators.
+enum RunSummary {
+    static func text(_ run: RunRecord) -> String {
+        let duration =
+            run.endedAt.map { Double($0.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000 } ?? 0
+        var lines = [
+            "Run \(run.id) \(run.outcome.rawValue)\(run.dryRun ? " (dry run: nothing written)" : "") in \(String(format: "%.1f", duration)) s",
+            "  listed \(run.counts.listed), created \(run.counts.created), updated \(run.counts.updated), "
+                + "unchanged \(run.counts.unchanged), removed \(run.counts.removed), drift \(run.drift)",
+            "  Okta calls: \(run.oktaCalls.values.reduce(0, +))"
+                + (run.oktaCalls.isEmpty
+                    ? ""
+                    : " ("
+                        + run.oktaCalls.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(
+                            separator: ", ") + ")")
+                + (run.rateLimited > 0 ? ", \(run.rateLimited) answered 429" : ""),
+        ]
+        for error in run.errors { lines.append("  \(error)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,130 @@
+import AsyncHTTPClient
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorStore
+import Foundation
+import Logging
+import OktaClient
+import OktaSimulator
+import Testing
+
+let quietLogger: Logger = {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return logger
+}()
+
+/// A connector configured against a simulator, with a fresh SQLite store.
+final class ConnectorHarness: @unchecked Sendable {
+    let simulator: OktaSimulator
+    var settings: ConnectorSettings
+    let store: SQLiteStateStore
+    let directory: URL
+    let httpClient: HTTPClient
+    var clock: any WallClock = SystemWallClock()
+
+    init(
+        simulator: OktaSimulator, statuses: [OktaUserStatus] = OktaUserStatus.allCases.filter { $0 != .deprovisioned },
+        plan: EnrichSettings.Plan = .auto, credentials: OktaCredentials = .apiToken(Secret("sim-api-token"))
+    ) throws {
+        self.simulator = simulator
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-engine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        settings = ConnectorSettings(
+            name: "Test org", slug: "test-org", server: "Cloud", active: true,
+            okta: OktaSettings(url: URL(string: simulator.baseURL)!, credentials: credentials, rateLimitShare: 0.5),
+            userStatuses: statuses,
+            schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
+            eventHook: EventHookSettings(
+                path: "/hooks/okta/test-org", authHeader: "Authorization", secrets: [Secret("s")]),
+            enrich: EnrichSettings(apps: true, devices: true, plan: plan), mapper: UserMapper(),
+            sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
+            reconcile: ReconcileSettings(maxRemovalShare: 0.2))
+        httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
+    }
+
+    deinit {
+        try? httpClient.syncShutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func client(retry: RetryPolicy = RetryPolicy(maximumAttempts: 3, initialDelay: 0.01, maximumDelay: 0.05))
+        -> OktaAPIClient
+    {
+        let method: OktaCredentialsProvider.Method
+        switch settings.okta.credentials {
+        case .apiToken(let token): method = .apiToken(token)
+        case .oauth(let app):
+            method = .serviceApp(
+                clientId: app.clientId, privateKeyPEM: app.privateKey, keyId: app.keyId, scopes: app.scopes)
+        }
+        return OktaAPIClient(
+            orgURL: settings.okta.url,
+            credentials: OktaCredentialsProvider(
+                method: method, orgURL: settings.okta.url, httpClient: httpClient, clock: clock),
+            httpClient: httpClient, limiter: OktaRateLimiter(share: settings.okta.rateLimitShare, clock: clock),
+            clock: clock,
+            retry: retry, logger: quietLogger)
+    }
+
+    func reconcile(
+        _ options: ReconcileOptions = ReconcileOptions(trigger: .manual), client: OktaAPIClient? = nil
+    ) async throws -> RunRecord {
+        try await Reconciler(
+            connector: settings, client: client ?? self.client(), store: store, clock: clock, logger: quietLogger
+        )
+        .run(options)
+    }
+
+    /// The records the connector should hold for the simulator's truth, by user id and hash.
+    func expectedHashes() -> [String: String] {
+        var result: [String: String] = [:]
+        for user in simulator.org.allUsers() where settings.userStatuses.contains(user.status) {
+            result[user.id] = settings.mapper.record(for: snapshot(of: user)).contentHash
+        }
+        return result
+    }
+
+    /// What the connector should know of a simulated user.
+    func snapshot(of user: SimUser) -> UserSnapshot { simulator.expectedSnapshot(of: user) }
+
+    /// The stored hashes of present users.
+    func storedHashes() async throws -> [String: String] {
+        var result: [String: String] = [:]
+        var after: String?
+        while true {
+            let page = try await store.presentUsers(connector: settings.slug, after: after, limit: 1000)
+            for user in page { result[user.userId] = user.recordHash }
+            guard let last = page.last else { break }
+            after = last.userId
+        }
+        return result
+    }
+
+    func outboxDepth() async throws -> Int { try await store.outboxStats(connector: settings.slug).depth }
+}
+
+func withConnector<T>(
+    users: Int = 200, configure: (inout SimulatorOptions) -> Void = { _ in },
+    statuses: [OktaUserStatus] = OktaUserStatus.allCases.filter { $0 != .deprovisioned },
+    plan: EnrichSettings.Plan = .auto,
+    _ body: (ConnectorHarness) async throws -> T
+) async throws -> T {
+    var options = SimulatorOptions()
+    options.users = users
+    options.rateLimits = nil
+    options.logger.logLevel = .critical
+    configure(&options)
+    let simulator = try await OktaSimulator.start(options)
+    do {
+        let harness = try ConnectorHarness(simulator: simulator, statuses: statuses, plan: plan)
+        let result = try await body(harness)
+        await simulator.stop()
+        return result
+    } catch {
+        await simulator.stop()
+        throw error
+    }
+}

@@ -1,0 +1,201 @@
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorStore
+import ConnectorTestSupport
+import Foundation
+import OktaSimulator
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// The scheduler with a manual clock and a recorded stand-in for the reconcile (whose own behaviour
+/// is tested against the simulator above).
+@Suite("Scheduler: Repeats and Start time (SPEC §7)")
+struct SchedulerTests {
+    final class Recorder: Sendable {
+        let runs = Mutex<[(trigger: RunTrigger, at: Date)]>([])
+        let outcome = Mutex(RunOutcome.succeeded)
+        let hold = Mutex<Bool>(false)
+    }
+
+    struct Setup {
+        let clock: ManualClock
+        let store: SQLiteStateStore
+        let recorder: Recorder
+        let gate: RunGate
+        let task: Task<Void, any Error>
+        let directory: URL
+    }
+
+    func start(
+        repeats: String = "daily", on: String? = nil, at time: String = "02:00", zone: String = "UTC",
+        now: String = "2026-06-01T10:00:00Z", active: Bool = true,
+        prepare: (SQLiteStateStore) async throws -> Void = { _ in }
+    ) async throws -> Setup {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-scheduler-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        try await prepare(store)
+        let clock = ManualClock(now: Timestamp.parse(now)!.date)
+        let recorder = Recorder()
+        let gate = RunGate()
+        var settings = try ConnectorHarness.settingsForScheduling(
+            schedule: try Schedule(repeats: repeats, on: on, startTime: time, timeZone: zone))
+        settings.active = active
+        let scheduler = ReconcileScheduler(
+            connector: settings, store: store, clock: clock, gate: gate, logger: quietLogger
+        ) { trigger in
+            let startedAt = clock.now
+            recorder.runs.withLock { $0.append((trigger, startedAt)) }
+            let id = try await store.startRun(
+                connector: "test-org", trigger: trigger, dryRun: false, at: Timestamp(startedAt))
+            var record = RunRecord(id: id, connector: "test-org", trigger: trigger, startedAt: Timestamp(startedAt))
+            record.outcome = recorder.outcome.withLock { $0 }
+            record.endedAt = Timestamp(clock.now)
+            try await store.finishRun(record)
+            return record
+        }
+        let task = Task { try await scheduler.run() }
+        return Setup(clock: clock, store: store, recorder: recorder, gate: gate, task: task, directory: directory)
+    }
+
+    func runs(_ setup: Setup) -> [String] {
+        setup.recorder.runs.withLock { $0.map { "\($0.trigger.rawValue) \(Timestamp($0.at).iso8601)" } }
+    }
+
+    /// Waits until the scheduler sleeps again, then returns its next due time from the store.
+    func nextDue(_ setup: Setup) async throws -> String? {
+        #expect(await setup.clock.waitForSleepers(1))
+        return try await setup.store.scheduleState(connector: "test-org")?.nextDueAt?.iso8601
+    }
+
+    func stop(_ setup: Setup) {
+        setup.task.cancel()
+        try? FileManager.default.removeItem(at: setup.directory)
+    }
+
+    @Test func theFirstStartRunsAtOnceThenDaily() async throws {
+        let setup = try await start()
+        defer { stop(setup) }
+        #expect(try await nextDue(setup) == "2026-06-02T02:00:00.000Z")
+        #expect(runs(setup) == ["startup 2026-06-01T10:00:00.000Z"])
+        setup.clock.advance(to: Timestamp.parse("2026-06-02T02:00:00Z")!.date)
+        #expect(try await nextDue(setup) == "2026-06-03T02:00:00.000Z")
+        #expect(runs(setup).last == "schedule 2026-06-02T02:00:00.000Z")
+    }
+
+    @Test func hourlyAndEveryNHours() async throws {
+        let hourly = try await start(repeats: "hourly", at: "00:15", now: "2026-06-01T10:20:00Z") { store in
+            try await store.saveScheduleState(
+                ScheduleState(
+                    connector: "test-org", lastDueAt: Timestamp.parse("2026-06-01T10:15:00Z"),
+                    lastSucceededAt: Timestamp.parse("2026-06-01T10:16:00Z")))
+        }
+        defer { stop(hourly) }
+        #expect(try await nextDue(hourly) == "2026-06-01T11:15:00.000Z")
+        #expect(runs(hourly).isEmpty)
+        let sixHourly = try await start(repeats: "every 6 hours", at: "02:00", now: "2026-06-01T09:00:00Z") { store in
+            try await store.saveScheduleState(
+                ScheduleState(
+                    connector: "test-org", lastDueAt: Timestamp.parse("2026-06-01T08:00:00Z"),
+                    lastSucceededAt: Timestamp.parse("2026-06-01T08:05:00Z")))
+        }
+        defer { stop(sixHourly) }
+        #expect(try await nextDue(sixHourly) == "2026-06-01T14:00:00.000Z")
+    }
+
+    @Test func weeklyMonthlyAndDSTAreWiredThrough() async throws {
+        let weekly = try await start(
+            repeats: "weekly", on: "sunday", at: "03:00", zone: "Europe/Berlin", now: "2026-03-25T12:00:00Z"
+        ) {
+            try await $0.saveScheduleState(
+                ScheduleState(
+                    connector: "test-org", lastDueAt: Timestamp.parse("2026-03-22T02:00:00Z"),
+                    lastSucceededAt: Timestamp.parse("2026-03-22T02:10:00Z")))
+        }
+        defer { stop(weekly) }
+        // Sunday 2026-03-29 is the day clocks spring forward: 03:00 CEST = 01:00Z.
+        #expect(try await nextDue(weekly) == "2026-03-29T01:00:00.000Z")
+        let monthly = try await start(repeats: "monthly", on: "last", at: "22:00", now: "2026-02-10T00:00:00Z") {
+            try await $0.saveScheduleState(
+                ScheduleState(
+                    connector: "test-org", lastDueAt: Timestamp.parse("2026-01-31T22:00:00Z"),
+                    lastSucceededAt: Timestamp.parse("2026-01-31T22:30:00Z")))
+        }
+        defer { stop(monthly) }
+        #expect(try await nextDue(monthly) == "2026-02-28T22:00:00.000Z")
+    }
+
+    @Test func afterDowntimeOneCatchUpRunThenBackOnSchedule() async throws {
+        let setup = try await start(now: "2026-06-10T10:00:00Z") { store in
+            try await store.saveScheduleState(
+                ScheduleState(
+                    connector: "test-org", lastDueAt: Timestamp.parse("2026-06-05T02:00:00Z"),
+                    lastSucceededAt: Timestamp.parse("2026-06-05T02:30:00Z")))
+        }
+        defer { stop(setup) }
+        #expect(try await nextDue(setup) == "2026-06-11T02:00:00.000Z")
+        #expect(runs(setup) == ["schedule 2026-06-10T10:00:00.000Z"], "one catch-up, not five")
+    }
+
+    @Test func aDueRunDuringARunIsSkippedAndManualRunsDoNotMoveTheSchedule() async throws {
+        let setup = try await start(now: "2026-06-01T01:00:00Z") { store in
+            try await store.saveScheduleState(
+                ScheduleState(
+                    connector: "test-org", lastDueAt: Timestamp.parse("2026-05-31T02:00:00Z"),
+                    lastSucceededAt: Timestamp.parse("2026-05-31T02:20:00Z")))
+        }
+        defer { stop(setup) }
+        #expect(try await nextDue(setup) == "2026-06-01T02:00:00.000Z")
+        // A manual run is in progress when the schedule comes due.
+        #expect(setup.gate.tryEnter("test-org"))
+        setup.clock.advance(to: Timestamp.parse("2026-06-01T02:00:00Z")!.date)
+        #expect(try await nextDue(setup) == "2026-06-02T02:00:00.000Z")
+        #expect(runs(setup).isEmpty, "skipped, not queued")
+        setup.gate.leave("test-org")
+        setup.clock.advance(to: Timestamp.parse("2026-06-02T02:00:00Z")!.date)
+        #expect(try await nextDue(setup) == "2026-06-03T02:00:00.000Z")
+        #expect(runs(setup) == ["schedule 2026-06-02T02:00:00.000Z"])
+    }
+
+    @Test func aFailedRunIsRetriedWithBackoffBeforeTheNextSlot() async throws {
+        let setup = try await start()
+        defer { stop(setup) }
+        setup.recorder.outcome.withLock { $0 = .failed }
+        _ = try await nextDue(setup)
+        #expect(runs(setup).count == 1)
+        // First retry a minute later (no successful run yet: still the initial sync).
+        #expect(
+            try await setup.store.scheduleState(connector: "test-org")?.nextDueAt?.iso8601 == "2026-06-01T10:01:00.000Z"
+        )
+        setup.recorder.outcome.withLock { $0 = .succeeded }
+        setup.clock.advance(by: 60)
+        #expect(try await nextDue(setup) == "2026-06-02T02:00:00.000Z")
+        #expect(runs(setup).count == 2)
+    }
+
+    @Test func anInactiveConnectorNeverRuns() async throws {
+        let setup = try await start(active: false)
+        defer { stop(setup) }
+        _ = try await setup.task.value
+        #expect(runs(setup).isEmpty)
+        #expect(setup.clock.totalSleeps == 0)
+    }
+}
+
+extension ConnectorHarness {
+    static func settingsForScheduling(schedule: Schedule) throws -> ConnectorSettings {
+        ConnectorSettings(
+            name: "Test org", slug: "test-org", server: "Cloud", active: true,
+            okta: OktaSettings(
+                url: URL(string: "https://example.okta.com")!, credentials: .apiToken(Secret("x")), rateLimitShare: 0.5),
+            userStatuses: [.active], schedule: schedule,
+            eventHook: EventHookSettings(
+                path: "/hooks/okta/test-org", authHeader: "Authorization", secrets: [Secret("s")]),
+            enrich: EnrichSettings(apps: true, devices: true, plan: .auto), mapper: UserMapper(),
+            sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
+            reconcile: ReconcileSettings(maxRemovalShare: 0.2))
+    }
+}
