@@ -115,6 +115,7 @@ let package = Package(
             dependencies: [
                 "OktaSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -123,6 +124,10 @@ let package = Package(
             name: "okta-benchmarks",
             dependencies: [
                 "ConnectorDomain",
+                "ConnectorConfiguration",
+                "ConnectorEngine",
+                "ConnectorStore",
+                "OktaClient",
                 "OktaSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

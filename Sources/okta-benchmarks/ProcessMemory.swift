@@ -4,6 +4,14 @@ import Foundation
 enum ProcessMemory {
     /// Current resident set size in MiB.
     static var residentMiB: Double { value("VmRSS") }
+    /// CPU time (user + system) this process used so far, in seconds.
+    static var cpuSeconds: Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     /// Peak resident set size in MiB.
     static var peakMiB: Double { value("VmHWM") }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Logging
 import OktaSimulator
 
 /// `okta-sim`: a simulated Okta org on this machine, for trying, testing and benchmarking the connector.
@@ -27,6 +28,8 @@ struct OktaSimCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-token"), help: "An accepted API token (SSWS); repeat for several.")
     var apiTokens: [String] = ["sim-api-token"]
     @Flag(help: "Switch rate limits off (for CPU benchmarks).") var noRateLimits = false
+    @Option(help: "Rate-limit window in seconds (Okta: about 60); shorter windows make benchmarks quicker.")
+    var rateLimitWindow: Double = 60
     @Option(help: "Seconds the simulator's clock is ahead of this machine's (negative: behind).")
     var clockSkew: Double = 0
     @Option(help: "A PEM file of certificates to trust when delivering to HTTPS event hooks.")
@@ -40,7 +43,8 @@ struct OktaSimCommand: AsyncParsableCommand {
         options.host = host
         options.port = port
         options.apiTokens = Set(apiTokens)
-        options.rateLimits = noRateLimits ? nil : .enterprise
+        options.rateLimits =
+            noRateLimits ? nil : RateLimitSettings(limits: RateLimitSettings.enterprise.limits, window: rateLimitWindow)
         options.clockSkew = clockSkew
         if let hookCA { options.hookTrustRootsPEM = [try String(contentsOfFile: hookCA, encoding: .utf8)] }
         if tls {
@@ -50,19 +54,25 @@ struct OktaSimCommand: AsyncParsableCommand {
                 try certificate.certificatePEM.write(toFile: certificateOut, atomically: true, encoding: .utf8)
             }
         }
+        options.logger.logLevel = .warning
         let started = Date()
         let simulator = try await OktaSimulator.start(options)
-        print(
+        say(
             "okta-sim: \(users) users (seed \(seed)) at \(simulator.baseURL), ready in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
         )
-        print("  API token: SSWS \(apiTokens.first ?? "")   rate limits: \(noRateLimits ? "off" : "Okta Enterprise")")
+        say("  API token: SSWS \(apiTokens.first ?? "")   rate limits: \(noRateLimits ? "off" : "Okta Enterprise")")
         if churn > 0 {
             simulator.churn.start(perSecond: churn, duration: nil)
-            print("  churn: \(churn) mutations/s")
+            say("  churn: \(churn) mutations/s")
         }
         await waitForTermination()
-        print("okta-sim: stopping")
+        say("okta-sim: stopping")
         await simulator.stop()
+    }
+
+    /// Writes a line to standard output at once (unbuffered, so a parent reading a pipe sees it).
+    func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// Waits for SIGINT or SIGTERM.

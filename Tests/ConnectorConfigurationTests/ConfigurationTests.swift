@@ -204,6 +204,15 @@ struct ConfigurationLoadingTests {
         #expect(configuration.connectors[0].mapper.overrides["User.CostCenter"]?.description == "profile.costCenter")
     }
 
+    @Test func theSimulatorConfigurationIsValid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let configuration = try ConfigurationLoader.load(
+            path: root.appendingPathComponent("deploy/okta-connector.simulator.yaml").path, environment: [:])
+        #expect(configuration.connectors.map(\.slug) == ["simulated-org"])
+        #expect(configuration.connectors[0].okta.url.absoluteString == "http://127.0.0.1:8080")
+    }
+
     @Test func summaryShowsEachConnectorWithNextDueTimesAndNoSecrets() throws {
         let configuration = try load(config(validConnector))
         let summary = configuration.summary(now: utc("2026-03-27T12:00:00Z"))

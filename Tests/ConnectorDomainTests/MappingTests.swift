@@ -184,6 +184,22 @@ struct CanonicalEncodingTests {
         #expect(UserMapper().record(for: UserSnapshot(user: changed, apps: apps)).contentHash != first.contentHash)
     }
 
+    @Test func theFastSnapshotEncodingIsTheCodableShape() throws {
+        let user = try decodeJSON(OktaUser.self, UserFixtures.customAndUnicode)
+        let snapshot = UserSnapshot(
+            user: user, apps: [AssignedApp(appName: "box", label: "Box \"quoted\"", instanceId: "0oa1")],
+            devices: [
+                DeviceSummary(
+                    id: "guo1", name: "Mac", platform: "MACOS", osVersion: nil, manufacturer: "APPLE", model: nil,
+                    serialNumber: "C02")
+            ])
+        let fast = snapshot.encodedJSON
+        #expect(try JSONCoding.decode(UserSnapshot.self, from: fast) == snapshot)
+        #expect(fast == (try JSONCoding.string(snapshot)), "byte for byte what JSONEncoder writes with sorted keys")
+        let bare = UserSnapshot(user: try decodeJSON(OktaUser.self, UserFixtures.minimal))
+        #expect(try JSONCoding.decode(UserSnapshot.self, from: bare.encodedJSON) == bare)
+    }
+
     /// The hash is SHA-256 over the canonical JSON of `{"attributes": ..., "key": ...}`; the expected
     /// value was computed independently with Python:
     /// `hashlib.sha256(json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())`.

@@ -15,3 +15,42 @@ public struct UserSnapshot: Sendable, Hashable, Codable {
         self.devices = devices
     }
 }
+
+extension UserSnapshot {
+    /// The snapshot as JSON in its `Codable` shape, written by the canonical writer: the same text
+    /// `JSONCoding.encoder()` would produce (sorted keys), several times faster, for the store's hot path.
+    public var encodedJSON: String {
+        var user: [String: JSONValue] = [
+            "id": .string(self.user.id), "status": .string(self.user.status), "profile": .object(self.user.profile),
+        ]
+        let stamps: [(String, Timestamp?)] = [
+            ("created", self.user.created), ("activated", self.user.activated),
+            ("statusChanged", self.user.statusChanged),
+            ("lastLogin", self.user.lastLogin), ("lastUpdated", self.user.lastUpdated),
+            ("passwordChanged", self.user.passwordChanged),
+        ]
+        for (key, value) in stamps { if let value { user[key] = .string(value.iso8601) } }
+        if let typeId = self.user.typeId { user["type"] = ["id": .string(typeId)] }
+        var object: [String: JSONValue] = ["user": .object(user)]
+        if let apps {
+            object["apps"] = .array(
+                apps.map {
+                    ["appName": .string($0.appName), "label": .string($0.label), "instanceId": .string($0.instanceId)]
+                })
+        }
+        if let devices {
+            object["devices"] = .array(
+                devices.map { device in
+                    var members: [String: JSONValue] = ["id": .string(device.id)]
+                    let fields: [(String, String?)] = [
+                        ("name", device.name), ("platform", device.platform), ("osVersion", device.osVersion),
+                        ("manufacturer", device.manufacturer), ("model", device.model),
+                        ("serialNumber", device.serialNumber),
+                    ]
+                    for (key, value) in fields { if let value { members[key] = .string(value) } }
+                    return .object(members)
+                })
+        }
+        return CanonicalJSON.string(.object(object))
+    }
+}

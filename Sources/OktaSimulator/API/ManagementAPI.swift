@@ -171,8 +171,9 @@ struct ManagementAPI: Sendable {
             }
             start = index + 1
         }
-        let page = org.users(from: start, limit: limit, status: { _ in true }) { user in
-            user.assignedApps.contains { $0.app == app }
+        let groupsWithApp = Set(NameCatalogue.groups.indices.filter { NameCatalogue.groups[$0].apps.contains(app) })
+        let page = org.users(from: start, limit: limit) { groups, directApps, _ in
+            directApps.contains(app) || groups.contains { groupsWithApp.contains($0) }
         }
         var writer = JSONWriter(capacity: 600 * max(1, page.users.count))
         writer.beginArray()
@@ -207,7 +208,7 @@ struct ManagementAPI: Sendable {
         var cursor: Int? = startUser
         var exhausted = false
         while found.count < limit, let from = cursor {
-            let page = org.users(from: from, limit: 256, status: { _ in true }) { !$0.devices.isEmpty }
+            let page = org.users(from: from, limit: 256) { _, _, deviceCount in deviceCount > 0 }
             for user in page.users {
                 for device in user.devices.sorted(by: { $0.index < $1.index }) {
                     if user.index == startUser, device.index % SimDevice.slotsPerUser < startSlot { continue }

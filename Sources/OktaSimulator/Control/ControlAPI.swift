@@ -151,6 +151,7 @@ struct ControlAPI: Sendable {
             churn.stop()
             return Response(status: .noContent)
         }
+        sim.get("/summary") { _, _ in JSONResponse.encode(org.summary()) }
         sim.get("/stats") { _, _ in
             struct Stats: Encodable {
                 let userIndices: Int

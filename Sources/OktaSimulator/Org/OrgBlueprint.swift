@@ -37,6 +37,25 @@ public struct OrgBlueprint: Sendable {
         return Self.statusWeights[random.weighted(Self.statusWeights.map(\.1))].0
     }
 
+    /// A generated user's groups, direct app assignments and device count, from a generator stream
+    /// of their own: listings by app or device filter on these without generating whole users.
+    func generatedLinks(at index: Int, status: OktaUserStatus? = nil) -> (
+        groups: [Int], directApps: [Int], deviceCount: Int
+    ) {
+        var random = SplitMix64(seed: seed, stream: 3, index: index)
+        var groups: [Int] = []
+        if random.chance(0.9) { groups.append(0) }
+        if random.chance(0.7) { groups.append(1 + random.below(NameCatalogue.groups.count - 1)) }
+        if random.chance(0.2) { groups.append(1 + random.below(NameCatalogue.groups.count - 1)) }
+        groups = Array(Set(groups)).sorted()
+        var directApps: [Int] = []
+        for _ in 0..<random.weighted([50, 35, 15]) { directApps.append(random.below(NameCatalogue.apps.count)) }
+        directApps = Array(Set(directApps)).sorted()
+        let userStatus = status ?? generatedStatus(at: index)
+        let deviceCount = [.staged, .provisioned].contains(userStatus) ? 0 : random.weighted([40, 40, 20])
+        return (groups, directApps, deviceCount)
+    }
+
     /// The generated user at an index.
     public func user(at index: Int) -> SimUser {
         var random = SplitMix64(seed: seed, stream: 1, index: index)
@@ -118,17 +137,8 @@ public struct OrgBlueprint: Sendable {
             .object(["floor": .integer(Int64(random.below(12))), "wing": .string(random.pick(["North", "東", "Süd"]))]),
             present: 0.4)
 
-        var groups: [Int] = []
-        if random.chance(0.9) { groups.append(0) }
-        if random.chance(0.7) { groups.append(1 + random.below(NameCatalogue.groups.count - 1)) }
-        if random.chance(0.2) { groups.append(1 + random.below(NameCatalogue.groups.count - 1)) }
-        groups = Array(Set(groups)).sorted()
-        var directApps: [Int] = []
-        for _ in 0..<random.weighted([50, 35, 15]) { directApps.append(random.below(NameCatalogue.apps.count)) }
-        directApps = Array(Set(directApps)).sorted()
-
+        let (groups, directApps, deviceCount) = generatedLinks(at: index, status: status)
         var devices: [SimDevice] = []
-        let deviceCount = [.staged, .provisioned].contains(status) ? 0 : random.weighted([40, 40, 20])
         for slot in 0..<deviceCount {
             let platform = NameCatalogue.platforms[random.weighted(NameCatalogue.platformWeights)]
             let model = random.pick(NameCatalogue.deviceModels[platform]!)

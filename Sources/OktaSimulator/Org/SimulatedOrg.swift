@@ -100,6 +100,58 @@ public final class SimulatedOrg: Sendable {
         }
     }
 
+    /// Users from an index on whose groups, direct apps and device count pass a test, up to a limit;
+    /// only the matching users are generated in full.
+    public func users(
+        from start: Int, limit: Int, linkedTo test: (_ groups: [Int], _ directApps: [Int], _ deviceCount: Int) -> Bool
+    ) -> (users: [SimUser], next: Int?) {
+        state.withLock { state in
+            var found: [SimUser] = []
+            var index = max(0, start)
+            while index < state.userCount, found.count < limit {
+                defer { index += 1 }
+                guard !state.deleted.contains(index) else { continue }
+                if let changed = state.overlay[index] {
+                    if test(changed.groups, changed.directApps, changed.devices.count) { found.append(changed) }
+                    continue
+                }
+                guard index < blueprint.userCount else { continue }
+                let links = blueprint.generatedLinks(at: index)
+                guard test(links.groups, links.directApps, links.deviceCount) else { continue }
+                found.append(blueprint.user(at: index))
+            }
+            return (found, index < state.userCount ? index : nil)
+        }
+    }
+
+    /// Counts that benchmarks need to know the minimum calls of a reconcile.
+    public struct Summary: Sendable, Codable {
+        /// Present users by status.
+        public var usersByStatus: [String: Int]
+        /// Users assigned to each app (directly or through a group), by app id.
+        public var usersPerApp: [String: Int]
+        /// Devices linked to users.
+        public var devices: Int
+    }
+
+    /// Counts over the whole org (scans every user).
+    public func summary() -> Summary {
+        var byStatus: [String: Int] = [:]
+        var perApp: [String: Int] = [:]
+        var devices = 0
+        var next: Int? = 0
+        while let from = next {
+            let page = users(from: from, limit: 5000, status: { _ in true })
+            for user in page.users {
+                byStatus[user.status.rawValue, default: 0] += 1
+                for entry in user.assignedApps { perApp[blueprint.ids.app(entry.app), default: 0] += 1 }
+                devices += user.devices.count
+            }
+            next = page.next
+        }
+        return Summary(usersByStatus: byStatus, usersPerApp: perApp, devices: devices)
+    }
+
     /// Every present user, for tests that compare the connector's state with the truth.
     public func allUsers() -> [SimUser] {
         var result: [SimUser] = []
