@@ -85,6 +85,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The HTTP side: the event hook receiver (later the admin API and status page).
+        .target(
+            name: "ConnectorServer",
+            dependencies: [
+                "ConnectorDomain", "ConnectorConfiguration", "ConnectorStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // A faithful local Okta org: seeded users, apps, devices; the Management API with Okta's
         // shapes, pagination, rate limits and errors; event hooks; fault injection (SPEC §13).
         .target(
@@ -178,6 +193,21 @@ let package = Package(
                 "OktaClient", "OktaSimulator", "ConnectorDomain", "ConnectorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ConnectorServerTests",
+            dependencies: [
+                "ConnectorServer", "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore",
+                "OktaClient", "OktaSimulator", "ConnectorTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),

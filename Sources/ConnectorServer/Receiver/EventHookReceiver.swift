@@ -1,0 +1,226 @@
+public import ConnectorConfiguration
+public import ConnectorDomain
+import ConnectorStore
+import Foundation
+import HTTPTypes
+public import Hummingbird
+public import Logging
+import NIOCore
+import Synchronization
+
+/// Counts of what the receiver did, by connector and result (exposed as metrics by `serve`).
+public final class ReceiverStats: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    /// Creates empty stats.
+    public init() {}
+
+    func count(_ connector: String, _ result: String) {
+        counts.withLock { $0["\(connector) \(result)", default: 0] += 1 }
+    }
+
+    /// `"<connector> <result>": count`, results being `stored`, `duplicate_delivery`, `unauthorized`,
+    /// `invalid`, `too_large`, `unsupported_media_type`, `store_unavailable`, `inactive_discarded`, `verified`.
+    public var snapshot: [String: Int] { counts.withLock { $0 } }
+
+    /// One count.
+    public func value(_ connector: String, _ result: String) -> Int { snapshot["\(connector) \(result)"] ?? 0 }
+}
+
+/// The event hook endpoint of every connector (SPEC §4): verification `GET`, delivery `POST`.
+///
+/// A delivery is answered `200` only once its events are committed to the inbox (group-committed
+/// with concurrent deliveries). The handler never calls Okta or the sink.
+public final class EventHookReceiver: Sendable {
+    let connectors: [ConnectorSettings]
+    let committer: InboxGroupCommitter
+    let stats: ReceiverStats
+    let clock: any WallClock
+    let logger: Logger
+    let onStored: @Sendable (String) -> Void
+    private let lastUnauthorizedLog = Mutex<Date>(.distantPast)
+
+    /// Creates the receiver.
+    /// - Parameters:
+    ///   - connectors: The connectors served by this process.
+    ///   - committer: Where deliveries go.
+    ///   - onStored: Told the connector's slug after new events were stored (wakes its applier).
+    public init(
+        connectors: [ConnectorSettings], committer: InboxGroupCommitter, stats: ReceiverStats, clock: any WallClock,
+        logger: Logger, onStored: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.connectors = connectors
+        self.committer = committer
+        self.stats = stats
+        self.clock = clock
+        self.logger = logger
+        self.onStored = onStored
+    }
+
+    /// Adds the `GET` and `POST` route of each connector's hook path.
+    public func register<Context: RequestContext>(on router: Router<Context>, maximumBodyBytes: Int) {
+        for connector in connectors {
+            let matcher = HookSecretMatcher(secrets: connector.eventHook.secrets)
+            let header = HTTPField.Name(connector.eventHook.authHeader)!
+            router.get(RouterPath(connector.eventHook.path)) { request, _ in
+                self.verify(request, connector: connector, matcher: matcher, header: header)
+            }
+            router.post(RouterPath(connector.eventHook.path)) { request, context in
+                try await self.deliver(
+                    request, context: context, connector: connector, matcher: matcher, header: header,
+                    maximumBodyBytes: maximumBodyBytes)
+            }
+        }
+    }
+
+    static let challengeHeader = HTTPField.Name("x-okta-verification-challenge")!
+
+    /// The verification request: echo the challenge as `{"verification": "..."}`. If the auth header
+    /// is present it must match (Okta does not document whether it sends it here).
+    func verify(_ request: Request, connector: ConnectorSettings, matcher: HookSecretMatcher, header: HTTPField.Name)
+        -> Response
+    {
+        if let presented = request.headers[header], !matcher.matches(presented) {
+            unauthorized(connector)
+            return Self.error(.unauthorized, "the \(connector.eventHook.authHeader) header does not match")
+        }
+        guard let challenge = request.headers[Self.challengeHeader], !challenge.isEmpty else {
+            stats.count(connector.slug, "invalid")
+            return Self.error(.badRequest, "missing x-okta-verification-challenge header")
+        }
+        stats.count(connector.slug, "verified")
+        logger.info("event hook verification answered", metadata: ["connector": "\(connector.slug)"])
+        var writer = [UInt8]()
+        writer.append(contentsOf: #"{"verification":"#.utf8)
+        writer.append(contentsOf: CanonicalJSON.encode(.string(challenge)))
+        writer.append(UInt8(ascii: "}"))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: writer)))
+    }
+
+    func deliver<Context: RequestContext>(
+        _ request: Request, context: Context, connector: ConnectorSettings, matcher: HookSecretMatcher,
+        header: HTTPField.Name, maximumBodyBytes: Int
+    ) async throws -> Response {
+        guard let presented = request.headers[header], matcher.matches(presented) else {
+            unauthorized(connector)
+            return Self.error(.unauthorized, "missing or wrong \(connector.eventHook.authHeader) header")
+        }
+        guard let contentType = request.headers[.contentType]?.lowercased(), contentType.hasPrefix("application/json")
+        else {
+            stats.count(connector.slug, "unsupported_media_type")
+            return Self.error(.unsupportedMediaType, "Content-Type must be application/json")
+        }
+        var body = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collectBody(upTo: maximumBodyBytes)
+        } catch {
+            stats.count(connector.slug, "too_large")
+            return Self.error(.contentTooLarge, "the body is larger than \(maximumBodyBytes) bytes")
+        }
+        guard connector.active else {
+            // Inactive: acknowledged so that Okta does not retry, and discarded (SPEC §2).
+            stats.count(connector.slug, "inactive_discarded")
+            return Response(status: .ok)
+        }
+        let delivery: InboxDelivery
+        switch Self.parse(Data(buffer.readableBytesView), connector: connector.slug, receivedAt: Timestamp(clock.now)) {
+        case .success(let parsed): delivery = parsed
+        case .failure(let problem):
+            stats.count(connector.slug, "invalid")
+            return Self.error(.badRequest, problem.message)
+        }
+        do {
+            switch try await committer.store(delivery) {
+            case .stored(let new, _):
+                stats.count(connector.slug, "stored")
+                if new > 0 { onStored(connector.slug) }
+            case .duplicateDelivery:
+                stats.count(connector.slug, "duplicate_delivery")
+            }
+            return Response(status: .ok)
+        } catch {
+            // Okta retries 5xx once; nothing acknowledged is lost.
+            stats.count(connector.slug, "store_unavailable")
+            logger.error(
+                "event hook delivery not stored", metadata: ["connector": "\(connector.slug)", "error": "\(error)"])
+            return Self.error(.serviceUnavailable, "the store is unavailable; retry later")
+        }
+    }
+
+    struct Problem: Error {
+        let message: String
+    }
+
+    struct Envelope: Decodable {
+        let eventType: String
+        let eventId: String
+        let data: Payload
+
+        struct Payload: Decodable {
+            let events: [JSONValue]
+        }
+    }
+
+    /// Validates and converts a delivery body (SPEC §4): the envelope type, `eventId`, and events
+    /// with `uuid`, `eventType` and `published`. Unknown extra keys are accepted.
+    static func parse(_ body: Data, connector: String, receivedAt: Timestamp) -> Result<InboxDelivery, Problem> {
+        let envelope: Envelope
+        do {
+            envelope = try JSONCoding.decoder().decode(Envelope.self, from: body)
+        } catch DecodingError.keyNotFound(let key, let context) {
+            let path = (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+            return .failure(Problem(message: "missing \(path)"))
+        } catch DecodingError.typeMismatch(_, let context) {
+            return .failure(
+                Problem(message: "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"))
+        } catch {
+            return .failure(Problem(message: "the body is not JSON"))
+        }
+        guard envelope.eventType == EventHookDelivery.envelopeEventType else {
+            return .failure(Problem(message: "eventType must be \(EventHookDelivery.envelopeEventType)"))
+        }
+        guard !envelope.eventId.isEmpty else { return .failure(Problem(message: "eventId is empty")) }
+        var events: [InboxEvent] = []
+        events.reserveCapacity(envelope.data.events.count)
+        for (index, json) in envelope.data.events.enumerated() {
+            switch OktaLogEvent.read(json) {
+            case .failure(let shape):
+                return .failure(Problem(message: "data.events[\(index)].\(shape.field): \(shape.reason)"))
+            case .success(let event):
+                events.append(
+                    InboxEvent(
+                        uuid: event.uuid, eventType: event.eventType, subjectUserId: event.subjectUserId,
+                        published: event.published, payloadJSON: CanonicalJSON.string(json)))
+            }
+        }
+        return .success(
+            InboxDelivery(connector: connector, eventId: envelope.eventId, receivedAt: receivedAt, events: events))
+    }
+
+    /// A short JSON error body.
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        let body = CanonicalJSON.encode(["error": .string(message)])
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// Counts a rejected delivery and logs it at most once a minute, never with the presented value.
+    func unauthorized(_ connector: ConnectorSettings) {
+        stats.count(connector.slug, "unauthorized")
+        let now = Date()
+        let shouldLog = lastUnauthorizedLog.withLock { last -> Bool in
+            guard now.timeIntervalSince(last) >= 60 else { return false }
+            last = now
+            return true
+        }
+        if shouldLog {
+            logger.warning(
+                "event hook request with a missing or wrong auth header rejected (logged at most once a minute)",
+                metadata: ["connector": "\(connector.slug)", "header": "\(connector.eventHook.authHeader)"])
+        }
+    }
+}
