@@ -12,6 +12,8 @@ struct OktaConnectorCommand: AsyncParsableCommand {
             (NDJSON, CSV snapshots for the Neurons CSV connector, or the Neurons HTTP endpoint).
             """,
         version: "0.1.0",
-        subcommands: [CheckConfigCommand.self, MappingCommand.self, ReconcileCommand.self, RunsCommand.self]
+        subcommands: [
+            CheckConfigCommand.self, MappingCommand.self, ReconcileCommand.self, RunsCommand.self, HooksCommand.self,
+        ]
     )
 }
