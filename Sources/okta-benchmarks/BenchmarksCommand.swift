@@ -7,6 +7,8 @@ struct BenchmarksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "okta-benchmarks",
         abstract: "Benchmarks of okta-connector (run a release build).",
-        subcommands: [SimulatorBenchmark.self, ReconcileBenchmark.self, ReconcileRunBenchmark.self]
+        subcommands: [
+            IngestBenchmark.self, SimulatorBenchmark.self, ReconcileBenchmark.self, ReconcileRunBenchmark.self,
+        ]
     )
 }

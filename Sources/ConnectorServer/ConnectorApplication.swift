@@ -1,0 +1,73 @@
+public import AsyncHTTPClient
+public import ConnectorConfiguration
+public import ConnectorDomain
+public import ConnectorEngine
+public import ConnectorStore
+import Hummingbird
+public import Logging
+import OktaClient
+public import ServiceLifecycle
+
+/// Wires the connector's parts into services (SPEC §1): the HTTPS event hook listener, and per
+/// connector run by this process the event applier and the reconcile scheduler.
+public struct ConnectorApplication: Sendable {
+    /// The services to run in one `ServiceGroup`.
+    public let services: [any Service]
+    /// The receiver's counts.
+    public let receiverStats: ReceiverStats
+    /// The appliers by connector slug.
+    public let appliers: [String: EventApplier]
+
+    /// Builds the services for a configuration.
+    /// - Parameters:
+    ///   - configuration: The validated configuration.
+    ///   - store: The opened store.
+    ///   - httpClient: The process's HTTP client (Okta and, later, the sinks).
+    ///   - onServerRunning: Told the listener's port once it listens (tests, the demo).
+    public init(
+        configuration: ServiceConfiguration, store: any StateStore, httpClient: HTTPClient, clock: any WallClock,
+        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws {
+        let connectors = configuration.connectorsForThisServer
+        for skipped in configuration.connectors where skipped.server != configuration.server.connectorServer {
+            logger.notice(
+                "connector not run by this process: its server differs",
+                metadata: [
+                    "connector": "\(skipped.slug)", "server": "\(skipped.server)",
+                    "connector_server": "\(configuration.server.connectorServer)",
+                ])
+        }
+        let gate = RunGate()
+        var appliers: [String: EventApplier] = [:]
+        var services: [any Service] = []
+        for connector in connectors {
+            let client = OktaAPIClient.make(for: connector, httpClient: httpClient, clock: clock, logger: logger)
+            let applier = EventApplier(connector: connector, store: store, client: client, clock: clock, logger: logger)
+            appliers[connector.slug] = applier
+            let reconciler = Reconciler(
+                connector: connector, client: client, store: store, clock: clock, logger: logger)
+            let scheduler = ReconcileScheduler(
+                connector: connector, store: store, clock: clock, gate: gate, logger: logger
+            ) { trigger in
+                try await reconciler.run(ReconcileOptions(trigger: trigger))
+            }
+            if connector.active { services.append(applier) }
+            services.append(scheduler)
+        }
+        let stats = ReceiverStats()
+        let wakers = appliers
+        let receiver = EventHookReceiver(
+            connectors: connectors, committer: InboxGroupCommitter(inbox: store), stats: stats, clock: clock,
+            logger: logger, onStored: { slug in wakers[slug]?.wake() })
+        let router = Router()
+        receiver.register(on: router, maximumBodyBytes: configuration.server.maxBodyBytes)
+        let listen = configuration.server.listen
+        let app = Application(
+            router: router, server: try HookListener.serverBuilder(tls: configuration.server.tls),
+            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        self.services = [app] + services
+        self.receiverStats = stats
+        self.appliers = appliers
+    }
+}
