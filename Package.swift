@@ -75,11 +75,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Where mapped records go: the Neurons HTTP endpoint, CSV snapshots, NDJSON (SPEC §9).
+        .target(
+            name: "NeuronsSinks",
+            dependencies: [
+                "ConnectorDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The engine: reconciler and scheduler (later the applier and the forwarder), as Services.
         .target(
             name: "ConnectorEngine",
             dependencies: [
-                "ConnectorDomain", "ConnectorConfiguration", "ConnectorStore", "OktaClient",
+                "ConnectorDomain", "ConnectorConfiguration", "ConnectorStore", "OktaClient", "NeuronsSinks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -187,8 +198,10 @@ let package = Package(
             name: "ConnectorEngineTests",
             dependencies: [
                 "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore", "OktaClient",
-                "OktaSimulator", "ConnectorTestSupport",
+                "OktaSimulator", "ConnectorTestSupport", "NeuronsSinks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -9,7 +9,7 @@ import OktaClient
 public import ServiceLifecycle
 
 /// Wires the connector's parts into services (SPEC §1): the HTTPS event hook listener, and per
-/// connector run by this process the event applier and the reconcile scheduler.
+/// connector run by this process the event applier, the reconcile scheduler and the outbox forwarder.
 public struct ConnectorApplication: Sendable {
     /// The services to run in one `ServiceGroup`.
     public let services: [any Service]
@@ -53,6 +53,11 @@ public struct ConnectorApplication: Sendable {
             }
             if connector.active { services.append(applier) }
             services.append(scheduler)
+            let sink = try RecordSinkFactory.make(for: connector, httpClient: httpClient, clock: clock)
+            services.append(
+                OutboxForwarder(
+                    connector: connector.slug, store: store, sink: sink, clock: clock, logger: logger,
+                    batchSize: connector.sink.batchSize))
         }
         let stats = ReceiverStats()
         let wakers = appliers

@@ -14,7 +14,7 @@ struct OktaConnectorCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, CheckConfigCommand.self, MappingCommand.self, ReconcileCommand.self, RunsCommand.self,
-            HooksCommand.self,
+            HooksCommand.self, DeadLettersCommand.self,
         ]
     )
 }

@@ -20,8 +20,8 @@ struct ReconcileCommand: AsyncParsableCommand {
             removes users the listing no longer contains. A run that would remove more than
             reconcile.max_removal_share of the users is held: nothing is removed until you run again
             with --confirm-removals. Exit status: 0 succeeded, 1 failed, 3 held, 2 bad configuration.
-            Forwarding the queued changes to the sink arrives with the sinks; until then `serve`-less
-            operation ends with the changes queued in the store.
+            After the run, the queued changes are forwarded to the connector's sink, so the command
+            also works from cron without `serve`; a failed forward exits 1 with the changes kept.
             """
     )
 
@@ -55,8 +55,23 @@ struct ReconcileCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         progress.finish()
-        try? await httpClient.shutdown()
         print(RunSummary.text(record))
+        // Then forward what is queued, so that the command works from cron without `serve`.
+        if !dryRun {
+            do {
+                let sink = try RecordSinkFactory.make(for: settings, httpClient: httpClient, clock: clock)
+                let forwarder = OutboxForwarder(
+                    connector: settings.slug, store: store, sink: sink, clock: clock, logger: logger,
+                    batchSize: settings.sink.batchSize)
+                let sent = try await forwarder.drain()
+                print("  forwarded \(forwarder.forwarded) records (\(sent) outbox entries) to \(settings.sink.summary)")
+            } catch {
+                try? await httpClient.shutdown()
+                CommandSupport.printError("forwarding to the sink failed: \(error); the changes stay queued")
+                throw ExitCode(1)
+            }
+        }
+        try? await httpClient.shutdown()
         switch record.outcome {
         case .succeeded: return
         case .held: throw ExitCode(3)

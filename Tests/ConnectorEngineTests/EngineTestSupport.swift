@@ -53,20 +53,7 @@ final class ConnectorHarness: @unchecked Sendable {
     func client(retry: RetryPolicy = RetryPolicy(maximumAttempts: 3, initialDelay: 0.01, maximumDelay: 0.05))
         -> OktaAPIClient
     {
-        let method: OktaCredentialsProvider.Method
-        switch settings.okta.credentials {
-        case .apiToken(let token): method = .apiToken(token)
-        case .oauth(let app):
-            method = .serviceApp(
-                clientId: app.clientId, privateKeyPEM: app.privateKey, keyId: app.keyId, scopes: app.scopes)
-        }
-        return OktaAPIClient(
-            orgURL: settings.okta.url,
-            credentials: OktaCredentialsProvider(
-                method: method, orgURL: settings.okta.url, httpClient: httpClient, clock: clock),
-            httpClient: httpClient, limiter: OktaRateLimiter(share: settings.okta.rateLimitShare, clock: clock),
-            clock: clock,
-            retry: retry, logger: quietLogger)
+        OktaAPIClient.make(for: settings, httpClient: httpClient, clock: clock, logger: quietLogger, retry: retry)
     }
 
     func reconcile(

@@ -70,7 +70,11 @@ public enum CanonicalJSON {
         }
     }
 
-    static func writeString(_ text: String, to output: inout [UInt8]) {
+    /// Appends a JSON string literal with minimal escaping (`"`, `\`, control characters).
+    /// - Parameters:
+    ///   - text: The string.
+    ///   - output: The bytes to append to.
+    public static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

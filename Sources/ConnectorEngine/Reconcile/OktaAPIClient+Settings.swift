@@ -8,7 +8,8 @@ extension OktaAPIClient {
     /// The Okta client of a configured connector: its credentials, its own rate limiter at its
     /// `rate_limit_share`, on the process's shared HTTP client.
     public static func make(
-        for connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock, logger: Logger
+        for connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock, logger: Logger,
+        retry: RetryPolicy = .okta
     ) -> OktaAPIClient {
         let method: OktaCredentialsProvider.Method
         switch connector.okta.credentials {
@@ -27,6 +28,6 @@ extension OktaAPIClient {
                 method: method, orgURL: connector.okta.url, httpClient: httpClient, clock: clock),
             httpClient: httpClient, limiter: OktaRateLimiter(share: connector.okta.rateLimitShare, clock: clock),
             clock: clock,
-            maximumConcurrency: concurrency, logger: log)
+            retry: retry, maximumConcurrency: concurrency, logger: log)
     }
 }

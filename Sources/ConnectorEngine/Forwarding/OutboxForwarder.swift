@@ -1,0 +1,144 @@
+import ConnectorConfiguration
+public import ConnectorDomain
+public import ConnectorStore
+public import Foundation
+public import Logging
+public import NeuronsSinks
+public import ServiceLifecycle
+import Synchronization
+
+/// Drains a connector's outbox to its sink (SPEC §9): in queue order, several changes of one user
+/// coalesced into the latest, in batches, marked done only after the sink accepted them. Retryable
+/// failures back off exponentially with jitter (honouring `Retry-After`) for as long as the sink is
+/// down; permanent rejections move the batch's records to the dead letters.
+public final class OutboxForwarder: Service, Sendable {
+    let connector: String
+    let store: any StateStore
+    let sink: any RecordSink
+    let clock: any WallClock
+    let logger: Logger
+    let batchSize: Int
+    let idleWait: TimeInterval
+    let maximumBackoff: TimeInterval
+    private let pokes: AsyncStream<Void>
+    private let poke: AsyncStream<Void>.Continuation
+    private let forwardedCount = Atomic<Int>(0)
+
+    /// Creates a forwarder.
+    public init(
+        connector: String, store: any StateStore, sink: any RecordSink, clock: any WallClock, logger: Logger,
+        batchSize: Int = 500, idleWait: TimeInterval = 1, maximumBackoff: TimeInterval = 300
+    ) {
+        self.connector = connector
+        self.store = store
+        self.sink = sink
+        self.clock = clock
+        var log = logger
+        log[metadataKey: "connector"] = "\(connector)"
+        self.logger = log
+        self.batchSize = batchSize
+        self.idleWait = idleWait
+        self.maximumBackoff = maximumBackoff
+        (pokes, poke) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Records the sink accepted so far.
+    public var forwarded: Int { forwardedCount.load(ordering: .relaxed) }
+
+    /// Tells the forwarder that the outbox has new entries.
+    public func wake() { poke.yield() }
+
+    public func run() async throws {
+        var failures = 0
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            do {
+                let sent = try await forwardOnce()
+                failures = 0
+                if sent == 0 { await waitForWork() }
+            } catch let error as SinkError {
+                failures += 1
+                let delay = backoff(failures: failures, error: error)
+                logger.warning(
+                    "sink did not take the batch; retrying",
+                    metadata: ["error": "\(error)", "retry_in_s": "\(Int(delay))"])
+                try? await clock.sleep(until: clock.now.addingTimeInterval(delay))
+            }
+        }
+    }
+
+    private func waitForWork() async {
+        let deadline = clock.now.addingTimeInterval(idleWait)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [pokes] in
+                var iterator = pokes.makeAsyncIterator()
+                _ = await iterator.next()
+            }
+            group.addTask { [clock] in try? await clock.sleep(until: deadline) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func backoff(failures: Int, error: SinkError) -> TimeInterval {
+        let exponential = min(maximumBackoff, 0.5 * pow(2, Double(failures - 1)))
+        let jittered = exponential * Double.random(in: 0.5...1)
+        if case .retryable(_, let retryAfter?) = error { return max(retryAfter, jittered) }
+        return jittered
+    }
+
+    /// Sends one batch of the oldest entries.
+    /// - Returns: How many outbox entries it took off the queue (0 when it was empty).
+    /// - Throws: `SinkError.retryable` when the sink did not take the batch (nothing marked).
+    @discardableResult
+    public func forwardOnce() async throws -> Int {
+        let entries = try await store.pendingOutbox(connector: connector, limit: batchSize * 4)
+        guard !entries.isEmpty else { return 0 }
+        // Coalesce: per user, only the latest version goes out, at the position of its latest entry.
+        var latest: [String: OutboxEntry] = [:]
+        var seqs: [String: [Int64]] = [:]
+        for entry in entries {
+            if let current = latest[entry.userId], current.version > entry.version {
+                seqs[entry.userId, default: []].append(entry.seq)
+                continue
+            }
+            latest[entry.userId] = entry
+            seqs[entry.userId, default: []].append(entry.seq)
+        }
+        let ordered = latest.values.sorted { $0.seq < $1.seq }.prefix(batchSize)
+        let included = ordered.flatMap { seqs[$0.userId] ?? [] }
+        let batch = SinkBatch(
+            connector: connector, batchId: "\(connector)-\(ordered.first!.seq)-\(ordered.last!.seq)",
+            records: ordered.map {
+                SinkRecord(
+                    operation: $0.operation.rawValue, key: $0.userId, version: $0.version, attributesJSON: $0.recordJSON
+                )
+            })
+        do {
+            try await sink.deliver(batch)
+        } catch .permanent(let reason) {
+            logger.error(
+                "sink rejected a batch; moved to dead letters",
+                metadata: ["reason": "\(reason)", "records": "\(batch.records.count)"])
+            try await store.moveToDeadLetters(
+                connector: connector, seqs: included, reason: reason, at: Timestamp(clock.now))
+            return included.count
+        } catch {
+            try await store.recordForwardFailure(
+                connector: connector, seqs: included, error: error.description, nextAttemptAt: Timestamp(clock.now))
+            throw error
+        }
+        try await store.markForwarded(connector: connector, seqs: included)
+        forwardedCount.add(batch.records.count, ordering: .relaxed)
+        return included.count
+    }
+
+    /// Forwards until the outbox is empty (the `reconcile` command's last step).
+    public func drain() async throws -> Int {
+        var total = 0
+        while true {
+            let sent = try await forwardOnce()
+            if sent == 0 { return total }
+            total += sent
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorStore
+import Foundation
+
+/// `okta-connector dead-letters`: changes the sink rejected for good.
+struct DeadLettersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dead-letters", abstract: "Show or re-queue changes the sink rejected.",
+        subcommands: [List.self, Replay.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List a connector's dead letters with the sink's reason.")
+        @Option(help: "The configuration file (YAML).") var config: String
+        @Option(help: "The connector's name (or URL name).") var connector: String
+        @Option(help: "How many to show.") var limit = 100
+
+        func run() async throws {
+            let configuration = try CommandSupport.loadConfiguration(config)
+            let settings = try CommandSupport.connector(connector, in: configuration)
+            let store = try CommandSupport.openStore(configuration)
+            let letters = try await store.deadLetters(connector: settings.slug, limit: limit)
+            guard !letters.isEmpty else {
+                print("No dead letters for \"\(settings.name)\".")
+                return
+            }
+            for letter in letters {
+                print(
+                    "\(letter.id)  \(letter.failedAt.iso8601)  \(letter.operation.rawValue) \(letter.userId) v\(letter.version)  \(letter.reason)"
+                )
+            }
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move dead letters back to the end of the outbox (all, or the given ids).")
+        @Option(help: "The configuration file (YAML).") var config: String
+        @Option(help: "The connector's name (or URL name).") var connector: String
+        @Argument(help: "Dead letter ids; none means all of the connector's.") var ids: [Int64] = []
+
+        func run() async throws {
+            let configuration = try CommandSupport.loadConfiguration(config)
+            let settings = try CommandSupport.connector(connector, in: configuration)
+            let store = try CommandSupport.openStore(configuration)
+            let count = try await store.replayDeadLetters(
+                connector: settings.slug, ids: ids.isEmpty ? nil : ids, at: Timestamp(Date()))
+            print("Re-queued \(count) dead letter\(count == 1 ? "" : "s") of \"\(settings.name)\" for the sink.")
+        }
+    }
+}

@@ -1,0 +1,280 @@
+import AsyncHTTPClient
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NeuronsSinks
+import Synchronization
+import Testing
+
+/// A real local HTTP server standing in for Neurons: a token endpoint and an ingestion endpoint
+/// that answer from a script and record what they got.
+final class FakeNeurons: Sendable {
+    struct Received: Sendable {
+        let headers: [String: String]
+        let body: String
+    }
+
+    final class State: Sendable {
+        let batches = Mutex<[Received]>([])
+        let tokenRequests = Mutex<[String]>([])
+        let script = Mutex<[(Int, [String: String])]>([])
+    }
+
+    let state = State()
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    var batches: [Received] { state.batches.withLock { $0 } }
+    var tokenRequests: [String] { state.tokenRequests.withLock { $0 } }
+
+    /// Answers the next ingestion requests with these statuses (and headers), then 200.
+    func answer(_ statuses: [(Int, [String: String])]) { state.script.withLock { $0 = statuses } }
+
+    init() async throws {
+        let router = Router()
+        let state = self.state
+        router.post("/connect/token") { request, _ -> Response in
+            var copy = request
+            let body = String(buffer: try await copy.collectBody(upTo: 1 << 16))
+            let count = state.tokenRequests.withLock { list -> Int in
+                list.append(body)
+                return list.count
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: #"{"access_token":"token-\#(count)","expires_in":3600,"token_type":"Bearer"}"#)))
+        }
+        router.post("/ingest") { request, _ -> Response in
+            var copy = request
+            let body = String(buffer: try await copy.collectBody(upTo: 1 << 22))
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let (status, extra) = state.script.withLock { $0.isEmpty ? (200, [:]) : $0.removeFirst() }
+            if status == 200 { state.batches.withLock { $0.append(Received(headers: headers, body: body)) } }
+            var fields = HTTPFields()
+            for (name, value) in extra { fields[HTTPField.Name(name)!] = value }
+            return Response(status: HTTPResponse.Status(code: status), headers: fields)
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "fake-neurons")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        task = Task { try await app.run() }
+        var iterator = ports.makeAsyncIterator()
+        port = await iterator.next() ?? 0
+    }
+
+    deinit { task.cancel() }
+
+    /// Every record delivered, in order: (key, version, op).
+    var records: [(String, Int64, String)] {
+        batches.flatMap { batch -> [(String, Int64, String)] in
+            guard let json = try? JSONCoding.decode(JSONValue.self, from: batch.body),
+                case .array(let records)? = json["records"]
+            else { return [] }
+            return records.compactMap { record in
+                guard let key = record["key"]?.stringValue, case .integer(let version)? = record["version"],
+                    let op = record["op"]?.stringValue
+                else { return nil }
+                return (key, version, op)
+            }
+        }
+    }
+}
+
+@Suite("Forwarding to Neurons (SPEC §9)", .serialized)
+struct ForwarderTests {
+    func makeStore() throws -> (SQLiteStateStore, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-forward-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return (try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path), directory)
+    }
+
+    func change(_ id: String, title: String) -> UserChange {
+        let snapshot = UserSnapshot(
+            user: OktaUser(id: id, status: "ACTIVE", profile: ["login": .string("\(id)@x"), "title": .string(title)]))
+        return .upsert(snapshot: snapshot, record: UserMapper().record(for: snapshot))
+    }
+
+    func commit(_ store: SQLiteStateStore, _ changes: [UserChange]) async throws {
+        _ = try await store.commit(UserWriteBatch(connector: "c", changes: changes, at: Timestamp(Date())))
+    }
+
+    func httpSink(_ neurons: FakeNeurons, _ http: HTTPClient) -> NeuronsHTTPSink {
+        NeuronsHTTPSink(
+            endpoint: URL(string: neurons.url + "/ingest")!, tokenURL: URL(string: neurons.url + "/connect/token")!,
+            clientId: "okta-connector", clientSecret: Secret("neurons-secret"), scope: "dataservices.write",
+            httpClient: http, clock: SystemWallClock())
+    }
+
+    @Test func ndjsonGetsTheLatestVersionOfEachUserInQueueOrder() async throws {
+        let (store, directory) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await commit(store, [change("00uA", title: "one"), change("00uB", title: "one")])
+        try await commit(store, [change("00uA", title: "two")])
+        try await commit(store, [.remove(userId: "00uB", reason: .deleted)])
+        let path = directory.appendingPathComponent("out/users.ndjson").path
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: try NDJSONSink(path: path), clock: SystemWallClock(), logger: quiet)
+        #expect(try await forwarder.drain() == 4)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2, "coalesced: one line per user")
+        #expect(lines[0].hasPrefix(#"{"op":"upsert","key":"00uA","version":2,"attributes":{"#))
+        #expect(lines[0].contains(#""User.JobTitle":"two""#))
+        #expect(lines[1] == #"{"op":"delete","key":"00uB","version":2}"#)
+        #expect(try await store.outboxStats(connector: "c").depth == 0)
+    }
+
+    @Test func httpBatchesCarryTokenIdempotencyKeyAndTheContractBody() async throws {
+        let neurons = try await FakeNeurons()
+        let http = HTTPClient.shared
+        let (store, directory) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await commit(store, (1...3).map { change("00u\($0)", title: "t") })
+        let sink = httpSink(neurons, http)
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: sink, clock: SystemWallClock(), logger: quiet, batchSize: 2)
+        _ = try await forwarder.drain()
+        #expect(neurons.batches.count == 2)
+        #expect(neurons.tokenRequests.count == 1, "the token is cached")
+        #expect(neurons.tokenRequests[0].contains("grant_type=client_credentials"))
+        #expect(neurons.tokenRequests[0].contains("client_secret=neurons-secret"))
+        #expect(neurons.tokenRequests[0].contains("scope=dataservices.write"))
+        let first = neurons.batches[0]
+        #expect(first.headers["authorization"] == "Bearer token-1")
+        #expect(first.headers["content-type"] == "application/json")
+        let body = try JSONCoding.decode(JSONValue.self, from: first.body)
+        #expect(body["connector"] == "c")
+        #expect(body["dataType"] == "users")
+        #expect(first.headers["idempotency-key"] == body["batchId"]?.stringValue)
+        #expect(neurons.records.map(\.0) == ["00u1", "00u2", "00u3"])
+        // A 401 fetches a new token once.
+        neurons.answer([(401, [:])])
+        try await commit(store, [change("00u1", title: "changed")])
+        _ = try await forwarder.drain()
+        #expect(neurons.tokenRequests.count == 2)
+        #expect(neurons.batches.last?.headers["authorization"] == "Bearer token-2")
+    }
+
+    @Test func retryAfterIsHonouredAndADownSinkGetsEverythingInVersionOrder() async throws {
+        let neurons = try await FakeNeurons()
+        let http = HTTPClient.shared
+        let (store, directory) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await commit(store, [change("00u1", title: "a")])
+        neurons.answer([(503, ["Retry-After": "7"])])
+        let probe = OutboxForwarder(
+            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quiet)
+        await #expect {
+            try await probe.forwardOnce()
+        } throws: { error in
+            if case SinkError.retryable(_, let retryAfter) = error { return retryAfter == 7 }
+            return false
+        }
+        #expect(try await store.pendingOutbox(connector: "c", limit: 10).first?.attempts == 1)
+
+        // Down for many attempts while changes keep coming; then up again.
+        neurons.answer(Array(repeating: (503, [:]), count: 6) + [(429, [:]), (500, [:])])
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quiet,
+            batchSize: 2, idleWait: 0.02, maximumBackoff: 0.02)
+        let service = Task { try await forwarder.run() }
+        defer { service.cancel() }
+        for round in 0..<5 {
+            try await commit(store, [change("00u1", title: "round \(round)"), change("00u2", title: "round \(round)")])
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        let done = await eventually(timeout: 10) { (try? await store.outboxStats(connector: "c").depth) == 0 }
+        #expect(done)
+        let versions = Dictionary(grouping: neurons.records, by: \.0).mapValues { $0.map(\.1) }
+        for (user, sent) in versions {
+            #expect(sent == sent.sorted(), "\(user): versions in order")
+        }
+        #expect(versions["00u1"]?.last == 6)
+        #expect(versions["00u2"]?.last == 5)
+    }
+
+    @Test func permanentRejectionsBecomeDeadLettersAndCanBeReplayed() async throws {
+        let neurons = try await FakeNeurons()
+        let http = HTTPClient.shared
+        let (store, directory) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await commit(store, [change("00u1", title: "a")])
+        neurons.answer([(400, [:])])
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quiet)
+        _ = try await forwarder.drain()
+        let letters = try await store.deadLetters(connector: "c", limit: 10)
+        #expect(letters.count == 1)
+        #expect(letters[0].reason.hasPrefix("HTTP 400"))
+        #expect(neurons.records.isEmpty)
+        #expect(try await store.replayDeadLetters(connector: "c", ids: nil, at: Timestamp(Date())) == 1)
+        _ = try await forwarder.drain()
+        #expect(neurons.records.map(\.0) == ["00u1"])
+    }
+
+    /// A sink that hands the batch on and then fails, as a process killed after the sink accepted
+    /// and before the outbox was marked.
+    final class CrashAfterDelivery: RecordSink {
+        let inner: any RecordSink
+        let crashes: Mutex<Int>
+
+        init(inner: any RecordSink, crashes: Int) {
+            self.inner = inner
+            self.crashes = Mutex(crashes)
+        }
+
+        func deliver(_ batch: SinkBatch) async throws(SinkError) {
+            try await inner.deliver(batch)
+            let crash = crashes.withLock { count -> Bool in
+                guard count > 0 else { return false }
+                count -= 1
+                return true
+            }
+            if crash { throw .retryable(reason: "crashed before marking", retryAfter: nil) }
+        }
+    }
+
+    @Test func aCrashAfterTheSinkAcceptedResendsTheSameVersions() async throws {
+        let neurons = try await FakeNeurons()
+        let http = HTTPClient.shared
+        let (store, directory) = try makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await commit(store, [change("00u1", title: "a"), change("00u2", title: "b")])
+        let sink = CrashAfterDelivery(inner: httpSink(neurons, http), crashes: 1)
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: sink, clock: SystemWallClock(), logger: quiet)
+        await #expect(throws: SinkError.self) { try await forwarder.forwardOnce() }
+        _ = try await forwarder.drain()
+        #expect(neurons.batches.count == 2)
+        #expect(neurons.batches[0].body == neurons.batches[1].body, "the same versions again, idempotent at the sink")
+        #expect(neurons.batches[0].headers["idempotency-key"] == neurons.batches[1].headers["idempotency-key"])
+    }
+}
+
+let quiet: Logger = {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return logger
+}()
+
+func eventually(timeout: TimeInterval, _ condition: () async -> Bool) async -> Bool {
+    let end = Date().addingTimeInterval(timeout)
+    while Date() < end {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return await condition()
+}
