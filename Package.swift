@@ -156,6 +156,7 @@ let package = Package(
                 "ConnectorEngine",
                 "ConnectorServer",
                 "ConnectorStore",
+                "NeuronsSinks",
                 "OktaClient",
                 "OktaSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -46,18 +46,30 @@ public struct ConnectorApplication: Sendable {
             appliers[connector.slug] = applier
             let reconciler = Reconciler(
                 connector: connector, client: client, store: store, clock: clock, logger: logger)
+            let sink = try RecordSinkFactory.make(
+                for: connector, store: store, httpClient: httpClient, clock: clock, logger: logger)
+            let snapshots = sink.snapshots
             let scheduler = ReconcileScheduler(
                 connector: connector, store: store, clock: clock, gate: gate, logger: logger
             ) { trigger in
-                try await reconciler.run(ReconcileOptions(trigger: trigger))
+                let record = try await reconciler.run(ReconcileOptions(trigger: trigger))
+                // The CSV sink writes a complete snapshot after each successful reconcile.
+                if record.outcome == .succeeded, let snapshots {
+                    do {
+                        try await snapshots.writeNow()
+                    } catch {
+                        logger.error("CSV snapshot after the reconcile failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                return record
             }
             if connector.active { services.append(applier) }
             services.append(scheduler)
-            let sink = try RecordSinkFactory.make(for: connector, httpClient: httpClient, clock: clock)
             services.append(
                 OutboxForwarder(
-                    connector: connector.slug, store: store, sink: sink, clock: clock, logger: logger,
+                    connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
                     batchSize: connector.sink.batchSize))
+            if let snapshots { services.append(snapshots) }
         }
         let stats = ReceiverStats()
         let wakers = appliers

@@ -8,7 +8,8 @@ struct BenchmarksCommand: AsyncParsableCommand {
         commandName: "okta-benchmarks",
         abstract: "Benchmarks of okta-connector (run a release build).",
         subcommands: [
-            IngestBenchmark.self, SimulatorBenchmark.self, ReconcileBenchmark.self, ReconcileRunBenchmark.self,
+            IngestBenchmark.self, ForwardBenchmark.self, SimulatorBenchmark.self, ReconcileBenchmark.self,
+            ReconcileRunBenchmark.self,
         ]
     )
 }

@@ -59,12 +59,16 @@ struct ReconcileCommand: AsyncParsableCommand {
         // Then forward what is queued, so that the command works from cron without `serve`.
         if !dryRun {
             do {
-                let sink = try RecordSinkFactory.make(for: settings, httpClient: httpClient, clock: clock)
+                let sink = try RecordSinkFactory.make(
+                    for: settings, store: store, httpClient: httpClient, clock: clock, logger: logger)
                 let forwarder = OutboxForwarder(
-                    connector: settings.slug, store: store, sink: sink, clock: clock, logger: logger,
+                    connector: settings.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
                     batchSize: settings.sink.batchSize)
                 let sent = try await forwarder.drain()
                 print("  forwarded \(forwarder.forwarded) records (\(sent) outbox entries) to \(settings.sink.summary)")
+                if let snapshots = sink.snapshots, record.outcome == .succeeded {
+                    print("  CSV snapshot: \(try await snapshots.writeNow())")
+                }
             } catch {
                 try? await httpClient.shutdown()
                 CommandSupport.printError("forwarding to the sink failed: \(error); the changes stay queued")

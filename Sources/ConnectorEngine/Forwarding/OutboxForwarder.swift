@@ -91,7 +91,7 @@ public final class OutboxForwarder: Service, Sendable {
     /// - Throws: `SinkError.retryable` when the sink did not take the batch (nothing marked).
     @discardableResult
     public func forwardOnce() async throws -> Int {
-        let entries = try await store.pendingOutbox(connector: connector, limit: batchSize * 4)
+        let entries = try await store.pendingOutbox(connector: connector, limit: batchSize)
         guard !entries.isEmpty else { return 0 }
         // Coalesce: per user, only the latest version goes out, at the position of its latest entry.
         var latest: [String: OutboxEntry] = [:]

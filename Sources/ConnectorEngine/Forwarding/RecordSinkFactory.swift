@@ -1,31 +1,43 @@
 public import AsyncHTTPClient
 public import ConnectorConfiguration
 public import ConnectorDomain
+public import ConnectorStore
+public import Logging
 public import NeuronsSinks
+
+/// A connector's sink: what the forwarder hands batches to and, for CSV, the snapshot writer.
+public struct ConnectorSink: Sendable {
+    public let sink: any RecordSink
+    /// Set for the CSV sink: write a snapshot after each successful reconcile.
+    public let snapshots: CSVSnapshots?
+}
 
 /// Builds a connector's sink from its settings.
 public enum RecordSinkFactory {
-    /// Why a sink cannot be built.
-    public struct Unavailable: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// The sink of a connector.
-    public static func make(for connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock) throws
-        -> any RecordSink
-    {
+    public static func make(
+        for connector: ConnectorSettings, store: any StateStore, httpClient: HTTPClient, clock: any WallClock,
+        logger: Logger
+    ) throws -> ConnectorSink {
         switch connector.sink {
         case .ndjson(let settings):
-            return try NDJSONSink(path: settings.path)
+            return ConnectorSink(sink: try NDJSONSink(path: settings.path), snapshots: nil)
         case .http(let settings):
-            return NeuronsHTTPSink(
-                endpoint: settings.endpoint, tokenURL: settings.tokenURL, clientId: settings.clientId,
-                clientSecret: settings.clientSecret, scope: settings.scope, httpClient: httpClient, clock: clock)
-        case .csv:
-            throw Unavailable(
-                description:
-                    "connector \(connector.slug): the csv sink is not available in this version yet; use ndjson or http"
-            )
+            return ConnectorSink(
+                sink: NeuronsHTTPSink(
+                    endpoint: settings.endpoint, tokenURL: settings.tokenURL, clientId: settings.clientId,
+                    clientSecret: settings.clientSecret, scope: settings.scope, httpClient: httpClient, clock: clock),
+                snapshots: nil)
+        case .csv(let settings):
+            let tracker = CSVChangeTracker()
+            let writer = CSVSnapshotWriter(
+                directory: settings.directory, delimiter: settings.delimiter, keep: settings.keep,
+                prefix: connector.slug)
+            return ConnectorSink(
+                sink: tracker,
+                snapshots: CSVSnapshots(
+                    connector: connector.slug, store: store, writer: writer, tracker: tracker,
+                    interval: settings.realtimeInterval, clock: clock, logger: logger))
         }
     }
 }

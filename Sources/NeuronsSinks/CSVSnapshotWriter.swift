@@ -1,0 +1,172 @@
+public import ConnectorDomain
+public import Foundation
+
+/// Writes complete snapshots of a connector's records as CSV files for the Neurons CSV connector,
+/// which imports files from a folder (SPEC §9).
+///
+/// Columns are target attribute names. Nested objects become `Attribute.member` columns; lists of
+/// values are joined with `;`; lists of objects become one column per member, each joining that
+/// member's values with `;` in the same order (so `User.AssignedApps.AppName` and
+/// `User.AssignedApps.AppInstanceId` line up). Fields are quoted as RFC 4180 says (delimiter,
+/// quote, line breaks). A file is written to a temporary name and renamed into place, so the
+/// importer never sees half a file; only the newest `keep` files are kept.
+public struct CSVSnapshotWriter: Sendable {
+    public let directory: String
+    public let delimiter: Character
+    public let keep: Int
+    public let prefix: String
+
+    /// Creates a writer.
+    public init(directory: String, delimiter: Character, keep: Int, prefix: String) {
+        self.directory = directory
+        self.delimiter = delimiter
+        self.keep = keep
+        self.prefix = prefix
+    }
+
+    /// The flat columns of one record: column name to text.
+    public static func flatten(_ attributes: [String: JSONValue]) -> [String: String] {
+        var columns: [String: String] = [:]
+        func text(_ value: JSONValue) -> String? {
+            switch value {
+            case .null: return nil
+            case .bool(let flag): return flag ? "true" : "false"
+            case .integer(let number): return String(number)
+            case .double(let number): return CanonicalJSON.string(.double(number))
+            case .string(let string): return string
+            case .array, .object: return CanonicalJSON.string(value)
+            }
+        }
+        func add(_ name: String, _ value: JSONValue) {
+            switch value {
+            case .object(let members):
+                for (key, member) in members { add("\(name).\(key)", member) }
+            case .array(let items):
+                let objects = items.compactMap { item -> [String: JSONValue]? in
+                    if case .object(let members) = item { return members }
+                    return nil
+                }
+                if !items.isEmpty, objects.count == items.count {
+                    let keys = Set(objects.flatMap(\.keys)).sorted()
+                    for key in keys {
+                        columns["\(name).\(key)"] = objects.map { $0[key].flatMap(text) ?? "" }.joined(separator: ";")
+                    }
+                } else {
+                    columns[name] = items.compactMap(text).joined(separator: ";")
+                }
+            default:
+                if let string = text(value) { columns[name] = string }
+            }
+        }
+        for (name, value) in attributes { add(name, value) }
+        return columns
+    }
+
+    /// One CSV field, quoted when it holds the delimiter, a quote, a line break or edge spaces.
+    public func field(_ text: String) -> String {
+        let needsQuotes =
+            text.contains(delimiter) || text.contains("\"") || text.contains("\n") || text.contains("\r")
+            || text.first == " " || text.last == " "
+        guard needsQuotes else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Writes a snapshot from pages of records (two passes: the columns, then the rows).
+    /// - Parameters:
+    ///   - pages: Produces the records page by page; called twice.
+    ///   - at: The snapshot's time, in its file name.
+    /// - Returns: The file written.
+    public func write(
+        at time: Date, pages: () async throws -> AsyncThrowingStream<[(key: String, attributesJSON: String)], any Error>
+    ) async throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var columns: Set<String> = []
+        for try await page in try await pages() {
+            for record in page { columns.formUnion(Self.flatten(try Self.attributes(record.attributesJSON)).keys) }
+        }
+        // Application.Okta.UserId first (the key), then the rest by name.
+        let ordered = ["Application.Okta.UserId"] + columns.subtracting(["Application.Okta.UserId"]).sorted()
+        let stamp = Timestamp(time).iso8601.replacingOccurrences(of: ":", with: "").replacingOccurrences(
+            of: "-", with: "")
+        let name = "\(prefix)-\(stamp).csv"
+        let temporary = (directory as NSString).appendingPathComponent(".\(name).partial")
+        let final = (directory as NSString).appendingPathComponent(name)
+        guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        do {
+            let separator = String(delimiter)
+            try handle.write(contentsOf: Data((ordered.map(field).joined(separator: separator) + "\r\n").utf8))
+            for try await page in try await pages() {
+                var chunk = ""
+                for record in page {
+                    var flat = Self.flatten(try Self.attributes(record.attributesJSON))
+                    flat["Application.Okta.UserId"] = flat["Application.Okta.UserId"] ?? record.key
+                    chunk += ordered.map { field(flat[$0] ?? "") }.joined(separator: separator) + "\r\n"
+                }
+                try handle.write(contentsOf: Data(chunk.utf8))
+            }
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        if FileManager.default.fileExists(atPath: final) { try FileManager.default.removeItem(atPath: final) }
+        try FileManager.default.moveItem(atPath: temporary, toPath: final)
+        try prune()
+        return final
+    }
+
+    /// Deletes all but the newest `keep` snapshots of this prefix.
+    func prune() throws {
+        let snapshots = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasPrefix(prefix + "-") && $0.hasSuffix(".csv") }.sorted()
+        for old in snapshots.dropLast(keep) {
+            try FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(old))
+        }
+    }
+
+    static func attributes(_ json: String) throws -> [String: JSONValue] {
+        guard case .object(let members) = try JSONCoding.decode(JSONValue.self, from: json) else { return [:] }
+        return members
+    }
+}
+
+/// The CSV sink's part of forwarding: changes are in the store already, so a batch is accepted at
+/// once and only marks the snapshot as due; the snapshot itself is written after each successful
+/// reconcile and at most every `realtime_interval` for real-time changes.
+public final class CSVChangeTracker: RecordSink {
+    private let dirty = DirtyFlag()
+
+    /// Creates a tracker.
+    public init() {}
+
+    public func deliver(_ batch: SinkBatch) async throws(SinkError) {
+        if !batch.records.isEmpty { dirty.set() }
+    }
+
+    /// Whether changes arrived since the last snapshot; clears the flag.
+    public func takeDirty() -> Bool { dirty.take() }
+}
+
+final class DirtyFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+
+    func take() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let current = value
+        value = false
+        return current
+    }
+}
