@@ -91,7 +91,10 @@ let package = Package(
             name: "ConnectorEngine",
             dependencies: [
                 "ConnectorDomain", "ConnectorConfiguration", "ConnectorStore", "OktaClient", "NeuronsSinks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -179,6 +182,7 @@ let package = Package(
                 "ConnectorEngine",
                 "ConnectorServer",
                 "OktaClient",
+                "OktaSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -13,7 +13,8 @@ struct OktaConnectorCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ServeCommand.self, CheckConfigCommand.self, MappingCommand.self, ReconcileCommand.self, RunsCommand.self,
+            DemoCommand.self, ServeCommand.self, CheckConfigCommand.self, MappingCommand.self, ReconcileCommand.self,
+            RunsCommand.self,
             HooksCommand.self, DeadLettersCommand.self,
         ]
     )

@@ -3,6 +3,8 @@ public import ConnectorConfiguration
 public import ConnectorDomain
 public import ConnectorStore
 public import Logging
+import NIOCore
+import NIOSSL
 public import NeuronsSinks
 
 /// A connector's sink: what the forwarder hands batches to and, for CSV, the snapshot writer.
@@ -23,10 +25,19 @@ public enum RecordSinkFactory {
         case .ndjson(let settings):
             return ConnectorSink(sink: try NDJSONSink(path: settings.path), snapshots: nil)
         case .http(let settings):
+            var client = httpClient
+            if let caFile = settings.caFile {
+                // A private CA for the Neurons endpoint: its own client, trusting it besides the system roots.
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.additionalTrustRoots = [.file(caFile)]
+                var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+                configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+                client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            }
             return ConnectorSink(
                 sink: NeuronsHTTPSink(
                     endpoint: settings.endpoint, tokenURL: settings.tokenURL, clientId: settings.clientId,
-                    clientSecret: settings.clientSecret, scope: settings.scope, httpClient: httpClient, clock: clock),
+                    clientSecret: settings.clientSecret, scope: settings.scope, httpClient: client, clock: clock),
                 snapshots: nil)
         case .csv(let settings):
             let tracker = CSVChangeTracker()

@@ -1,0 +1,155 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorServer
+import ConnectorStore
+import Foundation
+import Logging
+import OktaClient
+import OktaSimulator
+import ServiceLifecycle
+import UnixSignals
+
+/// `okta-connector demo`: the simulator and the connector together on the embedded defaults.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run a simulated Okta org and the connector against it, and watch records arrive.",
+        discussion: """
+            No Okta account needed. Starts the Okta simulator with a few thousand users, runs the
+            connector on the embedded defaults (SQLite, NDJSON sink, a self-signed certificate made on
+            the spot), registers and verifies its event hook, runs the initial reconcile, then makes
+            changes in the simulated org and prints the records as they reach the sink. Ctrl-C stops it.
+            """
+    )
+
+    @Option(help: "Users in the simulated org.") var users = 3000
+    @Option(help: "Changes per second made in the simulated org.") var changes: Double = 1
+    @Option(help: "Folder for the demo's files (default: a new temporary folder).") var directory: String?
+    @Option(help: "Stop after this many seconds (0: run until Ctrl-C).") var seconds: Double = 0
+
+    func run() async throws {
+        let folder = URL(
+            fileURLWithPath: directory
+                ?? FileManager.default.temporaryDirectory
+                .appendingPathComponent("okta-connector-demo-\(Int(Date().timeIntervalSince1970))").path)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var logger = Logger(label: "okta-connector") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .warning
+
+        say("okta-connector demo — files in \(folder.path)")
+        say("1. Starting a simulated Okta org with \(users) users (seeded, realistic profiles, apps and devices)…")
+        let certificate = try SelfSignedCertificate()
+        let tls = try certificate.write(to: folder.appendingPathComponent("tls"))
+        var options = SimulatorOptions()
+        options.users = users
+        options.rateLimits = nil
+        options.hookTrustRootsPEM = [certificate.certificatePEM]
+        options.logger.logLevel = .critical
+        let simulator = try await OktaSimulator.start(options)
+        say("   Okta org at \(simulator.baseURL) (API token sim-api-token; rate limits off for the demo)")
+
+        let connector = ConnectorSettings(
+            name: "Demo org", slug: "demo-org", server: "Cloud", active: true,
+            okta: OktaSettings(
+                url: URL(string: simulator.baseURL)!, credentials: .apiToken(Secret("sim-api-token")),
+                rateLimitShare: 0.5),
+            userStatuses: OktaUserStatus.allCases.filter { $0 != .deprovisioned },
+            schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
+            eventHook: EventHookSettings(
+                path: "/hooks/okta/demo-org", authHeader: "Authorization", secrets: [Secret(UUID().uuidString)]),
+            enrich: EnrichSettings(apps: true, devices: true, plan: .auto), mapper: UserMapper(),
+            sink: .ndjson(
+                NDJSONSinkSettings(path: folder.appendingPathComponent("out/users.ndjson").path, batchSize: 500)),
+            reconcile: ReconcileSettings(maxRemovalShare: 0.2))
+        let configuration = ServiceConfiguration(
+            file: "(demo)",
+            server: ServerSettings(
+                listen: ListenAddress(host: "127.0.0.1", port: 0),
+                tls: TLSFiles(certificatePath: tls.certificate, privateKeyPath: tls.privateKey), admin: nil,
+                connectorServer: "Cloud", maxBodyBytes: 1 << 20),
+            store: StoreSettings(backend: .sqlite(path: folder.appendingPathComponent("state.db").path)),
+            logging: LoggingSettings(format: .logfmt, level: "warning"), connectors: [connector])
+        let store = try SQLiteStateStore(path: folder.appendingPathComponent("state.db").path)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let application = try ConnectorApplication(
+            configuration: configuration, store: store, httpClient: http, clock: SystemWallClock(), logger: logger,
+            onServerRunning: { port in portContinuation.yield(port) })
+        say("2. Starting the connector: HTTPS event hook listener, applier, scheduler, forwarder (SQLite at state.db)…")
+        let group = ServiceGroup(
+            configuration: .init(
+                services: application.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        let running = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        let hookURL = URL(string: "https://localhost:\(port)\(connector.eventHook.path)")!
+        say("   listening at \(hookURL.absoluteString)")
+
+        say("3. Registering the event hook in Okta and letting Okta verify it…")
+        let client = OktaAPIClient.make(for: connector, httpClient: http, clock: SystemWallClock(), logger: logger)
+        let registration = try await EventHookRegistrar.register(
+            connector: connector, publicURL: hookURL, client: client)
+        say(
+            "   hook \(registration.hook.id ?? "?"): "
+                + (registration.verificationError.map { "verification failed: \($0)" }
+                    ?? "verified, Okta will deliver events"))
+
+        say("4. Initial full reconcile (every user listed from the Management API, mapped, written, forwarded)…")
+        var lastRun: RunRecord?
+        while lastRun == nil || lastRun?.outcome == .running {
+            try await Task.sleep(for: .milliseconds(200))
+            lastRun = try await store.runs(connector: connector.slug, limit: 1).first
+        }
+        if let run = lastRun {
+            say(
+                "   run \(run.id) \(run.outcome.rawValue): \(run.counts.listed) users listed, \(run.counts.created) records created, "
+                    + "\(run.oktaCalls.values.reduce(0, +)) Okta calls")
+        }
+        let ndjson = folder.appendingPathComponent("out/users.ndjson").path
+        var offset = (try? FileManager.default.attributesOfItem(atPath: ndjson)[.size] as? UInt64) ?? 0
+        say("   the sink file out/users.ndjson holds one JSON line per record")
+
+        say("5. Now changing the simulated org (\(changes)/s): sign-ins, profile edits, status changes, apps, devices.")
+        say("   Okta sends event hooks; the connector applies them and forwards the changed records:")
+        simulator.churn.start(perSecond: changes, duration: nil)
+        let end = seconds > 0 ? Date().addingTimeInterval(seconds) : Date.distantFuture
+        while !running.isCancelled, Date() < end {
+            try? await Task.sleep(for: .milliseconds(300))
+            guard let handle = FileHandle(forReadingAtPath: ndjson) else { continue }
+            try? handle.seek(toOffset: offset)
+            let data = handle.readDataToEndOfFile()
+            try? handle.close()
+            offset += UInt64(data.count)
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                say("   → " + describe(String(line)))
+            }
+            if Task.isCancelled { break }
+        }
+        simulator.churn.stop()
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+        await simulator.stop()
+        try? await http.shutdown()
+        say("Stopped. The store is \(folder.path)/state.db, the records \(ndjson).")
+    }
+
+    func describe(_ line: String) -> String {
+        guard let json = try? JSONCoding.decode(JSONValue.self, from: line) else { return line }
+        let op = json["op"]?.stringValue ?? "?"
+        let key = json["key"]?.stringValue ?? "?"
+        var version = ""
+        if case .integer(let number)? = json["version"] { version = " v\(number)" }
+        guard op == "upsert", let attributes = json["attributes"] else { return "\(op) \(key)\(version)" }
+        let fields = ["User.FullName", "User.AccountStatus", "User.JobTitle", "User.LastLogon"].compactMap { name in
+            attributes[name]?.stringValue.map { "\(name.dropFirst(5))=\($0)" }
+        }
+        return "upsert \(key)\(version): " + fields.joined(separator: ", ")
+    }
+
+    func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+}
