@@ -17,6 +17,8 @@ public struct ConnectorApplication: Sendable {
     public let receiverStats: ReceiverStats
     /// The appliers by connector slug.
     public let appliers: [String: EventApplier]
+    /// The running parts of each connector.
+    public let runtimes: [ConnectorRuntime]
 
     /// Builds the services for a configuration.
     /// - Parameters:
@@ -26,7 +28,8 @@ public struct ConnectorApplication: Sendable {
     ///   - onServerRunning: Told the listener's port once it listens (tests, the demo).
     public init(
         configuration: ServiceConfiguration, store: any StateStore, httpClient: HTTPClient, clock: any WallClock,
-        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         let connectors = configuration.connectorsForThisServer
         for skipped in configuration.connectors where skipped.server != configuration.server.connectorServer {
@@ -39,6 +42,7 @@ public struct ConnectorApplication: Sendable {
         }
         let gate = RunGate()
         var appliers: [String: EventApplier] = [:]
+        var runtimes: [ConnectorRuntime] = []
         var services: [any Service] = []
         for connector in connectors {
             let client = OktaAPIClient.make(for: connector, httpClient: httpClient, clock: clock, logger: logger)
@@ -63,13 +67,17 @@ public struct ConnectorApplication: Sendable {
                 }
                 return record
             }
+            let forwarder = OutboxForwarder(
+                connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
+                batchSize: connector.sink.batchSize)
             if connector.active { services.append(applier) }
             services.append(scheduler)
-            services.append(
-                OutboxForwarder(
-                    connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
-                    batchSize: connector.sink.batchSize))
+            services.append(forwarder)
             if let snapshots { services.append(snapshots) }
+            runtimes.append(
+                ConnectorRuntime(
+                    settings: connector, client: client, applier: applier, reconciler: reconciler, forwarder: forwarder,
+                    snapshots: snapshots))
         }
         let stats = ReceiverStats()
         let wakers = appliers
@@ -83,6 +91,22 @@ public struct ConnectorApplication: Sendable {
             router: router, server: try HookListener.serverBuilder(tls: configuration.server.tls),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        let metrics = ConnectorMetrics()
+        if let admin = configuration.server.admin {
+            let adminRouter = Router()
+            AdminAPI(
+                view: ConnectorRuntimeView(connectors: runtimes, store: store, receiver: stats, gate: gate),
+                token: admin.token, metrics: metrics, logger: logger
+            ).register(on: adminRouter)
+            services.append(
+                Application(
+                    router: adminRouter,
+                    configuration: .init(
+                        address: .hostname(admin.listen.host, port: admin.listen.port), serverName: nil),
+                    onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },
+                    logger: logger))
+        }
+        self.runtimes = runtimes
         self.services = [app] + services
         self.receiverStats = stats
         self.appliers = appliers

@@ -13,7 +13,8 @@ struct OktaConnectorCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            DemoCommand.self, ServeCommand.self, CheckConfigCommand.self, MappingCommand.self, ReconcileCommand.self,
+            DemoCommand.self, ServeCommand.self, StatusCommand.self, CheckConfigCommand.self, MappingCommand.self,
+            ReconcileCommand.self,
             RunsCommand.self,
             HooksCommand.self, DeadLettersCommand.self,
         ]

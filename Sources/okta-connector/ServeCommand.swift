@@ -28,8 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config)
         let store = try CommandSupport.openStore(configuration)
-        var logger = Logger(label: "okta-connector") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = Logger.Level(rawValue: configuration.logging.level) ?? .info
+        StructuredLogHandler.bootstrap(configuration.logging)
+        let logger = Logger(label: "okta-connector")
         let http = CommandSupport.makeHTTPClient()
         let readyLogger = logger
         let listen = configuration.server.listen
@@ -42,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
                         "address": "\(listen.host):\(port)", "tls": "\(configuration.server.tls != nil)",
                         "connectors": "\(configuration.connectorsForThisServer.map(\.slug).joined(separator: ","))",
                     ])
+            },
+            onAdminRunning: { port in
+                readyLogger.notice("admin listener ready", metadata: ["port": "\(port)"])
             })
         let group = ServiceGroup(
             configuration: .init(

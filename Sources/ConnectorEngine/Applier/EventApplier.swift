@@ -177,6 +177,18 @@ public final class EventApplier: Service, Sendable {
         return pending.count
     }
 
+    /// Reads one user again from Okta (user, apps, devices) and writes the result, as an operator's
+    /// resync asks (admin API).
+    /// - Returns: What the write did.
+    public func resync(userId: String) async throws -> UserWriteOutcome? {
+        var work = UserWork()
+        work.refresh = [.user, .apps, .devices]
+        guard let change = try await change(for: userId, work: work) else { return nil }
+        let outcomes = try await store.commit(
+            UserWriteBatch(connector: connector.slug, changes: [change], at: Timestamp(clock.now)))
+        return outcomes.first
+    }
+
     /// The change one user's events call for, reading Okta as they require.
     func change(for userId: String, work: UserWork) async throws -> UserChange? {
         let stored = try await store.user(connector: connector.slug, id: userId)

@@ -23,6 +23,7 @@ public final class OutboxForwarder: Service, Sendable {
     private let pokes: AsyncStream<Void>
     private let poke: AsyncStream<Void>.Continuation
     private let forwardedCount = Atomic<Int>(0)
+    private let failureCount = Atomic<Int>(0)
 
     /// Creates a forwarder.
     public init(
@@ -44,6 +45,9 @@ public final class OutboxForwarder: Service, Sendable {
 
     /// Records the sink accepted so far.
     public var forwarded: Int { forwardedCount.load(ordering: .relaxed) }
+
+    /// Batches the sink did not take so far (retryable or rejected).
+    public var failures: Int { failureCount.load(ordering: .relaxed) }
 
     /// Tells the forwarder that the outbox has new entries.
     public func wake() { poke.yield() }
@@ -116,6 +120,7 @@ public final class OutboxForwarder: Service, Sendable {
         do {
             try await sink.deliver(batch)
         } catch .permanent(let reason) {
+            failureCount.add(1, ordering: .relaxed)
             logger.error(
                 "sink rejected a batch; moved to dead letters",
                 metadata: ["reason": "\(reason)", "records": "\(batch.records.count)"])
@@ -123,6 +128,7 @@ public final class OutboxForwarder: Service, Sendable {
                 connector: connector, seqs: included, reason: reason, at: Timestamp(clock.now))
             return included.count
         } catch {
+            failureCount.add(1, ordering: .relaxed)
             try await store.recordForwardFailure(
                 connector: connector, seqs: included, error: error.description, nextAttemptAt: Timestamp(clock.now))
             throw error

@@ -1,7 +1,7 @@
 public import ConnectorConfiguration
 public import ConnectorDomain
 import ConnectorStore
-import Foundation
+public import Foundation
 import HTTPTypes
 public import Hummingbird
 public import Logging
@@ -11,13 +11,32 @@ import Synchronization
 /// Counts of what the receiver did, by connector and result (exposed as metrics by `serve`).
 public final class ReceiverStats: Sendable {
     private let counts = Mutex<[String: Int]>([:])
+    private let lastStored = Mutex<[String: Date]>([:])
+    private let latencies = Mutex<[Double]>([])
 
     /// Creates empty stats.
     public init() {}
 
     func count(_ connector: String, _ result: String) {
         counts.withLock { $0["\(connector) \(result)", default: 0] += 1 }
+        if result == "stored" { lastStored.withLock { $0[connector] = Date() } }
     }
+
+    func observe(latency seconds: Double) {
+        latencies.withLock { $0.append(seconds) }
+    }
+
+    /// Acknowledgement latencies recorded since the last call (for the metrics histogram).
+    public func takeLatencies() -> [Double] {
+        latencies.withLock { list in
+            let taken = list
+            list = []
+            return taken
+        }
+    }
+
+    /// When a connector last stored a delivery (whether events are arriving).
+    public func lastDelivery(_ connector: String) -> Date? { lastStored.withLock { $0[connector] } }
 
     /// `"<connector> <result>": count`, results being `stored`, `duplicate_delivery`, `unauthorized`,
     /// `invalid`, `too_large`, `unsupported_media_type`, `store_unavailable`, `inactive_discarded`, `verified`.
@@ -103,9 +122,14 @@ public final class EventHookReceiver: Sendable {
         _ request: Request, context: Context, connector: ConnectorSettings, matcher: HookSecretMatcher,
         header: HTTPField.Name, maximumBodyBytes: Int
     ) async throws -> Response {
+        let started = ContinuousClock.now
         guard let presented = request.headers[header], matcher.matches(presented) else {
             unauthorized(connector)
             return Self.error(.unauthorized, "missing or wrong \(connector.eventHook.authHeader) header")
+        }
+        defer {
+            let elapsed = ContinuousClock.now - started
+            stats.observe(latency: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         guard let contentType = request.headers[.contentType]?.lowercased(), contentType.hasPrefix("application/json")
         else {

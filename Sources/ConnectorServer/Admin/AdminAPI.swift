@@ -1,0 +1,111 @@
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The admin listener (SPEC §11): probes open, everything else behind `Authorization: Bearer`.
+struct AdminAPI: Sendable {
+    let view: ConnectorRuntimeView
+    let token: Secret
+    let metrics: ConnectorMetrics
+    let logger: Logger
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in text("ok\n") }
+        router.get("/readyz") { _, _ in
+            await view.store.isReady() ? text("ready\n") : text("store not ready\n", status: .serviceUnavailable)
+        }
+        let secured = router.group().add(
+            middleware: BearerTokenMiddleware(matcher: HookSecretMatcher(secrets: [token])))
+        secured.get("/metrics") { _, _ in
+            let body = await metrics.scrape(view)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        }
+        secured.get("/api/status") { _, _ in json(try await StatusReport.make(view).json) }
+        secured.get("/") { _, _ in
+            let report = try await StatusReport.make(view)
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html(report))))
+        }
+        secured.get("/api/connectors/:name/runs") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            let runs = try await view.store.runs(connector: runtime.settings.slug, limit: 50)
+            return json(.array(runs.map(StatusReport.runJSON)))
+        }
+        secured.post("/api/connectors/:name/reconcile") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            guard runtime.settings.active else {
+                return json(["error": "the connector is inactive"], status: .conflict)
+            }
+            guard view.gate.tryEnter(runtime.settings.slug) else {
+                return json(["error": "a reconcile of this connector is in progress"], status: .conflict)
+            }
+            // A manual run: it does not move the schedule.
+            Task {
+                defer { view.gate.leave(runtime.settings.slug) }
+                do {
+                    let record = try await runtime.reconciler.run(ReconcileOptions(trigger: .manual))
+                    if record.outcome == .succeeded, let snapshots = runtime.snapshots {
+                        try await snapshots.writeNow()
+                    }
+                } catch {
+                    logger.error(
+                        "manual reconcile failed",
+                        metadata: ["connector": "\(runtime.settings.slug)", "error": "\(error)"])
+                }
+            }
+            return json(["status": "started"], status: .accepted)
+        }
+        secured.post("/api/connectors/:name/users/:id/resync") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")), let id = context.parameters.get("id") else {
+                return notFound()
+            }
+            let outcome = try await runtime.applier.resync(userId: id)
+            return json(["user": .string(id), "outcome": .string(outcome.map { "\($0)" } ?? "nothing to do")])
+        }
+    }
+
+    func runtime(_ name: String?) -> ConnectorRuntime? {
+        view.connectors.first { $0.settings.slug == name || $0.settings.name == name }
+    }
+}
+
+/// `Authorization: Bearer <token>`, compared in constant time.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let matcher: HookSecretMatcher
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            matcher.matches(String(header.dropFirst(7)))
+        else {
+            return Response(
+                status: .unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"okta-connector\""],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":\"a valid bearer token is required\"}")))
+        }
+        return try await next(request, context)
+    }
+}
+
+func text(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+    Response(
+        status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+}
+
+func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    Response(
+        status: status, headers: [.contentType: "application/json"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(value))))
+}
+
+func notFound() -> Response { json(["error": "no such connector"], status: .notFound) }

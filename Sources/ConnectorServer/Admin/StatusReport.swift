@@ -1,0 +1,104 @@
+import ConnectorConfiguration
+public import ConnectorDomain
+public import ConnectorStore
+public import Foundation
+
+/// The status of every connector: what `/api/status`, the status page and `okta-connector status` show.
+public struct StatusReport: Sendable {
+    /// One connector's status.
+    public struct Connector: Sendable {
+        public var name: String
+        public var slug: String
+        public var server: String
+        public var active: Bool
+        public var oktaURL: String
+        public var statuses: [String]
+        public var schedule: String
+        public var hookPath: String
+        public var nextDue: Timestamp?
+        public var lastDelivery: Date?
+        public var inboxDepth: Int
+        public var outboxDepth: Int
+        public var outboxOldest: Timestamp?
+        public var deadLetters: Int
+        public var runs: [RunRecord]
+    }
+
+    public var generatedAt: Date
+    public var connectors: [Connector]
+
+    /// Creates a report.
+    public init(generatedAt: Date, connectors: [Connector]) {
+        self.generatedAt = generatedAt
+        self.connectors = connectors
+    }
+
+    static func make(_ view: ConnectorRuntimeView) async throws -> StatusReport {
+        var connectors: [Connector] = []
+        for runtime in view.connectors {
+            let settings = runtime.settings
+            connectors.append(
+                try await connector(
+                    store: view.store, name: settings.name, slug: settings.slug, server: settings.server,
+                    active: settings.active, oktaURL: settings.okta.url.absoluteString,
+                    statuses: settings.userStatuses.map(\.rawValue), schedule: "\(settings.schedule)",
+                    hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug)))
+        }
+        return StatusReport(generatedAt: Date(), connectors: connectors)
+    }
+
+    /// One connector's status read from the store.
+    public static func connector(
+        store: any StateStore, name: String, slug: String, server: String, active: Bool, oktaURL: String,
+        statuses: [String], schedule: String, hookPath: String, lastDelivery: Date?
+    ) async throws -> Connector {
+        let outbox = try await store.outboxStats(connector: slug)
+        return Connector(
+            name: name, slug: slug, server: server, active: active, oktaURL: oktaURL, statuses: statuses,
+            schedule: schedule, hookPath: hookPath, nextDue: try await store.scheduleState(connector: slug)?.nextDueAt,
+            lastDelivery: lastDelivery, inboxDepth: try await store.inboxDepth(connector: slug),
+            outboxDepth: outbox.depth,
+            outboxOldest: outbox.oldestCreatedAt,
+            deadLetters: try await store.deadLetters(connector: slug, limit: 100_000).count,
+            runs: try await store.runs(connector: slug, limit: 30))
+    }
+
+    static func runJSON(_ run: RunRecord) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .integer(run.id), "trigger": .string(run.trigger.rawValue), "dryRun": .bool(run.dryRun),
+            "startedAt": .string(run.startedAt.iso8601), "outcome": .string(run.outcome.rawValue),
+            "listed": .integer(Int64(run.counts.listed)), "created": .integer(Int64(run.counts.created)),
+            "updated": .integer(Int64(run.counts.updated)), "unchanged": .integer(Int64(run.counts.unchanged)),
+            "removed": .integer(Int64(run.counts.removed)), "drift": .integer(Int64(run.drift)),
+            "rateLimited": .integer(Int64(run.rateLimited)), "errors": .array(run.errors.map(JSONValue.string)),
+            "oktaCalls": .object(run.oktaCalls.mapValues { .integer(Int64($0)) }),
+        ]
+        if let ended = run.endedAt { object["endedAt"] = .string(ended.iso8601) }
+        return .object(object)
+    }
+
+    /// The report as JSON.
+    public var json: JSONValue {
+        .object([
+            "generatedAt": .string(Timestamp(generatedAt).iso8601),
+            "connectors": .array(
+                connectors.map { connector in
+                    var object: [String: JSONValue] = [
+                        "name": .string(connector.name), "slug": .string(connector.slug),
+                        "server": .string(connector.server),
+                        "active": .bool(connector.active), "oktaURL": .string(connector.oktaURL),
+                        "userStatuses": .array(connector.statuses.map(JSONValue.string)),
+                        "schedule": .string(connector.schedule), "hookPath": .string(connector.hookPath),
+                        "inboxDepth": .integer(Int64(connector.inboxDepth)),
+                        "outboxDepth": .integer(Int64(connector.outboxDepth)),
+                        "deadLetters": .integer(Int64(connector.deadLetters)),
+                        "runs": .array(connector.runs.prefix(10).map(StatusReport.runJSON)),
+                    ]
+                    if let due = connector.nextDue { object["nextDue"] = .string(due.iso8601) }
+                    if let last = connector.lastDelivery { object["lastDelivery"] = .string(Timestamp(last).iso8601) }
+                    if let oldest = connector.outboxOldest { object["outboxOldest"] = .string(oldest.iso8601) }
+                    return .object(object)
+                }),
+        ])
+    }
+}

@@ -1,0 +1,163 @@
+import AsyncHTTPClient
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorServer
+import ConnectorStore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import OktaSimulator
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// `serve`'s services in-process (listener, appliers, schedulers, forwarders, admin), against the simulator.
+final class ServeHarness: @unchecked Sendable {
+    let simulator: OktaSimulator
+    let directory: URL
+    let store: SQLiteStateStore
+    let application: ConnectorApplication
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+    let adminPort: Int
+    let http = HTTPClient.shared
+
+    init(users: Int = 200) async throws {
+        var options = SimulatorOptions()
+        options.users = users
+        options.rateLimits = nil
+        options.logger.logLevel = .critical
+        simulator = try await OktaSimulator.start(options)
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        var connector = connectorSettings(org: simulator.baseURL)
+        connector.sink = .ndjson(
+            NDJSONSinkSettings(path: directory.appendingPathComponent("out.ndjson").path, batchSize: 500))
+        let configuration = ServiceConfiguration(
+            file: "(test)",
+            server: ServerSettings(
+                listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil,
+                admin: AdminSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), token: Secret("admin-token")),
+                connectorServer: "Cloud", maxBodyBytes: 1 << 20),
+            store: StoreSettings(backend: .sqlite(path: "unused")),
+            logging: LoggingSettings(format: .json, level: "error"),
+            connectors: [connector])
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        application = try ConnectorApplication(
+            configuration: configuration, store: store, httpClient: http, clock: SystemWallClock(), logger: quiet,
+            onAdminRunning: { continuation.yield($0) })
+        group = ServiceGroup(
+            configuration: .init(
+                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: quiet))
+        let group = self.group
+        task = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        adminPort = await iterator.next() ?? 0
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        await simulator.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func get(_ path: String, token: String? = "admin-token", method: HTTPMethod = .GET) async throws -> Answer {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)\(path)")
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 4 << 20)
+        return Answer(status: Int(response.status.code), body: String(buffer: body))
+    }
+}
+
+@Suite("Admin API, metrics and status page (SPEC §11)", .serialized)
+struct AdminTests {
+    @Test func probesAreOpenAndEverythingElseNeedsTheToken() async throws {
+        let serve = try await ServeHarness()
+        #expect(try await serve.get("/healthz", token: nil).status == 200)
+        #expect(try await serve.get("/readyz", token: nil).body == "ready\n")
+        #expect(try await serve.get("/metrics", token: nil).status == 401)
+        #expect(try await serve.get("/api/status", token: "wrong").status == 401)
+        #expect(try await serve.get("/", token: nil).status == 401)
+        await serve.stop()
+    }
+
+    @Test func statusMetricsAndPageShowTheConnector() async throws {
+        let serve = try await ServeHarness()
+        // The startup reconcile runs at once; wait for it and for the forwarder.
+        let done = try await eventuallyAsync(timeout: 20) {
+            let runs = try await serve.store.runs(connector: "test-org", limit: 1)
+            let depth = try await serve.store.outboxStats(connector: "test-org").depth
+            return runs.first?.outcome == .succeeded && depth == 0
+        }
+        #expect(done)
+        let status = try JSONCoding.decode(JSONValue.self, from: try await serve.get("/api/status").body)
+        guard case .array(let connectors)? = status["connectors"], let connector = connectors.first else {
+            Issue.record("no connectors in \(status)")
+            await serve.stop()
+            return
+        }
+        #expect(connector["slug"] == "test-org")
+        #expect(connector["outboxDepth"] == .integer(0))
+        #expect(connector["nextDue"]?.stringValue?.hasSuffix("T02:00:00.000Z") == true)
+        guard case .array(let runs)? = connector["runs"] else {
+            Issue.record("no runs")
+            await serve.stop()
+            return
+        }
+        #expect(runs.first?["trigger"] == "startup")
+
+        let metrics = try await serve.get("/metrics").body
+        for name in [
+            "okta_connector_okta_calls_total", "okta_connector_outbox_depth", "okta_connector_inbox_depth",
+            "okta_connector_reconcile_drift", "okta_connector_reconcile_users",
+            "okta_connector_records_forwarded_total",
+            "okta_connector_reconcile_duration_seconds",
+        ] {
+            #expect(metrics.contains(name), "\(name) missing")
+        }
+        #expect(
+            metrics.contains(
+                #"okta_connector_okta_calls_total{connector="test-org",endpoint="GET /api/v1/users",status="200"}"#))
+
+        let page = try await serve.get("/").body
+        #expect(page.hasPrefix("<!doctype html>"))
+        #expect(page.contains("data-connector=\"test-org\""))
+        #expect(page.contains("<svg class=\"chart\""))
+        #expect(!page.contains("http://") || page.contains(serve.simulator.baseURL), "no external assets")
+        #expect(!page.contains("<script"))
+        await serve.stop()
+    }
+
+    @Test func reconcileNowAndResyncOneUser() async throws {
+        let serve = try await ServeHarness()
+        _ = try await eventuallyAsync(timeout: 20) {
+            try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+        }
+        let started = try await serve.get("/api/connectors/test-org/reconcile", method: .POST)
+        #expect(started.status == 202)
+        let manual = try await eventuallyAsync(timeout: 20) {
+            try await serve.store.runs(connector: "test-org", limit: 5).contains {
+                $0.trigger == .manual && $0.outcome == .succeeded
+            }
+        }
+        #expect(manual)
+        let runs = try await serve.get("/api/connectors/test-org/runs")
+        #expect(runs.body.contains("\"trigger\":\"manual\""))
+        #expect(try await serve.get("/api/connectors/nope/runs").status == 404)
+
+        let user = try #require(serve.simulator.org.allUsers().first { $0.status == .active })
+        try serve.simulator.org.updateProfile(id: user.id, changes: ["title": "Resynced"])
+        let resync = try await serve.get("/api/connectors/test-org/users/\(user.id)/resync", method: .POST)
+        #expect(resync.status == 200)
+        #expect(resync.body.contains("updated"))
+        #expect(
+            try await serve.store.user(connector: "test-org", id: user.id)?.recordJSON?.contains("Resynced") == true)
+        await serve.stop()
+    }
+}
