@@ -229,6 +229,7 @@ let package = Package(
         .testTarget(
             name: "ConnectorServerTests",
             dependencies: [
+                "okta-connector",
                 "ConnectorServer", "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore",
                 "OktaClient", "OktaSimulator", "ConnectorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

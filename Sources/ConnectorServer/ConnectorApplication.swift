@@ -1,12 +1,13 @@
 public import AsyncHTTPClient
 public import ConnectorConfiguration
 public import ConnectorDomain
-public import ConnectorEngine
+import ConnectorEngine
 public import ConnectorStore
 import Hummingbird
 public import Logging
 import OktaClient
 public import ServiceLifecycle
+import Synchronization
 
 /// Wires the connector's parts into services (SPEC §1): the HTTPS event hook listener, and per
 /// connector run by this process the event applier, the reconcile scheduler and the outbox forwarder.
@@ -15,10 +16,18 @@ public struct ConnectorApplication: Sendable {
     public let services: [any Service]
     /// The receiver's counts.
     public let receiverStats: ReceiverStats
-    /// The appliers by connector slug.
-    public let appliers: [String: EventApplier]
+    /// Runs the connectors; reloads change it.
+    public let supervisor: ConnectorSupervisor
+    let reloader: Reloader
+
     /// The running parts of each connector.
-    public let runtimes: [ConnectorRuntime]
+    public var runtimes: [ConnectorRuntime] { supervisor.runtimes }
+
+    /// Applies a reloaded configuration: connectors added, removed, changed, activated or deactivated;
+    /// the listeners keep their connections (their own settings need a restart).
+    public func reload(_ configuration: ServiceConfiguration) async throws {
+        try await reloader.reload(configuration)
+    }
 
     /// Builds the services for a configuration.
     /// - Parameters:
@@ -29,7 +38,8 @@ public struct ConnectorApplication: Sendable {
     public init(
         configuration: ServiceConfiguration, store: any StateStore, httpClient: HTTPClient, clock: any WallClock,
         logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
-        onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        reload: @escaping @Sendable () async throws -> String = { "no configuration file to reload" }
     ) throws {
         let connectors = configuration.connectorsForThisServer
         for skipped in configuration.connectors where skipped.server != configuration.server.connectorServer {
@@ -41,13 +51,11 @@ public struct ConnectorApplication: Sendable {
                 ])
         }
         let gate = RunGate()
-        var appliers: [String: EventApplier] = [:]
-        var runtimes: [ConnectorRuntime] = []
-        var services: [any Service] = []
-        for connector in connectors {
+        let stats = ReceiverStats()
+        let appliers = ApplierDirectory()
+        let supervisor = ConnectorSupervisor(initial: connectors, gate: gate, logger: logger) { connector in
             let client = OktaAPIClient.make(for: connector, httpClient: httpClient, clock: clock, logger: logger)
             let applier = EventApplier(connector: connector, store: store, client: client, clock: clock, logger: logger)
-            appliers[connector.slug] = applier
             let reconciler = Reconciler(
                 connector: connector, client: client, store: store, clock: clock, logger: logger)
             let sink = try RecordSinkFactory.make(
@@ -70,20 +78,23 @@ public struct ConnectorApplication: Sendable {
             let forwarder = OutboxForwarder(
                 connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
                 batchSize: connector.sink.batchSize)
-            if connector.active { services.append(applier) }
-            services.append(scheduler)
-            services.append(forwarder)
+            var services: [any Service] = [scheduler, forwarder]
+            if connector.active {
+                services.append(applier)
+                appliers.set(connector.slug, applier)
+            } else {
+                appliers.set(connector.slug, nil)
+            }
             if let snapshots { services.append(snapshots) }
-            runtimes.append(
+            return (
                 ConnectorRuntime(
                     settings: connector, client: client, applier: applier, reconciler: reconciler, forwarder: forwarder,
-                    snapshots: snapshots))
+                    snapshots: snapshots), services
+            )
         }
-        let stats = ReceiverStats()
-        let wakers = appliers
         let receiver = EventHookReceiver(
             connectors: connectors, committer: InboxGroupCommitter(inbox: store), stats: stats, clock: clock,
-            logger: logger, onStored: { slug in wakers[slug]?.wake() })
+            logger: logger, onStored: { slug in appliers.get(slug)?.wake() })
         let router = Router()
         receiver.register(on: router, maximumBodyBytes: configuration.server.maxBodyBytes)
         let listen = configuration.server.listen
@@ -92,11 +103,15 @@ public struct ConnectorApplication: Sendable {
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
         let metrics = ConnectorMetrics()
+        var services: [any Service] = [supervisor]
+        let reloader = Reloader(
+            receiver: receiver, supervisor: supervisor, server: configuration.server, logger: logger)
         if let admin = configuration.server.admin {
             let adminRouter = Router()
             AdminAPI(
-                view: ConnectorRuntimeView(connectors: runtimes, store: store, receiver: stats, gate: gate),
-                token: admin.token, metrics: metrics, logger: logger
+                view: ConnectorRuntimeView(
+                    runtimes: { supervisor.runtimes }, store: store, receiver: stats, gate: gate),
+                token: admin.token, metrics: metrics, logger: logger, reload: reload
             ).register(on: adminRouter)
             services.append(
                 Application(
@@ -106,9 +121,38 @@ public struct ConnectorApplication: Sendable {
                     onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },
                     logger: logger))
         }
-        self.runtimes = runtimes
+        self.supervisor = supervisor
+        self.reloader = reloader
         self.services = [app] + services
         self.receiverStats = stats
-        self.appliers = appliers
+    }
+}
+
+/// The appliers by connector, for waking them when deliveries are stored.
+final class ApplierDirectory: Sendable {
+    private let appliers = Mutex<[String: EventApplier]>([:])
+
+    func set(_ slug: String, _ applier: EventApplier?) { appliers.withLock { $0[slug] = applier } }
+    func get(_ slug: String) -> EventApplier? { appliers.withLock { $0[slug] } }
+}
+
+/// Applies reloaded configurations.
+struct Reloader: Sendable {
+    let receiver: EventHookReceiver
+    let supervisor: ConnectorSupervisor
+    let server: ServerSettings
+    let logger: Logger
+
+    func reload(_ configuration: ServiceConfiguration) async throws {
+        if configuration.server.listen != server.listen || configuration.server.tls != server.tls
+            || configuration.server.admin?.listen != server.admin?.listen
+        {
+            logger.warning("listener settings changed: they take effect at the next restart")
+        }
+        let connectors = configuration.connectorsForThisServer
+        receiver.update(connectors: connectors)
+        try await supervisor.apply(connectors)
+        logger.notice(
+            "configuration reloaded", metadata: ["connectors": "\(connectors.map(\.slug).joined(separator: ","))"])
     }
 }

@@ -15,7 +15,8 @@ public struct ConnectorRuntime: Sendable {
 
 /// Everything the admin API reads.
 struct ConnectorRuntimeView: Sendable {
-    let connectors: [ConnectorRuntime]
+    let runtimes: @Sendable () -> [ConnectorRuntime]
+    var connectors: [ConnectorRuntime] { runtimes() }
     let store: any StateStore
     let receiver: ReceiverStats
     let gate: RunGate

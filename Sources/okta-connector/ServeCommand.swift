@@ -33,6 +33,14 @@ struct ServeCommand: AsyncParsableCommand {
         let http = CommandSupport.makeHTTPClient()
         let readyLogger = logger
         let listen = configuration.server.listen
+        let path = config
+        let holder = ApplicationHolder()
+        let reload: @Sendable () async throws -> String = {
+            let configuration = try ConfigurationLoader.load(path: path)
+            guard let application = holder.application else { return "not started yet" }
+            try await application.reload(configuration)
+            return "reloaded \(configuration.connectorsForThisServer.count) connector(s) from \(path)"
+        }
         let application = try ConnectorApplication(
             configuration: configuration, store: store, httpClient: http, clock: SystemWallClock(), logger: logger,
             onServerRunning: { port in
@@ -45,7 +53,20 @@ struct ServeCommand: AsyncParsableCommand {
             },
             onAdminRunning: { port in
                 readyLogger.notice("admin listener ready", metadata: ["port": "\(port)"])
-            })
+            }, reload: reload)
+        holder.application = application
+        // SIGHUP reloads the configuration; a file with errors is reported and the running one kept.
+        let hangups = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                do {
+                    let outcome = try await reload()
+                    readyLogger.notice("SIGHUP: \(outcome)")
+                } catch {
+                    readyLogger.error("configuration not reloaded", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        defer { hangups.cancel() }
         let group = ServiceGroup(
             configuration: .init(
                 services: application.services.map { .init(service: $0) },
@@ -59,5 +80,24 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try? await http.shutdown()
         logger.notice("stopped")
+    }
+}
+
+/// The application, once built, for the reload closure it is built with.
+final class ApplicationHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: ConnectorApplication?
+
+    var application: ConnectorApplication? {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return stored
+        }
+        set {
+            lock.lock()
+            stored = newValue
+            lock.unlock()
+        }
     }
 }

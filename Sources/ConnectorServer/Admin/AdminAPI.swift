@@ -14,6 +14,7 @@ struct AdminAPI: Sendable {
     let token: Secret
     let metrics: ConnectorMetrics
     let logger: Logger
+    let reload: @Sendable () async throws -> String
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in text("ok\n") }
@@ -34,6 +35,13 @@ struct AdminAPI: Sendable {
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html(report))))
+        }
+        secured.post("/api/reload") { _, _ in
+            do {
+                return json(["status": .string(try await reload())])
+            } catch {
+                return json(["error": .string("\(error)")], status: .unprocessableContent)
+            }
         }
         secured.get("/api/connectors/:name/runs") { _, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }

@@ -51,7 +51,15 @@ public final class ReceiverStats: Sendable {
 /// A delivery is answered `200` only once its events are committed to the inbox (group-committed
 /// with concurrent deliveries). The handler never calls Okta or the sink.
 public final class EventHookReceiver: Sendable {
-    let connectors: [ConnectorSettings]
+    private let directory = Mutex<[String: Route]>([:])
+
+    /// A connector's hook path, resolved at request time so that a configuration reload can add,
+    /// change or remove connectors while the listener keeps its connections.
+    struct Route: Sendable {
+        let connector: ConnectorSettings
+        let matcher: HookSecretMatcher
+        let header: HTTPField.Name
+    }
     let committer: InboxGroupCommitter
     let stats: ReceiverStats
     let clock: any WallClock
@@ -68,7 +76,7 @@ public final class EventHookReceiver: Sendable {
         connectors: [ConnectorSettings], committer: InboxGroupCommitter, stats: ReceiverStats, clock: any WallClock,
         logger: Logger, onStored: @escaping @Sendable (String) -> Void = { _ in }
     ) {
-        self.connectors = connectors
+        self.directory.withLock { $0 = Self.routes(connectors) }
         self.committer = committer
         self.stats = stats
         self.clock = clock
@@ -78,18 +86,40 @@ public final class EventHookReceiver: Sendable {
 
     /// Adds the `GET` and `POST` route of each connector's hook path.
     public func register<Context: RequestContext>(on router: Router<Context>, maximumBodyBytes: Int) {
-        for connector in connectors {
-            let matcher = HookSecretMatcher(secrets: connector.eventHook.secrets)
-            let header = HTTPField.Name(connector.eventHook.authHeader)!
-            router.get(RouterPath(connector.eventHook.path)) { request, _ in
-                self.verify(request, connector: connector, matcher: matcher, header: header)
+        router.get("**") { request, _ -> Response in
+            guard let route = self.route(request.uri.path) else {
+                return Self.error(.notFound, "no event hook at this path")
             }
-            router.post(RouterPath(connector.eventHook.path)) { request, context in
-                try await self.deliver(
-                    request, context: context, connector: connector, matcher: matcher, header: header,
-                    maximumBodyBytes: maximumBodyBytes)
-            }
+            return self.verify(request, connector: route.connector, matcher: route.matcher, header: route.header)
         }
+        router.post("**") { request, context -> Response in
+            guard let route = self.route(request.uri.path) else {
+                return Self.error(.notFound, "no event hook at this path")
+            }
+            return try await self.deliver(
+                request, context: context, connector: route.connector, matcher: route.matcher, header: route.header,
+                maximumBodyBytes: maximumBodyBytes)
+        }
+    }
+
+    /// Replaces the served connectors (configuration reload).
+    public func update(connectors: [ConnectorSettings]) {
+        let routes = Self.routes(connectors)
+        directory.withLock { $0 = routes }
+    }
+
+    func route(_ path: String) -> Route? { directory.withLock { $0[path] } }
+
+    static func routes(_ connectors: [ConnectorSettings]) -> [String: Route] {
+        Dictionary(
+            connectors.map { connector in
+                (
+                    connector.eventHook.path,
+                    Route(
+                        connector: connector, matcher: HookSecretMatcher(secrets: connector.eventHook.secrets),
+                        header: HTTPField.Name(connector.eventHook.authHeader) ?? .authorization)
+                )
+            }, uniquingKeysWith: { first, _ in first })
     }
 
     static let challengeHeader = HTTPField.Name("x-okta-verification-challenge")!
