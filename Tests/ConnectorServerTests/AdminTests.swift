@@ -161,3 +161,58 @@ struct AdminTests {
         await serve.stop()
     }
 }
+
+@Suite("Status page in a real browser")
+struct StatusPageBrowserTests {
+    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+
+    func runChromium(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.chromium!)
+        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func headlessChromiumRendersEachConnector() async throws {
+        guard Self.chromium != nil else {
+            print(
+                "SKIPPED headlessChromiumRendersEachConnector: chromium is not installed (scripts/install-build-deps.sh installs it)"
+            )
+            return
+        }
+        let serve = try await ServeHarness()
+        _ = try await eventuallyAsync(timeout: 20) {
+            try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+        }
+        let html = try await serve.get("/").body
+        await serve.stop()
+        // The page is self-contained: loaded from a file it renders the same, with nothing fetched.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-status-\(UUID().uuidString).html")
+        try html.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let dom = try runChromium(["--dump-dom", file.absoluteString])
+        #expect(dom.contains("data-connector=\"test-org\""))
+        #expect(dom.contains("<svg class=\"chart\""))
+        #expect(dom.contains("Next run"))
+        #expect(dom.contains("succeeded"))
+        let screenshot = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-status-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: screenshot) }
+        _ = try runChromium(["--screenshot=\(screenshot.path)", "--window-size=1100,800", file.absoluteString])
+        let png = try Data(contentsOf: screenshot)
+        #expect(png.count > 5_000, "a real picture was rendered")
+        #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+        if let keep = ProcessInfo.processInfo.environment["OKTA_STATUS_SCREENSHOT"] {
+            try png.write(to: URL(fileURLWithPath: keep))
+        }
+    }
+}
