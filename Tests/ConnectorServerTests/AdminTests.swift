@@ -216,3 +216,64 @@ struct StatusPageBrowserTests {
         }
     }
 }
+
+@Suite("Configuration reload (SPEC §2, §3)")
+struct ReloadTests {
+    @Test func reactivatingAConnectorRunsACatchUpReconcileAndOtherServersAreNotRun() async throws {
+        var options = SimulatorOptions()
+        options.users = 60
+        options.rateLimits = nil
+        options.logger.logLevel = .critical
+        let simulator = try await OktaSimulator.start(options)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        var inactive = connectorSettings(org: simulator.baseURL, active: false)
+        inactive.sink = .ndjson(
+            NDJSONSinkSettings(path: directory.appendingPathComponent("a.ndjson").path, batchSize: 500))
+        var elsewhere = connectorSettings(slug: "other-server", org: simulator.baseURL)
+        elsewhere.server = "onprem-1"
+        func configuration(_ connectors: [ConnectorSettings]) -> ServiceConfiguration {
+            ServiceConfiguration(
+                file: "(test)",
+                server: ServerSettings(
+                    listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil, admin: nil, connectorServer: "Cloud",
+                    maxBodyBytes: 1 << 20),
+                store: StoreSettings(backend: .sqlite(path: "unused")),
+                logging: LoggingSettings(format: .json, level: "error"),
+                connectors: connectors)
+        }
+        let application = try ConnectorApplication(
+            configuration: configuration([inactive, elsewhere]), store: store, httpClient: .shared,
+            clock: SystemWallClock(),
+            logger: quiet)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: quiet))
+        let task = Task { try await group.run() }
+        #expect(await eventuallyBool(timeout: 5) { application.runtimes.count == 1 })
+        #expect(
+            application.runtimes.map(\.settings.slug) == ["test-org"], "the other server's connector is not run here")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await store.runs(connector: "test-org", limit: 5).isEmpty, "inactive: no reconcile")
+
+        var active = inactive
+        active.active = true
+        try await application.reload(configuration([active, elsewhere]))
+        let reactivated = try await eventuallyAsync(timeout: 20) {
+            try await store.runs(connector: "test-org", limit: 5).contains {
+                $0.trigger == .reactivation && $0.outcome == .succeeded
+            }
+        }
+        #expect(reactivated, "reactivation triggers a catch-up reconcile")
+        #expect(application.runtimes.first?.settings.active == true)
+
+        try await application.reload(configuration([elsewhere]))
+        #expect(application.runtimes.isEmpty, "a removed connector stops")
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        await simulator.stop()
+    }
+}
