@@ -214,7 +214,73 @@ public final class EventHookReceiver: Sendable {
         let data: Payload
 
         struct Payload: Decodable {
-            let events: [JSONValue]
+            let events: [DeliveredEvent]
+        }
+    }
+
+    /// One delivered `LogEvent`, decoded typed (faster than a generic JSON value) and tolerantly:
+    /// a field of an unexpected shape reads as absent; what the inbox needs is checked afterwards.
+    struct DeliveredEvent: Decodable {
+        struct Actor: Decodable {
+            let id: String?
+            let type: String?
+            let alternateId: String?
+            let displayName: String?
+
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                id = try? c.decodeIfPresent(String.self, forKey: .id)
+                type = try? c.decodeIfPresent(String.self, forKey: .type)
+                alternateId = try? c.decodeIfPresent(String.self, forKey: .alternateId)
+                displayName = try? c.decodeIfPresent(String.self, forKey: .displayName)
+            }
+
+            enum CodingKeys: String, CodingKey { case id, type, alternateId, displayName }
+
+            var json: JSONValue {
+                var object: [String: JSONValue] = [:]
+                for (key, value) in [
+                    ("id", id), ("type", type), ("alternateId", alternateId), ("displayName", displayName),
+                ] {
+                    if let value { object[key] = .string(value) }
+                }
+                return .object(object)
+            }
+        }
+
+        struct Outcome: Decodable {
+            let result: String?
+        }
+
+        let uuid: String?
+        let eventType: String?
+        let published: String?
+        let actor: Actor?
+        let target: [Actor]?
+        let outcome: Outcome?
+
+        enum CodingKeys: String, CodingKey { case uuid, eventType, published, actor, target, outcome }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            uuid = try? c.decodeIfPresent(String.self, forKey: .uuid)
+            eventType = try? c.decodeIfPresent(String.self, forKey: .eventType)
+            published = try? c.decodeIfPresent(String.self, forKey: .published)
+            actor = try? c.decodeIfPresent(Actor.self, forKey: .actor)
+            target = try? c.decodeIfPresent([Actor].self, forKey: .target)
+            outcome = try? c.decodeIfPresent(Outcome.self, forKey: .outcome)
+        }
+
+        /// What the applier reads of the event, as JSON (the inbox payload).
+        var json: JSONValue {
+            var object: [String: JSONValue] = [:]
+            if let uuid { object["uuid"] = .string(uuid) }
+            if let eventType { object["eventType"] = .string(eventType) }
+            if let published { object["published"] = .string(published) }
+            if let actor { object["actor"] = actor.json }
+            object["target"] = .array((target ?? []).map(\.json))
+            if let result = outcome?.result { object["outcome"] = ["result": .string(result)] }
+            return .object(object)
         }
     }
 
@@ -239,7 +305,8 @@ public final class EventHookReceiver: Sendable {
         guard !envelope.eventId.isEmpty else { return .failure(Problem(message: "eventId is empty")) }
         var events: [InboxEvent] = []
         events.reserveCapacity(envelope.data.events.count)
-        for (index, json) in envelope.data.events.enumerated() {
+        for (index, delivered) in envelope.data.events.enumerated() {
+            let json = delivered.json
             switch OktaLogEvent.read(json) {
             case .failure(let shape):
                 return .failure(Problem(message: "data.events[\(index)].\(shape.field): \(shape.reason)"))
