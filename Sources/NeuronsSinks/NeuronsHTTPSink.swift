@@ -74,6 +74,12 @@ public actor NeuronsHTTPSink: RecordSink {
         }
     }
 
+    /// Fetches a token, as `check-config --online` does: proves the endpoint and credentials work.
+    public func checkToken() async throws(SinkError) {
+        token = nil
+        _ = try await currentToken()
+    }
+
     struct TokenAnswer: Decodable {
         let access_token: String
         let expires_in: Int?

@@ -1,9 +1,13 @@
 import ArgumentParser
+import AsyncHTTPClient
 import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
 import Foundation
+import Logging
 
 /// `okta-connector check-config`: validate a configuration file without starting anything.
-struct CheckConfigCommand: ParsableCommand {
+struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate a configuration file and summarise each connector.",
@@ -11,20 +15,40 @@ struct CheckConfigCommand: ParsableCommand {
             Reads the YAML file, resolves ${ENV} references and *_file secrets, and checks every key.
             On success prints each connector (name, server, Okta URL, statuses, schedule with its next
             three due times, hook path, sink) without secrets and exits 0. On failure lists every
-            problem with file, line and key path, and exits 2.
+            problem with file, line and key path, and exits 2. With --online it also calls Okta once per
+            permission the connector needs (users, apps, devices) and checks the sink (a token for http,
+            a writable folder for files); a failed check exits 1 with what to fix.
             """
     )
 
     @Option(name: .long, help: "The configuration file (YAML).")
     var config: String
 
-    func run() throws {
+    @Flag(help: "Also check each connector's Okta credentials and scopes (one cheap call each) and its sink.")
+    var online = false
+
+    func run() async throws {
+        let configuration: ServiceConfiguration
         do {
-            let configuration = try ConfigurationLoader.load(path: config)
+            configuration = try ConfigurationLoader.load(path: config)
             print(configuration.summary(now: Date()), terminator: "")
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(2)
         }
+        guard online else { return }
+        let http = CommandSupport.makeHTTPClient()
+        var failed = false
+        print("\nOnline checks:")
+        for connector in configuration.connectors {
+            let results = await OnlineCheck.check(
+                connector, httpClient: http, clock: SystemWallClock(), logger: CommandSupport.logger(level: .critical))
+            for result in results {
+                print("  \(connector.name): \(result.item): \(result.problem.map { "FAILED — \($0)" } ?? "ok")")
+                if result.problem != nil { failed = true }
+            }
+        }
+        try? await http.shutdown()
+        if failed { throw ExitCode(1) }
     }
 }

@@ -1,0 +1,80 @@
+public import AsyncHTTPClient
+public import ConnectorConfiguration
+public import ConnectorDomain
+import Foundation
+public import Logging
+import NeuronsSinks
+import OktaClient
+
+/// `check-config --online`: one cheap call per Okta permission the connector needs, and the sink.
+public enum OnlineCheck {
+    /// One checked item.
+    public struct Result: Sendable {
+        public var item: String
+        public var problem: String?
+    }
+
+    /// Checks a connector's Okta credentials and scopes, and its sink.
+    public static func check(
+        _ connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock, logger: Logger
+    ) async -> [Result] {
+        let client = OktaAPIClient.make(
+            for: connector, httpClient: httpClient, clock: clock, logger: logger,
+            retry: RetryPolicy(maximumAttempts: 2, initialDelay: 0.5, maximumDelay: 1, maximumRateLimitWaits: 1))
+        var results: [Result] = []
+        func probe(_ item: String, _ call: () async throws -> Void) async {
+            do {
+                try await call()
+                results.append(Result(item: item, problem: nil))
+            } catch {
+                results.append(Result(item: item, problem: "\(error)"))
+            }
+        }
+        await probe("Okta users (okta.users.read)") {
+            var pages = client.listUsers(statuses: [.active], limit: 1).makeAsyncIterator()
+            _ = try await pages.next()
+        }
+        if connector.enrich.apps {
+            await probe("Okta apps (okta.apps.read)") {
+                let pages: OktaPages<OktaApplication> = client.pages(
+                    path: "/api/v1/apps", query: [("limit", "1")], bucket: .apps, endpoint: "GET /api/v1/apps")
+                var iterator = pages.makeAsyncIterator()
+                _ = try await iterator.next()
+            }
+        }
+        if connector.enrich.devices {
+            await probe("Okta devices (okta.devices.read)") {
+                let pages: OktaPages<OktaDeviceWithUsers> = client.pages(
+                    path: "/api/v1/devices", query: [("limit", "1")], bucket: .devices, endpoint: "GET /api/v1/devices")
+                var iterator = pages.makeAsyncIterator()
+                _ = try await iterator.next()
+            }
+        }
+        await probe("sink (\(connector.sink.summary))") {
+            switch connector.sink {
+            case .http(let settings):
+                let sink = NeuronsHTTPSink(
+                    endpoint: settings.endpoint, tokenURL: settings.tokenURL, clientId: settings.clientId,
+                    clientSecret: settings.clientSecret, scope: settings.scope, httpClient: httpClient, clock: clock)
+                try await sink.checkToken()
+            case .ndjson(let settings):
+                if settings.path != "-" { try checkWritable((settings.path as NSString).deletingLastPathComponent) }
+            case .csv(let settings):
+                try checkWritable(settings.directory)
+            }
+        }
+        return results
+    }
+
+    struct NotWritable: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func checkWritable(_ directory: String) throws {
+        let folder = directory.isEmpty ? "." : directory
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+            throw NotWritable(description: "\(folder) is not writable")
+        }
+    }
+}

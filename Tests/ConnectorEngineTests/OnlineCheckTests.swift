@@ -1,0 +1,51 @@
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import Foundation
+import JWTKit
+import OktaSimulator
+import Testing
+
+@Suite("check-config --online")
+struct OnlineCheckTests {
+    @Test func eachMissingPermissionIsNamed() async throws {
+        let key = ES256PrivateKey()
+        try await withConnector(
+            users: 10,
+            configure: { options in
+                options.serviceApps = [
+                    SimulatedServiceApp(
+                        clientId: "0oaCheck", publicKeyPEM: key.publicKey.pemRepresentation,
+                        grantedScopes: ["okta.users.read", "okta.apps.read", "okta.devices.read"])
+                ]
+            }
+        ) { harness in
+            var good = harness.settings
+            good.okta.credentials = .oauth(
+                OAuthServiceApp(
+                    clientId: "0oaCheck", privateKey: Secret(key.pemRepresentation), keyId: nil,
+                    scopes: ["okta.users.read", "okta.apps.read", "okta.devices.read"]))
+            let passed = await OnlineCheck.check(
+                good, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
+            #expect(passed.allSatisfy { $0.problem == nil }, "\(passed.map(\.problem))")
+            #expect(passed.count == 4)
+
+            var partial = good
+            partial.okta.credentials = .oauth(
+                OAuthServiceApp(
+                    clientId: "0oaCheck", privateKey: Secret(key.pemRepresentation), keyId: nil,
+                    scopes: ["okta.users.read"]))
+            let results = await OnlineCheck.check(
+                partial, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
+            #expect(results[0].problem == nil)
+            #expect(results[1].problem?.contains("okta.apps.read") == true)
+            #expect(results[2].problem?.contains("okta.devices.read") == true)
+
+            var wrong = harness.settings
+            wrong.okta.credentials = .apiToken(Secret("not-the-token"))
+            let denied = await OnlineCheck.check(
+                wrong, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
+            #expect(denied[0].problem?.contains("401") == true)
+        }
+    }
+}
