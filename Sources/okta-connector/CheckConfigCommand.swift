@@ -12,11 +12,11 @@ struct CheckConfigCommand: AsyncParsableCommand {
         commandName: "check-config",
         abstract: "Validate a configuration file and summarise each connector.",
         discussion: """
-            Reads the YAML file, resolves ${ENV} references and *_file secrets, and checks every key.
-            On success prints each connector (name, server, Okta URL, statuses, schedule with its next
-            three due times, hook path, sink) without secrets and exits 0. On failure lists every
-            problem with file, line and key path, and exits 2. With --online it also calls Okta once per
-            permission the connector needs (users, apps, devices) and checks the sink (a token for http,
+            Reads the YAML file, resolves ${ENV} references and *_file secrets, and checks every key. \
+            On success prints each connector (name, server, Okta URL, statuses, schedule with its next \
+            three due times, hook path, sink) without secrets and exits 0. On failure lists every \
+            problem with file, line and key path, and exits 2. With --online it also calls Okta once per \
+            permission the connector needs (users, apps, devices) and checks the sink (a token for http, \
             a writable folder for files); a failed check exits 1 with what to fix.
             """
     )

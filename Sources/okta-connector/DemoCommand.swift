@@ -18,9 +18,9 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Run a simulated Okta org and the connector against it, and watch records arrive.",
         discussion: """
-            No Okta account needed. Starts the Okta simulator with a few thousand users, runs the
-            connector on the embedded defaults (SQLite, NDJSON sink, a self-signed certificate made on
-            the spot), registers and verifies its event hook, runs the initial reconcile, then makes
+            No Okta account needed. Starts the Okta simulator with a few thousand users, runs the \
+            connector on the embedded defaults (SQLite, NDJSON sink, a self-signed certificate made on \
+            the spot), registers and verifies its event hook, runs the initial reconcile, then makes \
             changes in the simulated org and prints the records as they reach the sink. Ctrl-C stops it.
             """
     )

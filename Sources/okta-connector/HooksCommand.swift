@@ -17,8 +17,8 @@ struct HooksCommand: AsyncParsableCommand {
             commandName: "register",
             abstract: "Create or update the connector's event hook in Okta, then ask Okta to verify it.",
             discussion: """
-                The hook subscribes to the event types the connector applies (SPEC §5) and sends the
-                connector's auth header with its first secret. Okta verifies it by calling the URL with a
+                The hook subscribes to the event types the connector applies (SPEC §5) and sends the \
+                connector's auth header with its first secret. Okta verifies it by calling the URL with a \
                 challenge, so run this while `serve` is listening at that URL. Exit 0 when verified, 1 otherwise.
                 """
         )

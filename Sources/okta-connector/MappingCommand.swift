@@ -9,7 +9,7 @@ struct MappingCommand: ParsableCommand {
         commandName: "mapping",
         abstract: "Print the mapping of Okta user fields to Neurons target attributes.",
         discussion: """
-            The CSV form is the table operators download to see how data is mapped. With --config and
+            The CSV form is the table operators download to see how data is mapped. With --config and \
             --connector, the connector's mapping.overrides are applied.
             """
     )

@@ -7,8 +7,8 @@ struct OktaConnectorCommand: AsyncParsableCommand {
         commandName: "okta-connector",
         abstract: "Keeps the Neurons Platform's user data in step with an Okta org.",
         discussion: """
-            Okta Event Hook deliveries update users in real time; a scheduled full reconcile lists every
-            user from the Okta Management API and corrects any drift. Mapped records go to a sink
+            Okta Event Hook deliveries update users in real time; a scheduled full reconcile lists every \
+            user from the Okta Management API and corrects any drift. Mapped records go to a sink \
             (NDJSON, CSV snapshots for the Neurons CSV connector, or the Neurons HTTP endpoint).
             """,
         version: "0.1.0",

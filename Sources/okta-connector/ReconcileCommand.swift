@@ -15,12 +15,12 @@ struct ReconcileCommand: AsyncParsableCommand {
         commandName: "reconcile",
         abstract: "Run one full reconcile of a connector against Okta and exit.",
         discussion: """
-            Lists every user with a selected status from the Okta Management API, enriches them with
-            assigned apps and devices, writes the changed records and queues them for the sink, and
-            removes users the listing no longer contains. A run that would remove more than
-            reconcile.max_removal_share of the users is held: nothing is removed until you run again
-            with --confirm-removals. Exit status: 0 succeeded, 1 failed, 3 held, 2 bad configuration.
-            After the run, the queued changes are forwarded to the connector's sink, so the command
+            Lists every user with a selected status from the Okta Management API, enriches them with \
+            assigned apps and devices, writes the changed records and queues them for the sink, and \
+            removes users the listing no longer contains. A run that would remove more than \
+            reconcile.max_removal_share of the users is held: nothing is removed until you run again \
+            with --confirm-removals. Exit status: 0 succeeded, 1 failed, 3 held, 2 bad configuration. \
+            After the run, the queued changes are forwarded to the connector's sink, so the command \
             also works from cron without `serve`; a failed forward exits 1 with the changes kept.
             """
     )

@@ -14,11 +14,11 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the connector: the HTTPS event hook listener, the event appliers and the scheduled reconciles.",
         discussion: """
-            Runs every connector whose server name matches server.connector_server: event hook
-            deliveries are stored durably and applied to user state in real time, and the full
-            reconcile runs on each connector's schedule (at once when none has succeeded yet).
-            SIGTERM or SIGINT stops it gracefully: in-flight requests are answered and transactions
-            committed. The admin API, metrics, the status page and forwarding to the sink arrive
+            Runs every connector whose server name matches server.connector_server: event hook \
+            deliveries are stored durably and applied to user state in real time, and the full \
+            reconcile runs on each connector's schedule (at once when none has succeeded yet). \
+            SIGTERM or SIGINT stops it gracefully: in-flight requests are answered and transactions \
+            committed. The admin API, metrics, the status page and forwarding to the sink arrive \
             with the next versions.
             """
     )

@@ -11,9 +11,9 @@ struct OktaSimCommand: AsyncParsableCommand {
         commandName: "okta-sim",
         abstract: "Run a simulated Okta org: Management API, OAuth service apps, event hooks, fault injection.",
         discussion: """
-            The org is generated from the seed: the same seed gives the same users, apps and devices.
-            Okta's API is under /api/v1 and /oauth2/v1/token; the control API (changes, faults,
-            churn, statistics) is under /sim/v1 and has no authentication, so keep the simulator on
+            The org is generated from the seed: the same seed gives the same users, apps and devices. \
+            Okta's API is under /api/v1 and /oauth2/v1/token; the control API (changes, faults, \
+            churn, statistics) is under /sim/v1 and has no authentication, so keep the simulator on \
             loopback. Stop it with Ctrl-C.
             """
     )
