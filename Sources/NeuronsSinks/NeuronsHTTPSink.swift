@@ -36,8 +36,8 @@ public actor NeuronsHTTPSink: RecordSink {
 
     public func deliver(_ batch: SinkBatch) async throws(SinkError) {
         var body =
-            "{\"connector\":" + SinkRecord.quoted(batch.connector) + ",\"dataType\":\"users\",\"batchId\":"
-            + SinkRecord.quoted(batch.batchId) + ",\"records\":["
+            "{\"connector\":" + CanonicalJSON.string(.string(batch.connector)) + ",\"dataType\":\"users\",\"batchId\":"
+            + CanonicalJSON.string(.string(batch.batchId)) + ",\"records\":["
         body += batch.records.map(\.json).joined(separator: ",") + "]}"
         var refreshed = false
         while true {
@@ -87,12 +87,11 @@ public actor NeuronsHTTPSink: RecordSink {
 
     private func currentToken() async throws(SinkError) -> String {
         if let token, token.expires.timeIntervalSince(clock.now) > 60 { return token.value }
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
-        var form =
-            "grant_type=client_credentials&client_id=\(encode(clientId))&client_secret=\(encode(clientSecret.reveal()))"
-        if let scope { form += "&scope=\(encode(scope))" }
+        var fields = [
+            ("grant_type", "client_credentials"), ("client_id", clientId), ("client_secret", clientSecret.reveal()),
+        ]
+        if let scope { fields.append(("scope", scope)) }
+        let form = URLFormEncoding.form(fields)
         var request = HTTPClientRequest(url: tokenURL.absoluteString)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")

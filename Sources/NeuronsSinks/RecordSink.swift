@@ -1,3 +1,4 @@
+import ConnectorDomain
 public import Foundation
 
 /// One change for the sink: an upsert with the record's attributes, or a delete (SPEC §9).
@@ -21,25 +22,9 @@ public struct SinkRecord: Sendable, Hashable {
 
     /// The record as one JSON object: `{"op","key","version","attributes"}`.
     public var json: String {
-        var text = "{\"op\":\"\(operation)\",\"key\":" + Self.quoted(key) + ",\"version\":\(version)"
+        var text = "{\"op\":\"\(operation)\",\"key\":" + CanonicalJSON.string(.string(key)) + ",\"version\":\(version)"
         if let attributesJSON { text += ",\"attributes\":" + attributesJSON }
         return text + "}"
-    }
-
-    static func quoted(_ text: String) -> String {
-        var escaped = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case let control where control.value < 0x20: escaped += String(format: "\\u%04x", control.value)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped + "\""
     }
 }
 

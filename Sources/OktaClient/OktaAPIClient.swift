@@ -163,14 +163,8 @@ public final class OktaAPIClient: Sendable {
         path: String, query: [(String, String)], bucket: OktaBucket, endpoint: String
     ) -> OktaPages<Item> {
         var components = URLComponents(url: orgURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
-        components.percentEncodedQuery = query.map { "\($0.0)=\(Self.encodeQueryValue($0.1))" }.joined(separator: "&")
+        components.percentEncodedQuery = query.map { "\($0.0)=\(URLFormEncoding.encode($0.1))" }.joined(separator: "&")
         return OktaPages(client: self, first: components.url!.absoluteString, bucket: bucket, endpoint: endpoint)
-    }
-
-    static func encodeQueryValue(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
     func escape(_ segment: String) -> String {
@@ -256,7 +250,7 @@ public final class OktaAPIClient: Sendable {
                 continue
             }
             stats.record(endpoint, status: response.status)
-            let date = response.header("Date").flatMap(HTTPDateParser.parse)
+            let date = response.header("Date").flatMap(HTTPDate.parse)
             await limiter.record(
                 bucket, limit: response.header("X-Rate-Limit-Limit").flatMap(Int.init),
                 remaining: response.header("X-Rate-Limit-Remaining").flatMap(Int.init),
@@ -378,21 +372,5 @@ public struct OktaPages<Item: Decodable & Sendable>: AsyncSequence, Sendable {
             }
             return items
         }
-    }
-}
-
-/// Parses HTTP dates (`Thu, 27 Aug 2020 18:19:24 GMT`).
-enum HTTPDateParser {
-    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    static func parse(_ text: String) -> Date? {
-        let parts = text.split(separator: " ")
-        guard parts.count == 6, let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])),
-            let year = Int(parts[3])
-        else { return nil }
-        let time = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard time.count == 3 else { return nil }
-        let days = CivilDate(year: year, month: month + 1, day: day).daysSinceEpoch
-        return Date(timeIntervalSince1970: Double(days * 86_400 + time[0] * 3600 + time[1] * 60 + time[2]))
     }
 }

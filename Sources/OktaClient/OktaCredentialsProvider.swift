@@ -87,14 +87,11 @@ public actor OktaCredentialsProvider {
                 iss: .init(value: clientId), sub: .init(value: clientId), aud: .init(value: [tokenURL]),
                 iat: .init(value: now), exp: .init(value: now.addingTimeInterval(300)),
                 jti: .init(value: UUID().uuidString)), kid: kid)
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text }
-        let form = [
+        let form = URLFormEncoding.form([
             ("grant_type", "client_credentials"), ("scope", scopes.joined(separator: " ")),
             ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
             ("client_assertion", assertion),
-        ].map { "\($0.0)=\(encode($0.1))" }.joined(separator: "&")
+        ])
         var request = HTTPClientRequest(url: tokenURL)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")

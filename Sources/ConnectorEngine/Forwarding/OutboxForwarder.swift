@@ -84,8 +84,9 @@ public final class OutboxForwarder: Service, Sendable {
     }
 
     func backoff(failures: Int, error: SinkError) -> TimeInterval {
-        let exponential = min(maximumBackoff, 0.5 * pow(2, Double(failures - 1)))
-        let jittered = exponential * Double.random(in: 0.5...1)
+        // Without limit in attempts: the outbox holds the changes through a long outage (SPEC §9).
+        let policy = RetryPolicy(maximumAttempts: .max, initialDelay: 0.5, maximumDelay: maximumBackoff)
+        let jittered = policy.delay(afterAttempt: failures, random: Double.random(in: 0..<1))
         if case .retryable(_, let retryAfter?) = error { return max(retryAfter, jittered) }
         return jittered
     }

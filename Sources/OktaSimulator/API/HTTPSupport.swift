@@ -24,12 +24,6 @@ struct QueryItems {
         return spaced.removingPercentEncoding ?? spaced
     }
 
-    /// Encodes a query value the way Okta writes its `Link` URLs.
-    static func encode(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
-    }
 }
 
 extension HTTPField.Name {

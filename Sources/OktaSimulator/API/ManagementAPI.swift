@@ -57,7 +57,7 @@ struct ManagementAPI: Sendable {
     /// `Link` headers as Okta sends them: `self` and `next` on two header lines.
     func links(path: String, query: [(String, String)], next: [(String, String)]?) -> HTTPFields {
         func url(_ items: [(String, String)]) -> String {
-            let encoded = items.map { "\($0.0)=\(QueryItems.encode($0.1))" }.joined(separator: "&")
+            let encoded = items.map { "\($0.0)=\(URLFormEncoding.encode($0.1))" }.joined(separator: "&")
             return representations.baseURL + path + (encoded.isEmpty ? "" : "?" + encoded)
         }
         var fields = HTTPFields()

@@ -1,7 +1,8 @@
 public import Foundation
 
-/// The one retry policy: capped exponential backoff with full jitter, for `5xx`, timeouts and
-/// connection errors (SPEC §6); `429` waits are computed from the rate-limit headers instead.
+/// The one retry policy: capped exponential backoff with jitter, for Okta's `5xx`, timeouts and
+/// connection errors (SPEC §6; `429` waits come from the rate-limit headers instead) and for a sink
+/// that is down (SPEC §9).
 public struct RetryPolicy: Sendable {
     /// Attempts in all, the first included.
     public var maximumAttempts: Int
