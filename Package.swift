@@ -196,10 +196,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Helpers shared by the test targets (a manual clock); never linked into a product.
+        // Helpers shared by the test targets (a manual clock, polling, the shared Okta data); never in a product.
         .target(
             name: "ConnectorTestSupport",
-            dependencies: ["ConnectorDomain"],
+            dependencies: ["ConnectorDomain", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
@@ -244,7 +244,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConnectorDomainTests",
-            dependencies: ["ConnectorDomain"],
+            dependencies: ["ConnectorDomain", "ConnectorTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -255,7 +255,7 @@ let package = Package(
         .testTarget(
             name: "OktaSimulatorTests",
             dependencies: [
-                "OktaSimulator", "ConnectorDomain",
+                "OktaSimulator", "ConnectorDomain", "ConnectorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

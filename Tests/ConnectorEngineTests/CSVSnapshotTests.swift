@@ -1,6 +1,7 @@
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import NeuronsSinks
 import Testing
@@ -62,7 +63,7 @@ struct CSVSnapshotTests {
             connector: "c", store: store,
             writer: CSVSnapshotWriter(
                 directory: directory.appendingPathComponent("csv").path, delimiter: delimiter, keep: 2, prefix: "c"),
-            tracker: tracker, interval: 900, clock: SystemWallClock(), logger: quiet)
+            tracker: tracker, interval: 900, clock: SystemWallClock(), logger: quietLogger)
         let file = try await snapshots.writeNow()
         let rows = try parseWithPython(file, delimiter: delimiter)
         #expect(rows.count == 2)

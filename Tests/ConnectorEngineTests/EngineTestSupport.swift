@@ -3,17 +3,12 @@ import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
 import Testing
-
-let quietLogger: Logger = {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}()
 
 /// A connector configured against a simulator, with a fresh SQLite store.
 final class ConnectorHarness: @unchecked Sendable {

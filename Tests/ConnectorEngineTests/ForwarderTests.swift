@@ -3,6 +3,7 @@ import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -127,7 +128,8 @@ struct ForwarderTests {
         try await commit(store, [.remove(userId: "00uB", reason: .deleted)])
         let path = directory.appendingPathComponent("out/users.ndjson").path
         let forwarder = OutboxForwarder(
-            connector: "c", store: store, sink: try NDJSONSink(path: path), clock: SystemWallClock(), logger: quiet)
+            connector: "c", store: store, sink: try NDJSONSink(path: path), clock: SystemWallClock(),
+            logger: quietLogger)
         #expect(try await forwarder.drain() == 4)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2, "coalesced: one line per user")
@@ -145,7 +147,7 @@ struct ForwarderTests {
         try await commit(store, (1...3).map { change("00u\($0)", title: "t") })
         let sink = httpSink(neurons, http)
         let forwarder = OutboxForwarder(
-            connector: "c", store: store, sink: sink, clock: SystemWallClock(), logger: quiet, batchSize: 2)
+            connector: "c", store: store, sink: sink, clock: SystemWallClock(), logger: quietLogger, batchSize: 2)
         _ = try await forwarder.drain()
         #expect(neurons.batches.count == 2)
         #expect(neurons.tokenRequests.count == 1, "the token is cached")
@@ -176,7 +178,7 @@ struct ForwarderTests {
         try await commit(store, [change("00u1", title: "a")])
         neurons.answer([(503, ["Retry-After": "7"])])
         let probe = OutboxForwarder(
-            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quiet)
+            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quietLogger)
         await #expect {
             try await probe.forwardOnce()
         } throws: { error in
@@ -188,7 +190,7 @@ struct ForwarderTests {
         // Down for many attempts while changes keep coming; then up again.
         neurons.answer(Array(repeating: (503, [:]), count: 6) + [(429, [:]), (500, [:])])
         let forwarder = OutboxForwarder(
-            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quiet,
+            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quietLogger,
             batchSize: 2, idleWait: 0.02, maximumBackoff: 0.02)
         let service = Task { try await forwarder.run() }
         defer { service.cancel() }
@@ -214,7 +216,7 @@ struct ForwarderTests {
         try await commit(store, [change("00u1", title: "a")])
         neurons.answer([(400, [:])])
         let forwarder = OutboxForwarder(
-            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quiet)
+            connector: "c", store: store, sink: httpSink(neurons, http), clock: SystemWallClock(), logger: quietLogger)
         _ = try await forwarder.drain()
         let letters = try await store.deadLetters(connector: "c", limit: 10)
         #expect(letters.count == 1)
@@ -255,26 +257,11 @@ struct ForwarderTests {
         try await commit(store, [change("00u1", title: "a"), change("00u2", title: "b")])
         let sink = CrashAfterDelivery(inner: httpSink(neurons, http), crashes: 1)
         let forwarder = OutboxForwarder(
-            connector: "c", store: store, sink: sink, clock: SystemWallClock(), logger: quiet)
+            connector: "c", store: store, sink: sink, clock: SystemWallClock(), logger: quietLogger)
         await #expect(throws: SinkError.self) { try await forwarder.forwardOnce() }
         _ = try await forwarder.drain()
         #expect(neurons.batches.count == 2)
         #expect(neurons.batches[0].body == neurons.batches[1].body, "the same versions again, idempotent at the sink")
         #expect(neurons.batches[0].headers["idempotency-key"] == neurons.batches[1].headers["idempotency-key"])
     }
-}
-
-let quiet: Logger = {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}()
-
-func eventually(timeout: TimeInterval, _ condition: () async -> Bool) async -> Bool {
-    let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return await condition()
 }

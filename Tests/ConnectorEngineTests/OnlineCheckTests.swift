@@ -1,6 +1,7 @@
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
+import ConnectorTestSupport
 import Foundation
 import JWTKit
 import OktaSimulator

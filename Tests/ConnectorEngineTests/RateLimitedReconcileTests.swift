@@ -2,6 +2,7 @@ import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import JWTKit
 import OktaClient

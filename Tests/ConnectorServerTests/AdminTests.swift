@@ -4,6 +4,7 @@ import ConnectorDomain
 import ConnectorEngine
 import ConnectorServer
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -47,11 +48,12 @@ final class ServeHarness: @unchecked Sendable {
             connectors: [connector])
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         application = try ConnectorApplication(
-            configuration: configuration, store: store, httpClient: http, clock: SystemWallClock(), logger: quiet,
+            configuration: configuration, store: store, httpClient: http, clock: SystemWallClock(), logger: quietLogger,
             onAdminRunning: { continuation.yield($0) })
         group = ServiceGroup(
             configuration: .init(
-                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: quiet))
+                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
+                logger: quietLogger))
         let group = self.group
         task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
@@ -90,7 +92,7 @@ struct AdminTests {
     @Test func statusMetricsAndPageShowTheConnector() async throws {
         let serve = try await ServeHarness()
         // The startup reconcile runs at once; wait for it and for the forwarder.
-        let done = try await eventuallyAsync(timeout: 20) {
+        let done = try await eventually(timeout: 20) {
             let runs = try await serve.store.runs(connector: "test-org", limit: 1)
             let depth = try await serve.store.outboxStats(connector: "test-org").depth
             return runs.first?.outcome == .succeeded && depth == 0
@@ -138,12 +140,12 @@ struct AdminTests {
 
     @Test func reconcileNowAndResyncOneUser() async throws {
         let serve = try await ServeHarness()
-        _ = try await eventuallyAsync(timeout: 20) {
+        _ = try await eventually(timeout: 20) {
             try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
         }
         let started = try await serve.get("/api/connectors/test-org/reconcile", method: .POST)
         #expect(started.status == 202)
-        let manual = try await eventuallyAsync(timeout: 20) {
+        let manual = try await eventually(timeout: 20) {
             try await serve.store.runs(connector: "test-org", limit: 5).contains {
                 $0.trigger == .manual && $0.outcome == .succeeded
             }
@@ -191,7 +193,7 @@ struct StatusPageBrowserTests {
             return
         }
         let serve = try await ServeHarness()
-        _ = try await eventuallyAsync(timeout: 20) {
+        _ = try await eventually(timeout: 20) {
             try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
         }
         let html = try await serve.get("/").body
@@ -250,12 +252,13 @@ struct ReloadTests {
         let application = try ConnectorApplication(
             configuration: configuration([inactive, elsewhere]), store: store, httpClient: .shared,
             clock: SystemWallClock(),
-            logger: quiet)
+            logger: quietLogger)
         let group = ServiceGroup(
             configuration: .init(
-                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: quiet))
+                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
+                logger: quietLogger))
         let task = Task { try await group.run() }
-        #expect(await eventuallyBool(timeout: 5) { application.runtimes.count == 1 })
+        #expect(await eventually(timeout: 5) { application.runtimes.count == 1 })
         #expect(
             application.runtimes.map(\.settings.slug) == ["test-org"], "the other server's connector is not run here")
         try await Task.sleep(for: .milliseconds(300))
@@ -264,7 +267,7 @@ struct ReloadTests {
         var active = inactive
         active.active = true
         try await application.reload(configuration([active, elsewhere]))
-        let reactivated = try await eventuallyAsync(timeout: 20) {
+        let reactivated = try await eventually(timeout: 20) {
             try await store.runs(connector: "test-org", limit: 5).contains {
                 $0.trigger == .reactivation && $0.outcome == .succeeded
             }

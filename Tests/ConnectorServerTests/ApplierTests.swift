@@ -4,6 +4,7 @@ import ConnectorDomain
 import ConnectorEngine
 import ConnectorServer
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import Logging
 import OktaClient
@@ -37,9 +38,9 @@ final class ApplierHarness: @unchecked Sendable {
         self.simulator = simulator
         settings = connectorSettings(org: simulator.baseURL, statuses: statuses)
         http = HTTPClient(eventLoopGroupProvider: .singleton)
-        client = OktaAPIClient.make(for: settings, httpClient: http, clock: SystemWallClock(), logger: quiet)
+        client = OktaAPIClient.make(for: settings, httpClient: http, clock: SystemWallClock(), logger: quietLogger)
         applier = EventApplier(
-            connector: settings, store: receiver.store, client: client, clock: SystemWallClock(), logger: quiet,
+            connector: settings, store: receiver.store, client: client, clock: SystemWallClock(), logger: quietLogger,
             coalescingWindow: 0.05)
     }
 
@@ -52,8 +53,10 @@ final class ApplierHarness: @unchecked Sendable {
     var slug: String { settings.slug }
 
     func reconcile() async throws -> RunRecord {
-        try await Reconciler(connector: settings, client: client, store: store, clock: SystemWallClock(), logger: quiet)
-            .run(ReconcileOptions(trigger: .manual))
+        try await Reconciler(
+            connector: settings, client: client, store: store, clock: SystemWallClock(), logger: quietLogger
+        )
+        .run(ReconcileOptions(trigger: .manual))
     }
 
     func stored(_ id: String) async throws -> StoredUser? { try await store.user(connector: slug, id: id) }
@@ -203,7 +206,7 @@ struct ApplierTests {
                 == 200)
         // A new applier, as after a crash, finds the unapplied row.
         let restarted = EventApplier(
-            connector: h.settings, store: h.store, client: h.client, clock: SystemWallClock(), logger: quiet)
+            connector: h.settings, store: h.store, client: h.client, clock: SystemWallClock(), logger: quietLogger)
         #expect(try await restarted.applyPending() == 1)
         #expect(try await h.stored(user.id)?.recordHash == h.expectedHash(user.id))
     }
@@ -236,7 +239,7 @@ struct ApplierTests {
         let org = h.simulator.org
         let active = org.allUsers().filter { $0.status == .active }
         try org.updateProfile(id: active[0].id, changes: ["title": "Live"])
-        let arrived = try await eventuallyAsync(timeout: 1) {
+        let arrived = try await eventually(timeout: 1) {
             try await h.stored(active[0].id)?.recordHash == h.expectedHash(active[0].id)
         }
         #expect(arrived, "a change in Okta reaches the store through the hook within a second")
@@ -253,20 +256,11 @@ struct ApplierTests {
         }
         let dropped = h.simulator.hookStats.droppedUserIds
         #expect(!dropped.isEmpty)
-        _ = try await eventuallyAsync(timeout: 5) { try await h.store.inboxDepth(connector: h.slug) == 0 }
+        _ = try await eventually(timeout: 5) { try await h.store.inboxDepth(connector: h.slug) == 0 }
         let run = try await h.reconcile()
         #expect(run.drift == dropped.count, "drift \(run.drift), dropped \(dropped.count)")
         for user in org.allUsers() where h.settings.userStatuses.contains(user.status) {
             #expect(try await h.stored(user.id)?.recordHash == h.expectedHash(user.id))
         }
     }
-}
-
-func eventuallyAsync(timeout: TimeInterval, _ condition: () async throws -> Bool) async throws -> Bool {
-    let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }

@@ -4,6 +4,7 @@ import ConnectorDomain
 import ConnectorEngine
 import ConnectorServer
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -13,12 +14,6 @@ import NIOSSL
 import OktaClient
 import OktaSimulator
 import Synchronization
-
-let quiet: Logger = {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}()
 
 /// A client trusting the certificates the tests make (verification stays on: the hostname must match).
 func makeTrustingClient(_ certificate: SelfSignedCertificate) throws -> HTTPClient {
@@ -55,7 +50,7 @@ final class ReceiverHarness: @unchecked Sendable {
         committer = InboxGroupCommitter(inbox: store)
         let woken = self.woken
         let receiver = EventHookReceiver(
-            connectors: connectors, committer: committer, stats: stats, clock: SystemWallClock(), logger: quiet,
+            connectors: connectors, committer: committer, stats: stats, clock: SystemWallClock(), logger: quietLogger,
             onStored: { slug in woken.append(slug) })
         let router = Router()
         receiver.register(on: router, maximumBodyBytes: maximumBodyBytes)
@@ -65,7 +60,7 @@ final class ReceiverHarness: @unchecked Sendable {
             server: try HookListener.serverBuilder(
                 tls: TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey)),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quiet)
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quietLogger)
         task = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
         port = await iterator.next() ?? 0

@@ -2,6 +2,7 @@ import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorServer
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import GRDB
 import NIOHTTP1

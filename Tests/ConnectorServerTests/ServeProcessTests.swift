@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ConnectorDomain
+import ConnectorTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -73,7 +74,7 @@ struct ServeProcessTests {
     }
 
     func ready(adminPort: Int) async -> Bool {
-        await eventuallyBool(timeout: 20) {
+        await eventually(timeout: 20) {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)/readyz")
             request.method = .GET
             return (try? await HTTPClient.shared.execute(request, timeout: .seconds(2)).status) == .ok
@@ -121,7 +122,7 @@ struct ServeProcessTests {
         #expect(await ready(adminPort: adminPort), "serve answers /readyz")
         let expected = simulator.org.allUsers().filter { $0.status != .deprovisioned }.count
         #expect(
-            await eventuallyBool(timeout: 20) { lines(firstSink).count == expected },
+            await eventually(timeout: 20) { lines(firstSink).count == expected },
             "the initial reconcile fills the sink")
 
         // The hook: registered and verified against the running process, then live changes flow.
@@ -137,7 +138,7 @@ struct ServeProcessTests {
         #expect(register.terminationStatus == 0, "hooks register verified the hook")
         let user = try #require(simulator.org.allUsers().first { $0.status == .active })
         try simulator.org.updateProfile(id: user.id, changes: ["title": "Live From Okta"])
-        #expect(await eventuallyBool(timeout: 10) { lines(firstSink).contains { $0.contains("Live From Okta") } })
+        #expect(await eventually(timeout: 10) { lines(firstSink).contains { $0.contains("Live From Okta") } })
 
         // SIGHUP: a second connector appears and runs its initial reconcile.
         try
@@ -145,7 +146,7 @@ struct ServeProcessTests {
             + connectorYAML(name: "Second", simulator: simulator.baseURL, sink: secondSink) + "\n")
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         kill(process.processIdentifier, SIGHUP)
-        #expect(await eventuallyBool(timeout: 20) { lines(secondSink).count == expected }, "the reloaded connector ran")
+        #expect(await eventually(timeout: 20) { lines(secondSink).count == expected }, "the reloaded connector ran")
 
         // SIGTERM: a clean stop in bounded time.
         let stopping = Date()
@@ -159,7 +160,7 @@ struct ServeProcessTests {
         process = try start(configPath, log: log)
         #expect(await ready(adminPort: adminPort))
         try simulator.org.updateProfile(id: user.id, changes: ["title": "After Restart"])
-        #expect(await eventuallyBool(timeout: 10) { lines(firstSink).contains { $0.contains("After Restart") } })
+        #expect(await eventually(timeout: 10) { lines(firstSink).contains { $0.contains("After Restart") } })
         #expect(lines(firstSink).count < before + 5, "no full re-send after a restart")
         process.terminate()
         process.waitUntilExit()
@@ -168,13 +169,4 @@ struct ServeProcessTests {
         #expect(logText.contains("\"msg\":\"configuration reloaded\""), "JSON logs, one line per event")
         #expect(!logText.contains("hook-secret-first"), "no secret in the logs")
     }
-}
-
-func eventuallyBool(timeout: TimeInterval, _ condition: () async -> Bool) async -> Bool {
-    let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return await condition()
 }

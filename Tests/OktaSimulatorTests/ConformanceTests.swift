@@ -1,4 +1,5 @@
 import ConnectorDomain
+import ConnectorTestSupport
 import Foundation
 import NIOHTTP1
 import OktaSimulator
@@ -232,27 +233,4 @@ struct ConformanceTests {
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = "unexpected shape: \(description)" }
-}
-
-/// Okta's reference data beside the project (`../shared/okta`), when present.
-enum SharedOktaData {
-    static var directory: URL? {
-        if let override = ProcessInfo.processInfo.environment["OKTA_SHARED_DIR"] {
-            return URL(fileURLWithPath: override)
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let candidate = root.deletingLastPathComponent().appendingPathComponent("shared/okta")
-        return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
-    }
-
-    static func require(_ subfolder: String, test: String) -> URL? {
-        guard let directory else {
-            print(
-                "SKIPPED \(test): ../shared/okta is absent, so the conformance check against Okta's reference data did not run"
-            )
-            return nil
-        }
-        return subfolder.isEmpty ? directory : directory.appendingPathComponent(subfolder)
-    }
 }

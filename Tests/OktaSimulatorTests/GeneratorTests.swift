@@ -1,4 +1,5 @@
 import ConnectorDomain
+import ConnectorTestSupport
 import Foundation
 import OktaSimulator
 import Testing
@@ -68,7 +69,7 @@ struct GeneratorTests {
     }
 
     @Test func mutationsUpdateTimestampsAndEmitEvents() throws {
-        let clock = ManualTestClock(now: Timestamp.parse("2026-07-01T12:00:00Z")!.date)
+        let clock = ManualClock(now: Timestamp.parse("2026-07-01T12:00:00Z")!.date)
         let org = SimulatedOrg(blueprint: OrgBlueprint(seed: 7, userCount: 50), clock: clock)
         let emitted = EventCollector()
         org.onEvents { emitted.append($0) }
@@ -94,33 +95,6 @@ struct GeneratorTests {
             ])
         // Every emitted event names its user the way SPEC §5 finds it.
         #expect(emitted.events.allSatisfy { $0.subjectUserId == user.id })
-    }
-}
-
-/// A clock that only moves when told to.
-final class ManualTestClock: WallClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-
-    init(now: Date) { current = now }
-
-    var now: Date {
-        lock.lock()
-        defer { lock.unlock() }
-        return current
-    }
-
-    func advance(by seconds: TimeInterval) {
-        lock.lock()
-        current = current.addingTimeInterval(seconds)
-        lock.unlock()
-    }
-
-    func sleep(until deadline: Date) async throws {
-        while now < deadline {
-            try Task.checkCancellation()
-            await Task.yield()
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 import ConnectorDomain
+import ConnectorTestSupport
 import Foundation
 import NIOHTTP1
 import OktaSimulator

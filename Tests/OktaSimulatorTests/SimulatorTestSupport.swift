@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ConnectorDomain
+import ConnectorTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -177,14 +178,4 @@ final class HookEndpoint: Sendable {
             return []
         }
     }
-}
-
-/// Polls until a condition holds or a deadline passes (no fixed sleeps).
-func eventually(timeout: TimeInterval = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }
