@@ -64,6 +64,16 @@ struct ManagementAPITests {
         }
     }
 
+    @Test func aCursorOfAnotherListingIsRejected() async throws {
+        try await withSimulator(users: 20) { simulator in
+            for path in ["/api/v1/users?after=bogus", "/api/v1/apps?after=00uNOTANAPP", "/api/v1/devices?after=x"] {
+                let response = try await request(simulator.baseURL + path)
+                #expect(response.status == 400, "\(path)")
+                #expect(response.json["errorCode"] == "E0000001")
+            }
+        }
+    }
+
     @Test func getUserByIdOrLoginAnd404AfterDelete() async throws {
         try await withSimulator(users: 20) { simulator in
             let user = try #require(simulator.org.user(at: 3))

@@ -66,6 +66,16 @@ struct ManagementAPI: Sendable {
         return fields
     }
 
+    /// The index an opaque `after` cursor stands for: `.some(nil)` without a cursor, `nil` for one
+    /// that is not of this listing.
+    func cursor(_ query: QueryItems, _ decode: (String) -> Int?) -> Int?? {
+        guard let after = query["after"], !after.isEmpty else { return .some(nil) }
+        guard let index = decode(after) else { return nil }
+        return .some(index)
+    }
+
+    static var badCursor: Response { JSONResponse.invalid("after: not a cursor of this listing") }
+
     func limit(_ query: QueryItems, default defaultLimit: Int, maximum: Int) -> Int {
         guard let text = query["limit"], let value = Int(text), value > 0 else { return defaultLimit }
         return min(value, maximum)
@@ -74,13 +84,8 @@ struct ManagementAPI: Sendable {
     func listUsers(_ request: Request) -> Response {
         let query = QueryItems(request.uri.query)
         let limit = limit(query, default: 200, maximum: 200)
-        var start = 0
-        if let after = query["after"], !after.isEmpty {
-            guard let index = ids.userIndex(after) else {
-                return JSONResponse.invalid("after: not a cursor of this listing")
-            }
-            start = index + 1
-        }
+        guard let cursor = cursor(query, ids.userIndex) else { return Self.badCursor }
+        let start = cursor.map { $0 + 1 } ?? 0
         let expression = query["filter"] ?? query["search"]
         var filter: UserFilter?
         if let expression, !expression.isEmpty {
@@ -138,13 +143,8 @@ struct ManagementAPI: Sendable {
     func listApps(_ request: Request) -> Response {
         let query = QueryItems(request.uri.query)
         let limit = limit(query, default: 200, maximum: 200)
-        var start = 0
-        if let after = query["after"], !after.isEmpty {
-            guard let index = ids.appIndex(after) else {
-                return JSONResponse.invalid("after: not a cursor of this listing")
-            }
-            start = index + 1
-        }
+        guard let cursor = cursor(query, ids.appIndex) else { return Self.badCursor }
+        let start = cursor.map { $0 + 1 } ?? 0
         let end = min(NameCatalogue.apps.count, start + limit)
         var writer = JSONWriter()
         writer.beginArray()
@@ -164,13 +164,8 @@ struct ManagementAPI: Sendable {
         }
         let query = QueryItems(request.uri.query)
         let limit = limit(query, default: 50, maximum: 500)
-        var start = 0
-        if let after = query["after"], !after.isEmpty {
-            guard let index = ids.userIndex(after) else {
-                return JSONResponse.invalid("after: not a cursor of this listing")
-            }
-            start = index + 1
-        }
+        guard let cursor = cursor(query, ids.userIndex) else { return Self.badCursor }
+        let start = cursor.map { $0 + 1 } ?? 0
         let groupsWithApp = Set(NameCatalogue.groups.indices.filter { NameCatalogue.groups[$0].apps.contains(app) })
         let page = org.users(from: start, limit: limit) { groups, directApps, _ in
             directApps.contains(app) || groups.contains { groupsWithApp.contains($0) }
@@ -197,10 +192,8 @@ struct ManagementAPI: Sendable {
         let expandUser = query["expand"] == "user"
         var startUser = 0
         var startSlot = 0
-        if let after = query["after"], !after.isEmpty {
-            guard let index = ids.deviceIndex(after) else {
-                return JSONResponse.invalid("after: not a cursor of this listing")
-            }
+        guard let after = cursor(query, ids.deviceIndex) else { return Self.badCursor }
+        if let index = after {
             startUser = index / SimDevice.slotsPerUser
             startSlot = index % SimDevice.slotsPerUser + 1
         }
