@@ -104,7 +104,7 @@ public struct ReconcileScheduler: Service {
             case .succeeded, .held:
                 failures = 0
                 finished.lastSucceededAt = record.endedAt ?? Timestamp(clock.now)
-            case .cancelled:
+            case .cancelled, .interrupted:
                 return
             case .failed, .running:
                 failures += 1

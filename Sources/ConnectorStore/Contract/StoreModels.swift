@@ -195,9 +195,10 @@ public enum RunTrigger: String, Sendable, Hashable, Codable, CaseIterable {
     case schedule, manual, startup, reactivation
 }
 
-/// How a run ended (SPEC §6); `running` until it does.
+/// How a run ended (SPEC §6); `running` until it does. `interrupted`: the process stopped (shutdown,
+/// or found at start left `running` by a process that died); such a run removed nothing.
 public enum RunOutcome: String, Sendable, Hashable, Codable, CaseIterable {
-    case running, succeeded, failed, held, cancelled
+    case running, succeeded, failed, held, cancelled, interrupted
 }
 
 /// The counts of a run.
