@@ -53,9 +53,11 @@ public struct ConnectorApplication: Sendable {
         let gate = RunGate()
         let stats = ReceiverStats()
         let appliers = ApplierDirectory()
-        let supervisor = ConnectorSupervisor(initial: connectors, gate: gate, logger: logger) { connector in
+        let supervisor = ConnectorSupervisor(initial: connectors, gate: gate, clock: clock, logger: logger) {
+            connector, health in
             let client = OktaAPIClient.make(for: connector, httpClient: httpClient, clock: clock, logger: logger)
-            let applier = EventApplier(connector: connector, store: store, client: client, clock: clock, logger: logger)
+            let applier = EventApplier(
+                connector: connector, store: store, client: client, clock: clock, logger: logger, health: health)
             let reconciler = Reconciler(
                 connector: connector, client: client, store: store, clock: clock, logger: logger)
             let sink = try RecordSinkFactory.make(
@@ -78,18 +80,21 @@ public struct ConnectorApplication: Sendable {
             let forwarder = OutboxForwarder(
                 connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
                 batchSize: connector.sink.batchSize)
-            var services: [any Service] = [scheduler, forwarder]
+            var parts = [
+                ConnectorPart(name: "scheduler", service: scheduler, mayFinish: !connector.active),
+                ConnectorPart(name: "forwarder", service: forwarder),
+            ]
             if connector.active {
-                services.append(applier)
+                parts.append(ConnectorPart(name: "applier", service: applier))
                 appliers.set(connector.slug, applier)
             } else {
                 appliers.set(connector.slug, nil)
             }
-            if let snapshots { services.append(snapshots) }
+            if let snapshots { parts.append(ConnectorPart(name: "csv-snapshots", service: snapshots)) }
             return (
                 ConnectorRuntime(
                     settings: connector, client: client, applier: applier, reconciler: reconciler, forwarder: forwarder,
-                    snapshots: snapshots), services
+                    snapshots: snapshots, board: health), parts
             )
         }
         let receiver = EventHookReceiver(
@@ -103,14 +108,18 @@ public struct ConnectorApplication: Sendable {
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
         let metrics = ConnectorMetrics()
-        var services: [any Service] = [supervisor]
+        var services: [any Service] = [
+            supervisor,
+            StoreMaintenance(store: store, retention: configuration.store.retention, clock: clock, logger: logger),
+        ]
         let reloader = Reloader(
             receiver: receiver, supervisor: supervisor, server: configuration.server, logger: logger)
         if let admin = configuration.server.admin {
             let adminRouter = Router()
             AdminAPI(
                 view: ConnectorRuntimeView(
-                    runtimes: { supervisor.runtimes }, store: store, receiver: stats, gate: gate),
+                    runtimes: { supervisor.runtimes }, store: store, receiver: stats, gate: gate,
+                    startManualRun: { supervisor.startManualRun($0) }),
                 token: admin.token, metrics: metrics, logger: logger, reload: reload
             ).register(on: adminRouter)
             services.append(

@@ -11,6 +11,19 @@ public struct ConnectorRuntime: Sendable {
     public let reconciler: Reconciler
     public let forwarder: OutboxForwarder
     public let snapshots: CSVSnapshots?
+    /// Where the connector's parts report trouble.
+    public let board: ConnectorHealthBoard
+
+    /// How the connector is doing: the worst of its parts' reports and of Okta's answer to its
+    /// credentials.
+    public var health: ConnectorHealth {
+        let reported = board.health
+        if case .running = reported, let pause = client.pause.current {
+            return .degraded(reason: "okta: \(pause.reason)")
+        }
+        if case .running = reported, !settings.active { return .stopped(reason: "inactive") }
+        return reported
+    }
 }
 
 /// Everything the admin API reads.
@@ -20,4 +33,6 @@ struct ConnectorRuntimeView: Sendable {
     let store: any StateStore
     let receiver: ReceiverStats
     let gate: RunGate
+    /// Starts a manual reconcile in the background.
+    let startManualRun: @Sendable (ConnectorRuntime) -> Void
 }

@@ -15,6 +15,8 @@ public final class OktaAPIClient: Sendable {
     let clock: any WallClock
     let retry: RetryPolicy
     public let stats: OktaCallStats
+    /// Holds calls back while Okta rejects the credentials.
+    public let pause: OktaCredentialPause
     let slots: CallSlots
     let logger: Logger
 
@@ -33,7 +35,8 @@ public final class OktaAPIClient: Sendable {
     public init(
         orgURL: URL, credentials: OktaCredentialsProvider, httpClient: HTTPClient, limiter: OktaRateLimiter,
         clock: any WallClock, retry: RetryPolicy = .okta, maximumConcurrency: Int = 16,
-        stats: OktaCallStats = OktaCallStats(), logger: Logger = Logger(label: "okta-client")
+        stats: OktaCallStats = OktaCallStats(), pause: OktaCredentialPause = OktaCredentialPause(),
+        logger: Logger = Logger(label: "okta-client")
     ) {
         var base = orgURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
@@ -44,6 +47,7 @@ public final class OktaAPIClient: Sendable {
         self.clock = clock
         self.retry = retry
         self.stats = stats
+        self.pause = pause
         self.slots = CallSlots(limit: maximumConcurrency)
         self.logger = logger
     }
@@ -193,6 +197,32 @@ public final class OktaAPIClient: Sendable {
     }
 
     func send(
+        _ method: HTTPMethod, url: String, bucket: OktaBucket, body: Data?, endpoint: String
+    ) async throws -> OktaResponse {
+        try pause.admit(now: clock.now)
+        do {
+            let response = try await attempt(method, url: url, bucket: bucket, body: body, endpoint: endpoint)
+            if let ended = pause.release() {
+                logger.notice(
+                    "Okta accepts the credentials again: calls resume",
+                    metadata: ["paused_since": "\(Timestamp(ended.since).iso8601)", "held_calls": "\(ended.heldCalls)"])
+            }
+            return response
+        } catch let error as OktaError {
+            switch error {
+            case .invalidCredentials, .missingPermission, .tokenRequestFailed(400..<500, _, _):
+                if pause.engage(reason: error.description, now: clock.now) {
+                    logger.error(
+                        "Okta rejects the credentials: Okta calls are paused, one probe a minute, until it accepts them again or the configuration is reloaded",
+                        metadata: ["error": "\(error)"])
+                }
+            default: break
+            }
+            throw error
+        }
+    }
+
+    func attempt(
         _ method: HTTPMethod, url: String, bucket: OktaBucket, body: Data?, endpoint: String
     ) async throws -> OktaResponse {
         var failedAttempts = 0

@@ -1,5 +1,5 @@
 public import ConnectorDomain
-import Foundation
+public import Foundation
 
 /// What can go wrong talking to Okta, with a message an operator can act on.
 public enum OktaError: Error, Sendable, CustomStringConvertible {
@@ -23,6 +23,9 @@ public enum OktaError: Error, Sendable, CustomStringConvertible {
     case transport(endpoint: String, reason: String)
     /// OAuth 2.0 token request failed.
     case tokenRequestFailed(status: Int, error: String, description: String)
+    /// Okta rejected the connector's credentials before, and calls are held back until a probe
+    /// succeeds (``OktaCredentialPause``); this call did not reach Okta.
+    case credentialsRejected(reason: String, nextProbeAt: Date)
 
     public var description: String {
         switch self {
@@ -47,13 +50,16 @@ public enum OktaError: Error, Sendable, CustomStringConvertible {
         case .tokenRequestFailed(let status, let error, let description):
             return
                 "Okta refused the OAuth token request (\(status) \(error): \(description)): check the service app's client id, key and scopes"
+        case .credentialsRejected(let reason, let nextProbeAt):
+            return
+                "Okta calls are paused: \(reason); the next probe is at \(Timestamp(nextProbeAt).iso8601), or reload a fixed configuration"
         }
     }
 
     /// Errors that a configuration change, not a retry, fixes.
     public var isConfigurationError: Bool {
         switch self {
-        case .invalidCredentials, .missingPermission, .tokenRequestFailed: return true
+        case .invalidCredentials, .missingPermission, .tokenRequestFailed, .credentialsRejected: return true
         default: return false
         }
     }

@@ -150,11 +150,14 @@ struct SchedulerTests {
         defer { stop(setup) }
         #expect(try await nextDue(setup) == "2026-06-01T02:00:00.000Z")
         // A manual run is in progress when the schedule comes due.
-        #expect(setup.gate.tryEnter("test-org"))
+        let (release, hold) = AsyncStream.makeStream(of: Void.self)
+        let holder = Task { await setup.gate.withRun("test-org") { for await _ in release {} } }
+        while !setup.gate.isRunning("test-org") { await Task.yield() }
         setup.clock.advance(to: Timestamp.parse("2026-06-01T02:00:00Z")!.date)
         #expect(try await nextDue(setup) == "2026-06-02T02:00:00.000Z")
         #expect(runs(setup).isEmpty, "skipped, not queued")
-        setup.gate.leave("test-org")
+        hold.finish()
+        _ = await holder.value
         setup.clock.advance(to: Timestamp.parse("2026-06-02T02:00:00Z")!.date)
         #expect(try await nextDue(setup) == "2026-06-03T02:00:00.000Z")
         #expect(runs(setup) == ["schedule 2026-06-02T02:00:00.000Z"])

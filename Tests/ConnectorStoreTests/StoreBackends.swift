@@ -47,9 +47,11 @@ func at(_ seconds: Int64) -> Timestamp {
 }
 
 /// A user snapshot and its mapped record.
-func upsert(_ id: String, title: String = "Engineer", status: String = "ACTIVE") -> UserChange {
+func upsert(_ id: String, title: String = "Engineer", status: String = "ACTIVE", lastUpdated: Timestamp = t0)
+    -> UserChange
+{
     let user = OktaUser(
-        id: id, status: status, lastUpdated: t0,
+        id: id, status: status, lastUpdated: lastUpdated,
         profile: ["login": .string("\(id)@example.com"), "title": .string(title)])
     let snapshot = UserSnapshot(user: user)
     return .upsert(snapshot: snapshot, record: UserMapper().record(for: snapshot))

@@ -150,6 +150,7 @@ struct ServiceConfigurationReader {
 
     func readStore(_ object: YAMLObject?) -> StoreSettings? {
         let url = object?.string("url") ?? "sqlite://okta-connector.db"
+        let retention = readRetention(object?.object("retention"))
         object?.finish()
         if url.hasPrefix("sqlite:") {
             var path = String(url.dropFirst("sqlite:".count))
@@ -159,7 +160,7 @@ struct ServiceConfigurationReader {
                     "store.url", object?.node, .invalidValue(value: url, reason: "the SQLite URL needs a file path"))
                 return nil
             }
-            return StoreSettings(backend: .sqlite(path: reader.resolvePath(path)))
+            return StoreSettings(backend: .sqlite(path: reader.resolvePath(path)), retention: retention)
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             reader.record(
@@ -171,6 +172,28 @@ struct ServiceConfigurationReader {
             "store.url", object?.node,
             .invalidValue(value: url, reason: "expected sqlite:///absolute/path.db or sqlite://relative/path.db"))
         return nil
+    }
+
+    func readRetention(_ object: YAMLObject?) -> RetentionSettings {
+        var retention = RetentionSettings()
+        guard let object else { return retention }
+        if let value = object.duration("dedupe_window") {
+            if value < 3_600 {
+                reader.record(
+                    object.child("dedupe_window"), object.node("dedupe_window"),
+                    .invalidValue(
+                        value: object.string("dedupe_window"),
+                        reason: "must be at least 1h: Okta redelivers within seconds, keep a wide margin"))
+            }
+            retention.dedupeWindow = value
+        }
+        if let value = object.duration("failed_events") { retention.failedEvents = value }
+        if let value = object.duration("dead_letters") { retention.deadLetters = value }
+        if let value = object.duration("runs") { retention.runs = value }
+        if let value = object.int("keep_runs", in: 1...100_000) { retention.keepRuns = value }
+        if let value = object.duration("prune_interval") { retention.pruneInterval = max(60, value) }
+        object.finish()
+        return retention
     }
 
     // MARK: logging

@@ -117,11 +117,34 @@ public struct StoreSettings: Sendable, Hashable {
     }
 
     public var backend: Backend
+    /// How long what is no longer needed is kept.
+    public var retention: RetentionSettings
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(backend: Backend) {
+    public init(backend: Backend, retention: RetentionSettings = RetentionSettings()) {
         self.backend = backend
+        self.retention = retention
     }
+}
+
+/// How long the store keeps what it no longer needs (SPEC §10), in seconds; `store.retention`.
+public struct RetentionSettings: Sendable, Hashable {
+    /// Applied events and delivery ids, kept to deduplicate redeliveries (Okta retries within
+    /// seconds; a week is a wide margin). `dedupe_window`, default 7 days.
+    public var dedupeWindow: Double = 7 * 86_400
+    /// Events that failed for good. `failed_events`, default 30 days.
+    public var failedEvents: Double = 30 * 86_400
+    /// Dead letters. `dead_letters`, default 90 days.
+    public var deadLetters: Double = 90 * 86_400
+    /// Finished runs. `runs`, default 90 days.
+    public var runs: Double = 90 * 86_400
+    /// Runs kept per connector whatever their age. `keep_runs`, default 50.
+    public var keepRuns = 50
+    /// How often pruning runs. `prune_interval`, default 1 hour.
+    public var pruneInterval: Double = 3_600
+
+    /// The defaults.
+    public init() {}
 }
 
 /// Log output (SPEC §11).

@@ -21,8 +21,12 @@ public struct ApplierCounts: Sendable, Hashable {
     public var queued = 0
     /// Users removed downstream.
     public var removed = 0
-    /// Events left for a later attempt because Okta could not be read.
+    /// Events left for a later attempt because Okta could not be read (retryable errors).
     public var deferred = 0
+    /// Events held back without counting an attempt while Okta rejected the credentials.
+    public var held = 0
+    /// Events that failed for good (a non-retryable answer, or too many attempts).
+    public var failed = 0
 }
 
 /// Applies the inbox to user state (SPEC §5): in `published` order per user, idempotently, the
@@ -31,6 +35,13 @@ public struct ApplierCounts: Sendable, Hashable {
 /// over a short window and bounded in concurrency, sharing the connector's rate limiter. The state
 /// change, its outbox entry and the events' applied marks are one transaction, so a crash between
 /// any two steps re-applies safely.
+///
+/// Failure behaviour: an event whose refresh fails with a retryable error (5xx, timeouts, rate
+/// limits) is tried again after a growing backoff; a non-retryable answer, or too many attempts,
+/// marks it `failed` (visible, counted, replayable) so it never blocks newer events. While Okta
+/// rejects the credentials (``OktaCredentialPause``) events that need Okta are held, without
+/// counting attempts, until the next probe. Store errors are logged and retried with backoff.
+/// A pass that makes no progress waits for the next due event or a delivery, never spins.
 public final class EventApplier: Service, Sendable {
     let connector: ConnectorSettings
     let store: any StateStore
@@ -39,8 +50,12 @@ public final class EventApplier: Service, Sendable {
     let logger: Logger
     let coalescingWindow: TimeInterval
     let refreshConcurrency: Int
-    private let pokes: AsyncStream<Void>
-    private let poke: AsyncStream<Void>.Continuation
+    /// Attempts before an event whose refresh keeps failing is marked failed.
+    let maximumAttempts: Int
+    /// Backoff between attempts of one event.
+    let retry: RetryPolicy
+    let health: ConnectorHealthBoard
+    private let wakeUp = WakeSignal()
     private let countsState = Mutex(ApplierCounts())
 
     /// Creates an applier.
@@ -48,10 +63,15 @@ public final class EventApplier: Service, Sendable {
     ///   - coalescingWindow: How long to gather events after the first arrives, so that many events
     ///     for one user cost one refresh.
     ///   - refreshConcurrency: Okta refreshes in flight at most.
+    ///   - maximumAttempts: Attempts before an event whose refresh keeps failing is marked failed.
+    ///   - retry: Backoff between attempts of one event (and after store errors).
+    ///   - health: Where the applier reports trouble.
     public init(
         connector: ConnectorSettings, store: any StateStore, client: OktaAPIClient, clock: any WallClock,
         logger: Logger,
-        coalescingWindow: TimeInterval = 0.2, refreshConcurrency: Int = 8
+        coalescingWindow: TimeInterval = 0.2, refreshConcurrency: Int = 8, maximumAttempts: Int = 8,
+        retry: RetryPolicy = RetryPolicy(initialDelay: 5, maximumDelay: 900),
+        health: ConnectorHealthBoard = ConnectorHealthBoard()
     ) {
         self.connector = connector
         self.store = store
@@ -62,26 +82,53 @@ public final class EventApplier: Service, Sendable {
         self.logger = log
         self.coalescingWindow = coalescingWindow
         self.refreshConcurrency = refreshConcurrency
-        (pokes, poke) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.maximumAttempts = max(1, maximumAttempts)
+        self.retry = retry
+        self.health = health
     }
 
     /// What was applied so far.
     public var counts: ApplierCounts { countsState.withLock { $0 } }
 
     /// Tells the applier that new events are in the inbox.
-    public func wake() { poke.yield() }
+    public func wake() { wakeUp.signal() }
 
     public func run() async throws {
+        var storeFailures = 0
         // Events left by a previous process (crash or restart) are applied first.
-        poke.yield()
-        for await _ in pokes.cancelOnGracefulShutdown() {
-            try? await clock.sleep(until: clock.now.addingTimeInterval(coalescingWindow))
+        var woken = true
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            if woken, coalescingWindow > 0 {
+                try? await cancelWhenGracefulShutdown {
+                    try await self.clock.sleep(until: self.clock.now.addingTimeInterval(self.coalescingWindow))
+                }
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+            }
+            let nextDue: Timestamp?
             do {
-                while try await applyPending() > 0 {}
+                while try await applyPending() > 0, !Task.isCancelled, !Task.isShuttingDownGracefully {}
+                nextDue = try await store.nextPendingEventDue(connector: connector.slug)
+                if storeFailures > 0 {
+                    logger.notice("the store answers again: applying events resumes")
+                    health.clear("applier")
+                }
+                storeFailures = 0
             } catch {
-                logger.error("applying events failed; retrying on the next delivery", metadata: ["error": "\(error)"])
-                try? await clock.sleep(until: clock.now.addingTimeInterval(1))
-                poke.yield()
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                storeFailures += 1
+                let delay = retry.delay(afterAttempt: storeFailures, random: Double.random(in: 0..<1))
+                logger.error(
+                    "applying events failed; retrying",
+                    metadata: ["error": "\(error)", "retry_in_seconds": "\(Int(delay.rounded(.up)))"])
+                health.report("applier", .degraded(reason: "store error: \(error)"))
+                await wakeUp.wait(until: clock.now.addingTimeInterval(delay), clock: clock)
+                woken = false
+                continue
+            }
+            // Nothing due now: wait for a delivery or the next due event, never spin.
+            let deadline = nextDue.map { max($0.date, clock.now.addingTimeInterval(0.05)) }
+            woken = await cancelWhenGracefulShutdown {
+                await self.wakeUp.wait(until: deadline, clock: self.clock)
             }
         }
     }
@@ -96,14 +143,16 @@ public final class EventApplier: Service, Sendable {
         var types: [String] = []
     }
 
-    /// Applies up to `limit` pending events.
-    /// - Returns: How many events were taken (applied, ignored or deferred).
+    /// Applies up to `limit` pending events that are due.
+    /// - Returns: How many events were taken (applied, ignored, set back or failed).
     @discardableResult
     public func applyPending(limit: Int = 1000) async throws -> Int {
-        let pending = try await store.pendingEvents(connector: connector.slug, limit: limit)
+        let now = clock.now
+        let pending = try await store.pendingEvents(connector: connector.slug, limit: limit, dueAt: Timestamp(now))
         guard !pending.isEmpty else { return 0 }
         var ignored: [Int64] = []
         var work: [String: UserWork] = [:]
+        var attempts: [String: Int] = [:]
         var order: [String] = []
         for item in pending {
             let event: OktaLogEvent
@@ -125,6 +174,7 @@ public final class EventApplier: Service, Sendable {
                 var user = work[userId] ?? UserWork()
                 user.seqs.append(item.seq)
                 user.types.append(event.eventType)
+                attempts[userId] = max(attempts[userId] ?? 0, item.attempts)
                 if let at = effect.lastLoginAt { user.lastLoginAt = max(user.lastLoginAt ?? at, at) }
                 if let at = effect.passwordChangedAt { user.passwordChangedAt = max(user.passwordChangedAt ?? at, at) }
                 if effect.remove {
@@ -140,25 +190,27 @@ public final class EventApplier: Service, Sendable {
 
         // Decide each user's change, a few Okta refreshes at a time.
         var changes: [(String, UserChange?, [Int64])] = []
-        try await withThrowingTaskGroup(of: (String, UserChange?, [Int64]).self) { group in
+        var setbacks: [InboxSetback] = []
+        try await withThrowingTaskGroup(of: (String, Result<UserChange?, OktaError>).self) { group in
             var iterator = order.makeIterator()
             func add(_ userId: String) {
                 let item = work[userId]!
                 group.addTask { [self] in
                     do {
-                        return (userId, try await self.change(for: userId, work: item), item.seqs)
+                        return (userId, .success(try await self.change(for: userId, work: item)))
                     } catch let error as OktaError {
-                        self.logger.warning(
-                            "could not read the user from Okta; its events stay in the inbox",
-                            metadata: ["user": "\(userId)", "error": "\(error)"])
-                        self.countsState.withLock { $0.deferred += item.seqs.count }
-                        return (userId, nil, [])
+                        return (userId, .failure(error))
                     }
                 }
             }
             for _ in 0..<max(1, refreshConcurrency) { if let next = iterator.next() { add(next) } }
-            while let result = try await group.next() {
-                changes.append(result)
+            while let (userId, result) = try await group.next() {
+                let seqs = work[userId]!.seqs
+                switch result {
+                case .success(let change): changes.append((userId, change, seqs))
+                case .failure(let error):
+                    setbacks.append(setback(for: error, seqs: seqs, attempts: attempts[userId] ?? 0, userId: userId))
+                }
                 if let next = iterator.next() { add(next) }
             }
         }
@@ -167,14 +219,66 @@ public final class EventApplier: Service, Sendable {
         let outcomes = try await store.commit(
             UserWriteBatch(
                 connector: connector.slug, changes: userChanges, appliedInboxEvents: applied, at: Timestamp(clock.now)))
+        try await store.setBack(connector: connector.slug, setbacks, at: Timestamp(clock.now))
         countsState.withLock { counts in
             for (userId, _, seqs) in changes where !seqs.isEmpty {
                 for type in work[userId]?.types ?? [] { counts.eventsByType[type, default: 0] += 1 }
             }
             counts.queued += outcomes.filter(\.queued).count
             counts.removed += outcomes.filter { if case .removed = $0 { true } else { false } }.count
+            for setback in setbacks {
+                switch setback.disposition {
+                case .fail: counts.failed += setback.seqs.count
+                case .retry(_, true): counts.deferred += setback.seqs.count
+                case .retry(_, false): counts.held += setback.seqs.count
+                }
+            }
         }
         return pending.count
+    }
+
+    /// What happens to a user's events when reading Okta failed.
+    func setback(for error: OktaError, seqs: [Int64], attempts: Int, userId: String) -> InboxSetback {
+        let now = clock.now
+        switch error {
+        case .credentialsRejected(_, let probe):
+            // Not the events' fault: hold them until the next probe, no attempt counted.
+            return InboxSetback(
+                seqs: seqs, error: "\(error)", disposition: .retry(at: Timestamp(probe), countsAsAttempt: false))
+        case .invalidCredentials, .missingPermission, .tokenRequestFailed:
+            let probe = client.pause.current?.nextProbeAt ?? now.addingTimeInterval(60)
+            return InboxSetback(
+                seqs: seqs, error: "\(error)", disposition: .retry(at: Timestamp(probe), countsAsAttempt: false))
+        case .rateLimited, .transport:
+            return retryOrFail(error, seqs: seqs, attempts: attempts, userId: userId)
+        case .apiError(_, let status, _) where status == 408 || status == 429 || status >= 500:
+            return retryOrFail(error, seqs: seqs, attempts: attempts, userId: userId)
+        case .apiError, .malformedResponse, .repeatedCursor, .foreignLink, .notFound:
+            logger.error(
+                "Okta's answer for the user cannot be applied; its events are marked failed",
+                metadata: ["user": "\(userId)", "events": "\(seqs.count)", "error": "\(error)"])
+            return InboxSetback(seqs: seqs, error: "\(error)", disposition: .fail)
+        }
+    }
+
+    private func retryOrFail(_ error: OktaError, seqs: [Int64], attempts: Int, userId: String) -> InboxSetback {
+        let attempt = attempts + 1
+        guard attempt < maximumAttempts else {
+            logger.error(
+                "the user could not be read from Okta after every attempt; its events are marked failed",
+                metadata: ["user": "\(userId)", "attempts": "\(attempt)", "error": "\(error)"])
+            return InboxSetback(seqs: seqs, error: "\(error)", disposition: .fail)
+        }
+        let delay = retry.delay(afterAttempt: attempt, random: Double.random(in: 0..<1))
+        logger.warning(
+            "could not read the user from Okta; its events are tried again later",
+            metadata: [
+                "user": "\(userId)", "attempt": "\(attempt)", "retry_in_seconds": "\(Int(delay.rounded(.up)))",
+                "error": "\(error)",
+            ])
+        return InboxSetback(
+            seqs: seqs, error: "\(error)",
+            disposition: .retry(at: Timestamp(clock.now.addingTimeInterval(delay)), countsAsAttempt: true))
     }
 
     /// Reads one user again from Okta (user, apps, devices) and writes the result, as an operator's

@@ -249,7 +249,7 @@ public struct Reconciler: Sendable {
             switch outcome {
             case .created: state.counts.created += 1
             case .updated: state.counts.updated += 1
-            case .unchanged: state.counts.unchanged += 1
+            case .unchanged, .stale: state.counts.unchanged += 1
             case .removed: state.counts.removed += 1
             case .alreadyAbsent: break
             }

@@ -79,26 +79,33 @@ public struct ReconcileScheduler: Service {
                 return
             }
             guard !Task.isShuttingDownGracefully else { return }
-            guard gate.tryEnter(connector.slug) else {
+            // The gate is held for the whole run, bookkeeping included, and left however it ends.
+            let outcome: Result<RunRecord, any Error>? = await gate.withRun(connector.slug) {
+                do {
+                    state.lastDueAt = Timestamp(due)
+                    state.lastStartedAt = Timestamp(clock.now)
+                    try await store.saveScheduleState(state)
+                    return .success(try await reconcile(trigger))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let record: RunRecord
+            switch outcome {
+            case nil:
                 log.notice(
                     "due reconcile skipped: a run is in progress", metadata: ["due": "\(Timestamp(due).iso8601)"])
                 state.lastDueAt = Timestamp(due)
                 try await store.saveScheduleState(state)
                 continue
-            }
-            state.lastDueAt = Timestamp(due)
-            state.lastStartedAt = Timestamp(clock.now)
-            try await store.saveScheduleState(state)
-            let record: RunRecord
-            do {
-                record = try await reconcile(trigger)
-            } catch {
-                gate.leave(connector.slug)
+            case .failure(let error):
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 failures += 1
                 log.error("reconcile could not run", metadata: ["error": "\(error)"])
                 continue
+            case .success(let finishedRecord):
+                record = finishedRecord
             }
-            gate.leave(connector.slug)
             var finished = try await store.scheduleState(connector: connector.slug) ?? state
             switch record.outcome {
             case .succeeded, .held:

@@ -53,23 +53,12 @@ struct AdminAPI: Sendable {
             guard runtime.settings.active else {
                 return json(["error": "the connector is inactive"], status: .conflict)
             }
-            guard view.gate.tryEnter(runtime.settings.slug) else {
+            guard !view.gate.isRunning(runtime.settings.slug) else {
                 return json(["error": "a reconcile of this connector is in progress"], status: .conflict)
             }
-            // A manual run: it does not move the schedule.
-            Task {
-                defer { view.gate.leave(runtime.settings.slug) }
-                do {
-                    let record = try await runtime.reconciler.run(ReconcileOptions(trigger: .manual))
-                    if record.outcome == .succeeded, let snapshots = runtime.snapshots {
-                        try await snapshots.writeNow()
-                    }
-                } catch {
-                    logger.error(
-                        "manual reconcile failed",
-                        metadata: ["connector": "\(runtime.settings.slug)", "error": "\(error)"])
-                }
-            }
+            // A manual run: it does not move the schedule. It outlives the request, so it runs in
+            // the supervisor's task group, under the run gate.
+            view.startManualRun(runtime)
             return json(["status": "started"], status: .accepted)
         }
         secured.post("/api/connectors/:name/users/:id/resync") { _, context in

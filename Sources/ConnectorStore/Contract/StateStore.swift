@@ -47,14 +47,35 @@ public protocol EventInbox: Sendable {
     /// - Returns: One result per delivery, in order.
     func insert(_ deliveries: [InboxDelivery]) async throws -> [InboxInsertResult]
 
-    /// Unapplied events of a connector in `published` order (then arrival order).
-    func pendingEvents(connector: String, limit: Int) async throws -> [PendingInboxEvent]
+    /// Unapplied, not failed events of a connector that are due (their next attempt is not later
+    /// than `dueAt`; `nil`: all of them), in `published` order (then arrival order).
+    func pendingEvents(connector: String, limit: Int, dueAt: Timestamp?) async throws -> [PendingInboxEvent]
+
+    /// When the earliest unapplied, not failed event of a connector is due, if any is waiting.
+    func nextPendingEventDue(connector: String) async throws -> Timestamp?
 
     /// Marks events applied without a state change (ignored or no-op events).
     func markApplied(connector: String, seqs: [Int64], at: Timestamp) async throws
 
-    /// Unapplied events of a connector.
+    /// Records that events could not be applied now: each set is retried later or marked failed.
+    func setBack(connector: String, _ setbacks: [InboxSetback], at: Timestamp) async throws
+
+    /// Events that failed for good (newest first), for operators.
+    func failedEvents(connector: String, limit: Int) async throws -> [FailedInboxEvent]
+
+    /// How many events of a connector failed for good.
+    func failedEventCount(connector: String) async throws -> Int
+
+    /// Makes failed events pending again, due at once, with their attempts reset.
+    /// - Parameter seqs: The events, or `nil` for all of the connector's failed events.
+    /// - Returns: How many were made pending.
+    func retryFailedEvents(connector: String, seqs: [Int64]?, at: Timestamp) async throws -> Int
+
+    /// Unapplied, not failed events of a connector.
     func inboxDepth(connector: String) async throws -> Int
+
+    /// The `published` time of the oldest unapplied, not failed event (for the apply lag).
+    func oldestPendingEventPublished(connector: String) async throws -> Timestamp?
 }
 
 /// The ordered queue of changes for the sink.
@@ -80,6 +101,9 @@ public protocol DeadLetterStore: Sendable {
     /// Dead letters of a connector, oldest first.
     func deadLetters(connector: String, limit: Int) async throws -> [DeadLetter]
 
+    /// How many dead letters a connector has.
+    func deadLetterCount(connector: String) async throws -> Int
+
     /// Moves dead letters back to the end of the outbox.
     /// - Parameters:
     ///   - connector: The connector.
@@ -102,6 +126,18 @@ public protocol RunHistory: Sendable {
 
     /// One run.
     func run(id: Int64) async throws -> RunRecord?
+
+    /// Marks runs left `running` by a process that is gone as `interrupted` and removes their
+    /// staged enrichment (crash recovery, at start). Runs of processes still alive are left alone.
+    /// - Returns: The runs marked.
+    func interruptAbandonedRuns(at: Timestamp) async throws -> [Int64]
+}
+
+/// Pruning of what the store keeps only for a while (SPEC §10).
+public protocol StoreRetention: Sendable {
+    /// Deletes what is older than its horizon and reclaims space.
+    /// - Returns: How many rows of each kind were deleted.
+    func prune(_ horizons: RetentionHorizons, now: Timestamp) async throws -> PruneCounts
 }
 
 /// Schedule bookkeeping per connector.
@@ -115,7 +151,7 @@ public protocol ScheduleStateStore: Sendable {
 
 /// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
 public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore,
-    EnrichmentStaging
+    EnrichmentStaging, StoreRetention
 {
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool
@@ -138,5 +174,12 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .cannotOpen(let location, let reason): return "cannot open the store at \(location): \(reason)"
         case .corruptRow(let table, let key, let reason): return "corrupt row in \(table) (\(key)): \(reason)"
         }
+    }
+}
+
+extension EventInbox {
+    /// Every unapplied, not failed event of a connector, due or not, in `published` order.
+    public func pendingEvents(connector: String, limit: Int) async throws -> [PendingInboxEvent] {
+        try await pendingEvents(connector: connector, limit: limit, dueAt: nil)
     }
 }

@@ -62,12 +62,15 @@ public enum UserWriteOutcome: Sendable, Hashable {
     case removed(version: Int64)
     /// The user was not present: nothing to remove.
     case alreadyAbsent
+    /// The store holds a newer read of the user (Okta's `lastUpdated` is later than this one's): this
+    /// older read was not written (a refresh and a reconcile raced). Nothing queued.
+    case stale
 
     /// Whether something was queued for the sink.
     public var queued: Bool {
         switch self {
         case .created, .updated, .removed: return true
-        case .unchanged, .alreadyAbsent: return false
+        case .unchanged, .alreadyAbsent, .stale: return false
         }
     }
 }
@@ -141,6 +144,84 @@ public struct PendingInboxEvent: Sendable, Hashable {
     public var eventId: String
     public var event: InboxEvent
     public var receivedAt: Timestamp
+    /// Failed attempts so far (attempts held back by an Okta credential pause do not count).
+    public var attempts: Int
+}
+
+/// Inbox events that could not be applied now, and what happens to them.
+public struct InboxSetback: Sendable, Hashable {
+    /// What happens next.
+    public enum Disposition: Sendable, Hashable {
+        /// Try again once due; `countsAsAttempt` is false when the events are only held back (Okta's
+        /// credentials are rejected: not the events' fault).
+        case retry(at: Timestamp, countsAsAttempt: Bool)
+        /// Never again on its own: visible, counted, replayable.
+        case fail
+    }
+
+    public var seqs: [Int64]
+    public var error: String
+    public var disposition: Disposition
+
+    /// Creates a setback.
+    public init(seqs: [Int64], error: String, disposition: Disposition) {
+        self.seqs = seqs
+        self.error = error
+        self.disposition = disposition
+    }
+}
+
+/// An inbox event that failed for good.
+public struct FailedInboxEvent: Sendable, Hashable {
+    public var seq: Int64
+    public var uuid: String
+    public var eventType: String
+    public var subjectUserId: String?
+    public var published: Timestamp
+    public var attempts: Int
+    public var lastError: String
+    public var failedAt: Timestamp
+}
+
+/// How long the store keeps what it no longer needs (SPEC §10), in milliseconds.
+public struct RetentionHorizons: Sendable, Hashable {
+    /// Applied events and delivery ids: the deduplication window (Okta retries a delivery within
+    /// seconds; the window is days, a wide margin).
+    public var dedupeWindow: Int64
+    /// Events that failed for good.
+    public var failedEvents: Int64
+    /// Dead letters.
+    public var deadLetters: Int64
+    /// Finished runs; the newest `keepRuns` of each connector are always kept.
+    public var runs: Int64
+    /// Runs always kept per connector, whatever their age.
+    public var keepRuns: Int
+
+    /// Creates horizons.
+    public init(dedupeWindow: Int64, failedEvents: Int64, deadLetters: Int64, runs: Int64, keepRuns: Int) {
+        self.dedupeWindow = dedupeWindow
+        self.failedEvents = failedEvents
+        self.deadLetters = deadLetters
+        self.runs = runs
+        self.keepRuns = keepRuns
+    }
+}
+
+/// What one pruning pass deleted.
+public struct PruneCounts: Sendable, Hashable {
+    public var appliedEvents = 0
+    public var deliveries = 0
+    public var failedEvents = 0
+    public var deadLetters = 0
+    public var runs = 0
+    /// Database pages given back to the file system.
+    public var reclaimedPages = 0
+
+    /// Creates counts.
+    public init() {}
+
+    /// Rows deleted in all.
+    public var total: Int { appliedEvents + deliveries + failedEvents + deadLetters + runs }
 }
 
 /// What the sink is asked to do with a record.

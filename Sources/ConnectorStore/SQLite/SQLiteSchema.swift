@@ -117,6 +117,25 @@ enum SQLiteSchema {
                     CREATE INDEX enrichment_staging_by_user ON enrichment_staging (run_id, user_id);
                     """)
         }
+        migrator.registerMigration("v3: inbox attempts and failures, run owners, retention indexes") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE inbox_events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE inbox_events ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE inbox_events ADD COLUMN last_error TEXT;
+                    ALTER TABLE inbox_events ADD COLUMN failed_at INTEGER;
+                    DROP INDEX inbox_pending;
+                    CREATE INDEX inbox_pending ON inbox_events (connector, published, seq)
+                        WHERE applied_at IS NULL AND failed_at IS NULL;
+                    CREATE INDEX inbox_applied ON inbox_events (received_at) WHERE applied_at IS NOT NULL;
+                    CREATE INDEX inbox_failed ON inbox_events (connector, failed_at) WHERE failed_at IS NOT NULL;
+                    CREATE INDEX inbox_deliveries_received ON inbox_deliveries (received_at);
+                    CREATE INDEX dead_letters_failed ON dead_letters (failed_at);
+                    ALTER TABLE runs ADD COLUMN owner TEXT;
+                    ALTER TABLE users ADD COLUMN okta_updated_at INTEGER;
+                    CREATE INDEX runs_running ON runs (outcome) WHERE outcome = 'running';
+                    """)
+        }
         return migrator
     }
 }

@@ -31,6 +31,7 @@ public final class SQLiteStateStore: StateStore {
             throw StoreError.cannotOpen(location: path, reason: "\(error)")
         }
         let migrator = SQLiteSchema.migrator
+        try Self.enableIncrementalVacuum(pool)
         let unknown = try pool.read { db -> [String] in
             let applied = try migrator.appliedIdentifiers(db)
             return applied.subtracting(Set(migrator.migrations)).sorted()
@@ -38,6 +39,25 @@ public final class SQLiteStateStore: StateStore {
         guard unknown.isEmpty else { throw StoreError.schemaFromNewerVersion(unknownMigrations: unknown) }
         try migrator.migrate(pool)
     }
+
+    /// Space freed by pruning goes back to the file system with `PRAGMA incremental_vacuum`, which
+    /// needs `auto_vacuum = INCREMENTAL`; a file made before that setting is converted once (VACUUM).
+    static func enableIncrementalVacuum(_ pool: DatabasePool) throws {
+        do {
+            try pool.writeWithoutTransaction { db in
+                let mode = try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") ?? 0
+                guard mode != 2 else { return }
+                try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                try db.execute(sql: "VACUUM")
+            }
+        } catch {
+            throw StoreError.cannotOpen(location: "", reason: "cannot enable incremental vacuum: \(error)")
+        }
+    }
+
+    /// This process, as recorded on the runs it starts: host, process id and a per-process random
+    /// id (a restarted container can reuse the process id of the one that died).
+    static let processIdentity = ProcessIdentity.current
 
     /// The migrations applied to the file, in order.
     public func appliedMigrations() throws -> [String] {
@@ -69,24 +89,41 @@ public final class SQLiteStateStore: StateStore {
             outcomes.reserveCapacity(encoded.count)
             let now = batch.at.millisecondsSinceEpoch
             let select = try db.cachedStatement(
-                sql: "SELECT version, record_hash, removed_at FROM users WHERE connector = ? AND user_id = ?")
+                sql: """
+                    SELECT version, record_hash, removed_at, okta_updated_at FROM users
+                    WHERE connector = ? AND user_id = ?
+                    """)
             for (change, snapshotJSON) in encoded {
                 let existing = try Row.fetchOne(select, arguments: [batch.connector, change.userId])
                 let version: Int64? = existing?["version"]
                 let storedHash: String? = existing?["record_hash"]
                 let removedAt: Int64? = existing?["removed_at"]
+                let storedOktaUpdate: Int64? = existing?["okta_updated_at"]
                 let present = existing != nil && removedAt == nil
                 switch change {
                 case .upsert(let snapshot, let record):
+                    let oktaUpdate = snapshot.user.lastUpdated?.millisecondsSinceEpoch
+                    if let storedOktaUpdate, let oktaUpdate, oktaUpdate < storedOktaUpdate {
+                        // An older read than the stored one (a refresh raced a reconcile): keep the
+                        // newer; a run that listed the user still saw it.
+                        if let run = batch.seenInRun {
+                            try db.cachedStatement(
+                                sql: "UPDATE users SET last_seen_run = ? WHERE connector = ? AND user_id = ?"
+                            ).execute(arguments: [run, batch.connector, change.userId])
+                        }
+                        outcomes.append(.stale)
+                        continue
+                    }
                     let hash = record.contentHash
                     if present, storedHash == hash {
                         try db.cachedStatement(
                             sql: """
                                 UPDATE users SET status = ?, snapshot_json = ?, last_seen_run = COALESCE(?, last_seen_run),
-                                updated_at = ? WHERE connector = ? AND user_id = ?
+                                okta_updated_at = ?, updated_at = ? WHERE connector = ? AND user_id = ?
                                 """
                         ).execute(arguments: [
-                            snapshot.user.status, snapshotJSON, batch.seenInRun, now, batch.connector, change.userId,
+                            snapshot.user.status, snapshotJSON, batch.seenInRun, oktaUpdate, now, batch.connector,
+                            change.userId,
                         ])
                         outcomes.append(.unchanged)
                         continue
@@ -96,17 +133,18 @@ public final class SQLiteStateStore: StateStore {
                     try db.cachedStatement(
                         sql: """
                             INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
-                                last_seen_run, removed_at, updated_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+                                last_seen_run, removed_at, updated_at, okta_updated_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
                             ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
                                 snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
                                 record_hash = excluded.record_hash, version = excluded.version,
                                 last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
-                                removed_at = NULL, updated_at = excluded.updated_at
+                                removed_at = NULL, updated_at = excluded.updated_at,
+                                okta_updated_at = excluded.okta_updated_at
                             """
                     ).execute(arguments: [
                         batch.connector, change.userId, snapshot.user.status, snapshotJSON, recordJSON, hash, next,
-                        batch.seenInRun, now,
+                        batch.seenInRun, now, oktaUpdate,
                     ])
                     try Self.enqueue(
                         db, connector: batch.connector, userId: change.userId, operation: .upsert, version: next,
@@ -330,15 +368,15 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func pendingEvents(connector: String, limit: Int) async throws -> [PendingInboxEvent] {
+    public func pendingEvents(connector: String, limit: Int, dueAt: Timestamp?) async throws -> [PendingInboxEvent] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM inbox_events WHERE connector = ? AND applied_at IS NULL
-                    ORDER BY published, seq LIMIT ?
+                    SELECT * FROM inbox_events WHERE connector = ? AND applied_at IS NULL AND failed_at IS NULL
+                    AND next_attempt_at <= ? ORDER BY published, seq LIMIT ?
                     """,
-                arguments: [connector, limit]
+                arguments: [connector, dueAt?.millisecondsSinceEpoch ?? Int64.max, limit]
             ).map { row in
                 PendingInboxEvent(
                     seq: row["seq"], connector: row["connector"], eventId: row["event_id"],
@@ -346,9 +384,107 @@ public final class SQLiteStateStore: StateStore {
                         uuid: row["uuid"], eventType: row["event_type"], subjectUserId: row["subject_user_id"],
                         published: Timestamp(millisecondsSinceEpoch: row["published"]),
                         payloadJSON: row["payload_json"]),
-                    receivedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]))
+                    receivedAt: Timestamp(millisecondsSinceEpoch: row["received_at"]), attempts: row["attempts"])
             }
         }
+    }
+
+    public func nextPendingEventDue(connector: String) async throws -> Timestamp? {
+        try await pool.read { db in
+            timestamp(
+                try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT MIN(next_attempt_at) FROM inbox_events
+                        WHERE connector = ? AND applied_at IS NULL AND failed_at IS NULL
+                        """, arguments: [connector]))
+        }
+    }
+
+    public func oldestPendingEventPublished(connector: String) async throws -> Timestamp? {
+        try await pool.read { db in
+            timestamp(
+                try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT MIN(published) FROM inbox_events
+                        WHERE connector = ? AND applied_at IS NULL AND failed_at IS NULL
+                        """, arguments: [connector]))
+        }
+    }
+
+    public func setBack(connector: String, _ setbacks: [InboxSetback], at: Timestamp) async throws {
+        guard !setbacks.isEmpty else { return }
+        try await pool.write { db in
+            for setback in setbacks where !setback.seqs.isEmpty {
+                let ids = Self.idList(setback.seqs)
+                switch setback.disposition {
+                case .retry(let due, let counts):
+                    try db.execute(
+                        sql: """
+                            UPDATE inbox_events SET attempts = attempts + ?, next_attempt_at = ?, last_error = ?
+                            WHERE connector = ? AND applied_at IS NULL AND seq IN (SELECT value FROM json_each(?))
+                            """,
+                        arguments: [counts ? 1 : 0, due.millisecondsSinceEpoch, setback.error, connector, ids])
+                case .fail:
+                    try db.execute(
+                        sql: """
+                            UPDATE inbox_events SET attempts = attempts + 1, last_error = ?, failed_at = ?
+                            WHERE connector = ? AND applied_at IS NULL AND seq IN (SELECT value FROM json_each(?))
+                            """,
+                        arguments: [setback.error, at.millisecondsSinceEpoch, connector, ids])
+                }
+            }
+        }
+    }
+
+    public func failedEvents(connector: String, limit: Int) async throws -> [FailedInboxEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, uuid, event_type, subject_user_id, published, attempts, last_error, failed_at
+                    FROM inbox_events WHERE connector = ? AND failed_at IS NOT NULL AND applied_at IS NULL
+                    ORDER BY failed_at DESC, seq DESC LIMIT ?
+                    """, arguments: [connector, limit]
+            ).map { row in
+                FailedInboxEvent(
+                    seq: row["seq"], uuid: row["uuid"], eventType: row["event_type"],
+                    subjectUserId: row["subject_user_id"],
+                    published: Timestamp(millisecondsSinceEpoch: row["published"]), attempts: row["attempts"],
+                    lastError: row["last_error"] ?? "", failedAt: Timestamp(millisecondsSinceEpoch: row["failed_at"]))
+            }
+        }
+    }
+
+    public func failedEventCount(connector: String) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT COUNT(*) FROM inbox_events WHERE connector = ? AND failed_at IS NOT NULL AND applied_at IS NULL",
+                arguments: [connector]) ?? 0
+        }
+    }
+
+    public func retryFailedEvents(connector: String, seqs: [Int64]?, at: Timestamp) async throws -> Int {
+        try await pool.write { db in
+            let filter = seqs == nil ? "" : " AND seq IN (SELECT value FROM json_each(?))"
+            var arguments: StatementArguments = [at.millisecondsSinceEpoch, connector]
+            if let seqs { arguments += [Self.idList(seqs)] }
+            try db.execute(
+                sql: """
+                    UPDATE inbox_events SET failed_at = NULL, attempts = 0, next_attempt_at = ?
+                    WHERE connector = ? AND failed_at IS NOT NULL AND applied_at IS NULL
+                    """ + filter, arguments: arguments)
+            return db.changesCount
+        }
+    }
+
+    /// A list of ids as one JSON array argument, expanded in SQL with `json_each`: one statement
+    /// for any number of rows.
+    static func idList(_ ids: [Int64]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 
     public func markApplied(connector: String, seqs: [Int64], at: Timestamp) async throws {
@@ -359,17 +495,20 @@ public final class SQLiteStateStore: StateStore {
     }
 
     static func markApplied(_ db: Database, connector: String, seqs: [Int64], at now: Int64) throws {
-        let statement = try db.cachedStatement(
-            sql: "UPDATE inbox_events SET applied_at = ? WHERE connector = ? AND seq = ? AND applied_at IS NULL")
-        for seq in seqs {
-            try statement.execute(arguments: [now, connector, seq])
-        }
+        try db.execute(
+            sql: """
+                UPDATE inbox_events SET applied_at = ?, failed_at = NULL
+                WHERE connector = ? AND applied_at IS NULL AND seq IN (SELECT value FROM json_each(?))
+                """,
+            arguments: [now, connector, idList(seqs)])
     }
 
     public func inboxDepth(connector: String) async throws -> Int {
         try await pool.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM inbox_events WHERE connector = ? AND applied_at IS NULL",
+                db,
+                sql:
+                    "SELECT COUNT(*) FROM inbox_events WHERE connector = ? AND applied_at IS NULL AND failed_at IS NULL",
                 arguments: [connector]) ?? 0
         }
     }
@@ -399,8 +538,9 @@ public final class SQLiteStateStore: StateStore {
     public func markForwarded(connector: String, seqs: [Int64]) async throws {
         guard !seqs.isEmpty else { return }
         try await pool.write { db in
-            let statement = try db.cachedStatement(sql: "DELETE FROM outbox WHERE connector = ? AND seq = ?")
-            for seq in seqs { try statement.execute(arguments: [connector, seq]) }
+            try db.execute(
+                sql: "DELETE FROM outbox WHERE connector = ? AND seq IN (SELECT value FROM json_each(?))",
+                arguments: [connector, Self.idList(seqs)])
         }
     }
 
@@ -409,32 +549,29 @@ public final class SQLiteStateStore: StateStore {
     ) async throws {
         guard !seqs.isEmpty else { return }
         try await pool.write { db in
-            let statement = try db.cachedStatement(
+            try db.execute(
                 sql: """
                     UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
-                    WHERE connector = ? AND seq = ?
-                    """)
-            for seq in seqs {
-                try statement.execute(arguments: [error, nextAttemptAt.millisecondsSinceEpoch, connector, seq])
-            }
+                    WHERE connector = ? AND seq IN (SELECT value FROM json_each(?))
+                    """,
+                arguments: [error, nextAttemptAt.millisecondsSinceEpoch, connector, Self.idList(seqs)])
         }
     }
 
     public func moveToDeadLetters(connector: String, seqs: [Int64], reason: String, at: Timestamp) async throws {
         guard !seqs.isEmpty else { return }
+        let ids = Self.idList(seqs)
         try await pool.write { db in
-            let copy = try db.cachedStatement(
+            try db.execute(
                 sql: """
                     INSERT INTO dead_letters (connector, user_id, op, version, record_json, reason, attempts, created_at,
                         failed_at)
                     SELECT connector, user_id, op, version, record_json, ?, attempts + 1, created_at, ?
-                    FROM outbox WHERE connector = ? AND seq = ?
-                    """)
-            let delete = try db.cachedStatement(sql: "DELETE FROM outbox WHERE connector = ? AND seq = ?")
-            for seq in seqs {
-                try copy.execute(arguments: [reason, at.millisecondsSinceEpoch, connector, seq])
-                try delete.execute(arguments: [connector, seq])
-            }
+                    FROM outbox WHERE connector = ? AND seq IN (SELECT value FROM json_each(?)) ORDER BY seq
+                    """, arguments: [reason, at.millisecondsSinceEpoch, connector, ids])
+            try db.execute(
+                sql: "DELETE FROM outbox WHERE connector = ? AND seq IN (SELECT value FROM json_each(?))",
+                arguments: [connector, ids])
         }
     }
 
@@ -466,6 +603,13 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func deadLetterCount(connector: String) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM dead_letters WHERE connector = ?", arguments: [connector])
+                ?? 0
+        }
+    }
+
     public func replayDeadLetters(connector: String, ids: [Int64]?, at: Timestamp) async throws -> Int {
         try await pool.write { db in
             let selected: [Int64]
@@ -475,19 +619,17 @@ public final class SQLiteStateStore: StateStore {
                 selected = try Int64.fetchAll(
                     db, sql: "SELECT id FROM dead_letters WHERE connector = ? ORDER BY id", arguments: [connector])
             }
-            let copy = try db.cachedStatement(
+            let ids = Self.idList(selected)
+            try db.execute(
                 sql: """
                     INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
                     SELECT connector, user_id, op, version, record_json, ?, 0, ? FROM dead_letters
-                    WHERE connector = ? AND id = ?
-                    """)
-            let delete = try db.cachedStatement(sql: "DELETE FROM dead_letters WHERE connector = ? AND id = ?")
-            var count = 0
-            for id in selected {
-                try copy.execute(arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, connector, id])
-                count += db.changesCount
-                try delete.execute(arguments: [connector, id])
-            }
+                    WHERE connector = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY id
+                    """, arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, connector, ids])
+            let count = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM dead_letters WHERE connector = ? AND id IN (SELECT value FROM json_each(?))",
+                arguments: [connector, ids])
             return count
         }
     }
@@ -498,9 +640,12 @@ public final class SQLiteStateStore: StateStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO runs (connector, run_trigger, dry_run, started_at, outcome) VALUES (?, ?, ?, ?, 'running')
+                    INSERT INTO runs (connector, run_trigger, dry_run, started_at, outcome, owner)
+                    VALUES (?, ?, ?, ?, 'running', ?)
                     """,
-                arguments: [connector, trigger.rawValue, dryRun, at.millisecondsSinceEpoch])
+                arguments: [
+                    connector, trigger.rawValue, dryRun, at.millisecondsSinceEpoch, Self.processIdentity.description,
+                ])
             return db.lastInsertedRowID
         }
     }
@@ -558,6 +703,70 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func interruptAbandonedRuns(at: Timestamp) async throws -> [Int64] {
+        let me = Self.processIdentity
+        return try await pool.write { db in
+            let running = try Row.fetchAll(db, sql: "SELECT id, owner FROM runs WHERE outcome = 'running'")
+            let abandoned: [Int64] = running.compactMap { row in
+                let owner = (row["owner"] as String?).flatMap(ProcessIdentity.init(description:))
+                return me.considersGone(owner) ? row["id"] : nil
+            }
+            guard !abandoned.isEmpty else { return [] }
+            let ids = Self.idList(abandoned)
+            try db.execute(
+                sql: """
+                    UPDATE runs SET outcome = 'interrupted', ended_at = COALESCE(ended_at, ?),
+                    errors_json = '["interrupted: the process running it stopped before it finished"]'
+                    WHERE id IN (SELECT value FROM json_each(?))
+                    """, arguments: [at.millisecondsSinceEpoch, ids])
+            try db.execute(
+                sql: "DELETE FROM enrichment_staging WHERE run_id IN (SELECT value FROM json_each(?))", arguments: [ids]
+            )
+            return abandoned
+        }
+    }
+
+    // MARK: - Retention
+
+    public func prune(_ horizons: RetentionHorizons, now: Timestamp) async throws -> PruneCounts {
+        let at = now.millisecondsSinceEpoch
+        var counts = try await pool.write { db in
+            var counts = PruneCounts()
+            try db.execute(
+                sql: "DELETE FROM inbox_events WHERE applied_at IS NOT NULL AND received_at < ?",
+                arguments: [at - horizons.dedupeWindow])
+            counts.appliedEvents = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM inbox_deliveries WHERE received_at < ?", arguments: [at - horizons.dedupeWindow])
+            counts.deliveries = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM inbox_events WHERE failed_at IS NOT NULL AND applied_at IS NULL AND failed_at < ?",
+                arguments: [at - horizons.failedEvents])
+            counts.failedEvents = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM dead_letters WHERE failed_at < ?", arguments: [at - horizons.deadLetters])
+            counts.deadLetters = db.changesCount
+            try db.execute(
+                sql: """
+                    DELETE FROM runs WHERE outcome <> 'running' AND COALESCE(ended_at, started_at) < ?
+                    AND id NOT IN (
+                        SELECT id FROM (
+                            SELECT id, ROW_NUMBER() OVER (PARTITION BY connector ORDER BY id DESC) AS position FROM runs
+                        ) WHERE position <= ?)
+                    """, arguments: [at - horizons.runs, horizons.keepRuns])
+            counts.runs = db.changesCount
+            return counts
+        }
+        if counts.total > 0 {
+            counts.reclaimedPages = try await pool.writeWithoutTransaction { db in
+                let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+                try db.execute(sql: "PRAGMA incremental_vacuum")
+                return free - (try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0)
+            }
+        }
+        return counts
+    }
+
     // MARK: - Schedule
 
     public func scheduleState(connector: String) async throws -> ScheduleState? {
@@ -596,4 +805,14 @@ public final class SQLiteStateStore: StateStore {
 /// A nullable integer column as a timestamp.
 private func timestamp(_ milliseconds: Int64?) -> Timestamp? {
     milliseconds.map { Timestamp(millisecondsSinceEpoch: $0) }
+}
+
+extension SQLiteStateStore {
+    /// Rewrites a run's owner (tests of crash recovery: a run of a process that died).
+    public func setRunOwnerForTesting(runId: Int64, owner: ProcessIdentity) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE runs SET owner = ? WHERE id = ?", arguments: [owner.description, runId])
+        }
+    }
 }
