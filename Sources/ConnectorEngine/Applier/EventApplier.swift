@@ -214,6 +214,14 @@ public final class EventApplier: Service, Sendable {
                 if let next = iterator.next() { add(next) }
             }
         }
+        if client.pause.current == nil {
+            // A probe in this pass found the credentials accepted again: what was held waits no longer.
+            setbacks = setbacks.map { setback in
+                guard case .retry(_, false) = setback.disposition else { return setback }
+                return InboxSetback(
+                    seqs: setback.seqs, error: setback.error, disposition: .retry(at: Timestamp(now), countsAsAttempt: false))
+            }
+        }
         let applied = changes.flatMap(\.2) + ignored
         let userChanges = changes.compactMap(\.1)
         let outcomes = try await store.commit(
@@ -237,8 +245,10 @@ public final class EventApplier: Service, Sendable {
         return pending.count
     }
 
-    /// What happens to a user's events when reading Okta failed.
-    func setback(for error: OktaError, seqs: [Int64], attempts: Int, userId: String) -> InboxSetback {
+    /// What happens to a user's events when reading Okta failed: held without an attempt while Okta
+    /// rejects the credentials; retried with backoff for retryable errors until `maximumAttempts`;
+    /// failed at once for answers a retry cannot fix.
+    public func setback(for error: OktaError, seqs: [Int64], attempts: Int, userId: String) -> InboxSetback {
         let now = clock.now
         switch error {
         case .credentialsRejected(_, let probe):

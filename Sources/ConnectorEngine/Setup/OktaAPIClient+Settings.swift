@@ -9,7 +9,7 @@ extension OktaAPIClient {
     /// `rate_limit_share`, on the process's shared HTTP client.
     public static func make(
         for connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock, logger: Logger,
-        retry: RetryPolicy = .okta
+        retry: RetryPolicy = .okta, pause: OktaCredentialPause = OktaCredentialPause()
     ) -> OktaAPIClient {
         let method: OktaCredentialsProvider.Method
         switch connector.okta.credentials {
@@ -28,6 +28,6 @@ extension OktaAPIClient {
                 method: method, orgURL: connector.okta.url, httpClient: httpClient, clock: clock),
             httpClient: httpClient, limiter: OktaRateLimiter(share: connector.okta.rateLimitShare, clock: clock),
             clock: clock,
-            retry: retry, maximumConcurrency: concurrency, logger: log)
+            retry: retry, maximumConcurrency: concurrency, pause: pause, logger: log)
     }
 }
