@@ -16,7 +16,7 @@ struct OktaConnectorCommand: AsyncParsableCommand {
             DemoCommand.self, ServeCommand.self, StatusCommand.self, CheckConfigCommand.self, MappingCommand.self,
             ReconcileCommand.self,
             RunsCommand.self,
-            HooksCommand.self, DeadLettersCommand.self,
+            HooksCommand.self, DeadLettersCommand.self, EventsCommand.self,
         ]
     )
 }

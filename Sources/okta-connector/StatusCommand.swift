@@ -30,7 +30,7 @@ struct StatusCommand: AsyncParsableCommand {
             print(
                 "  inbox: \(status.inboxDepth) waiting   outbox: \(status.outboxDepth) queued"
                     + (status.outboxOldest.map { ", oldest \($0.iso8601)" } ?? "")
-                    + "   dead letters: \(status.deadLetters)")
+                    + "   dead letters: \(status.deadLetters)   failed events: \(status.failedEvents)")
             if let last = status.runs.first(where: { $0.outcome != .running }) {
                 print(
                     "  last run: #\(last.id) \(last.outcome.rawValue) at \(last.startedAt.iso8601): \(last.counts.listed) listed, "

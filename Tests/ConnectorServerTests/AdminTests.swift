@@ -106,6 +106,8 @@ struct AdminTests {
         }
         #expect(connector["slug"] == "test-org")
         #expect(connector["outboxDepth"] == .integer(0))
+        #expect(connector["health"] == "running")
+        #expect(connector["failedEvents"] == .integer(0))
         #expect(connector["nextDue"]?.stringValue?.hasSuffix("T02:00:00.000Z") == true)
         guard case .array(let runs)? = connector["runs"] else {
             Issue.record("no runs")
@@ -119,17 +121,20 @@ struct AdminTests {
             "okta_connector_okta_calls_total", "okta_connector_outbox_depth", "okta_connector_inbox_depth",
             "okta_connector_reconcile_drift", "okta_connector_reconcile_users",
             "okta_connector_records_forwarded_total",
-            "okta_connector_reconcile_duration_seconds",
+            "okta_connector_reconcile_duration_seconds", "okta_connector_apply_lag_seconds",
+            "okta_connector_events_failed", "okta_connector_okta_credentials_rejected",
         ] {
             #expect(metrics.contains(name), "\(name) missing")
         }
         #expect(
             metrics.contains(
                 #"okta_connector_okta_calls_total{connector="test-org",endpoint="GET /api/v1/users",status="200"}"#))
+        #expect(metrics.contains(#"okta_connector_health{connector="test-org",state="running"} 1"#))
 
         let page = try await serve.get("/").body
         #expect(page.hasPrefix("<!doctype html>"))
         #expect(page.contains("data-connector=\"test-org\""))
+        #expect(page.contains("<dd class=\"health ok\">running</dd>"))
         #expect(page.contains("<svg class=\"chart\""))
         for external in ["<link", "src=", "@import", "url("] {
             #expect(!page.contains(external), "no external assets (\(external))")

@@ -116,7 +116,9 @@ struct ApplierFailureTests {
         #expect(try await harness.store.inboxDepth(connector: harness.slug) == 0)
         // Replayed once Okta answers again: applied.
         harness.simulator.faults = FaultPlan()
-        #expect(try await harness.store.retryFailedEvents(connector: harness.slug, seqs: nil, at: Timestamp(clock.now)) == 1)
+        #expect(
+            try await harness.store.retryFailedEvents(connector: harness.slug, seqs: nil, at: Timestamp(clock.now)) == 1
+        )
         try await applier.applyPending()
         #expect(try await harness.stored(broken)?.recordHash == harness.expectedHash(broken))
     }
@@ -131,14 +133,17 @@ struct ApplierFailureTests {
         #expect(disposition(.apiError(endpoint: "GET /api/v1/users/{id}", status: 400, body: nil)) == .fail)
         #expect(disposition(.apiError(endpoint: "GET /api/v1/users/{id}", status: 404, body: nil)) == .fail)
         #expect(disposition(.malformedResponse(endpoint: "GET /api/v1/users/{id}", reason: "not JSON")) == .fail)
-        if case .retry(_, true) = disposition(.apiError(endpoint: "x", status: 503, body: nil)) {} else {
+        if case .retry(_, true) = disposition(.apiError(endpoint: "x", status: 503, body: nil)) {
+        } else {
             Issue.record("a 503 is retried")
         }
-        if case .retry(_, true) = disposition(.transport(endpoint: "x", reason: "reset")) {} else {
+        if case .retry(_, true) = disposition(.transport(endpoint: "x", reason: "reset")) {
+        } else {
             Issue.record("a connection error is retried")
         }
         #expect(disposition(.transport(endpoint: "x", reason: "reset"), attempts: 7) == .fail, "the eighth attempt")
-        if case .retry(_, false) = disposition(.invalidCredentials(summary: "Invalid token provided")) {} else {
+        if case .retry(_, false) = disposition(.invalidCredentials(summary: "Invalid token provided")) {
+        } else {
             Issue.record("rejected credentials hold without an attempt")
         }
     }

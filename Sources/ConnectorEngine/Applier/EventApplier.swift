@@ -219,7 +219,8 @@ public final class EventApplier: Service, Sendable {
             setbacks = setbacks.map { setback in
                 guard case .retry(_, false) = setback.disposition else { return setback }
                 return InboxSetback(
-                    seqs: setback.seqs, error: setback.error, disposition: .retry(at: Timestamp(now), countsAsAttempt: false))
+                    seqs: setback.seqs, error: setback.error,
+                    disposition: .retry(at: Timestamp(now), countsAsAttempt: false))
             }
         }
         let applied = changes.flatMap(\.2) + ignored

@@ -1,4 +1,5 @@
 import ConnectorDomain
+import ConnectorEngine
 import ConnectorStore
 import Foundation
 
@@ -39,6 +40,11 @@ enum StatusPage {
             + "viewBox=\"0 0 \(max(1, finished.count) * width) 64\">\(bars)</svg>"
     }
 
+    static func healthClass(_ health: ConnectorHealth?) -> String {
+        guard let health else { return "off" }
+        return health == .running ? "ok" : "warn"
+    }
+
     static func html(_ report: StatusReport) -> String {
         let now = report.generatedAt
         var sections = ""
@@ -52,10 +58,12 @@ enum StatusPage {
                   <h2>\(escape(connector.name)) <span class="badge \(connector.active ? "ok" : "off")">\(connector.active ? "active" : "inactive")</span></h2>
                   <p class="muted">\(escape(connector.oktaURL)) · server \(escape(connector.server)) · \(escape(connector.statuses.joined(separator: ", ")))</p>
                   <dl>
+                    <dt>Health</dt><dd class="health \(healthClass(connector.health))">\(escape(connector.health?.description ?? "unknown"))</dd>
                     <dt>Events</dt><dd class="events \(arriving ? "ok" : "warn")">\(arriving ? "arriving" : "none in the last hour") (last delivery \(age(connector.lastDelivery, now: now)), hook \(escape(connector.hookPath)))</dd>
                     <dt>Inbox</dt><dd class="inbox">\(connector.inboxDepth) waiting</dd>
                     <dt>Outbox</dt><dd class="outbox">\(connector.outboxDepth) queued\(connector.outboxOldest.map { ", oldest \(age($0.date, now: now))" } ?? "")</dd>
                     <dt>Dead letters</dt><dd class="dead-letters">\(connector.deadLetters)</dd>
+                    <dt>Failed events</dt><dd class="failed-events">\(connector.failedEvents)</dd>
                     <dt>Last run</dt><dd class="last-run">\(last.map { "#\($0.id) \($0.outcome.rawValue) \(age($0.startedAt.date, now: now)): \($0.counts.listed) listed, \($0.counts.created + $0.counts.updated) changed, \($0.counts.removed) removed, drift \($0.drift)" } ?? "none yet")\(running.map { " · run #\($0.id) in progress" } ?? "")</dd>
                     <dt>Next run</dt><dd class="next-run">\(connector.nextDue?.iso8601 ?? "not scheduled") (\(escape(connector.schedule)))</dd>
                   </dl>

@@ -1,5 +1,6 @@
 import ConnectorConfiguration
 public import ConnectorDomain
+public import ConnectorEngine
 public import ConnectorStore
 public import Foundation
 
@@ -21,7 +22,11 @@ public struct StatusReport: Sendable {
         public var outboxDepth: Int
         public var outboxOldest: Timestamp?
         public var deadLetters: Int
+        /// Inbox events that failed for good (replay with `okta-connector events retry`).
+        public var failedEvents: Int
         public var runs: [RunRecord]
+        /// The connector's health, known only to the process running it (`nil` when read from the store alone).
+        public var health: ConnectorHealth?
     }
 
     public var generatedAt: Date
@@ -37,12 +42,13 @@ public struct StatusReport: Sendable {
         var connectors: [Connector] = []
         for runtime in view.connectors {
             let settings = runtime.settings
-            connectors.append(
-                try await connector(
-                    store: view.store, name: settings.name, slug: settings.slug, server: settings.server,
-                    active: settings.active, oktaURL: settings.okta.url.absoluteString,
-                    statuses: settings.userStatuses.map(\.rawValue), schedule: "\(settings.schedule)",
-                    hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug)))
+            var status = try await connector(
+                store: view.store, name: settings.name, slug: settings.slug, server: settings.server,
+                active: settings.active, oktaURL: settings.okta.url.absoluteString,
+                statuses: settings.userStatuses.map(\.rawValue), schedule: "\(settings.schedule)",
+                hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug))
+            status.health = runtime.health
+            connectors.append(status)
         }
         return StatusReport(generatedAt: Date(), connectors: connectors)
     }
@@ -59,8 +65,9 @@ public struct StatusReport: Sendable {
             lastDelivery: lastDelivery, inboxDepth: try await store.inboxDepth(connector: slug),
             outboxDepth: outbox.depth,
             outboxOldest: outbox.oldestCreatedAt,
-            deadLetters: try await store.deadLetters(connector: slug, limit: 100_000).count,
-            runs: try await store.runs(connector: slug, limit: 30))
+            deadLetters: try await store.deadLetterCount(connector: slug),
+            failedEvents: try await store.failedEventCount(connector: slug),
+            runs: try await store.runs(connector: slug, limit: 30), health: nil)
     }
 
     static func runJSON(_ run: RunRecord) -> JSONValue {
@@ -92,8 +99,13 @@ public struct StatusReport: Sendable {
                         "inboxDepth": .integer(Int64(connector.inboxDepth)),
                         "outboxDepth": .integer(Int64(connector.outboxDepth)),
                         "deadLetters": .integer(Int64(connector.deadLetters)),
+                        "failedEvents": .integer(Int64(connector.failedEvents)),
                         "runs": .array(connector.runs.prefix(10).map(StatusReport.runJSON)),
                     ]
+                    if let health = connector.health {
+                        object["health"] = .string(health.state)
+                        if let reason = health.reason { object["healthReason"] = .string(reason) }
+                    }
                     if let due = connector.nextDue { object["nextDue"] = .string(due.iso8601) }
                     if let last = connector.lastDelivery { object["lastDelivery"] = .string(Timestamp(last).iso8601) }
                     if let oldest = connector.outboxOldest { object["outboxOldest"] = .string(oldest.iso8601) }

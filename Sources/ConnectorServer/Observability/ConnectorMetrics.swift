@@ -99,9 +99,27 @@ public final class ConnectorMetrics: Sendable {
                     "okta_connector_outbox_oldest_age_seconds", [("connector", slug)],
                     outbox.oldestCreatedAt.map { now.timeIntervalSince($0.date) } ?? 0)
             }
-            if let letters = try? await store.deadLetters(connector: slug, limit: 100_000) {
-                gauge("okta_connector_dead_letters", [("connector", slug)], Double(letters.count))
+            if let letters = try? await store.deadLetterCount(connector: slug) {
+                gauge("okta_connector_dead_letters", [("connector", slug)], Double(letters))
             }
+            if let failed = try? await store.failedEventCount(connector: slug) {
+                gauge("okta_connector_events_failed", [("connector", slug)], Double(failed))
+            }
+            // Apply lag: how old the oldest event still waiting is (0 when none waits).
+            if let oldest = try? await store.oldestPendingEventPublished(connector: slug) {
+                gauge(
+                    "okta_connector_apply_lag_seconds", [("connector", slug)],
+                    max(0, now.timeIntervalSince(oldest.date)))
+            } else {
+                gauge("okta_connector_apply_lag_seconds", [("connector", slug)], 0)
+            }
+            let health = connector.health
+            for state in ConnectorHealth.states {
+                gauge("okta_connector_health", [("connector", slug), ("state", state)], health.state == state ? 1 : 0)
+            }
+            gauge(
+                "okta_connector_okta_credentials_rejected", [("connector", slug)],
+                connector.client.pause.current == nil ? 0 : 1)
             if let run = try? await store.runs(connector: slug, limit: 10).first(where: {
                 $0.outcome != .running && !$0.dryRun
             }) {
