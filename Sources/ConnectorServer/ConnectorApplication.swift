@@ -107,7 +107,8 @@ public struct ConnectorApplication: Sendable {
             router: router, server: try HookListener.serverBuilder(tls: configuration.server.tls),
             configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
-        let metrics = ConnectorMetrics()
+        ConnectorMetrics.bootstrap()
+        let metrics = ConnectorMetrics.shared
         var services: [any Service] = [
             supervisor,
             StoreMaintenance(store: store, retention: configuration.store.retention, clock: clock, logger: logger),

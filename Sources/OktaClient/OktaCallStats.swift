@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Okta calls made, by endpoint and answer, plus `429`s and retries: what a run records.
@@ -17,14 +18,30 @@ public final class OktaCallStats: Sendable {
         public var total: Int { calls.values.reduce(0, +) }
     }
 
+    /// The connector the calls are made for, as a metrics label (`nil`: no metrics).
+    let connector: String?
+
     /// Creates empty stats.
-    public init() {}
+    /// - Parameter connector: The connector, when the calls are to be recorded as metrics
+    ///   (`okta_connector_okta_calls_total`, `okta_connector_okta_rate_limited_total`).
+    public init(connector: String? = nil) {
+        self.connector = connector
+    }
 
     func record(_ endpoint: String, status: Int) {
         state.withLock { counts in
             counts.calls[endpoint, default: 0] += 1
             counts.byStatus["\(endpoint) \(status)", default: 0] += 1
             if status == 429 { counts.tooManyRequests += 1 }
+        }
+        guard let connector else { return }
+        // The endpoint is a template (`GET /api/v1/users/{id}`), never an id: a bounded label.
+        Counter(
+            label: "okta_connector_okta_calls_total",
+            dimensions: [("connector", connector), ("endpoint", endpoint), ("status", String(status))]
+        ).increment()
+        if status == 429 {
+            Counter(label: "okta_connector_okta_rate_limited_total", dimensions: [("connector", connector)]).increment()
         }
     }
 

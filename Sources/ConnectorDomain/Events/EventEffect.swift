@@ -91,6 +91,14 @@ extension OktaLogEvent {
             .union(deviceEventTypes).union(lifecycle).union(["user.lifecycle.delete.initiated"])).sorted()
     }()
 
+    /// The event type as a metrics label: one of ``subscribedEventTypes``, or `other` — labels come
+    /// from a bounded set whatever a delivery carries.
+    public static func metricLabel(forType type: String) -> String {
+        subscribedEventTypeSet.contains(type) ? type : "other"
+    }
+
+    static let subscribedEventTypeSet = Set(subscribedEventTypes)
+
     /// What this event means for its subject user.
     public var interpretation: EventInterpretation {
         guard outcomeResult == nil || outcomeResult == "SUCCESS" else { return .notSuccessful }

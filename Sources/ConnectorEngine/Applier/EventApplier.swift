@@ -3,6 +3,7 @@ public import ConnectorDomain
 public import ConnectorStore
 public import Foundation
 public import Logging
+import Metrics
 public import OktaClient
 public import ServiceLifecycle
 import Synchronization
@@ -165,9 +166,11 @@ public final class EventApplier: Service, Sendable {
             switch event.interpretation {
             case .unknownType, .noSubjectUser:
                 countsState.withLock { $0.unknownTypes += 1 }
+                countIgnored("unknown_type")
                 ignored.append(item.seq)
             case .notSuccessful:
                 countsState.withLock { $0.notSuccessful += 1 }
+                countIgnored("not_successful")
                 ignored.append(item.seq)
             case .apply(let userId, let effect):
                 if work[userId] == nil { order.append(userId) }
@@ -229,6 +232,7 @@ public final class EventApplier: Service, Sendable {
             UserWriteBatch(
                 connector: connector.slug, changes: userChanges, appliedInboxEvents: applied, at: Timestamp(clock.now)))
         try await store.setBack(connector: connector.slug, setbacks, at: Timestamp(clock.now))
+        record(changes: changes, work: work, setbacks: setbacks)
         countsState.withLock { counts in
             for (userId, _, seqs) in changes where !seqs.isEmpty {
                 for type in work[userId]?.types ?? [] { counts.eventsByType[type, default: 0] += 1 }
@@ -244,6 +248,41 @@ public final class EventApplier: Service, Sendable {
             }
         }
         return pending.count
+    }
+
+    private func countIgnored(_ reason: String) {
+        Counter(
+            label: "okta_connector_events_ignored_total",
+            dimensions: [("connector", connector.slug), ("reason", reason)]
+        )
+        .increment()
+    }
+
+    /// Records a pass's metrics where it happens, with labels from bounded sets.
+    private func record(
+        changes: [(String, UserChange?, [Int64])], work: [String: UserWork], setbacks: [InboxSetback]
+    ) {
+        let slug = connector.slug
+        var byType: [String: Int] = [:]
+        for (userId, _, seqs) in changes where !seqs.isEmpty {
+            for type in work[userId]?.types ?? [] { byType[OktaLogEvent.metricLabel(forType: type), default: 0] += 1 }
+        }
+        for (type, count) in byType {
+            Counter(label: "okta_connector_events_applied_total", dimensions: [("connector", slug), ("type", type)])
+                .increment(by: count)
+        }
+        for setback in setbacks {
+            let outcome: String
+            switch setback.disposition {
+            case .fail: outcome = "failed"
+            case .retry(_, true): outcome = "retried"
+            case .retry(_, false): outcome = "held"
+            }
+            Counter(
+                label: "okta_connector_events_set_back_total", dimensions: [("connector", slug), ("outcome", outcome)]
+            )
+            .increment(by: setback.seqs.count)
+        }
     }
 
     /// What happens to a user's events when reading Okta failed: held without an attempt while Okta

@@ -28,6 +28,8 @@ extension OktaAPIClient {
                 method: method, orgURL: connector.okta.url, httpClient: httpClient, clock: clock),
             httpClient: httpClient, limiter: OktaRateLimiter(share: connector.okta.rateLimitShare, clock: clock),
             clock: clock,
-            retry: retry, maximumConcurrency: concurrency, pause: pause, logger: log)
+            retry: retry, maximumConcurrency: concurrency, stats: OktaCallStats(connector: connector.slug),
+            pause: pause,
+            logger: log)
     }
 }

@@ -10,16 +10,26 @@ import Synchronization
 
 /// The metrics of SPEC §11 in Prometheus text, through swift-metrics and swift-prometheus.
 ///
-/// Counters follow the running parts' own counts (the receiver, the Okta clients, the appliers,
-/// the forwarders); gauges are read from the store at each scrape, so they are true even after a
-/// restart.
+/// Counters and timers are recorded where things happen (the receiver, the Okta clients, the
+/// appliers, the forwarders) through the process-wide `MetricsSystem`, bootstrapped once with this
+/// registry's factory (``bootstrap()``). Gauges of what the store holds (inbox, outbox, dead
+/// letters, failed events, apply lag, the last run) and of each connector's health are read at
+/// each scrape with `COUNT`-style queries, so they are true even after a restart.
 public final class ConnectorMetrics: Sendable {
+    /// The process's registry.
+    public static let shared = ConnectorMetrics()
+
     let registry = PrometheusCollectorRegistry()
     let factory: PrometheusMetricsFactory
-    private let seen = Mutex<[String: Int]>([:])
 
-    /// Creates an empty registry.
-    public init() {
+    private static let bootstrapped: Void = {
+        MetricsSystem.bootstrap(ConnectorMetrics.shared.factory)
+    }()
+
+    /// Makes `MetricsSystem` record into ``shared``; once per process, later calls do nothing.
+    public static func bootstrap() { _ = bootstrapped }
+
+    init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
             .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
@@ -29,47 +39,15 @@ public final class ConnectorMetrics: Sendable {
         self.factory = factory
     }
 
-    /// Adds the growth of a running count to a counter.
-    private func advance(_ name: String, _ dimensions: [(String, String)], to total: Int) {
-        let key = name + dimensions.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
-        let delta = seen.withLock { seen -> Int in
-            let previous = seen[key] ?? 0
-            seen[key] = total
-            return total - previous
-        }
-        if delta > 0 { Counter(label: name, dimensions: dimensions, factory: factory).increment(by: delta) }
-    }
-
     private func gauge(_ name: String, _ dimensions: [(String, String)], _ value: Double) {
         Gauge(label: name, dimensions: dimensions, factory: factory).record(value)
     }
 
-    /// Refreshes every metric and returns the Prometheus text.
+    /// Refreshes the gauges and returns the Prometheus text.
     func scrape(_ runtime: ConnectorRuntimeView) async -> String {
-        for latency in runtime.receiver.takeLatencies() {
-            Timer(label: "okta_connector_ack_latency_seconds", dimensions: [], factory: factory)
-                .recordNanoseconds(Int64(latency * 1e9))
-        }
-        for (key, value) in runtime.receiver.snapshot {
-            let parts = key.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { continue }
-            advance("okta_connector_deliveries_total", [("connector", parts[0]), ("result", parts[1])], to: value)
-        }
         let now = Date()
         for connector in runtime.connectors {
             let slug = connector.settings.slug
-            let calls = connector.client.stats.counts
-            for (key, value) in calls.byStatus {
-                guard let space = key.lastIndex(of: " ") else { continue }
-                advance(
-                    "okta_connector_okta_calls_total",
-                    [
-                        ("connector", slug), ("endpoint", String(key[..<space])),
-                        ("status", String(key[key.index(after: space)...])),
-                    ],
-                    to: value)
-            }
-            advance("okta_connector_okta_rate_limited_total", [("connector", slug)], to: calls.tooManyRequests)
             for bucket in OktaBucket.allCases {
                 if let state = await connector.client.limiter.state(of: bucket) {
                     gauge(
@@ -77,18 +55,6 @@ public final class ConnectorMetrics: Sendable {
                         Double(state.remaining))
                 }
             }
-            let applied = connector.applier.counts
-            for (type, count) in applied.eventsByType {
-                advance("okta_connector_events_applied_total", [("connector", slug), ("type", type)], to: count)
-            }
-            advance(
-                "okta_connector_events_ignored_total", [("connector", slug), ("reason", "unknown_type")],
-                to: applied.unknownTypes)
-            advance(
-                "okta_connector_events_ignored_total", [("connector", slug), ("reason", "not_successful")],
-                to: applied.notSuccessful)
-            advance("okta_connector_records_forwarded_total", [("connector", slug)], to: connector.forwarder.forwarded)
-            advance("okta_connector_sink_errors_total", [("connector", slug)], to: connector.forwarder.failures)
             let store = runtime.store
             if let depth = try? await store.inboxDepth(connector: slug) {
                 gauge("okta_connector_inbox_depth", [("connector", slug)], Double(depth))

@@ -5,14 +5,16 @@ public import Foundation
 import HTTPTypes
 public import Hummingbird
 public import Logging
+import Metrics
 import NIOCore
 import Synchronization
 
-/// Counts of what the receiver did, by connector and result (exposed as metrics by `serve`).
+/// What the receiver did, by connector and result: counted here for status and tests, and recorded
+/// as metrics where it happens (`okta_connector_deliveries_total`, `okta_connector_ack_latency_seconds`,
+/// `okta_connector_events_received_total`). Bounded: connectors × results.
 public final class ReceiverStats: Sendable {
     private let counts = Mutex<[String: Int]>([:])
     private let lastStored = Mutex<[String: Date]>([:])
-    private let latencies = Mutex<[Double]>([])
 
     /// Creates empty stats.
     public init() {}
@@ -20,18 +22,24 @@ public final class ReceiverStats: Sendable {
     func count(_ connector: String, _ result: String) {
         counts.withLock { $0["\(connector) \(result)", default: 0] += 1 }
         if result == "stored" { lastStored.withLock { $0[connector] = Date() } }
+        Counter(label: "okta_connector_deliveries_total", dimensions: [("connector", connector), ("result", result)])
+            .increment()
     }
 
-    func observe(latency seconds: Double) {
-        latencies.withLock { $0.append(seconds) }
+    func observe(latency: Duration, connector: String) {
+        let nanoseconds = latency.components.seconds * 1_000_000_000 + latency.components.attoseconds / 1_000_000_000
+        Timer(label: "okta_connector_ack_latency_seconds", dimensions: [("connector", connector)])
+            .recordNanoseconds(nanoseconds)
     }
 
-    /// Acknowledgement latencies recorded since the last call (for the metrics histogram).
-    public func takeLatencies() -> [Double] {
-        latencies.withLock { list in
-            let taken = list
-            list = []
-            return taken
+    func received(_ events: [InboxEvent], connector: String) {
+        var byType: [String: Int] = [:]
+        for event in events { byType[OktaLogEvent.metricLabel(forType: event.eventType), default: 0] += 1 }
+        for (type, count) in byType {
+            Counter(
+                label: "okta_connector_events_received_total", dimensions: [("connector", connector), ("type", type)]
+            )
+            .increment(by: count)
         }
     }
 
@@ -157,10 +165,7 @@ public final class EventHookReceiver: Sendable {
             unauthorized(connector)
             return Self.error(.unauthorized, "missing or wrong \(connector.eventHook.authHeader) header")
         }
-        defer {
-            let elapsed = ContinuousClock.now - started
-            stats.observe(latency: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
+        defer { stats.observe(latency: ContinuousClock.now - started, connector: connector.slug) }
         guard let contentType = request.headers[.contentType]?.lowercased(), contentType.hasPrefix("application/json")
         else {
             stats.count(connector.slug, "unsupported_media_type")
@@ -190,6 +195,7 @@ public final class EventHookReceiver: Sendable {
             switch try await committer.store(delivery) {
             case .stored(let new, _):
                 stats.count(connector.slug, "stored")
+                stats.received(delivery.events, connector: connector.slug)
                 if new > 0 { onStored(connector.slug) }
             case .duplicateDelivery:
                 stats.count(connector.slug, "duplicate_delivery")
