@@ -7,7 +7,9 @@ public import Foundation
 /// Columns are target attribute names. Nested objects become `Attribute.member` columns; lists of
 /// values are joined with `;`; lists of objects become one column per member, each joining that
 /// member's values with `;` in the same order (so `User.AssignedApps.AppName` and
-/// `User.AssignedApps.AppInstanceId` line up). Fields are quoted as RFC 4180 says (delimiter,
+/// `User.AssignedApps.AppInstanceId` line up). In such list cells each item is escaped so that the
+/// list reads back exactly: `\` is written `\\` and `;` is written `\;` (``listItems(_:)`` reads a
+/// list cell back); cells that are not lists are written as they are. Fields are quoted as RFC 4180 says (delimiter,
 /// quote, line breaks). A file is written to a temporary name and renamed into place, so the
 /// importer never sees half a file; only the newest `keep` files are kept.
 public struct CSVSnapshotWriter: Sendable {
@@ -49,10 +51,11 @@ public struct CSVSnapshotWriter: Sendable {
                 if !items.isEmpty, objects.count == items.count {
                     let keys = Set(objects.flatMap(\.keys)).sorted()
                     for key in keys {
-                        columns["\(name).\(key)"] = objects.map { $0[key].flatMap(text) ?? "" }.joined(separator: ";")
+                        columns["\(name).\(key)"] = objects.map { escapeListItem($0[key].flatMap(text) ?? "") }
+                            .joined(separator: ";")
                     }
                 } else {
-                    columns[name] = items.compactMap(text).joined(separator: ";")
+                    columns[name] = items.compactMap(text).map(escapeListItem).joined(separator: ";")
                 }
             default:
                 if let string = text(value) { columns[name] = string }
@@ -60,6 +63,45 @@ public struct CSVSnapshotWriter: Sendable {
         }
         for (name, value) in attributes { add(name, value) }
         return columns
+    }
+
+    /// One item of a list cell: `\` becomes `\\` and `;` (the list separator) becomes `\;`.
+    /// - Parameter item: The item's text.
+    /// - Returns: The escaped text.
+    public static func escapeListItem(_ item: String) -> String {
+        guard item.contains(";") || item.contains("\\") else { return item }
+        var escaped = ""
+        for character in item {
+            if character == "\\" || character == ";" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    /// Reads a list cell back into its items: splits at every `;` not escaped by `\`, and undoes the
+    /// escaping of ``escapeListItem(_:)``. An empty cell is an empty list.
+    /// - Parameter cell: The cell's text, as a CSV reader returns it.
+    /// - Returns: The items.
+    public static func listItems(_ cell: String) -> [String] {
+        guard !cell.isEmpty else { return [] }
+        var items: [String] = []
+        var current = ""
+        var escaping = false
+        for character in cell {
+            if escaping {
+                current.append(character)
+                escaping = false
+            } else if character == "\\" {
+                escaping = true
+            } else if character == ";" {
+                items.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        items.append(current)
+        return items
     }
 
     /// One CSV field, quoted when it holds the delimiter, a quote, a line break or edge spaces.
@@ -147,6 +189,9 @@ public final class CSVChangeTracker: RecordSink {
     public func deliver(_ batch: SinkBatch) async throws(SinkError) {
         if !batch.records.isEmpty { dirty.set() }
     }
+
+    /// Marks a snapshot as due again (after a snapshot failed).
+    public func markDirty() { dirty.set() }
 
     /// Whether changes arrived since the last snapshot; clears the flag.
     public func takeDirty() -> Bool { dirty.take() }

@@ -6,8 +6,10 @@ import NIOHTTP1
 
 /// The Neurons ingestion endpoint (SPEC §9): OAuth 2.0 client credentials (token cached until shortly
 /// before it expires, fetched again once on `401`), each batch `POST`ed as JSON with an
-/// `Idempotency-Key`. `408`, `429`, `5xx` and transport errors are retryable (with `Retry-After`);
-/// other `4xx` are permanent.
+/// `Idempotency-Key`. `408`, `429`, `5xx` and transport errors are retryable (with `Retry-After`,
+/// clamped by ``HeaderValues``); `401` after a fresh token, `403` and a token endpoint refusing the
+/// client are ``SinkError/credentialsRejected(reason:)`` (the records stay queued); other `4xx` are
+/// permanent.
 public actor NeuronsHTTPSink: RecordSink {
     let endpoint: URL
     let tokenURL: URL
@@ -49,13 +51,15 @@ public actor NeuronsHTTPSink: RecordSink {
             request.headers.add(name: "Idempotency-Key", value: batch.batchId)
             request.body = .bytes(ByteBuffer(string: body))
             let status: Int
-            let retryAfter: TimeInterval?
+            let retryAfter: HeaderValues.Clamped<TimeInterval>?
             let text: String
             do {
                 let response = try await httpClient.execute(request, timeout: .seconds(60))
                 let collected = try await response.body.collect(upTo: 1 << 20)
                 status = Int(response.status.code)
-                retryAfter = response.headers.first(name: "Retry-After").flatMap(TimeInterval.init)
+                retryAfter = HeaderValues.retryAfter(
+                    response.headers.first(name: "Retry-After"), now: clock.now,
+                    responseDate: response.headers.first(name: "Date").flatMap(HTTPDate.parse))
                 text = String(buffer: collected)
             } catch {
                 throw .retryable(reason: "\(error)", retryAfter: nil)
@@ -66,12 +70,24 @@ public actor NeuronsHTTPSink: RecordSink {
                 // The token may have been revoked early: fetch a new one, once.
                 token = nil
                 refreshed = true
+            case 401, 403:
+                // A fresh token refused, or not allowed to write: the configuration is wrong, not the records.
+                throw .credentialsRejected(reason: Self.credentialsHint("the ingestion endpoint answered \(status)"))
             case 408, 429, 500..<600:
-                throw .retryable(reason: "HTTP \(status) \(text.prefix(200))", retryAfter: retryAfter)
+                var reason = "HTTP \(status) \(text.prefix(200))"
+                if let retryAfter, retryAfter.wasClamped {
+                    reason += " (Retry-After out of bounds, clamped to \(Int64(saturating: retryAfter.value)) s)"
+                }
+                throw .retryable(reason: reason, retryAfter: retryAfter?.value)
             default:
                 throw .permanent(reason: "HTTP \(status) \(text.prefix(500))")
             }
         }
+    }
+
+    /// The operator's next step when the sink refuses the credentials.
+    static func credentialsHint(_ what: String) -> String {
+        "\(what): the sink rejects the connector's credentials; check sink.client_id, sink.client_secret and sink.token_url (and the app registration's scope)"
     }
 
     /// Fetches a token, as `check-config --online` does: proves the endpoint and credentials work.
@@ -82,7 +98,13 @@ public actor NeuronsHTTPSink: RecordSink {
 
     struct TokenAnswer: Decodable {
         let access_token: String
-        let expires_in: Int?
+        /// Any number (decoded as `Double` so that a huge or fractional value is not a decoding
+        /// error); clamped by ``HeaderValues/tokenLifetime(_:)``.
+        let expires_in: Double?
+    }
+
+    struct TokenError: Decodable {
+        let error: String?
     }
 
     private func currentToken() async throws(SinkError) -> String {
@@ -101,17 +123,25 @@ public actor NeuronsHTTPSink: RecordSink {
             let body = try await response.body.collect(upTo: 1 << 20)
             let status = Int(response.status.code)
             guard status == 200 else {
-                if status == 429 || status >= 500 {
-                    throw SinkError.retryable(reason: "token endpoint answered \(status)", retryAfter: nil)
+                if status == 408 || status == 429 || status >= 500 {
+                    let retryAfter = HeaderValues.retryAfter(
+                        response.headers.first(name: "Retry-After"), now: clock.now,
+                        responseDate: response.headers.first(name: "Date").flatMap(HTTPDate.parse))
+                    throw SinkError.retryable(
+                        reason: "token endpoint answered \(status)", retryAfter: retryAfter?.value)
                 }
-                // A wrong client id or secret: nothing will go through until the configuration is fixed;
-                // keep the records and retry slowly rather than dropping them.
-                throw SinkError.retryable(
-                    reason: "token endpoint refused the client credentials (\(status))", retryAfter: 60)
+                // A wrong client id or secret (`401`/`400 invalid_client`, RFC 6749 §5.2), or any other
+                // refusal: nothing will go through until the configuration is fixed; keep the records
+                // and retry slowly rather than dropping them.
+                let error = (try? JSONDecoder().decode(TokenError.self, from: Data(body.readableBytesView)))?.error
+                let code = error.map { " \(String($0.prefix(60)))" } ?? ""
+                throw SinkError.credentialsRejected(
+                    reason: Self.credentialsHint("the token endpoint answered \(status)\(code)"))
             }
             let answer = try JSONDecoder().decode(TokenAnswer.self, from: Data(body.readableBytesView))
             tokensFetched += 1
-            token = (answer.access_token, clock.now.addingTimeInterval(Double(answer.expires_in ?? 3600)))
+            let lifetime = HeaderValues.tokenLifetime(answer.expires_in).value
+            token = (answer.access_token, clock.now.addingTimeInterval(lifetime))
             return answer.access_token
         } catch let error as SinkError {
             throw error

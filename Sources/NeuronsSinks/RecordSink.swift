@@ -48,11 +48,34 @@ public enum SinkError: Error, Sendable, CustomStringConvertible {
     case retryable(reason: String, retryAfter: TimeInterval?)
     /// Rejected for good (other `4xx`): the batch goes to the dead letters.
     case permanent(reason: String)
+    /// The sink refuses the connector's credentials (`401` after a fresh token, `403`, or the token
+    /// endpoint refusing the client). Not the records' fault: they stay queued and are retried slowly
+    /// until the configuration is fixed.
+    case credentialsRejected(reason: String)
+
+    /// Whether the batch stays queued for another attempt.
+    public var isRetryable: Bool {
+        if case .permanent = self { return false }
+        return true
+    }
+
+    /// The wait the sink asked for, if any.
+    public var retryAfter: TimeInterval? {
+        switch self {
+        case .retryable(_, let retryAfter): return retryAfter
+        case .credentialsRejected: return SinkError.credentialsRetryInterval
+        case .permanent: return nil
+        }
+    }
+
+    /// How often rejected credentials are tried again: slowly, since only an operator can fix them.
+    public static let credentialsRetryInterval: TimeInterval = 60
 
     public var description: String {
         switch self {
         case .retryable(let reason, _): return "retryable: \(reason)"
         case .permanent(let reason): return "rejected: \(reason)"
+        case .credentialsRejected(let reason): return "sink rejects credentials: \(reason)"
         }
     }
 }

@@ -280,11 +280,11 @@ public final class OktaAPIClient: Sendable {
                 continue
             }
             stats.record(endpoint, status: response.status)
-            let date = response.header("Date").flatMap(HTTPDate.parse)
+            let resetIn = rateLimitHeaders(of: response, endpoint: endpoint)
             await limiter.record(
-                bucket, limit: response.header("X-Rate-Limit-Limit").flatMap(Int.init),
-                remaining: response.header("X-Rate-Limit-Remaining").flatMap(Int.init),
-                reset: response.header("X-Rate-Limit-Reset").flatMap(Int64.init), date: date)
+                bucket, limit: HeaderValues.rateLimitCount(response.header("X-Rate-Limit-Limit"))?.value,
+                remaining: HeaderValues.rateLimitCount(response.header("X-Rate-Limit-Remaining"))?.value,
+                resetIn: resetIn)
 
             switch response.status {
             case 200..<300:
@@ -298,8 +298,7 @@ public final class OktaAPIClient: Sendable {
                 retryCount += 1
                 stats.recordRetry()
                 logger.debug("rate limited; waiting for the reset", metadata: ["endpoint": "\(endpoint)"])
-                try await limiter.waitAfterTooManyRequests(
-                    bucket, reset: response.header("X-Rate-Limit-Reset").flatMap(Int64.init), date: date)
+                try await limiter.waitAfterTooManyRequests(bucket, resetIn: resetIn)
             case 401:
                 if case .serviceApp = credentials.method, !reauthenticated {
                     reauthenticated = true
@@ -313,6 +312,12 @@ public final class OktaAPIClient: Sendable {
                     endpoint: endpoint, summary: response.errorBody?.errorSummary ?? "forbidden",
                     requiredScope: response.header("WWW-Authenticate").flatMap(Self.requiredScope))
             case 404:
+                // Only Okta's own "resource not found" means the resource is gone; a 404 from a wrong
+                // base path or a proxy's page must never look like a deleted user (SPEC §5).
+                let body = response.errorBody
+                guard body?.errorCode == "E0000007" else {
+                    throw OktaError.apiError(endpoint: endpoint, status: 404, body: body)
+                }
                 throw OktaError.notFound(endpoint: endpoint)
             case 408, 500..<600:
                 failedAttempts += 1
@@ -326,6 +331,25 @@ public final class OktaAPIClient: Sendable {
                 throw OktaError.apiError(endpoint: endpoint, status: response.status, body: response.errorBody)
             }
         }
+    }
+
+    /// Seconds until the bucket's reset, from `X-Rate-Limit-Reset` against `Date`, clamped; a log
+    /// line when a header was out of bounds.
+    private func rateLimitHeaders(of response: OktaResponse, endpoint: String) -> TimeInterval? {
+        let date = response.header("Date").flatMap(HTTPDate.parse)
+        let reset = response.header("X-Rate-Limit-Reset")
+        guard let resetIn = HeaderValues.rateLimitResetWait(reset, now: clock.now, responseDate: date) else {
+            return nil
+        }
+        if resetIn.wasClamped {
+            logger.warning(
+                "Okta's rate-limit reset is out of bounds; clamped",
+                metadata: [
+                    "endpoint": "\(endpoint)", "x_rate_limit_reset": "\(reset?.prefix(40) ?? "")",
+                    "date": "\(response.header("Date")?.prefix(40) ?? "")", "wait_s": "\(resetIn.value)",
+                ])
+        }
+        return resetIn.value
     }
 
     private func backoff(after attempt: Int, endpoint: String, reason: String) async throws {

@@ -62,7 +62,9 @@ public actor OktaCredentialsProvider {
 
     struct TokenAnswer: Decodable {
         let access_token: String
-        let expires_in: Int
+        /// Any number (decoded as `Double` so that a huge or fractional value is not a decoding
+        /// error); clamped by ``HeaderValues/tokenLifetime(_:)``.
+        let expires_in: Double?
         let token_type: String
     }
 
@@ -109,6 +111,6 @@ public actor OktaCredentialsProvider {
         guard let answer = try? JSONDecoder().decode(TokenAnswer.self, from: data), answer.token_type == "Bearer" else {
             throw OktaError.malformedResponse(endpoint: "POST /oauth2/v1/token", reason: "not a Bearer token answer")
         }
-        return (answer.access_token, now.addingTimeInterval(Double(answer.expires_in)))
+        return (answer.access_token, now.addingTimeInterval(HeaderValues.tokenLifetime(answer.expires_in).value))
     }
 }

@@ -11,7 +11,8 @@ public enum OktaError: Error, Sendable, CustomStringConvertible {
     case notFound(endpoint: String)
     /// Still rate limited after every allowed wait.
     case rateLimited(endpoint: String, attempts: Int)
-    /// Another error answer that retries did not fix.
+    /// Another error answer that retries did not fix (including a `404` without Okta's `E0000007`,
+    /// which is never taken for a deletion).
     case apiError(endpoint: String, status: Int, body: OktaErrorBody?)
     /// A response that does not decode as Okta's documented shape.
     case malformedResponse(endpoint: String, reason: String)

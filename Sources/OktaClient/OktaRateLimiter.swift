@@ -67,10 +67,14 @@ public actor OktaRateLimiter {
 
     /// Learns a bucket's state from a response.
     /// - Parameters:
-    ///   - headers: The response headers (lowercased names accepted).
-    public func record(_ bucket: OktaBucket, limit: Int?, remaining: Int?, reset: Int64?, date: Date?) {
-        guard let limit, let remaining, let reset else { return }
-        let resetAt = Self.localReset(reset: reset, date: date, now: clock.now)
+    ///   - bucket: The bucket the call counted against.
+    ///   - limit: `X-Rate-Limit-Limit`, parsed by ``HeaderValues/rateLimitCount(_:)``.
+    ///   - remaining: `X-Rate-Limit-Remaining`, likewise.
+    ///   - resetIn: Seconds until `X-Rate-Limit-Reset`, measured against the response's `Date` and
+    ///     clamped by ``HeaderValues/rateLimitResetWait(_:now:responseDate:)``.
+    public func record(_ bucket: OktaBucket, limit: Int?, remaining: Int?, resetIn: TimeInterval?) {
+        guard let limit, let remaining, let resetIn else { return }
+        let resetAt = clock.now.addingTimeInterval(resetIn)
         if var state = buckets[bucket], abs(state.resetAt.timeIntervalSince(resetAt)) < 2 {
             // The same window: keep the lower count (other calls of ours may be in flight).
             state.limit = limit
@@ -82,15 +86,13 @@ public actor OktaRateLimiter {
     }
 
     /// After a `429`: waits until the reset (`Reset − Date + 1 s`, as Okta's SDKs do, plus jitter).
-    public func waitAfterTooManyRequests(_ bucket: OktaBucket, reset: Int64?, date: Date?) async throws {
+    /// - Parameters:
+    ///   - bucket: The bucket that answered `429`.
+    ///   - resetIn: Seconds until the reset (clamped, see ``record(_:limit:remaining:resetIn:)``);
+    ///     `nil` without usable headers, then a minute, the length of Okta's windows.
+    public func waitAfterTooManyRequests(_ bucket: OktaBucket, resetIn: TimeInterval?) async throws {
         let now = clock.now
-        let resetAt: Date
-        if let reset {
-            resetAt = Self.localReset(reset: reset, date: date, now: now).addingTimeInterval(1)
-        } else {
-            // No headers at all: Okta's windows are about a minute.
-            resetAt = now.addingTimeInterval(60)
-        }
+        let resetAt = now.addingTimeInterval((resetIn ?? 59) + 1)
         if var state = buckets[bucket] {
             state.remaining = 0
             state.resetAt = resetAt
@@ -98,13 +100,6 @@ public actor OktaRateLimiter {
         }
         let jitter = Double.random(in: 0..<0.5, using: &random)
         try await wait(until: resetAt.addingTimeInterval(jitter))
-    }
-
-    /// The reset in local time: `now + (reset − Date)`; without `Date`, the reset as is.
-    static func localReset(reset: Int64, date: Date?, now: Date) -> Date {
-        guard let date else { return Date(timeIntervalSince1970: Double(reset)) }
-        let remaining = max(0, Double(reset) - date.timeIntervalSince1970)
-        return now.addingTimeInterval(remaining)
     }
 
     private func wait(until deadline: Date) async throws {

@@ -93,6 +93,57 @@ struct ConfigurationErrorTests {
         #expect(only(errors(config(validConnector, similar)))?.keyPath == "connectors[1].name")
     }
 
+    /// A second connector, so that a path naming the wrong connector (or none) shows.
+    static let staging = validConnector.replacingOccurrences(of: "name: Okta production", with: "name: Okta staging")
+
+    @Test(arguments: [
+        ("\n    enrich: { plan: sometimes }", "connectors[1].enrich.plan"),
+        ("\n    reconcile: { max_removal_share: 2 }", "connectors[1].reconcile.max_removal_share"),
+        ("\n    active: maybe", "connectors[1].active"),
+        (
+            "|sink: { type: ndjson, path: out/users.ndjson }|sink: { type: ndjson, path: out/b.ndjson, batch_size: 0 }",
+            "connectors[1].sink.batch_size"
+        ),
+        (
+            "|sink: { type: ndjson, path: out/users.ndjson }|sink: { type: csv, directory: out, realtime_interval: 1e400s }",
+            "connectors[1].sink.realtime_interval"
+        ),
+        (
+            "|sink: { type: ndjson, path: out/users.ndjson }|sink: { type: csv, directory: out, realtime_interval: 99999999d }",
+            "connectors[1].sink.realtime_interval"
+        ),
+        (
+            "|sink: { type: ndjson, path: out/users.ndjson }|sink: { type: csv, directory: out, delimiter: \"\\\"\" }",
+            "connectors[1].sink.delimiter"
+        ),
+        (
+            "|api_token: ${OKTA_API_TOKEN}|api_token: ${OKTA_API_TOKEN}\n      rate_limit_share: 0",
+            "connectors[1].okta.rate_limit_share"
+        ),
+    ])
+    func errorsInsideASecondConnectorNameItsFullKeyPath(_ change: String, _ keyPath: String) throws {
+        var second = Self.staging
+        if change.hasPrefix("|") {
+            let parts = change.split(separator: "|", omittingEmptySubsequences: false)
+            second = second.replacingOccurrences(of: String(parts[1]), with: String(parts[2]))
+        } else {
+            second += change
+        }
+        let error = try #require(only(errors(config(validConnector, second))))
+        #expect(error.keyPath == keyPath, "\(error)")
+    }
+
+    @Test func duplicatesAfterAConnectorWithErrorsNameTheirPlaceInTheFile() throws {
+        let broken = validConnector.replacingOccurrences(of: "name: Okta production", with: "name: Broken")
+            .replacingOccurrences(of: "[ACTIVE, SUSPENDED]", with: "[]")
+        let all = errors(config(broken, validConnector, validConnector))
+        #expect(
+            all.map(\.keyPath).sorted() == [
+                "connectors[0].user_statuses", "connectors[2].event_hook.path", "connectors[2].name",
+            ])
+        #expect(all.contains { $0.kind == .duplicate(value: "Okta production", firstAt: "connectors[1].name") })
+    }
+
     @Test func duplicateHookPathsAreRejected() throws {
         let first = validConnector.replacingOccurrences(
             of: "    event_hook:\n", with: "    event_hook:\n      path: /hooks/shared\n")

@@ -75,12 +75,44 @@ struct CSVSnapshotTests {
         }
         #expect(rows[0]["User.LastName"] == "Ångström, \"the\" 王")
         #expect(rows[0]["User.JobTitle"] == "Line one\nline two; three")
-        #expect(rows[0]["User.AssignedApps.AppLabel"] == "Box; Files;Slack")
+        #expect(rows[0]["User.AssignedApps.AppLabel"] == #"Box\; Files;Slack"#, "the separator in an item is escaped")
+        #expect(CSVSnapshotWriter.listItems(rows[0]["User.AssignedApps.AppLabel"] ?? "") == ["Box; Files", "Slack"])
         #expect(rows[0]["User.AssignedApps.AppInstanceId"] == "0oa1;0oa2")
         #expect(rows[0]["User.LastUpdated"] == "2026-06-01T10:00:00.123Z")
         #expect(rows[1]["User.FirstName"] == " padded ")
         #expect(rows[1]["Application.Okta.Profile.badge.wing"] == "東")
         #expect(rows[1]["Application.Okta.Profile.skills"] == "a;b")
+    }
+
+    static let trickyLists: [[String]] = [
+        ["a;b", "c"], [#"back\slash"#, #"\;"#, ";", "plain"], ["", "middle", ""], [#"ends\"#, #";starts"#],
+        ["Box; Files", "=cmd;x", "東;京"], ["one"],
+    ]
+
+    @Test(arguments: [Character(","), Character(";")])
+    func listCellsReadBackToExactlyTheirItems(_ delimiter: Character) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-csv-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let writer = CSVSnapshotWriter(directory: directory.path, delimiter: delimiter, keep: 2, prefix: "org")
+        let records = Self.trickyLists.enumerated().map { index, items in
+            let list = "[" + items.map { CanonicalJSON.string(.string($0)) }.joined(separator: ",") + "]"
+            let apps =
+                "[" + items.map { #"{"AppLabel":"# + CanonicalJSON.string(.string($0)) + "}" }.joined(separator: ",")
+                + "]"
+            return (key: "00u\(index)", attributesJSON: #"{"User.Skills":\#(list),"User.AssignedApps":\#(apps)}"#)
+        }
+        let file = try await writer.write(at: Date()) {
+            AsyncThrowingStream { continuation in
+                continuation.yield(records)
+                continuation.finish()
+            }
+        }
+        let rows = try parseWithPython(file, delimiter: delimiter)
+        #expect(rows.count == Self.trickyLists.count)
+        for (row, items) in zip(rows, Self.trickyLists) {
+            #expect(CSVSnapshotWriter.listItems(row["User.Skills"] ?? "") == items, "\(row)")
+            #expect(CSVSnapshotWriter.listItems(row["User.AssignedApps.AppLabel"] ?? "") == items, "\(row)")
+        }
     }
 
     @Test func onlyTheNewestSnapshotsAreKeptAndNoPartialFileRemains() async throws {

@@ -10,6 +10,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NeuronsSinks
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -25,6 +26,8 @@ final class FakeNeurons: Sendable {
         let batches = Mutex<[Received]>([])
         let tokenRequests = Mutex<[String]>([])
         let script = Mutex<[(Int, [String: String])]>([])
+        /// Answers of the token endpoint (status and body) before it issues tokens.
+        let tokenScript = Mutex<[(Int, String)]>([])
     }
 
     let state = State()
@@ -38,6 +41,9 @@ final class FakeNeurons: Sendable {
     /// Answers the next ingestion requests with these statuses (and headers), then 200.
     func answer(_ statuses: [(Int, [String: String])]) { state.script.withLock { $0 = statuses } }
 
+    /// Answers the next token requests with these statuses and bodies, then issues tokens.
+    func answerTokens(_ answers: [(Int, String)]) { state.tokenScript.withLock { $0 = answers } }
+
     init() async throws {
         let router = Router()
         let state = self.state
@@ -47,6 +53,11 @@ final class FakeNeurons: Sendable {
             let count = state.tokenRequests.withLock { list -> Int in
                 list.append(body)
                 return list.count
+            }
+            if let (status, refusal) = state.tokenScript.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                return Response(
+                    status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: refusal)))
             }
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
@@ -113,11 +124,13 @@ struct ForwarderTests {
         _ = try await store.commit(UserWriteBatch(connector: "c", changes: changes, at: Timestamp(Date())))
     }
 
-    func httpSink(_ neurons: FakeNeurons, _ http: HTTPClient) -> NeuronsHTTPSink {
+    func httpSink(_ neurons: FakeNeurons, _ http: HTTPClient, clock: any WallClock = SystemWallClock())
+        -> NeuronsHTTPSink
+    {
         NeuronsHTTPSink(
             endpoint: URL(string: neurons.url + "/ingest")!, tokenURL: URL(string: neurons.url + "/connect/token")!,
             clientId: "okta-connector", clientSecret: Secret("neurons-secret"), scope: "dataservices.write",
-            httpClient: http, clock: SystemWallClock())
+            httpClient: http, clock: clock)
     }
 
     @Test func ndjsonGetsTheLatestVersionOfEachUserInQueueOrder() async throws {
@@ -263,5 +276,114 @@ struct ForwarderTests {
         #expect(neurons.batches.count == 2)
         #expect(neurons.batches[0].body == neurons.batches[1].body, "the same versions again, idempotent at the sink")
         #expect(neurons.batches[0].headers["idempotency-key"] == neurons.batches[1].headers["idempotency-key"])
+    }
+}
+
+/// A sink that answers with hostile values or refuses the credentials never crashes the process,
+/// never drops records and never holds up a shutdown (SPEC §9, §15).
+@Suite("Forwarding to a misbehaving sink (SPEC §9, §15)", .serialized, .timeLimit(.minutes(1)))
+struct MisbehavingSinkTests {
+    let helper = ForwarderTests()
+
+    static let hostileRetryAfter: [(String, String)] = [
+        ("99999999999999999999", "Thu, 27 Aug 2020 18:19:24 GMT"), ("-5", "garbage"), ("1e308", ""),
+        ("nan", "Thu, 27 Aug 99999999999 18:19:24 GMT"), ("inf", "Thu, 99 Foo 2026 99:99:99 GMT"), ("garbage", "x"),
+        ("", "Mon, 01 Jan 0001 00:00:00 GMT"), ("Fri, 31 Dec 9999 23:59:59 GMT", "Thu, 27 Aug 2020 18:19:24 GMT"),
+        ("Mon, 01 Jan 0001 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT"), ("1e-320", "Fri, 31 Dec 9999 23:59:59 GMT"),
+    ]
+
+    @Test func hostileRetryAfterAndDateNeverTrapBackoffIsBoundedAndRecordsArriveOnce() async throws {
+        let neurons = try await FakeNeurons()
+        let (store, directory) = try helper.makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await helper.commit(store, [helper.change("00u1", title: "a"), helper.change("00u2", title: "b")])
+        neurons.answer(Self.hostileRetryAfter.map { (503, ["Retry-After": $0.0, "Date": $0.1]) })
+        let clock = ManualClock(now: Date())
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: helper.httpSink(neurons, HTTPClient.shared, clock: clock), clock: clock,
+            logger: quietLogger, idleWait: 3600)
+        let service = Task { try await forwarder.run() }
+        defer { service.cancel() }
+        for (retryAfter, date) in Self.hostileRetryAfter {
+            #expect(await clock.waitForSleepers(1))
+            let wait = try #require(clock.nextDeadline).timeIntervalSince(clock.now)
+            #expect(wait >= 0 && wait <= HeaderValues.maximumRetryAfter, "Retry-After \(retryAfter), Date \(date)")
+            #expect(forwarder.state == .sinkUnavailable(forwarder.lastError ?? ""))
+            clock.advance(by: wait + 0.001)
+        }
+        #expect(await eventually { (try? await store.outboxStats(connector: "c").depth) == 0 })
+        #expect(neurons.records.map(\.0) == ["00u1", "00u2"], "delivered once the sink answers 200")
+        #expect(forwarder.state == .healthy)
+        #expect(try await store.deadLetters(connector: "c", limit: 10).isEmpty)
+    }
+
+    @Test(arguments: [[401, 401], [403]])
+    func aSinkThatRejectsTheCredentialsKeepsTheRecordsAndSaysSo(_ statuses: [Int]) async throws {
+        let neurons = try await FakeNeurons()
+        let (store, directory) = try helper.makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await helper.commit(store, [helper.change("00u1", title: "a")])
+        neurons.answer(statuses.map { ($0, [:]) })
+        let clock = ManualClock(now: Date())
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: helper.httpSink(neurons, HTTPClient.shared, clock: clock), clock: clock,
+            logger: quietLogger, idleWait: 3600)
+        let service = Task { try await forwarder.run() }
+        defer { service.cancel() }
+        #expect(await clock.waitForSleepers(1))
+        #expect(forwarder.state.description == "sink rejects credentials")
+        let error = try #require(forwarder.lastError)
+        for key in ["sink.client_id", "sink.client_secret", "sink.token_url"] { #expect(error.contains(key)) }
+        #expect(try await store.pendingOutbox(connector: "c", limit: 10).count == 1, "the records stay queued")
+        #expect(try await store.deadLetters(connector: "c", limit: 10).isEmpty, "not the records' fault")
+        let wait = try #require(clock.nextDeadline).timeIntervalSince(clock.now)
+        #expect(wait >= SinkError.credentialsRetryInterval && wait <= HeaderValues.maximumRetryAfter)
+        clock.advance(by: wait)
+        #expect(await eventually { (try? await store.outboxStats(connector: "c").depth) == 0 })
+        #expect(neurons.records.map(\.0) == ["00u1"])
+        #expect(forwarder.state == .healthy)
+    }
+
+    @Test(arguments: [
+        (401, #"{"error":"invalid_client"}"#), (400, #"{"error":"invalid_client","error_description":"bad secret"}"#),
+    ])
+    func aTokenEndpointRefusingTheClientKeepsTheRecords(_ status: Int, _ body: String) async throws {
+        let neurons = try await FakeNeurons()
+        let (store, directory) = try helper.makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await helper.commit(store, [helper.change("00u1", title: "a")])
+        neurons.answerTokens([(status, body)])
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: helper.httpSink(neurons, HTTPClient.shared), clock: SystemWallClock(),
+            logger: quietLogger)
+        await #expect {
+            try await forwarder.forwardOnce()
+        } throws: { error in
+            guard case SinkError.credentialsRejected(let reason) = error else { return false }
+            return reason.contains("invalid_client") && reason.contains("sink.client_secret")
+        }
+        #expect(try await store.pendingOutbox(connector: "c", limit: 10).count == 1)
+        #expect(try await store.deadLetters(connector: "c", limit: 10).isEmpty)
+        _ = try await forwarder.drain()
+        #expect(neurons.records.map(\.0) == ["00u1"])
+    }
+
+    @Test func aGracefulShutdownEndsABackoffAtOnce() async throws {
+        let neurons = try await FakeNeurons()
+        let (store, directory) = try helper.makeStore()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await helper.commit(store, [helper.change("00u1", title: "a")])
+        neurons.answer([(503, ["Retry-After": "3600"])])
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: helper.httpSink(neurons, HTTPClient.shared), clock: SystemWallClock(),
+            logger: quietLogger)
+        let group = ServiceGroup(services: [forwarder], logger: quietLogger)
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+        #expect(await eventually { forwarder.failures == 1 })
+        await group.triggerGracefulShutdown()
+        // Within the suite's time limit, not after the hour the sink asked for.
+        try await running.value
+        #expect(try await store.pendingOutbox(connector: "c", limit: 10).count == 1, "kept for the next start")
     }
 }

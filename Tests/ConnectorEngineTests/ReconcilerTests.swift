@@ -196,3 +196,31 @@ struct ReconcilerTests {
         }
     }
 }
+
+@Suite("A reconcile stopped by shutdown (SPEC §6, §15)", .timeLimit(.minutes(1)))
+struct InterruptedReconcileTests {
+    @Test func aCancelledRunIsRecordedInterruptedAndRemovesNothing() async throws {
+        try await withConnector(users: 300, plan: .perUser) { harness in
+            let first = try await harness.reconcile(ReconcileOptions(trigger: .startup))
+            #expect(first.outcome == .succeeded, "\(first.errors)")
+            let before = try await harness.storedHashes()
+            // Slow answers, so that the run is still listing when the shutdown comes.
+            harness.simulator.faults = FaultPlan(slowResponses: 100_000, slowDelay: 0.05)
+            let run = Task { try await harness.reconcile(ReconcileOptions(trigger: .manual)) }
+            let started = await eventually {
+                (try? await harness.store.runs(connector: harness.settings.slug, limit: 1).first?.outcome) == .running
+            }
+            #expect(started)
+            run.cancel()
+            let record = try await run.value
+            harness.simulator.faults = FaultPlan()
+            #expect(record.outcome == .interrupted, "\(record.errors)")
+            #expect(record.counts.removed == 0)
+            let stored = try #require(try await harness.store.runs(connector: harness.settings.slug, limit: 1).first)
+            #expect(stored.id == record.id)
+            #expect(stored.outcome == .interrupted, "the record is written although the task was cancelled")
+            #expect(stored.endedAt != nil)
+            #expect(try await harness.storedHashes() == before, "nothing removed or rewritten")
+        }
+    }
+}

@@ -43,8 +43,9 @@ struct OktaClientTests {
         let limiter = OktaRateLimiter(share: 0.5, clock: clock)
         // Okta's clock is an hour ahead: reset is 30 s after its Date.
         let oktaDate = clock.now.addingTimeInterval(3600)
-        await limiter.record(
-            .usersList, limit: 10, remaining: 7, reset: Int64(oktaDate.timeIntervalSince1970) + 30, date: oktaDate)
+        let resetIn = HeaderValues.rateLimitResetWait(
+            String(Int64(oktaDate.timeIntervalSince1970) + 30), now: clock.now, responseDate: oktaDate)
+        await limiter.record(.usersList, limit: 10, remaining: 7, resetIn: resetIn?.value)
         try await limiter.acquire(.usersList)  // 7 > 5 reserved for others
         try await limiter.acquire(.usersList)  // 6 > 5
         let waiting = Task { try await limiter.acquire(.usersList) }
@@ -61,7 +62,9 @@ struct OktaClientTests {
         let oktaDate = clock.now.addingTimeInterval(-7200)
         let waiting = Task {
             try await limiter.waitAfterTooManyRequests(
-                .apps, reset: Int64(oktaDate.timeIntervalSince1970) + 10, date: oktaDate)
+                .apps,
+                resetIn: HeaderValues.rateLimitResetWait(
+                    String(Int64(oktaDate.timeIntervalSince1970) + 10), now: clock.now, responseDate: oktaDate)?.value)
         }
         #expect(await clock.waitForSleepers(1))
         let wait = clock.nextDeadline!.timeIntervalSince(clock.now)

@@ -70,6 +70,8 @@ struct ServiceConfigurationReader {
         let store = readStore(top.object("store"))
         let logging = readLogging(top.object("logging"))
         var connectors: [ConnectorSettings] = []
+        // Each connector's own key path: indices in the file, not in the list of those that loaded.
+        var connectorPaths: [String] = []
         if let items = top.list("connectors") {
             if items.isEmpty {
                 reader.record(
@@ -80,13 +82,14 @@ struct ServiceConfigurationReader {
                     let connector = readConnector(object)
                 {
                     connectors.append(connector)
+                    connectorPaths.append(path)
                 }
             }
         } else {
             top.missing("connectors")
         }
         top.finish()
-        checkUniqueness(connectors)
+        checkUniqueness(connectors, paths: connectorPaths)
         guard let server, let store, let logging else { return nil }
         return ServiceConfiguration(
             file: reader.file, server: server, store: store, logging: logging, connectors: connectors)
@@ -236,7 +239,7 @@ struct ServiceConfigurationReader {
         let statuses = readStatuses(object)
         let schedule = readSchedule(object.object("schedule", required: true))
         let hook = readEventHook(object.object("event_hook", required: true), slug: slug ?? "")
-        let enrich = readEnrich(object.object("enrich"))
+        let enrich = readEnrich(object.object("enrich"), path: object.child("enrich"))
         let mapper = readMapping(object.object("mapping"))
         let sink = readSink(object.object("sink", required: true))
         let reconcileObject = object.object("reconcile")
@@ -418,14 +421,14 @@ struct ServiceConfigurationReader {
         return EventHookSettings(path: path, authHeader: header, secrets: secrets)
     }
 
-    func readEnrich(_ object: YAMLObject?) -> EnrichSettings? {
+    func readEnrich(_ object: YAMLObject?, path: String) -> EnrichSettings? {
         let apps = object?.bool("apps") ?? true
         let devices = object?.bool("devices") ?? true
         let planText = object?.string("plan") ?? "auto"
         object?.finish()
         guard let plan = EnrichSettings.Plan(rawValue: planText) else {
             reader.record(
-                "enrich.plan", object?.node,
+                "\(path).plan", object?.node,
                 .invalidValue(value: planText, reason: "expected auto, per_user or bulk"))
             return nil
         }
@@ -534,29 +537,31 @@ struct ServiceConfigurationReader {
 
     // MARK: cross-connector checks
 
-    func checkUniqueness(_ connectors: [ConnectorSettings]) {
-        var names: [String: Int] = [:]
-        var slugs: [String: Int] = [:]
-        var paths: [String: Int] = [:]
-        for (index, connector) in connectors.enumerated() {
-            let path = "connectors[\(index)]"
+    /// Names, URL names and hook paths must be unique across connectors.
+    /// - Parameters:
+    ///   - connectors: The connectors that loaded.
+    ///   - paths: Each one's key path in the file (`connectors[2]`), which differs from its position
+    ///     among those that loaded when an earlier one had errors.
+    func checkUniqueness(_ connectors: [ConnectorSettings], paths connectorPaths: [String]) {
+        var names: [String: String] = [:]
+        var slugs: [String: String] = [:]
+        var paths: [String: String] = [:]
+        for (connector, path) in zip(connectors, connectorPaths) {
             if let first = names[connector.name.lowercased()] {
-                reader.record(
-                    "\(path).name", nil, .duplicate(value: connector.name, firstAt: "connectors[\(first)].name"))
+                reader.record("\(path).name", nil, .duplicate(value: connector.name, firstAt: "\(first).name"))
             } else if let first = slugs[connector.slug] {
                 reader.record(
                     "\(path).name", nil,
-                    .duplicate(
-                        value: connector.name, firstAt: "connectors[\(first)].name (same URL name \(connector.slug))"))
+                    .duplicate(value: connector.name, firstAt: "\(first).name (same URL name \(connector.slug))"))
             }
-            names[connector.name.lowercased()] = names[connector.name.lowercased()] ?? index
-            slugs[connector.slug] = slugs[connector.slug] ?? index
+            names[connector.name.lowercased()] = names[connector.name.lowercased()] ?? path
+            slugs[connector.slug] = slugs[connector.slug] ?? path
             if let first = paths[connector.eventHook.path] {
                 reader.record(
                     "\(path).event_hook.path", nil,
-                    .duplicate(value: connector.eventHook.path, firstAt: "connectors[\(first)].event_hook.path"))
+                    .duplicate(value: connector.eventHook.path, firstAt: "\(first).event_hook.path"))
             } else {
-                paths[connector.eventHook.path] = index
+                paths[connector.eventHook.path] = path
             }
         }
     }

@@ -176,12 +176,20 @@ final class YAMLObject {
         return number
     }
 
-    /// A duration such as `90s`, `15m`, `2h` or a number of seconds.
+    /// The longest duration accepted: a year. Longer (or not finite) durations are errors, so that no
+    /// configured value reaches date arithmetic that could overflow.
+    static let maximumDuration: Double = 366 * 86_400
+
+    /// A duration such as `90s`, `15m`, `2h` or a number of seconds, more than zero and at most a year.
     func duration(_ key: String) -> Double? {
         guard let text = string(key) else { return nil }
         guard let seconds = parseDuration(text), seconds > 0 else {
             reader.record(
                 child(key), node(key), .invalidValue(value: text, reason: "expected a duration like 30s, 15m or 2h"))
+            return nil
+        }
+        guard seconds <= Self.maximumDuration else {
+            reader.record(child(key), node(key), .invalidValue(value: text, reason: "must be at most 366d"))
             return nil
         }
         return seconds
@@ -261,10 +269,10 @@ func parseDuration(_ text: String) -> Double? {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
     for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
-        guard let number = Double(trimmed.dropLast(suffix.count)) else { continue }
+        guard let number = Double(trimmed.dropLast(suffix.count)), number.isFinite else { continue }
         return number * factor
     }
-    return Double(trimmed)
+    return Double(trimmed).flatMap { $0.isFinite ? $0 : nil }
 }
 
 /// A short reason for a failed file read, without Foundation's long error dump.

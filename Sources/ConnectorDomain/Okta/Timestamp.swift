@@ -15,10 +15,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         self.millisecondsSinceEpoch = millisecondsSinceEpoch
     }
 
-    /// Creates a timestamp from a `Date`, rounded down to the millisecond.
+    /// The earliest and latest instants a `Date` converts to: the years 1 to 9999.
+    static let representable: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
+    /// Creates a timestamp from a `Date`, rounded down to the millisecond; instants outside the
+    /// years 1–9999 (or not finite) are clamped to them rather than trapping.
     /// - Parameter date: The instant.
     public init(_ date: Date) {
-        self.millisecondsSinceEpoch = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let milliseconds = Int64(saturating: (date.timeIntervalSince1970 * 1000).rounded(.down))
+        self.millisecondsSinceEpoch = min(
+            Self.representable.upperBound, max(Self.representable.lowerBound, milliseconds))
     }
 
     /// The instant as a `Date`.

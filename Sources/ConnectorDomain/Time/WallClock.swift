@@ -28,12 +28,15 @@ public struct SystemWallClock: WallClock {
 
     public var now: Date { Date() }
 
+    /// Waits until the deadline in steps of at most a day, so that a distant (or not finite) deadline
+    /// never overflows a `Duration`.
     public func sleep(until deadline: Date) async throws {
-        let interval = deadline.timeIntervalSinceNow
-        if interval > 0 {
-            try await Task.sleep(for: .milliseconds(Int64((interval * 1000).rounded(.up))))
-        } else {
-            try Task.checkCancellation()
+        while true {
+            let interval = deadline.timeIntervalSinceNow
+            guard interval > 0 else { break }
+            let step = Int64(saturating: (min(interval, 86_400) * 1000).rounded(.up))
+            try await Task.sleep(for: .milliseconds(step))
         }
+        try Task.checkCancellation()
     }
 }

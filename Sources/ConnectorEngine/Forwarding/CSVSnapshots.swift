@@ -73,7 +73,11 @@ public final class CSVSnapshots: Service, Sendable {
                 do {
                     try await writeNow()
                 } catch {
-                    logger.error("CSV snapshot failed", metadata: ["connector": "\(connector)", "error": "\(error)"])
+                    // Still due: try again after the next interval rather than waiting for another change.
+                    tracker.markDirty()
+                    logger.error(
+                        "CSV snapshot failed; retrying after the interval",
+                        metadata: ["connector": "\(connector)", "error": "\(error)"])
                 }
             }
         }

@@ -24,6 +24,7 @@ public final class OutboxForwarder: Service, Sendable {
     private let poke: AsyncStream<Void>.Continuation
     private let forwardedCount = Atomic<Int>(0)
     private let failureCount = Atomic<Int>(0)
+    private let currentState = Mutex<ForwarderState>(.healthy)
 
     /// Creates a forwarder.
     public init(
@@ -49,25 +50,58 @@ public final class OutboxForwarder: Service, Sendable {
     /// Batches the sink did not take so far (retryable or rejected).
     public var failures: Int { failureCount.load(ordering: .relaxed) }
 
+    /// How forwarding is going, for status and metrics.
+    public var state: ForwarderState { currentState.withLock { $0 } }
+
+    /// The last failure, while forwarding is not healthy; `nil` once a batch goes through again.
+    public var lastError: String? { state.lastError }
+
     /// Tells the forwarder that the outbox has new entries.
     public func wake() { poke.yield() }
 
+    /// Forwards until cancelled or shut down gracefully. Sink and store failures never end it: they
+    /// are logged, shown in ``state``, and retried with capped backoff; every wait ends at once on a
+    /// graceful shutdown.
     public func run() async throws {
         var failures = 0
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
                 let sent = try await forwardOnce()
                 failures = 0
-                if sent == 0 { await waitForWork() }
+                currentState.withLock { $0 = .healthy }
+                if sent == 0 { await cancelWhenGracefulShutdown { await self.waitForWork() } }
             } catch let error as SinkError {
                 failures += 1
                 let delay = backoff(failures: failures, error: error)
+                let failing: ForwarderState
+                if case .credentialsRejected = error {
+                    failing = .sinkRejectsCredentials(error.description)
+                } else {
+                    failing = .sinkUnavailable(error.description)
+                }
+                currentState.withLock { $0 = failing }
                 logger.warning(
                     "sink did not take the batch; retrying",
-                    metadata: ["error": "\(error)", "retry_in_s": "\(Int(delay))"])
-                try? await clock.sleep(until: clock.now.addingTimeInterval(delay))
+                    metadata: ["error": "\(error)", "retry_in_s": "\(Int64(saturating: delay.rounded(.up)))"])
+                await pause(delay)
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                // The store failed (disk full, database down): the outbox is intact; try again later.
+                failures += 1
+                let delay = backoff(failures: failures, error: nil)
+                currentState.withLock { $0 = .storeUnavailable("\(error)") }
+                logger.error(
+                    "outbox store failed; retrying",
+                    metadata: ["error": "\(error)", "retry_in_s": "\(Int64(saturating: delay.rounded(.up)))"])
+                await pause(delay)
             }
         }
+    }
+
+    /// Waits, ending early on cancellation or graceful shutdown.
+    private func pause(_ seconds: TimeInterval) async {
+        let deadline = clock.now.addingTimeInterval(seconds)
+        try? await cancelWhenGracefulShutdown { [clock] in try await clock.sleep(until: deadline) }
     }
 
     private func waitForWork() async {
@@ -83,17 +117,24 @@ public final class OutboxForwarder: Service, Sendable {
         }
     }
 
-    func backoff(failures: Int, error: SinkError) -> TimeInterval {
+    /// The wait before the next attempt: capped exponential backoff with jitter, or longer when the
+    /// sink asked for it, but never more than ``HeaderValues/maximumRetryAfter``.
+    /// - Parameters:
+    ///   - failures: Failures in a row, from 1.
+    ///   - error: The sink's error; `nil` for a store failure.
+    func backoff(failures: Int, error: SinkError?) -> TimeInterval {
         // Without limit in attempts: the outbox holds the changes through a long outage (SPEC §9).
         let policy = RetryPolicy(maximumAttempts: .max, initialDelay: 0.5, maximumDelay: maximumBackoff)
         let jittered = policy.delay(afterAttempt: failures, random: Double.random(in: 0..<1))
-        if case .retryable(_, let retryAfter?) = error { return max(retryAfter, jittered) }
-        return jittered
+        let asked = error?.retryAfter ?? 0
+        return HeaderValues.seconds(max(asked, jittered), maximum: HeaderValues.maximumRetryAfter)?.value
+            ?? HeaderValues.maximumRetryAfter
     }
 
     /// Sends one batch of the oldest entries.
     /// - Returns: How many outbox entries it took off the queue (0 when it was empty).
-    /// - Throws: `SinkError.retryable` when the sink did not take the batch (nothing marked).
+    /// - Throws: `SinkError` when the sink did not take the batch for now (nothing marked); the
+    ///   store's errors.
     @discardableResult
     public func forwardOnce() async throws -> Int {
         let entries = try await store.pendingOutbox(connector: connector, limit: batchSize)
@@ -146,6 +187,36 @@ public final class OutboxForwarder: Service, Sendable {
             let sent = try await forwardOnce()
             if sent == 0 { return total }
             total += sent
+        }
+    }
+}
+
+/// How a forwarder is doing (shown by the status page and the admin API).
+public enum ForwarderState: Sendable, Hashable, CustomStringConvertible {
+    /// The last batch went through, or there was nothing to send.
+    case healthy
+    /// The sink is down or busy; the records wait in the outbox.
+    case sinkUnavailable(String)
+    /// The sink refuses the connector's credentials; the records wait until the configuration is fixed.
+    case sinkRejectsCredentials(String)
+    /// The store failed while reading or marking the outbox.
+    case storeUnavailable(String)
+
+    /// The failure, if any.
+    public var lastError: String? {
+        switch self {
+        case .healthy: return nil
+        case .sinkUnavailable(let error), .sinkRejectsCredentials(let error), .storeUnavailable(let error):
+            return error
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .healthy: return "forwarding"
+        case .sinkUnavailable: return "sink unavailable"
+        case .sinkRejectsCredentials: return "sink rejects credentials"
+        case .storeUnavailable: return "store unavailable"
         }
     }
 }

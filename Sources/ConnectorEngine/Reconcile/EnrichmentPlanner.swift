@@ -49,10 +49,13 @@ public enum EnrichmentPlanner {
     ///   - expectedApps: Apps in the org, if known.
     public static func choose(settings: EnrichSettings, expectedUsers: Int?, expectedApps: Int? = nil) -> Choice? {
         guard settings.apps || settings.devices else { return nil }
-        let users = expectedUsers ?? 0
+        // The previous run's count comes from a stored row: kept to a sane range so that the
+        // arithmetic below cannot overflow (no Okta org has a billion users).
+        let users = min(1_000_000_000, max(0, expectedUsers ?? 0))
         let perUser = perUserCalls(users: users, settings: settings)
         let bulk = bulkCalls(
-            users: users, apps: expectedApps ?? 50, assignmentsPerUser: 5, devicesPerUser: 1, settings: settings)
+            users: users, apps: min(1_000_000, max(0, expectedApps ?? 50)), assignmentsPerUser: 5, devicesPerUser: 1,
+            settings: settings)
         switch settings.plan {
         case .perUser: return Choice(plan: .perUser, estimatedCalls: perUser, alternativeCalls: bulk)
         case .bulk: return Choice(plan: .bulk, estimatedCalls: bulk, alternativeCalls: perUser)

@@ -92,20 +92,31 @@ public struct Reconciler: Sendable {
                 try await stageBulkEnrichment(runId: runId, options: options, state: &state, started: started)
             }
             for try await page in client.listUsers(statuses: connector.userStatuses) {
-                try await process(page, runId: runId, plan: choice?.plan, options: options, state: &state)
+                try await process(page, runId: runId, plan: choice?.plan, options: options, state: &state, log: log)
                 await report("listing users", state: state, expected: previous?.counts.listed, started: started)
             }
+            // A shutdown during the listing may surface as the last page: never sweep after it.
+            try Task.checkCancellation()
             try await sweep(runId: runId, startStamp: startStamp, options: options, state: &state, record: &record)
-        } catch is CancellationError {
-            record.outcome = .cancelled
-            record.errors.append("cancelled")
         } catch {
-            // A run that failed part-way removes nothing: pages already written are true data.
-            record.outcome = .failed
-            record.errors.append(describe(error))
-            log.error("reconcile failed", metadata: ["error": "\(describe(error))"])
+            if Task.isCancelled || error is CancellationError {
+                // Shutdown: the listing is incomplete, so nothing is removed; the next run starts over.
+                record.outcome = .interrupted
+                record.errors.append("interrupted by shutdown; nothing removed")
+                log.notice("reconcile interrupted by shutdown")
+            } else {
+                // A run that failed part-way removes nothing: pages already written are true data.
+                record.outcome = .failed
+                record.errors.append(describe(error))
+                log.error("reconcile failed", metadata: ["error": "\(describe(error))"])
+            }
         }
-        if choiceWasBulk(state) { try? await store.clearStagedEnrichment(runId: runId) }
+        let recordStore = self.store
+        if choiceWasBulk(state) {
+            // Unstructured, so that a cancelled run still cleans up (GRDB throws CancellationError
+            // for accesses from a cancelled task).
+            try? await Task.detached { try await recordStore.clearStagedEnrichment(runId: runId) }.value
+        }
 
         record.endedAt = Timestamp(clock.now)
         record.counts = state.counts
@@ -119,7 +130,10 @@ public struct Reconciler: Sendable {
         record.rateLimited = callsAfter.tooManyRequests - callsBefore.tooManyRequests
         let waits = await client.limiter.waits - waitsBefore
         if waits > 0 { log.info("rate-limit waits", metadata: ["waits": "\(waits)"]) }
-        try await store.finishRun(record)
+        // The record is written even when the run was cancelled: an unstructured task does not
+        // inherit the cancellation.
+        let finished = record
+        try await Task.detached { try await recordStore.finishRun(finished) }.value
         log.info(
             "reconcile finished",
             metadata: [
@@ -138,6 +152,9 @@ public struct Reconciler: Sendable {
         var listedPresent = 0
         var held = false
         var staged = false
+        /// Listed users whose status is no longer selected: removed by the sweep, behind the
+        /// circuit breaker like every other removal.
+        var notSelected: Set<String> = []
     }
 
     func choiceWasBulk(_ state: RunState) -> Bool { state.staged }
@@ -170,11 +187,13 @@ public struct Reconciler: Sendable {
     }
 
     /// The per-user plan: app links and devices of each user, a few calls in flight.
-    func enrichPerUser(_ users: [OktaUser], concurrency: Int) async throws -> [String: StagedEnrichment] {
+    /// - Returns: The enrichment of each user Okta still has; users deleted since the listing
+    ///   (`404 E0000007`) have none.
+    func enrichPerUser(_ users: [OktaUser], concurrency: Int) async throws -> [String: StagedEnrichment?] {
         let wantApps = connector.enrich.apps
         let wantDevices = connector.enrich.devices
         return try await withThrowingTaskGroup(of: (String, StagedEnrichment?).self) { group in
-            var result: [String: StagedEnrichment] = [:]
+            var result: [String: StagedEnrichment?] = [:]
             var iterator = users.makeIterator()
             func add(_ user: OktaUser) {
                 group.addTask {
@@ -184,7 +203,7 @@ public struct Reconciler: Sendable {
                             wantDevices ? try await client.userDevices(userId: user.id).map(\.device.summary) : []
                         return (user.id, StagedEnrichment(apps: apps, devices: devices))
                     } catch OktaError.notFound {
-                        // Deleted between the listing and now: the next run removes it.
+                        // Deleted between the listing and now: skipped by this run (see `process`).
                         return (user.id, nil)
                     }
                 }
@@ -201,15 +220,20 @@ public struct Reconciler: Sendable {
     // MARK: pages
 
     func process(
-        _ users: [OktaUser], runId: Int64, plan: EnrichSettings.Plan?, options: ReconcileOptions, state: inout RunState
+        _ users: [OktaUser], runId: Int64, plan: EnrichSettings.Plan?, options: ReconcileOptions, state: inout RunState,
+        log: Logger
     ) async throws {
         guard !users.isEmpty else { return }
         state.counts.listed += users.count
         let ids = users.map(\.id)
         var enrichment: [String: StagedEnrichment] = [:]
+        var gone: Set<String> = []
         switch plan {
         case .bulk: enrichment = try await store.stagedEnrichment(runId: runId, userIds: ids)
-        case .perUser, .auto: enrichment = try await enrichPerUser(users, concurrency: options.enrichmentConcurrency)
+        case .perUser, .auto:
+            for (id, staged) in try await enrichPerUser(users, concurrency: options.enrichmentConcurrency) {
+                if let staged { enrichment[id] = staged } else { gone.insert(id) }
+            }
         case nil: break
         }
         let selected = Set(connector.userStatuses.map(\.rawValue))
@@ -217,7 +241,14 @@ public struct Reconciler: Sendable {
         changes.reserveCapacity(users.count)
         for user in users {
             guard selected.contains(user.status) else {
-                changes.append(.remove(userId: user.id, reason: .statusNotSelected))
+                // Not written and not marked seen: the sweep removes it, counted against the breaker.
+                state.notSelected.insert(user.id)
+                continue
+            }
+            guard !gone.contains(user.id) else {
+                // Deleted in Okta between the listing and its enrichment: writing it without apps and
+                // devices would be false. Not marked seen either, so the sweep treats it as not listed.
+                log.info("user deleted during the reconcile; skipped", metadata: ["user": "\(user.id)"])
                 continue
             }
             let staged = enrichment[user.id] ?? StagedEnrichment()
@@ -237,8 +268,8 @@ public struct Reconciler: Sendable {
                     } else {
                         state.counts.created += 1
                     }
-                case .remove(let userId, _):
-                    if stored[userId] != nil { state.counts.removed += 1 }
+                case .remove:
+                    break
                 }
             }
             return
@@ -294,8 +325,9 @@ public struct Reconciler: Sendable {
             return
         }
         for start in stride(from: 0, to: candidates.count, by: 500) {
+            try Task.checkCancellation()
             let batch = candidates[start..<min(candidates.count, start + 500)].map {
-                UserChange.remove(userId: $0, reason: .notListed)
+                UserChange.remove(userId: $0, reason: state.notSelected.contains($0) ? .statusNotSelected : .notListed)
             }
             let outcomes = try await store.commit(
                 UserWriteBatch(connector: connector.slug, changes: batch, at: Timestamp(clock.now)))

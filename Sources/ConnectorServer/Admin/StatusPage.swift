@@ -14,7 +14,7 @@ enum StatusPage {
 
     static func age(_ date: Date?, now: Date) -> String {
         guard let date else { return "never" }
-        let seconds = Int(now.timeIntervalSince(date))
+        let seconds = Int64(saturating: now.timeIntervalSince(date))
         if seconds < 60 { return "\(seconds) s ago" }
         if seconds < 3600 { return "\(seconds / 60) min ago" }
         if seconds < 86_400 { return "\(seconds / 3600) h ago" }
@@ -29,7 +29,8 @@ enum StatusPage {
         let width = 18
         var bars = ""
         for (index, run) in finished.enumerated() {
-            let height = max(2, Int(Double(run.drift) / Double(maximum) * 60))
+            // Drift comes from stored rows: kept within the chart whatever its value.
+            let height = max(2, Int(min(1, max(0, Double(run.drift) / Double(maximum))) * 60))
             let colour = run.outcome == .succeeded ? "#3b82f6" : (run.outcome == .held ? "#f59e0b" : "#ef4444")
             bars +=
                 "<rect x=\"\(index * width)\" y=\"\(64 - height)\" width=\"\(width - 4)\" height=\"\(height)\" fill=\"\(colour)\">"

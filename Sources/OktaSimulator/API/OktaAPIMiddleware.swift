@@ -77,7 +77,9 @@ struct OktaAPIMiddleware: RouterMiddleware {
             return JSONResponse.oktaError(
                 HTTPResponse.Status(code: status), code: "E0000009", summary: "Internal Server Error")
         case .slow(let delay):
-            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            // The delay comes from the control API: clamped, so that no value posted there can trap.
+            let seconds = HeaderValues.seconds(delay, maximum: 600)?.value ?? 0
+            try await Task.sleep(for: .milliseconds(Int64(saturating: seconds * 1000)))
         case .none:
             break
         }

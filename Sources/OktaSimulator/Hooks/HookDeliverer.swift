@@ -217,7 +217,10 @@ final class HookDeliverer: Service, Sendable {
             for (heldHook, heldBody, heldEvents) in held { await send(heldBody, events: heldEvents, to: heldHook) }
             return
         }
-        if delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
+        if let seconds = HeaderValues.seconds(delay, maximum: 600)?.value, seconds > 0 {
+            // The delay comes from the control API: clamped, so that no value posted there can trap.
+            try? await Task.sleep(for: .milliseconds(Int64(saturating: seconds * 1000)))
+        }
         await send(body, events: events, to: hook)
         if duplicate {
             statsState.withLock { $0.duplicated += 1 }
