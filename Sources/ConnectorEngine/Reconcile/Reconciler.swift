@@ -74,17 +74,20 @@ public struct Reconciler: Sendable {
             startedAt: startStamp)
         let callsBefore = client.stats.counts
         let waitsBefore = await client.limiter.waits
-        let previous = try await store.runs(connector: connector.slug, limit: 20).first {
-            $0.id != runId && $0.outcome == .succeeded && !$0.dryRun
-        }
+        var previous: RunRecord?
         var log = logger
         log[metadataKey: "connector"] = "\(connector.slug)"
         log[metadataKey: "run"] = "\(runId)"
         log.info(
             "reconcile started", metadata: ["trigger": "\(options.trigger.rawValue)", "dry_run": "\(options.dryRun)"])
 
-        var state = RunState(presentBefore: try await store.presentUserCount(connector: connector.slug))
+        var state = RunState(presentBefore: 0)
         do {
+            // Inside the `do`: once the run is started, whatever happens (a shutdown included) is recorded.
+            previous = try await store.runs(connector: connector.slug, limit: 20).first {
+                $0.id != runId && $0.outcome == .succeeded && !$0.dryRun
+            }
+            state.presentBefore = try await store.presentUserCount(connector: connector.slug)
             let choice = EnrichmentPlanner.choose(
                 settings: connector.enrich, expectedUsers: previous?.counts.listed)
             if let choice { log.info("enrichment plan", metadata: ["plan": "\(choice)"]) }
