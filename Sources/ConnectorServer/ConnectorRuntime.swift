@@ -21,6 +21,9 @@ public struct ConnectorRuntime: Sendable {
         if case .running = reported, let pause = client.pause.current {
             return .degraded(reason: "okta: \(pause.reason)")
         }
+        if case .running = reported, forwarder.state != .healthy {
+            return .degraded(reason: "forwarder: \(forwarder.state): \(forwarder.lastError ?? "")")
+        }
         if case .running = reported, !settings.active { return .stopped(reason: "inactive") }
         return reported
     }

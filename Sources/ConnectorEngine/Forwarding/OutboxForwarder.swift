@@ -3,6 +3,7 @@ public import ConnectorDomain
 public import ConnectorStore
 public import Foundation
 public import Logging
+import Metrics
 public import NeuronsSinks
 public import ServiceLifecycle
 import Synchronization
@@ -163,6 +164,9 @@ public final class OutboxForwarder: Service, Sendable {
             try await sink.deliver(batch)
         } catch .permanent(let reason) {
             failureCount.add(1, ordering: .relaxed)
+            countSinkError("rejected")
+            Counter(label: "okta_connector_dead_letters_total", dimensions: [("connector", connector)])
+                .increment(by: included.count)
             logger.error(
                 "sink rejected a batch; moved to dead letters",
                 metadata: ["reason": "\(reason)", "records": "\(batch.records.count)"])
@@ -171,13 +175,27 @@ public final class OutboxForwarder: Service, Sendable {
             return included.count
         } catch {
             failureCount.add(1, ordering: .relaxed)
+            if case .credentialsRejected = error { countSinkError("credentials") } else { countSinkError("retryable") }
             try await store.recordForwardFailure(
                 connector: connector, seqs: included, error: error.description, nextAttemptAt: Timestamp(clock.now))
             throw error
         }
         try await store.markForwarded(connector: connector, seqs: included)
         forwardedCount.add(batch.records.count, ordering: .relaxed)
+        Counter(label: "okta_connector_records_forwarded_total", dimensions: [("connector", connector)])
+            .increment(by: batch.records.count)
+        // Forward latency: from the oldest change of the batch being queued to the sink taking it.
+        if let oldest = entries.map(\.createdAt.millisecondsSinceEpoch).min() {
+            let milliseconds = max(0, Timestamp(clock.now).millisecondsSinceEpoch - oldest)
+            Timer(label: "okta_connector_forward_latency_seconds", dimensions: [("connector", connector)])
+                .recordMilliseconds(milliseconds)
+        }
         return included.count
+    }
+
+    private func countSinkError(_ kind: String) {
+        Counter(label: "okta_connector_sink_errors_total", dimensions: [("connector", connector), ("kind", kind)])
+            .increment()
     }
 
     /// Forwards until the outbox is empty (the `reconcile` command's last step).
