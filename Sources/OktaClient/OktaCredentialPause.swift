@@ -24,13 +24,25 @@ public final class OktaCredentialPause: Sendable {
 
     /// How often one call may try Okta while paused.
     public let probeInterval: TimeInterval
+    /// Whether rejections engage the pause at all.
+    let enabled: Bool
     private let state = Mutex<State?>(nil)
 
     /// Creates a pause, released.
     /// - Parameter probeInterval: How often one call may try Okta while paused (default a minute).
     public init(probeInterval: TimeInterval = 60) {
         self.probeInterval = probeInterval
+        self.enabled = true
     }
+
+    private init(disabled: Void) {
+        probeInterval = 60
+        enabled = false
+    }
+
+    /// Never pauses: for one-shot checks that must ask Okta about every permission
+    /// (`check-config --online`, `hooks register`), where each answer is the point.
+    public static var never: OktaCredentialPause { OktaCredentialPause(disabled: ()) }
 
     /// The pause, or `nil` while Okta accepts the credentials.
     public var current: State? { state.withLock { $0 } }
@@ -57,7 +69,8 @@ public final class OktaCredentialPause: Sendable {
     /// - Returns: Whether this engaged the pause (it was released before).
     @discardableResult
     func engage(reason: String, now: Date) -> Bool {
-        state.withLock { state in
+        guard enabled else { return false }
+        return state.withLock { state in
             if var paused = state {
                 paused.reason = reason
                 state = paused

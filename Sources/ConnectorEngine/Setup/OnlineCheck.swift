@@ -20,7 +20,8 @@ public enum OnlineCheck {
     ) async -> [Result] {
         let client = OktaAPIClient.make(
             for: connector, httpClient: httpClient, clock: clock, logger: logger,
-            retry: RetryPolicy(maximumAttempts: 2, initialDelay: 0.5, maximumDelay: 1, maximumRateLimitWaits: 1))
+            retry: RetryPolicy(maximumAttempts: 2, initialDelay: 0.5, maximumDelay: 1, maximumRateLimitWaits: 1),
+            pause: .never)
         var results: [Result] = []
         func probe(_ item: String, _ call: () async throws -> Void) async {
             do {
