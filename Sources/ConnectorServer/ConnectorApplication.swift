@@ -78,7 +78,8 @@ public struct ConnectorApplication: Sendable {
             let forwarder = OutboxForwarder(
                 connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
                 batchSize: connector.sink.batchSize)
-            var services: [any Service] = [scheduler, forwarder]
+            // The sink's lifetime first: the group stops services in reverse, so it is released last.
+            var services: [any Service] = [sink.lifetime, scheduler, forwarder]
             if connector.active {
                 services.append(applier)
                 appliers.set(connector.slug, applier)

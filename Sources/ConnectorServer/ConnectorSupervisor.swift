@@ -90,7 +90,12 @@ public final class ConnectorSupervisor: Service, Sendable {
         guard let entry = running.withLock({ $0.removeValue(forKey: slug) }) else { return }
         logger.notice("connector stopping", metadata: ["connector": "\(slug)", "reason": "\(reason)"])
         await entry.group.triggerGracefulShutdown()
-        await entry.task.value
+        // When the process's shutdown bound escalates to cancellation, it reaches the connector's group too.
+        await withTaskCancellationHandler {
+            await entry.task.value
+        } onCancel: {
+            entry.task.cancel()
+        }
     }
 
     private func stopAll() async {
