@@ -80,7 +80,9 @@ public struct ConnectorApplication: Sendable {
             let forwarder = OutboxForwarder(
                 connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
                 batchSize: connector.sink.batchSize)
+            // The sink's lifetime first: the group stops services in reverse, so it is released last.
             var parts = [
+                ConnectorPart(name: "sink", service: sink.lifetime),
                 ConnectorPart(name: "scheduler", service: scheduler, mayFinish: !connector.active),
                 ConnectorPart(name: "forwarder", service: forwarder),
             ]

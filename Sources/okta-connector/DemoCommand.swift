@@ -30,6 +30,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Folder for the demo's files (default: a new temporary folder).") var directory: String?
     @Option(help: "Stop after this many seconds (0: run until Ctrl-C).") var seconds: Double = 0
 
+    @Option(help: "Seconds Ctrl-C may take to stop everything (a running reconcile is cancelled).")
+    var shutdownTimeout: Double = 5
+
     func run() async throws {
         let folder = URL(
             fileURLWithPath: directory
@@ -69,10 +72,12 @@ struct DemoCommand: AsyncParsableCommand {
             server: ServerSettings(
                 listen: ListenAddress(host: "127.0.0.1", port: 0),
                 tls: TLSFiles(certificatePath: tls.certificate, privateKeyPath: tls.privateKey), admin: nil,
-                connectorServer: "Cloud", maxBodyBytes: 1 << 20),
+                connectorServer: "Cloud", maxBodyBytes: 1 << 20, shutdownTimeout: shutdownTimeout),
             store: StoreSettings(backend: .sqlite(path: folder.appendingPathComponent("state.db").path)),
             logging: LoggingSettings(format: .logfmt, level: "warning"), connectors: [connector])
-        let store = try SQLiteStateStore(path: folder.appendingPathComponent("state.db").path)
+        let storePath = folder.appendingPathComponent("state.db").path
+        let ndjson = folder.appendingPathComponent("out/users.ndjson").path
+        let store = try SQLiteStateStore(path: storePath)
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = try ConnectorApplication(
@@ -80,13 +85,45 @@ struct DemoCommand: AsyncParsableCommand {
             onServerRunning: { port in portContinuation.yield(port) })
         say("2. Starting the connector: HTTPS event hook listener, applier, scheduler, forwarder (SQLite at state.db)…")
         let group = ServiceGroup(
-            configuration: .init(
-                services: application.services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
+            configuration: .bounded(
+                services: application.services, shutdownTimeout: configuration.server.shutdownTimeout,
                 logger: logger))
+        // Ctrl-C (or SIGTERM) ends the walkthrough wherever it is, then everything stops within the bound.
+        let stop = await StopSignals(logger: logger)
         let running = Task { try await group.run() }
+        let seconds = seconds
+        let changes = changes
+        let walkthroughLogger = logger
+        do {
+            _ = try await stop.untilStopped {
+                try await walkthrough(
+                    ports: ports, connector: connector, http: http, store: store, simulator: simulator,
+                    ndjson: ndjson, seconds: seconds, changes: changes, logger: walkthroughLogger)
+            }
+        } catch {
+            say("The demo stopped: \(error)")
+        }
+        if let signal = stop.signal {
+            say("\n\(signal): stopping (at most \(Int(shutdownTimeout)) s); the demo's files are in \(folder.path)")
+        }
+        simulator.churn.stop()
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+        await simulator.stop()
+        try? await http.shutdown()
+        say("Stopped. Files of this demo:")
+        say("  store (SQLite):      \(storePath)")
+        say("  sink output (NDJSON): \(ndjson)")
+        say("  TLS certificate:     \(tls.certificate)")
+    }
+
+    /// Steps 3 to 5: register the hook, wait for the initial reconcile, then churn and show records.
+    func walkthrough(
+        ports: AsyncStream<Int>, connector: ConnectorSettings, http: HTTPClient, store: SQLiteStateStore,
+        simulator: OktaSimulator, ndjson: String, seconds: Double, changes: Double, logger: Logger
+    ) async throws {
         var iterator = ports.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
+        guard let port = await iterator.next() else { return }
         let hookURL = URL(string: "https://localhost:\(port)\(connector.eventHook.path)")!
         say("   listening at \(hookURL.absoluteString)")
 
@@ -110,16 +147,15 @@ struct DemoCommand: AsyncParsableCommand {
                 "   run \(run.id) \(run.outcome.rawValue): \(run.counts.listed) users listed, \(run.counts.created) records created, "
                     + "\(run.oktaCalls.values.reduce(0, +)) Okta calls")
         }
-        let ndjson = folder.appendingPathComponent("out/users.ndjson").path
         var offset = (try? FileManager.default.attributesOfItem(atPath: ndjson)[.size] as? UInt64) ?? 0
         say("   the sink file out/users.ndjson holds one JSON line per record")
 
         say("5. Now changing the simulated org (\(changes)/s): sign-ins, profile edits, status changes, apps, devices.")
-        say("   Okta sends event hooks; the connector applies them and forwards the changed records:")
+        say("   Okta sends event hooks; the connector applies them and forwards the changed records. Ctrl-C stops.")
         simulator.churn.start(perSecond: changes, duration: nil)
         let end = seconds > 0 ? Date().addingTimeInterval(seconds) : Date.distantFuture
-        while !running.isCancelled, Date() < end {
-            try? await Task.sleep(for: .milliseconds(300))
+        while Date() < end {
+            try await Task.sleep(for: .milliseconds(300))
             guard let handle = FileHandle(forReadingAtPath: ndjson) else { continue }
             try? handle.seek(toOffset: offset)
             let data = handle.readDataToEndOfFile()
@@ -128,14 +164,7 @@ struct DemoCommand: AsyncParsableCommand {
             for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
                 say("   → " + describe(String(line)))
             }
-            if Task.isCancelled { break }
         }
-        simulator.churn.stop()
-        await group.triggerGracefulShutdown()
-        _ = try? await running.value
-        await simulator.stop()
-        try? await http.shutdown()
-        say("Stopped. The store is \(folder.path)/state.db, the records \(ndjson).")
     }
 
     func describe(_ line: String) -> String {

@@ -8,6 +8,7 @@ import Foundation
 import Logging
 import OktaClient
 import Synchronization
+import UnixSignals
 
 /// `okta-connector reconcile`: one full reconcile of a connector, then exit.
 struct ReconcileCommand: AsyncParsableCommand {
@@ -43,13 +44,27 @@ struct ReconcileCommand: AsyncParsableCommand {
         let reconciler = Reconciler(
             connector: settings, client: client, store: store, clock: clock, logger: logger,
             progress: { progress.update($0) })
-        print("Reconciling \"\(settings.name)\" from \(settings.okta.url.absoluteString)\(dryRun ? " (dry run)" : "")")
+        // Written at once (not buffered), so a cron log or a pipe shows it even if the run is interrupted.
+        FileHandle.standardOutput.write(
+            Data(
+                "Reconciling \"\(settings.name)\" from \(settings.okta.url.absoluteString)\(dryRun ? " (dry run)" : "")\n"
+                    .utf8))
+        // Ctrl-C or SIGTERM cancels the run (the reconciler records it as interrupted and removes
+        // nothing) and the forwarding after it; the command then exits 128 + the signal's number.
+        let stop = await StopSignals(logger: logger)
+        let options = ReconcileOptions(trigger: .manual, dryRun: dryRun, confirmRemovals: confirmRemovals)
         let record: RunRecord
         do {
-            record = try await reconciler.run(
-                ReconcileOptions(trigger: .manual, dryRun: dryRun, confirmRemovals: confirmRemovals))
+            guard let finished = try await stop.untilStopped({ try await reconciler.run(options) }) else {
+                progress.finish()
+                try await interrupted(by: stop, store: store, connector: settings.slug, httpClient: httpClient)
+            }
+            record = finished
         } catch {
             progress.finish()
+            if stop.signal != nil {
+                try await interrupted(by: stop, store: store, connector: settings.slug, httpClient: httpClient)
+            }
             try? await httpClient.shutdown()
             CommandSupport.printError("the run could not be recorded: \(error)")
             throw ExitCode(1)
@@ -58,18 +73,30 @@ struct ReconcileCommand: AsyncParsableCommand {
         print(RunSummary.text(record))
         // Then forward what is queued, so that the command works from cron without `serve`.
         if !dryRun {
+            var sink: ConnectorSink?
             do {
-                let sink = try RecordSinkFactory.make(
+                let made = try RecordSinkFactory.make(
                     for: settings, store: store, httpClient: httpClient, clock: clock, logger: logger)
+                sink = made
                 let forwarder = OutboxForwarder(
-                    connector: settings.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
+                    connector: settings.slug, store: store, sink: made.sink, clock: clock, logger: logger,
                     batchSize: settings.sink.batchSize)
-                let sent = try await forwarder.drain()
+                guard let sent = try await stop.untilStopped({ try await forwarder.drain() }) else {
+                    await made.shutdown()
+                    try await interrupted(
+                        by: stop, store: store, connector: settings.slug, httpClient: httpClient)
+                }
                 print("  forwarded \(forwarder.forwarded) records (\(sent) outbox entries) to \(settings.sink.summary)")
-                if let snapshots = sink.snapshots, record.outcome == .succeeded {
+                if let snapshots = made.snapshots, record.outcome == .succeeded {
                     print("  CSV snapshot: \(try await snapshots.writeNow())")
                 }
+                await made.shutdown()
             } catch {
+                await sink?.shutdown()
+                if stop.signal != nil {
+                    try await interrupted(
+                        by: stop, store: store, connector: settings.slug, httpClient: httpClient)
+                }
                 try? await httpClient.shutdown()
                 CommandSupport.printError("forwarding to the sink failed: \(error); the changes stay queued")
                 throw ExitCode(1)
@@ -81,6 +108,22 @@ struct ReconcileCommand: AsyncParsableCommand {
         case .held: throw ExitCode(3)
         default: throw ExitCode(1)
         }
+    }
+
+    /// Reports a run stopped by a signal and exits 128 + the signal's number.
+    private func interrupted(
+        by stop: StopSignals, store: any StateStore, connector: String, httpClient: HTTPClient
+    ) async throws -> Never {
+        try? await httpClient.shutdown()
+        let signal = stop.signal ?? .sigint
+        let last = try? await store.runs(connector: connector, limit: 1).first
+        var message = "stopped by \(signal): the reconcile was cancelled"
+        if let last {
+            message += "; run \(last.id) recorded \(last.outcome.rawValue)"
+        }
+        message += ". Nothing was removed; queued changes stay in the outbox for the next run or `serve`."
+        CommandSupport.printError(message)
+        throw ExitCode(StopSignals.exitStatus(for: signal))
     }
 }
 

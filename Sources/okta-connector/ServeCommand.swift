@@ -17,9 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
             Runs every connector whose server name matches server.connector_server: event hook \
             deliveries are stored durably and applied to user state in real time, and the full \
             reconcile runs on each connector's schedule (at once when none has succeeded yet). \
-            SIGTERM or SIGINT stops it gracefully: in-flight requests are answered and transactions \
-            committed. The admin API, metrics, the status page and forwarding to the sink arrive \
-            with the next versions.
+            SIGTERM or SIGINT stops it gracefully within server.shutdown_timeout (default 20 s): \
+            in-flight requests are answered and transactions committed; work still running after \
+            half the bound (a reconcile, a sink retry) is cancelled. Exit status 0. \
+            SIGHUP reloads the configuration file.
             """
     )
 
@@ -67,19 +68,36 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         defer { hangups.cancel() }
+        // SIGTERM/SIGINT: a graceful stop bounded by server.shutdown_timeout; the group escalates to
+        // cancellation after half of it (SPEC §11).
+        let shutdownTimeout = configuration.server.shutdownTimeout
         let group = ServiceGroup(
-            configuration: .init(
-                services: application.services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .bounded(
+                services: application.services, shutdownTimeout: shutdownTimeout, logger: logger))
+        let stop = await StopSignals(logger: logger) { _ in await group.triggerGracefulShutdown() }
+        var failure: (any Error)?
         do {
             try await group.run()
         } catch {
-            logger.error("stopped with an error", metadata: ["error": "\(error)"])
-            try? await http.shutdown()
-            throw ExitCode(1)
+            failure = error
         }
         try? await http.shutdown()
-        logger.notice("stopped")
+        switch (stop.signal, failure) {
+        case (nil, nil):
+            logger.notice("stopped")
+        case (nil, let error?):
+            logger.error("stopped with an error", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        case (let signal?, nil):
+            logger.notice("stopped", metadata: ["signal": "\(signal)"])
+        case (let signal?, let error?):
+            // Asked to stop: what did not finish in the graceful part was cancelled; that is still a clean exit.
+            logger.warning(
+                "stopped; work still running at the shutdown bound was cancelled",
+                metadata: [
+                    "signal": "\(signal)", "error": "\(error)", "shutdown_timeout_s": "\(shutdownTimeout)",
+                ])
+        }
     }
 }
 

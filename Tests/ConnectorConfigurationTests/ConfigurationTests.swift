@@ -49,6 +49,7 @@ struct ConfigurationLoadingTests {
         #expect(configuration.server.listen == ListenAddress(host: "0.0.0.0", port: 8443))
         #expect(configuration.server.connectorServer == "Cloud")
         #expect(configuration.server.maxBodyBytes == 1 << 20)
+        #expect(configuration.server.shutdownTimeout == 20, "SPEC §11: 20 s, inside Kubernetes' 30 s grace")
         #expect(configuration.store.backend == .sqlite(path: "/etc/okta-connector/okta-connector.db"))
         #expect(configuration.logging == LoggingSettings(format: .logfmt, level: "info"))
         let connector = try #require(configuration.connectors.first)
@@ -101,6 +102,7 @@ struct ConfigurationLoadingTests {
               admin: { listen: 127.0.0.1:9191, token_file: \(token) }
               connector_server: onprem-1
               max_body_bytes: 2097152
+              shutdown_timeout: 8s
             store: { url: "sqlite:///var/lib/okta-connector/state.db" }
             logging: { format: json, level: debug }
             connectors:
@@ -140,6 +142,7 @@ struct ConfigurationLoadingTests {
         #expect(configuration.server.admin?.listen == ListenAddress(host: "127.0.0.1", port: 9191))
         #expect(configuration.server.admin?.token.reveal() == "admin-token-value", "trailing newline dropped")
         #expect(configuration.server.maxBodyBytes == 2_097_152)
+        #expect(configuration.server.shutdownTimeout == 8)
         #expect(configuration.store.backend == .sqlite(path: "/var/lib/okta-connector/state.db"))
         #expect(configuration.logging == LoggingSettings(format: .json, level: "debug"))
         let eu = configuration.connectors[0]

@@ -6,25 +6,20 @@ import Foundation
 import NeuronsSinks
 import Testing
 
-@Suite("CSV snapshots for the Neurons CSV connector (SPEC §9)")
+@Suite("CSV snapshots for the Neurons CSV connector (SPEC §9)", .timeLimit(.minutes(3)))
 struct CSVSnapshotTests {
     /// Parses a CSV file with Python's `csv` module, a standard parser independent of ours.
-    func parseWithPython(_ path: String, delimiter: Character) throws -> [[String: String]] {
+    func parseWithPython(_ path: String, delimiter: Character) async throws -> [[String: String]] {
         let script = """
             import csv, json, sys
             with open(sys.argv[1], newline='', encoding='utf-8') as f:
                 print(json.dumps(list(csv.DictReader(f, delimiter=sys.argv[2])), ensure_ascii=False))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, path, String(delimiter)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        return try JSONDecoder().decode([[String: String]].self, from: data)
+        let (status, output) = try await TestProcess.run(
+            "/usr/bin/env", arguments: ["python3", "-c", script, path, String(delimiter)], log: path + ".parsed.json",
+            timeout: 60)
+        #expect(status == 0)
+        return try JSONDecoder().decode([[String: String]].self, from: Data(output.utf8))
     }
 
     @Test(arguments: [Character(","), Character(";")])
@@ -65,7 +60,7 @@ struct CSVSnapshotTests {
                 directory: directory.appendingPathComponent("csv").path, delimiter: delimiter, keep: 2, prefix: "c"),
             tracker: tracker, interval: 900, clock: SystemWallClock(), logger: quietLogger)
         let file = try await snapshots.writeNow()
-        let rows = try parseWithPython(file, delimiter: delimiter)
+        let rows = try await parseWithPython(file, delimiter: delimiter)
         #expect(rows.count == 2)
         for (index, change) in changes.enumerated() {
             guard case .upsert(_, let record) = change else { continue }
@@ -107,7 +102,7 @@ struct CSVSnapshotTests {
                 continuation.finish()
             }
         }
-        let rows = try parseWithPython(file, delimiter: delimiter)
+        let rows = try await parseWithPython(file, delimiter: delimiter)
         #expect(rows.count == Self.trickyLists.count)
         for (row, items) in zip(rows, Self.trickyLists) {
             #expect(CSVSnapshotWriter.listItems(row["User.Skills"] ?? "") == items, "\(row)")

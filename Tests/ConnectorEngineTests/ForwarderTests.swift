@@ -105,7 +105,7 @@ final class FakeNeurons: Sendable {
     }
 }
 
-@Suite("Forwarding to Neurons (SPEC §9)", .serialized)
+@Suite("Forwarding to Neurons (SPEC §9)", .serialized, .timeLimit(.minutes(3)))
 struct ForwarderTests {
     func makeStore() throws -> (SQLiteStateStore, URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(

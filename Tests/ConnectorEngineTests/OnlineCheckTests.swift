@@ -7,7 +7,7 @@ import JWTKit
 import OktaSimulator
 import Testing
 
-@Suite("check-config --online")
+@Suite("check-config --online", .timeLimit(.minutes(2)))
 struct OnlineCheckTests {
     @Test func eachMissingPermissionIsNamed() async throws {
         let key = ES256PrivateKey()

@@ -9,7 +9,7 @@ import OktaClient
 import OktaSimulator
 import Testing
 
-@Suite("Reconcile under Okta's rate limits and auth")
+@Suite("Reconcile under Okta's rate limits and auth", .timeLimit(.minutes(5)))
 struct RateLimitedReconcileTests {
     @Test func stormsAreSurvivedWithWaitsComputedFromTheResponseDate() async throws {
         // The simulator's clock is an hour ahead: a client computing the wait from its own clock

@@ -12,7 +12,7 @@ enum SimulatorCatalogueSize {
     static let apps = OktaSimulator.appCount
 }
 
-@Suite("Full reconcile against the simulator (SPEC §6)")
+@Suite("Full reconcile against the simulator (SPEC §6)", .timeLimit(.minutes(5)))
 struct ReconcilerTests {
     @Test(arguments: [EnrichSettings.Plan.bulk, .perUser])
     func aFullReconcileProducesExactlyTheExpectedRecords(_ plan: EnrichSettings.Plan) async throws {

@@ -11,7 +11,7 @@ import Testing
 
 /// The scheduler with a manual clock and a recorded stand-in for the reconcile (whose own behaviour
 /// is tested against the simulator above).
-@Suite("Scheduler: Repeats and Start time (SPEC §7)")
+@Suite("Scheduler: Repeats and Start time (SPEC §7)", .timeLimit(.minutes(3)))
 struct SchedulerTests {
     final class Recorder: Sendable {
         let runs = Mutex<[(trigger: RunTrigger, at: Date)]>([])

@@ -77,7 +77,7 @@ final class ServeHarness: @unchecked Sendable {
     }
 }
 
-@Suite("Admin API, metrics and status page (SPEC §11)", .serialized)
+@Suite("Admin API, metrics and status page (SPEC §11)", .serialized, .timeLimit(.minutes(3)))
 struct AdminTests {
     @Test func probesAreOpenAndEverythingElseNeedsTheToken() async throws {
         let serve = try await ServeHarness()
@@ -171,23 +171,25 @@ struct AdminTests {
     }
 }
 
-@Suite("Status page in a real browser")
+@Suite("Status page in a real browser", .timeLimit(.minutes(3)))
 struct StatusPageBrowserTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
         FileManager.default.isExecutableFile(atPath: $0)
     }
 
-    func runChromium(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.chromium!)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    /// Runs headless Chromium (at most a minute) and returns what it printed on standard output.
+    func runChromium(_ arguments: [String]) async throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-chromium-\(UUID().uuidString).out"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let process = try TestProcess(
+            Self.chromium!,
+            arguments: ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=none"]
+                + arguments, log: output)
+        defer { process.stop(timeout: 2) }
+        #expect(await process.waitForExit(timeout: 60) != nil, "chromium finished within a minute")
+        return process.output
     }
 
     @Test func headlessChromiumRendersEachConnector() async throws {
@@ -208,7 +210,7 @@ struct StatusPageBrowserTests {
             "okta-status-\(UUID().uuidString).html")
         try html.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let dom = try runChromium(["--dump-dom", file.absoluteString])
+        let dom = try await runChromium(["--dump-dom", file.absoluteString])
         #expect(dom.contains("data-connector=\"test-org\""))
         #expect(dom.contains("<svg class=\"chart\""))
         #expect(dom.contains("Next run"))
@@ -216,7 +218,7 @@ struct StatusPageBrowserTests {
         let screenshot = FileManager.default.temporaryDirectory.appendingPathComponent(
             "okta-status-\(UUID().uuidString).png")
         defer { try? FileManager.default.removeItem(at: screenshot) }
-        _ = try runChromium(["--screenshot=\(screenshot.path)", "--window-size=1100,800", file.absoluteString])
+        _ = try await runChromium(["--screenshot=\(screenshot.path)", "--window-size=1100,800", file.absoluteString])
         let png = try Data(contentsOf: screenshot)
         #expect(png.count > 5_000, "a real picture was rendered")
         #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
@@ -226,7 +228,7 @@ struct StatusPageBrowserTests {
     }
 }
 
-@Suite("Configuration reload (SPEC §2, §3)")
+@Suite("Configuration reload (SPEC §2, §3)", .timeLimit(.minutes(3)))
 struct ReloadTests {
     @Test func reactivatingAConnectorRunsACatchUpReconcileAndOtherServersAreNotRun() async throws {
         var options = SimulatorOptions()
@@ -266,11 +268,11 @@ struct ReloadTests {
         #expect(await eventually(timeout: 5) { application.runtimes.count == 1 })
         #expect(
             application.runtimes.map(\.settings.slug) == ["test-org"], "the other server's connector is not run here")
-        try await Task.sleep(for: .milliseconds(300))
         #expect(try await store.runs(connector: "test-org", limit: 5).isEmpty, "inactive: no reconcile")
 
         var active = inactive
         active.active = true
+        let reactivatedAt = Timestamp(Date())
         try await application.reload(configuration([active, elsewhere]))
         let reactivated = try await eventually(timeout: 20) {
             try await store.runs(connector: "test-org", limit: 5).contains {
@@ -278,6 +280,11 @@ struct ReloadTests {
             }
         }
         #expect(reactivated, "reactivation triggers a catch-up reconcile")
+        // No fixed wait proves the absence: any run of the inactive period would be recorded before this instant.
+        #expect(
+            try await store.runs(connector: "test-org", limit: 20).allSatisfy {
+                $0.startedAt.millisecondsSinceEpoch >= reactivatedAt.millisecondsSinceEpoch
+            }, "inactive: no reconcile")
         #expect(application.runtimes.first?.settings.active == true)
 
         try await application.reload(configuration([elsewhere]))

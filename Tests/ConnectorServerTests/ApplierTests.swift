@@ -81,7 +81,7 @@ final class ApplierHarness: @unchecked Sendable {
 
 func later(_ seconds: Int) -> String { Timestamp(Date().addingTimeInterval(Double(seconds))).iso8601 }
 
-@Suite("Applying events to user state (SPEC §5)", .serialized)
+@Suite("Applying events to user state (SPEC §5)", .serialized, .timeLimit(.minutes(3)))
 struct ApplierTests {
     @Test func loginEventsMoveLastLoginForwardWithoutCallingOkta() async throws {
         let h = try await ApplierHarness.start()

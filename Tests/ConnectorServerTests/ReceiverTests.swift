@@ -8,7 +8,7 @@ import GRDB
 import NIOHTTP1
 import Testing
 
-@Suite("Event hook receiver over HTTPS (SPEC §4)")
+@Suite("Event hook receiver over HTTPS (SPEC §4)", .timeLimit(.minutes(3)))
 struct ReceiverTests {
     @Test func verificationEchoesTheChallenge() async throws {
         let harness = try await ReceiverHarness(connectors: [connectorSettings()])

@@ -9,37 +9,11 @@ import OktaSimulator
 import Testing
 
 /// `okta-connector serve` as a real process with a configuration file, against the simulator.
-@Suite("serve as a process (SPEC §11)", .serialized)
+@Suite("serve as a process (SPEC §11)", .serialized, .timeLimit(.minutes(5)))
 struct ServeProcessTests {
-    static var binary: String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-                "okta-connector"
-            ).path,
-            root.appendingPathComponent(".build/debug/okta-connector").path,
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[1]
-    }
+    static var binary: String { TestProcess.executable("okta-connector") }
 
-    static func freePort() -> Int {
-        // Bind port 0, read the port, release it: the process binds it a moment later.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    static func freePort() -> Int { ConnectorTestSupport.freePort() }
 
     func connectorYAML(name: String, simulator: String, sink: String) -> String {
         """
@@ -58,19 +32,8 @@ struct ServeProcessTests {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
-    func start(_ config: String, log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--config", config]
-        if !FileManager.default.fileExists(atPath: log) {
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        handle.seekToEndOfFile()
-        process.standardError = handle
-        process.standardOutput = handle
-        try process.run()
-        return process
+    func start(_ config: String, log: String) throws -> TestProcess {
+        try TestProcess(Self.binary, arguments: ["serve", "--config", config], log: log)
     }
 
     func ready(adminPort: Int) async -> Bool {
@@ -119,6 +82,7 @@ struct ServeProcessTests {
         let log = directory.appendingPathComponent("serve.log").path
 
         var process = try start(configPath, log: log)
+        defer { process.stop() }
         #expect(await ready(adminPort: adminPort), "serve answers /readyz")
         let expected = simulator.org.allUsers().filter { $0.status != .deprovisioned }.count
         #expect(
@@ -126,16 +90,13 @@ struct ServeProcessTests {
             "the initial reconcile fills the sink")
 
         // The hook: registered and verified against the running process, then live changes flow.
-        let register = Process()
-        register.executableURL = URL(fileURLWithPath: Self.binary)
-        register.arguments = [
-            "hooks", "register", "--config", configPath, "--connector", "First", "--url",
-            "https://localhost:\(listenPort)/hooks/okta/first",
-        ]
-        register.standardOutput = FileHandle.nullDevice
-        try register.run()
-        register.waitUntilExit()
-        #expect(register.terminationStatus == 0, "hooks register verified the hook")
+        let register = try await TestProcess.run(
+            Self.binary,
+            arguments: [
+                "hooks", "register", "--config", configPath, "--connector", "First", "--url",
+                "https://localhost:\(listenPort)/hooks/okta/first",
+            ], log: directory.appendingPathComponent("register.log").path, timeout: 60)
+        #expect(register.status == 0, "hooks register verified the hook")
         let user = try #require(simulator.org.allUsers().first { $0.status == .active })
         try simulator.org.updateProfile(id: user.id, changes: ["title": "Live From Okta"])
         #expect(await eventually(timeout: 10) { lines(firstSink).contains { $0.contains("Live From Okta") } })
@@ -145,14 +106,12 @@ struct ServeProcessTests {
             (header + connectorYAML(name: "First", simulator: simulator.baseURL, sink: firstSink) + "\n"
             + connectorYAML(name: "Second", simulator: simulator.baseURL, sink: secondSink) + "\n")
             .write(toFile: configPath, atomically: true, encoding: .utf8)
-        kill(process.processIdentifier, SIGHUP)
+        process.signal(SIGHUP)
         #expect(await eventually(timeout: 20) { lines(secondSink).count == expected }, "the reloaded connector ran")
 
         // SIGTERM: a clean stop in bounded time.
         let stopping = Date()
-        process.terminate()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(await process.terminate(timeout: 25) == 0)
         #expect(Date().timeIntervalSince(stopping) < 15)
 
         // Restart: resumes from the store, no second initial run, changes keep flowing.
@@ -162,8 +121,7 @@ struct ServeProcessTests {
         try simulator.org.updateProfile(id: user.id, changes: ["title": "After Restart"])
         #expect(await eventually(timeout: 10) { lines(firstSink).contains { $0.contains("After Restart") } })
         #expect(lines(firstSink).count < before + 5, "no full re-send after a restart")
-        process.terminate()
-        process.waitUntilExit()
+        #expect(await process.terminate(timeout: 25) == 0)
         await simulator.stop()
         let logText = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(logText.contains("\"msg\":\"configuration reloaded\""), "JSON logs, one line per event")

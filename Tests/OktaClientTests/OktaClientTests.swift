@@ -7,7 +7,7 @@ import OktaClient
 import OktaSimulator
 import Testing
 
-@Suite("Okta client: headers, limits, retries, pagination")
+@Suite("Okta client: headers, limits, retries, pagination", .timeLimit(.minutes(3)))
 struct OktaClientTests {
     @Test func linkHeadersAreReadFromTwoLinesOrOneJoinedValue() {
         let two = [

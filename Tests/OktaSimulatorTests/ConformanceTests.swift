@@ -98,7 +98,7 @@ struct OpenAPISchemas {
     }
 }
 
-@Suite("Simulator: conformance with Okta's OpenAPI subset and recordings")
+@Suite("Simulator: conformance with Okta's OpenAPI subset and recordings", .timeLimit(.minutes(3)))
 struct ConformanceTests {
     @Test func generatedObjectsMatchTheOpenAPISchemas() async throws {
         guard let folder = SharedOktaData.require("openapi", test: "generatedObjectsMatchTheOpenAPISchemas") else {

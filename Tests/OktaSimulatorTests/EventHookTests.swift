@@ -6,7 +6,7 @@ import OktaSimulator
 import Synchronization
 import Testing
 
-@Suite("Simulator: event hooks", .serialized)
+@Suite("Simulator: event hooks", .serialized, .timeLimit(.minutes(3)))
 struct EventHookTests {
     /// Creates, activates and verifies a hook pointing at the endpoint; returns its id.
     func registerHook(

@@ -6,7 +6,7 @@ import OktaSimulator
 import Synchronization
 import Testing
 
-@Suite("Simulator: Management API")
+@Suite("Simulator: Management API", .timeLimit(.minutes(3)))
 struct ManagementAPITests {
     @Test(arguments: [7, 50, 200])
     func paginationReturnsEveryUserExactlyOnce(_ limit: Int) async throws {

@@ -7,7 +7,7 @@ import OktaSimulator
 import Synchronization
 import Testing
 
-@Suite("Simulator: OAuth 2.0 service apps")
+@Suite("Simulator: OAuth 2.0 service apps", .timeLimit(.minutes(3)))
 struct OAuthTests {
     struct Assertion: JWTPayload {
         let iss: IssuerClaim

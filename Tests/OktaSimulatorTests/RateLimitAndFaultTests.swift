@@ -1,10 +1,11 @@
 import ConnectorDomain
 import ConnectorTestSupport
 import Foundation
+import NIOHTTP1
 import OktaSimulator
 import Testing
 
-@Suite("Simulator: rate limits and fault injection")
+@Suite("Simulator: rate limits and fault injection", .timeLimit(.minutes(3)))
 struct RateLimitAndFaultTests {
     func limited(_ limits: [String: Int], window: TimeInterval = 2, concurrency: Int = 75) -> (inout SimulatorOptions)
         -> Void
@@ -120,6 +121,49 @@ struct RateLimitAndFaultTests {
             let malformed = try await request("\(simulator.baseURL)/api/v1/users?limit=10")
             #expect(malformed.status == 200)
             #expect(malformed.json == .null, "not valid JSON")
+        }
+    }
+
+    @Test func aRevokedTokenFailsEveryCallWith401UntilRestoredAndCallsAreCounted() async throws {
+        try await withSimulator(users: 5) { simulator in
+            let users = "\(simulator.baseURL)/api/v1/users?limit=1"
+            let control = "\(simulator.baseURL)/sim/v1"
+            #expect(try await request(users).status == 200)
+            #expect(try await request("\(control)/calls", method: .DELETE).status == 204)
+
+            let revoked = try await request("\(control)/faults/token-revocation", method: .PUT)
+            #expect(revoked.json["tokenRevoked"] == true)
+            for url in [users, "\(simulator.baseURL)/api/v1/devices", "\(simulator.baseURL)/api/v1/eventHooks"] {
+                let answer = try await request(url)
+                #expect(answer.status == 401, "\(url)")
+                #expect(answer.json["errorCode"] == "E0000011")
+                #expect(answer.json["errorSummary"] == "Invalid token provided")
+            }
+            // The control API itself is not Okta's and keeps working.
+            #expect(try await request("\(control)/summary").status == 200)
+
+            let restored = try await request("\(control)/faults/token-revocation", method: .DELETE)
+            #expect(restored.json["tokenRevoked"] == false)
+            #expect(try await request(users).status == 200)
+
+            let calls = try await request("\(control)/calls")
+            #expect(calls.json["total"] == 4)
+            #expect(calls.json["byStatus"]?["401"] == 3)
+            #expect(calls.json["byStatus"]?["200"] == 1)
+            #expect(calls.json["byEndpoint"]?["GET \(OktaBucket.usersList)"] == 2)
+            #expect(simulator.requestCounters.calls.total == 4)
+        }
+    }
+
+    @Test func tokenRevocationIsPartOfTheFaultPlan() async throws {
+        try await withSimulator(users: 5) { simulator in
+            let plan = try await request(
+                "\(simulator.baseURL)/sim/v1/faults", method: .PUT, body: #"{"tokenRevoked": true, "serverErrors": 0}"#)
+            #expect(plan.status == 200)
+            #expect(simulator.faults.tokenRevoked)
+            #expect(try await request("\(simulator.baseURL)/api/v1/users?limit=1").status == 401)
+            simulator.faults = FaultPlan()
+            #expect(try await request("\(simulator.baseURL)/api/v1/users?limit=1").status == 200)
         }
     }
 }

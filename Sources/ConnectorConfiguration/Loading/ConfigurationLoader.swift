@@ -143,10 +143,12 @@ struct ServiceConfigurationReader {
         }
         let connectorServer = object?.string("connector_server") ?? "Cloud"
         let maxBody = object?.int("max_body_bytes", in: 1024...(64 << 20)) ?? (1 << 20)
+        let shutdownTimeout = object?.duration("shutdown_timeout") ?? 20
         object?.finish()
         guard let listen else { return nil }
         return ServerSettings(
-            listen: listen, tls: tls, admin: admin, connectorServer: connectorServer, maxBodyBytes: maxBody)
+            listen: listen, tls: tls, admin: admin, connectorServer: connectorServer, maxBodyBytes: maxBody,
+            shutdownTimeout: shutdownTimeout)
     }
 
     // MARK: store

@@ -68,16 +68,21 @@ public struct ServerSettings: Sendable {
     public var connectorServer: String
     /// Largest accepted delivery body (SPEC §4: 1 MiB by default).
     public var maxBodyBytes: Int
+    /// Seconds a SIGTERM or SIGINT may take to stop the process (SPEC §11: 20 s by default, inside
+    /// Kubernetes' 30 s grace period).
+    public var shutdownTimeout: Double
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
     public init(
-        listen: ListenAddress, tls: TLSFiles?, admin: AdminSettings?, connectorServer: String, maxBodyBytes: Int
+        listen: ListenAddress, tls: TLSFiles?, admin: AdminSettings?, connectorServer: String, maxBodyBytes: Int,
+        shutdownTimeout: Double = 20
     ) {
         self.listen = listen
         self.tls = tls
         self.admin = admin
         self.connectorServer = connectorServer
         self.maxBodyBytes = maxBodyBytes
+        self.shutdownTimeout = shutdownTimeout
     }
 }
 

@@ -6,12 +6,40 @@ public import Logging
 import NIOCore
 import NIOSSL
 public import NeuronsSinks
+public import ServiceLifecycle
 
 /// A connector's sink: what the forwarder hands batches to and, for CSV, the snapshot writer.
 public struct ConnectorSink: Sendable {
     public let sink: any RecordSink
     /// Set for the CSV sink: write a snapshot after each successful reconcile.
     public let snapshots: CSVSnapshots?
+    /// The HTTP client made for this sink alone (a `ca_file`), which its owner must shut down.
+    let ownedHTTPClient: HTTPClient?
+
+    init(sink: any RecordSink, snapshots: CSVSnapshots?, ownedHTTPClient: HTTPClient? = nil) {
+        self.sink = sink
+        self.snapshots = snapshots
+        self.ownedHTTPClient = ownedHTTPClient
+    }
+
+    /// Releases what the sink owns (its own HTTP client); call it once nothing delivers any more.
+    public func shutdown() async {
+        try? await ownedHTTPClient?.shutdown()
+    }
+
+    /// For a connector's service group: a service that calls ``shutdown()`` when the group stops.
+    /// List it before the forwarder, since a group stops its services in reverse order.
+    public var lifetime: any Service { SinkLifetime(sink: self) }
+}
+
+/// Keeps a sink's resources until its group stops, then releases them.
+struct SinkLifetime: Service {
+    let sink: ConnectorSink
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await sink.shutdown()
+    }
 }
 
 /// Builds a connector's sink from its settings.
@@ -26,6 +54,7 @@ public enum RecordSinkFactory {
             return ConnectorSink(sink: try NDJSONSink(path: settings.path), snapshots: nil)
         case .http(let settings):
             var client = httpClient
+            var owned: HTTPClient?
             if let caFile = settings.caFile {
                 // A private CA for the Neurons endpoint: its own client, trusting it besides the system roots.
                 var tls = TLSConfiguration.makeClientConfiguration()
@@ -33,12 +62,13 @@ public enum RecordSinkFactory {
                 var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
                 configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
                 client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+                owned = client
             }
             return ConnectorSink(
                 sink: NeuronsHTTPSink(
                     endpoint: settings.endpoint, tokenURL: settings.tokenURL, clientId: settings.clientId,
                     clientSecret: settings.clientSecret, scope: settings.scope, httpClient: client, clock: clock),
-                snapshots: nil)
+                snapshots: nil, ownedHTTPClient: owned)
         case .csv(let settings):
             let tracker = CSVChangeTracker()
             let writer = CSVSnapshotWriter(

@@ -22,12 +22,15 @@ public struct FaultPlan: Sendable, Codable, Hashable {
     public var repeatNextCursorFromPage: Int?
     /// The next N user listings answer a body that is not valid JSON.
     public var malformedPages: Int
+    /// Token revocation: every Management API call answers `401 E0000011` (whatever its path) until
+    /// this is cleared, as when an admin revokes the connector's API token or deactivates its service app.
+    public var tokenRevoked: Bool
 
     /// No faults.
     public init(
         pathPrefix: String? = nil, rateLimitStorm: Int = 0, serverErrors: Int = 0, serverErrorRate: Double = 0,
         slowResponses: Int = 0, slowDelay: TimeInterval = 0, droppedConnections: Int = 0,
-        repeatNextCursorFromPage: Int? = nil, malformedPages: Int = 0
+        repeatNextCursorFromPage: Int? = nil, malformedPages: Int = 0, tokenRevoked: Bool = false
     ) {
         self.pathPrefix = pathPrefix
         self.rateLimitStorm = rateLimitStorm
@@ -38,6 +41,7 @@ public struct FaultPlan: Sendable, Codable, Hashable {
         self.droppedConnections = droppedConnections
         self.repeatNextCursorFromPage = repeatNextCursorFromPage
         self.malformedPages = malformedPages
+        self.tokenRevoked = tokenRevoked
     }
 
     public init(from decoder: any Decoder) throws {
@@ -51,7 +55,8 @@ public struct FaultPlan: Sendable, Codable, Hashable {
             slowDelay: try c.decodeIfPresent(Double.self, forKey: .slowDelay) ?? 0,
             droppedConnections: try c.decodeIfPresent(Int.self, forKey: .droppedConnections) ?? 0,
             repeatNextCursorFromPage: try c.decodeIfPresent(Int.self, forKey: .repeatNextCursorFromPage),
-            malformedPages: try c.decodeIfPresent(Int.self, forKey: .malformedPages) ?? 0)
+            malformedPages: try c.decodeIfPresent(Int.self, forKey: .malformedPages) ?? 0,
+            tokenRevoked: try c.decodeIfPresent(Bool.self, forKey: .tokenRevoked) ?? false)
     }
 }
 
@@ -72,6 +77,12 @@ final class FaultInjector: Sendable {
     var current: FaultPlan { plan.withLock { $0 } }
 
     func set(_ newPlan: FaultPlan) { plan.withLock { $0 = newPlan } }
+
+    /// Revokes or restores the token, keeping the other faults.
+    func setTokenRevoked(_ revoked: Bool) { plan.withLock { $0.tokenRevoked = revoked } }
+
+    /// Whether every Management API call answers `401 E0000011` now.
+    var tokenRevoked: Bool { plan.withLock { $0.tokenRevoked } }
 
     /// Decides the fault for a request and counts it down.
     func next(path: String) -> InjectedFault {

@@ -85,6 +85,10 @@ struct OktaAPIMiddleware: RouterMiddleware {
         }
 
         var context = context
+        // A revoked token (or deactivated service app) fails every call with Okta's invalid-token answer.
+        if faults.tokenRevoked {
+            return JSONResponse.oktaError(.unauthorized, code: "E0000011", summary: "Invalid token provided")
+        }
         switch authenticate(request) {
         case .none:
             return JSONResponse.oktaError(.unauthorized, code: "E0000011", summary: "Invalid token provided")
@@ -169,4 +173,30 @@ public final class RequestCounters: Sendable {
 
     /// Forgets every count.
     public func reset() { counts.withLock { $0 = [:] } }
+
+    /// Management API calls answered so far, in total and by status.
+    public var calls: ManagementAPICalls {
+        var calls = ManagementAPICalls()
+        for (key, count) in snapshot {
+            guard let space = key.lastIndex(of: " ") else { continue }
+            let status = String(key[key.index(after: space)...])
+            calls.total += count
+            calls.byStatus[status, default: 0] += count
+            calls.byEndpoint[String(key[..<space]), default: 0] += count
+        }
+        return calls
+    }
+}
+
+/// How many Management API calls the simulator answered: what tests count a connector's calls with.
+public struct ManagementAPICalls: Sendable, Codable, Hashable {
+    /// Every answered call.
+    public var total = 0
+    /// By status code (`"200"`, `"401"`, `"429"`).
+    public var byStatus: [String: Int] = [:]
+    /// By method and rate-limit bucket (`"GET /api/v1/users"`).
+    public var byEndpoint: [String: Int] = [:]
+
+    /// No calls.
+    public init() {}
 }

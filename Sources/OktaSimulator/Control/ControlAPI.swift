@@ -127,6 +127,21 @@ struct ControlAPI: Sendable {
             faults.set(plan)
             return JSONResponse.encode(plan)
         }
+        // Token revocation (SPEC §13): every Management API call answers 401 E0000011 until restored.
+        sim.put("/faults/token-revocation") { _, _ in
+            faults.setTokenRevoked(true)
+            return JSONResponse.encode(faults.current)
+        }
+        sim.delete("/faults/token-revocation") { _, _ in
+            faults.setTokenRevoked(false)
+            return JSONResponse.encode(faults.current)
+        }
+        // Management API calls answered (total, by status, by endpoint), so tests count a client's calls.
+        sim.get("/calls") { _, _ in JSONResponse.encode(counters.calls) }
+        sim.delete("/calls") { _, _ in
+            counters.reset()
+            return Response(status: .noContent)
+        }
         sim.get("/hooks/behaviour") { _, _ in JSONResponse.encode(deliverer.behaviour) }
         sim.put("/hooks/behaviour") { request, _ in
             guard let behaviour: HookBehaviour = await decode(request) else {

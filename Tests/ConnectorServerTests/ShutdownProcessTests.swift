@@ -1,0 +1,163 @@
+import AsyncHTTPClient
+import ConnectorTestSupport
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import OktaSimulator
+import Testing
+
+/// SIGTERM and Ctrl-C stop `serve`, `demo` and `reconcile` promptly, whatever they are doing (SPEC §11).
+@Suite("Bounded shutdown of the real programs (SPEC §11)", .serialized, .timeLimit(.minutes(5)))
+struct ShutdownProcessTests {
+    static let binary = TestProcess.executable("okta-connector")
+
+    func simulator(users: Int) async throws -> OktaSimulator {
+        var options = SimulatorOptions()
+        options.users = users
+        options.rateLimits = nil
+        options.logger.logLevel = .critical
+        return try await OktaSimulator.start(options)
+    }
+
+    func admin(_ port: Int, _ method: HTTPMethod = .GET, _ path: String) async -> (status: Int, body: String)? {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer admin-token")
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(5)),
+            let body = try? await response.body.collect(upTo: 1 << 20)
+        else { return nil }
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    @Test func serveStopsWithinTheBoundWithTheSinkDownAndAReconcileWaitingOnASlowOkta() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("the okta-connector executable was not built at \(Self.binary)")
+            return
+        }
+        let directory = try TestDirectory("okta-shutdown-serve")
+        defer { directory.remove() }
+        let simulator = try await simulator(users: 120)
+        let adminPort = freePort()
+        let closedPort = freePort()  // nothing listens there: the sink is down
+        try directory.write("admin-token", "admin-token")
+        let config = try directory.write(
+            "config.yaml",
+            """
+            server:
+              listen: 127.0.0.1:\(freePort())
+              insecure_plain_http: true
+              admin: { listen: 127.0.0.1:\(adminPort), token_file: admin-token }
+              shutdown_timeout: 6s
+            store: { url: sqlite://state.db }
+            logging: { format: json, level: info }
+            connectors:
+              - name: Slow org
+                okta: { url: \(simulator.baseURL), allow_insecure_http: true, api_token: sim-api-token }
+                schedule: { repeats: daily, start_time: "02:00" }
+                event_hook: { secrets: [hook-secret-slow-org] }
+                sink:
+                  type: http
+                  endpoint: http://127.0.0.1:\(closedPort)/ingest
+                  token_url: http://127.0.0.1:\(closedPort)/token
+                  client_id: okta-connector
+                  client_secret: neurons-secret
+            """)
+        let serve = try TestProcess(
+            Self.binary, arguments: ["serve", "--config", config], log: directory.path("serve.log"))
+        defer { serve.stop() }
+
+        // The initial reconcile fills the outbox; the forwarder fails against the closed port and backs off.
+        #expect(
+            await eventually(timeout: 60) { serve.output.contains("sink did not take the batch") },
+            "the sink is down and the forwarder backs off")
+        // Okta turns slow, and a reconcile starts and waits on it.
+        simulator.faults = FaultPlan(slowResponses: 10_000, slowDelay: 8)
+        #expect(await admin(adminPort, .POST, "/api/connectors/slow-org/reconcile")?.status == 202)
+        #expect(
+            await eventually(timeout: 10) {
+                await admin(adminPort, .GET, "/api/connectors/slow-org/runs")?.body.contains("\"running\"") == true
+            }, "a reconcile is running")
+
+        let stopping = Date()
+        serve.signal(SIGTERM)
+        let status = await serve.waitForExit(timeout: 20)
+        let took = Date().timeIntervalSince(stopping)
+        print(
+            "shutdown serve: stopped in \(String(format: "%.2f", took)) s (bound 6 s), exit \(status.map(String.init) ?? "none")"
+        )
+        #expect(status == 0, "a stop asked for by SIGTERM exits 0")
+        #expect(!serve.wasKilledBySignal)
+        #expect(took < 6.5, "within server.shutdown_timeout")
+        #expect(serve.output.contains("\"msg\":\"stopped"))
+        simulator.faults = FaultPlan()
+        await simulator.stop()
+    }
+
+    @Test func demoStopsOnTheFirstCtrlCAndSaysWhereItsFilesAre() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("the okta-connector executable was not built at \(Self.binary)")
+            return
+        }
+        let directory = try TestDirectory("okta-shutdown-demo")
+        defer { directory.remove() }
+        let demo = try TestProcess(
+            Self.binary, arguments: ["demo", "--users", "2000", "--directory", directory.path("demo")],
+            log: directory.path("demo.log"))
+        defer { demo.stop() }
+        // Ctrl-C while the initial reconcile runs.
+        #expect(await eventually(timeout: 60) { demo.output.contains("4. Initial full reconcile") })
+        let stopping = Date()
+        demo.signal(SIGINT)
+        let status = await demo.waitForExit(timeout: 15)
+        let took = Date().timeIntervalSince(stopping)
+        print(
+            "shutdown demo: stopped in \(String(format: "%.2f", took)) s after Ctrl-C, exit \(status.map(String.init) ?? "none")"
+        )
+        #expect(status == 0)
+        #expect(took < 8, "a few seconds")
+        let output = demo.output
+        #expect(output.contains("store (SQLite):      \(directory.path("demo"))/state.db"), "\(output)")
+        #expect(output.contains("sink output (NDJSON): \(directory.path("demo"))/out/users.ndjson"))
+    }
+
+    @Test func reconcileStopsOnCtrlCWithANonZeroStatusAndSaysWhy() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("the okta-connector executable was not built at \(Self.binary)")
+            return
+        }
+        let directory = try TestDirectory("okta-shutdown-reconcile")
+        defer { directory.remove() }
+        let simulator = try await simulator(users: 50)
+        simulator.faults = FaultPlan(slowResponses: 10_000, slowDelay: 8)
+        let config = try directory.write(
+            "config.yaml",
+            """
+            server: { insecure_plain_http: true }
+            store: { url: sqlite://state.db }
+            connectors:
+              - name: Slow org
+                okta: { url: \(simulator.baseURL), allow_insecure_http: true, api_token: sim-api-token }
+                schedule: { repeats: daily, start_time: "02:00" }
+                event_hook: { secrets: [hook-secret-slow-org] }
+                sink: { type: ndjson, path: users.ndjson }
+            """)
+        let reconcile = try TestProcess(
+            Self.binary, arguments: ["reconcile", "--config", config, "--connector", "Slow org"],
+            log: directory.path("reconcile.log"))
+        defer { reconcile.stop() }
+        #expect(await eventually(timeout: 30) { reconcile.output.contains("Reconciling \"Slow org\"") })
+        let stopping = Date()
+        reconcile.signal(SIGINT)
+        let status = await reconcile.waitForExit(timeout: 15)
+        let took = Date().timeIntervalSince(stopping)
+        print(
+            "shutdown reconcile: stopped in \(String(format: "%.2f", took)) s after Ctrl-C, exit \(status.map(String.init) ?? "none")"
+        )
+        #expect(status == 130, "128 + SIGINT")
+        #expect(took < 5, "promptly")
+        #expect(reconcile.output.contains("stopped by SIGINT: the reconcile was cancelled"), "\(reconcile.output)")
+        simulator.faults = FaultPlan()
+        await simulator.stop()
+    }
+}
