@@ -25,6 +25,9 @@ public struct SimulatorOptions: Sendable {
     public var rateLimits: RateLimitSettings? = .enterprise
     /// Seconds the simulator's clock differs from this machine's.
     public var clockSkew: TimeInterval = 0
+    /// The clock the skew applies to: the system's, or a manual one in tests, so rate-limit windows
+    /// move only when a test says so.
+    public var baseClock: any WallClock = SystemWallClock()
     /// Serve HTTPS with this certificate and key (PEM); `nil` serves plain HTTP.
     public var tls: (certificatePEM: String, privateKeyPEM: String)?
     /// PEM certificates to trust when delivering to HTTPS event hooks (in addition to the system's).
@@ -71,7 +74,7 @@ public final class OktaSimulator: Sendable {
         options: SimulatorOptions, portStream: AsyncStream<Int>, portContinuation: AsyncStream<Int>.Continuation
     ) async throws {
         self.options = options
-        let clock = SkewedClock(skew: options.clockSkew)
+        let clock = SkewedClock(base: options.baseClock, skew: options.clockSkew)
         org = SimulatedOrg(
             blueprint: OrgBlueprint(seed: options.seed, userCount: options.users, epoch: options.epoch), clock: clock)
         churn = ChurnDriver(org: org, seed: options.seed &+ 1)

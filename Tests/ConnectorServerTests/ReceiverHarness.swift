@@ -21,7 +21,10 @@ func makeTrustingClient(_ certificate: SelfSignedCertificate) throws -> HTTPClie
     tls.additionalTrustRoots = [
         .certificates(try NIOSSLCertificate.fromPEMBytes(Array(certificate.certificatePEM.utf8)))
     ]
-    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+    // Generous: a loaded CI machine makes 64 concurrent TLS handshakes slow; the limit is the test's.
+    configuration.timeout = .init(connect: .seconds(60), read: .seconds(60))
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }
 
 struct Answer {

@@ -7,15 +7,21 @@ import Testing
 
 @Suite("Simulator: rate limits and fault injection", .timeLimit(.minutes(3)))
 struct RateLimitAndFaultTests {
-    func limited(_ limits: [String: Int], window: TimeInterval = 2, concurrency: Int = 75) -> (inout SimulatorOptions)
-        -> Void
-    {
-        { $0.rateLimits = RateLimitSettings(limits: limits, window: window, concurrency: concurrency) }
+    func limited(
+        _ limits: [String: Int], window: TimeInterval = 2, concurrency: Int = 75, clock: ManualClock? = nil
+    ) -> (inout SimulatorOptions) -> Void {
+        { options in
+            options.rateLimits = RateLimitSettings(limits: limits, window: window, concurrency: concurrency)
+            if let clock { options.baseClock = clock }
+        }
     }
 
     @Test func rateLimitHeadersCountDownThen429ThenRecoverAtReset() async throws {
-        try await withSimulator(users: 10, configure: limited([OktaBucket.usersList: 3, OktaBucket.userGet: 100])) {
-            simulator in
+        // The simulator's windows move only with this clock, so a loaded machine cannot split the countdown.
+        let clock = ManualClock(now: Date(timeIntervalSince1970: 1_790_000_000.5))
+        try await withSimulator(
+            users: 10, configure: limited([OktaBucket.usersList: 3, OktaBucket.userGet: 100], clock: clock)
+        ) { simulator in
             let url = "\(simulator.baseURL)/api/v1/users?limit=1"
             var remaining: [Int] = []
             for _ in 0..<3 {
@@ -34,10 +40,11 @@ struct RateLimitAndFaultTests {
             // Other buckets are unaffected.
             let user = try #require(simulator.org.user(at: 0))
             #expect(try await request("\(simulator.baseURL)/api/v1/users/\(user.id)").status == 200)
-            // After the reset (computed from the response's Date, the simulator's clock), it recovers.
-            let recovered = await eventually(timeout: 3) { (try? await request(url).status) == 200 }
-            #expect(recovered)
-            #expect(Int64(Date().timeIntervalSince1970) >= reset - 1)
+            // Still limited until the reset; after it (the simulator's clock), it recovers.
+            #expect(try await request(url).status == 429)
+            clock.advance(to: Date(timeIntervalSince1970: TimeInterval(reset)))
+            #expect(try await request(url).status == 200)
+            #expect(Int64(clock.now.timeIntervalSince1970) >= reset - 1)
         }
     }
 
@@ -75,7 +82,8 @@ struct RateLimitAndFaultTests {
     }
 
     @Test func aStormEmptiesTheBucketUntilItsReset() async throws {
-        try await withSimulator(users: 5, configure: limited([OktaBucket.usersList: 50])) { simulator in
+        let clock = ManualClock(now: Date(timeIntervalSince1970: 1_790_000_000.5))
+        try await withSimulator(users: 5, configure: limited([OktaBucket.usersList: 50], clock: clock)) { simulator in
             let url = "\(simulator.baseURL)/api/v1/users?limit=1"
             simulator.faults = FaultPlan(rateLimitStorm: 2)
             for _ in 0..<2 {
@@ -85,7 +93,8 @@ struct RateLimitAndFaultTests {
             }
             // The bucket stays empty until its reset, as after a real storm; then it recovers.
             #expect(try await request(url).status == 429)
-            #expect(await eventually(timeout: 4) { (try? await request(url).status) == 200 })
+            clock.advance(by: 2)
+            #expect(try await request(url).status == 200)
         }
     }
 
