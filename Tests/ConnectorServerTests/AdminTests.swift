@@ -293,4 +293,56 @@ struct ReloadTests {
         _ = try? await task.value
         await simulator.stop()
     }
+
+    @Test func aReloadThatCannotStartOneConnectorKeepsTheOthersAndSaysWhich() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-reload-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        var healthy = connectorSettings(slug: "healthy", active: false)
+        healthy.sink = .ndjson(
+            NDJSONSinkSettings(path: directory.appendingPathComponent("a.ndjson").path, batchSize: 5))
+        // A sink path below a regular file: the sink cannot be opened.
+        let blocker = directory.appendingPathComponent("not-a-folder")
+        try Data().write(to: blocker)
+        var broken = connectorSettings(slug: "broken", active: false)
+        broken.eventHook.path = "/hooks/okta/broken"
+        broken.sink = .ndjson(NDJSONSinkSettings(path: blocker.appendingPathComponent("b.ndjson").path, batchSize: 5))
+        func configuration(_ connectors: [ConnectorSettings]) -> ServiceConfiguration {
+            ServiceConfiguration(
+                file: "(test)",
+                server: ServerSettings(
+                    listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil, admin: nil, connectorServer: "Cloud",
+                    maxBodyBytes: 1 << 20),
+                store: StoreSettings(backend: .sqlite(path: "unused")),
+                logging: LoggingSettings(format: .json, level: "error"),
+                connectors: connectors)
+        }
+        let application = try ConnectorApplication(
+            configuration: configuration([healthy]), store: store, httpClient: .shared, clock: SystemWallClock(),
+            logger: quietLogger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
+                logger: quietLogger))
+        let task = Task { try await group.run() }
+        defer { task.cancel() }
+        #expect(await eventually(timeout: 5) { application.runtimes.count == 1 })
+        let before = try #require(application.runtimes.first)
+
+        await #expect {
+            try await application.reload(configuration([healthy, broken]))
+        } throws: { error in
+            "\(error)".contains("connector broken") && "\(error)".contains("not-a-folder")
+        }
+        #expect(application.runtimes.map(\.settings.slug) == ["healthy"], "the healthy one keeps running")
+        #expect(application.runtimes.first?.applier === before.applier, "untouched, not restarted")
+
+        broken.sink = .ndjson(NDJSONSinkSettings(path: directory.appendingPathComponent("b.ndjson").path, batchSize: 5))
+        try await application.reload(configuration([healthy, broken]))
+        #expect(application.runtimes.map(\.settings.slug) == ["broken", "healthy"])
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+    }
 }
