@@ -1,6 +1,7 @@
 import ConnectorDomain
 import ConnectorStore
 import Foundation
+import PostgreSQLStore
 import Testing
 
 /// What the store keeps so that failures are bounded and visible (SPEC §5, §10): event attempts and
@@ -17,9 +18,9 @@ struct FailureBookkeepingTests {
             .map(\.seq)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func eventsSetBackWaitUntilDueAndFailedOnesNeverBlockNewerOnes(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         let seqs = try await deliver(store, ["a", "b", "c"])
         try await store.setBack(
@@ -58,9 +59,9 @@ struct FailureBookkeepingTests {
         #expect(replayed.last?.attempts == 0)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func runsOfDeadProcessesAreMarkedInterruptedAndTheirStagingRemoved(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         let mine = try await store.startRun(connector: connector, trigger: .schedule, dryRun: false, at: t0)
         let orphan = try await store.startRun(connector: connector, trigger: .manual, dryRun: false, at: t0)
@@ -68,10 +69,11 @@ struct FailureBookkeepingTests {
             runId: orphan, apps: [(userId: "00u1", app: AssignedApp(appName: "box", label: "Box", instanceId: "0oa1"))],
             devices: [])
         // Make the orphan's owner a process that no longer exists on this host.
+        let gone = ProcessIdentity(host: ProcessIdentity.current.host, pid: 999_999, incarnation: "gone")
         if let sqlite = store as? SQLiteStateStore {
-            try sqlite.setRunOwnerForTesting(
-                runId: orphan,
-                owner: ProcessIdentity(host: ProcessIdentity.current.host, pid: 999_999, incarnation: "gone"))
+            try sqlite.setRunOwnerForTesting(runId: orphan, owner: gone)
+        } else if let postgres = store as? PostgreSQLStateStore {
+            try await postgres.setRunOwnerForTesting(runId: orphan, owner: gone)
         }
         #expect(try await store.interruptAbandonedRuns(at: at(10)) == [orphan])
         #expect(try await store.run(id: orphan)?.outcome == .interrupted)
@@ -93,9 +95,9 @@ struct FailureBookkeepingTests {
         #expect(ProcessIdentity(description: "garbage") == nil)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func pruningDeletesOnlyWhatIsPastItsHorizon(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         let day: Int64 = 86_400
         let old = try await deliver(store, ["old-1", "old-2"], receivedAt: at(0))
@@ -133,9 +135,9 @@ struct FailureBookkeepingTests {
         #expect(later.failedEvents == 1)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func anOlderReadOfAUserNeverOverwritesANewerOne(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         let newer = upsert("00u1", title: "Director", lastUpdated: at(100))
         let older = upsert("00u1", title: "Engineer", lastUpdated: at(50))

@@ -1,16 +1,38 @@
 import ConnectorDomain
 import ConnectorStore
 import Foundation
+import Logging
+import PostgreSQLStore
+import PostgresNIO
 import Testing
 
-/// The store backends the contract runs against. PostgreSQL joins when its backend exists.
+/// The store backends the contract runs against: SQLite always; PostgreSQL when
+/// `OKTA_TEST_POSTGRES_URL` names a server (`scripts/with-postgres.sh` starts a throwaway one, and
+/// `.ci/run` uses it). Without it the PostgreSQL cases are skipped, and say so.
 enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite
+    case postgres
 
     var testDescription: String { rawValue }
 
+    /// The server for PostgreSQL cases, if any.
+    static let postgresURL: String? = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"].flatMap {
+        $0.isEmpty ? nil : $0
+    }
+
+    /// The backends to run: PostgreSQL only when a server is given.
+    static let available: [StoreBackend] = {
+        if postgresURL == nil {
+            print(
+                "SKIPPED: PostgreSQL store cases (OKTA_TEST_POSTGRES_URL is not set; run scripts/with-postgres.sh swift test)"
+            )
+            return [.sqlite]
+        }
+        return [.sqlite, .postgres]
+    }()
+
     /// A fresh, empty store of this backend, and what to call when done.
-    func makeStore() throws -> TestStore {
+    func makeStore() async throws -> TestStore {
         switch self {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -20,9 +42,35 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return TestStore(store: try SQLiteStateStore(path: path), location: path) {
                 try? FileManager.default.removeItem(at: directory)
             }
+        case .postgres:
+            let (store, database) = try await PostgresTestDatabase.makeStore()
+            return TestStore(store: store, location: database) {
+                Task { await store.close() }
+            }
         }
     }
 }
+
+/// A database of its own per test on the test server.
+enum PostgresTestDatabase {
+    static func makeStore() async throws -> (PostgreSQLStateStore, String) {
+        guard let url = StoreBackend.postgresURL else { throw CancellationError() }
+        let server = try PostgreSQLLocation(url: url)
+        let name = "okta_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        _ = try await PostgreSQLStateStore.administer(server, logger: quietStoreLogger) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietStoreLogger)
+        }
+        var location = server
+        location.database = name
+        return (try await PostgreSQLStateStore(location: location, logger: quietStoreLogger), name)
+    }
+}
+
+let quietStoreLogger: Logger = {
+    var logger = Logger(label: "store-tests")
+    logger.logLevel = .critical
+    return logger
+}()
 
 /// A store under test and its clean-up.
 final class TestStore: @unchecked Sendable {

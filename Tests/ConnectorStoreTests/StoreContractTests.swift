@@ -8,9 +8,9 @@ import Testing
 struct StoreContractTests {
     // MARK: inbox
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func inboxInsertIsIdempotentByEventIdAndUUID(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         let delivery = InboxDelivery(
             connector: connector, eventId: "delivery-1", receivedAt: t0,
@@ -31,9 +31,9 @@ struct StoreContractTests {
         #expect(try await store.inboxDepth(connector: connector) == 3)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func groupCommitOfManyDeliveriesInOneCall(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let deliveries = (0..<50).map { index in
             InboxDelivery(
                 connector: connector, eventId: "d\(index % 40)", receivedAt: t0,
@@ -44,9 +44,9 @@ struct StoreContractTests {
         #expect(try await test.store.inboxDepth(connector: connector) == 40)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func pendingEventsComeInPublishedOrderAndLeaveWhenApplied(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         // Arrival order differs from published order.
         _ = try await store.insert([
@@ -67,9 +67,9 @@ struct StoreContractTests {
 
     // MARK: users and outbox
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func stateAndOutboxAreWrittenTogetherWithGrowingVersions(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         var outcomes = try await store.commit(
             UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1)))
@@ -106,9 +106,9 @@ struct StoreContractTests {
         #expect(user.recordHash == UserMapper().record(for: user.snapshot).contentHash)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func outboxKeepsOrderAndForgetsOnlyWhatWasForwarded(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         let changes = (1...5).map { upsert("00u\($0)") }
         _ = try await store.commit(UserWriteBatch(connector: connector, changes: changes, at: at(1)))
@@ -127,9 +127,9 @@ struct StoreContractTests {
         #expect(try await store.outboxStats(connector: connector).depth == 3)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func deadLettersKeepTheReasonAndReplayToTheEndOfTheQueue(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         _ = try await store.commit(
             UserWriteBatch(connector: connector, changes: [upsert("00u1"), upsert("00u2")], at: at(1)))
@@ -152,9 +152,9 @@ struct StoreContractTests {
         #expect(replayed[1].attempts == 0)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func applyingEventsMarksThemAppliedInTheSameTransaction(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         _ = try await store.insert([
             InboxDelivery(connector: connector, eventId: "d", receivedAt: t0, events: [event("e", published: at(1))])
@@ -167,9 +167,9 @@ struct StoreContractTests {
         #expect(try await store.outboxStats(connector: connector).depth == 1)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func markAndSweepFindsOnlyUsersTheRunDidNotSeeAndNothingTouched(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         _ = try await store.commit(
             UserWriteBatch(connector: connector, changes: ["00u1", "00u2", "00u3"].map { upsert($0) }, at: at(1)))
@@ -187,9 +187,9 @@ struct StoreContractTests {
         #expect(page.map(\.userId) == ["00u2", "00u3"])
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func stagedEnrichmentIsReadBackPerUserAndCleared(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         let box = AssignedApp(appName: "box", label: "Box", instanceId: "0oa1")
         let slack = AssignedApp(appName: "slack", label: "Slack", instanceId: "0oa2")
@@ -209,9 +209,9 @@ struct StoreContractTests {
         #expect(try await store.stagedEnrichment(runId: 8, userIds: ["00u1"]).count == 1)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func recordHashesAreThoseOfPresentUsers(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         _ = try await store.commit(
             UserWriteBatch(connector: connector, changes: [upsert("00u1"), upsert("00u2")], at: at(1)))
@@ -228,9 +228,9 @@ struct StoreContractTests {
 
     // MARK: runs and schedule
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func runsAreRecordedWithEveryField(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         let first = try await store.startRun(connector: connector, trigger: .startup, dryRun: false, at: at(1))
         let second = try await store.startRun(connector: connector, trigger: .manual, dryRun: true, at: at(100))
@@ -252,9 +252,9 @@ struct StoreContractTests {
         #expect(try await store.runs(connector: "other", limit: 10).isEmpty)
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.available)
     func scheduleStateIsSavedAndReplaced(_ backend: StoreBackend) async throws {
-        let test = try backend.makeStore()
+        let test = try await backend.makeStore()
         let store = test.store
         #expect(try await store.scheduleState(connector: connector) == nil)
         let state = ScheduleState(connector: connector, lastDueAt: at(1), lastStartedAt: at(2), nextDueAt: at(86_400))

@@ -92,6 +92,23 @@ public struct StoredUser: Sendable, Hashable {
 
     /// Whether the user is present downstream.
     public var isPresent: Bool { removedAt == nil }
+
+    /// Creates the model.
+    public init(
+        connector: String, userId: String, status: String, snapshot: UserSnapshot, recordJSON: String?,
+        recordHash: String?, version: Int64, lastSeenRun: Int64?, removedAt: Timestamp?, updatedAt: Timestamp
+    ) {
+        self.connector = connector
+        self.userId = userId
+        self.status = status
+        self.snapshot = snapshot
+        self.recordJSON = recordJSON
+        self.recordHash = recordHash
+        self.version = version
+        self.lastSeenRun = lastSeenRun
+        self.removedAt = removedAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// One System Log event of a delivery, as stored in the inbox.
@@ -146,6 +163,17 @@ public struct PendingInboxEvent: Sendable, Hashable {
     public var receivedAt: Timestamp
     /// Failed attempts so far (attempts held back by an Okta credential pause do not count).
     public var attempts: Int
+
+    /// Creates the model.
+    public init(seq: Int64, connector: String, eventId: String, event: InboxEvent, receivedAt: Timestamp, attempts: Int)
+    {
+        self.seq = seq
+        self.connector = connector
+        self.eventId = eventId
+        self.event = event
+        self.receivedAt = receivedAt
+        self.attempts = attempts
+    }
 }
 
 /// Inbox events that could not be applied now, and what happens to them.
@@ -181,6 +209,21 @@ public struct FailedInboxEvent: Sendable, Hashable {
     public var attempts: Int
     public var lastError: String
     public var failedAt: Timestamp
+
+    /// Creates the model.
+    public init(
+        seq: Int64, uuid: String, eventType: String, subjectUserId: String?, published: Timestamp, attempts: Int,
+        lastError: String, failedAt: Timestamp
+    ) {
+        self.seq = seq
+        self.uuid = uuid
+        self.eventType = eventType
+        self.subjectUserId = subjectUserId
+        self.published = published
+        self.attempts = attempts
+        self.lastError = lastError
+        self.failedAt = failedAt
+    }
 }
 
 /// How long the store keeps what it no longer needs (SPEC §10), in milliseconds.
@@ -243,6 +286,23 @@ public struct OutboxEntry: Sendable, Hashable {
     public var attempts: Int
     public var nextAttemptAt: Timestamp
     public var lastError: String?
+
+    /// Creates the model.
+    public init(
+        seq: Int64, connector: String, userId: String, operation: OutboxOperation, version: Int64, recordJSON: String?,
+        createdAt: Timestamp, attempts: Int, nextAttemptAt: Timestamp, lastError: String?
+    ) {
+        self.seq = seq
+        self.connector = connector
+        self.userId = userId
+        self.operation = operation
+        self.version = version
+        self.recordJSON = recordJSON
+        self.createdAt = createdAt
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+    }
 }
 
 /// The outbox's size and age.
@@ -269,6 +329,23 @@ public struct DeadLetter: Sendable, Hashable {
     public var attempts: Int
     public var createdAt: Timestamp
     public var failedAt: Timestamp
+
+    /// Creates the model.
+    public init(
+        id: Int64, connector: String, userId: String, operation: OutboxOperation, version: Int64, recordJSON: String?,
+        reason: String, attempts: Int, createdAt: Timestamp, failedAt: Timestamp
+    ) {
+        self.id = id
+        self.connector = connector
+        self.userId = userId
+        self.operation = operation
+        self.version = version
+        self.recordJSON = recordJSON
+        self.reason = reason
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.failedAt = failedAt
+    }
 }
 
 /// What started a reconcile run (SPEC §6).

@@ -1,0 +1,921 @@
+public import ConnectorDomain
+public import ConnectorStore
+import Foundation
+public import Logging
+import NIOSSL
+public import PostgresNIO
+
+/// The store for several replicas: one PostgreSQL database (SPEC §10), through PostgresNIO's
+/// connection pool. The same contract and behaviour as the SQLite store; writes that touch many
+/// rows are set-based (`= ANY($1)`, `unnest`), so no call makes a round trip per row.
+public final class PostgreSQLStateStore: StateStore {
+    let client: PostgresClient
+    let logger: Logger
+    let runTask: Task<Void, Never>
+    /// Where the database is (without the password).
+    public let location: PostgreSQLLocation
+
+    /// Connects, then applies pending migrations under the migration lock.
+    /// - Throws: ``StoreError`` naming the host and the problem (refused, bad credentials, missing
+    ///   database, TLS), never the password; ``StoreError/schemaFromNewerVersion(unknownMigrations:)``
+    ///   when the database was migrated by a newer binary (left untouched).
+    public init(location: PostgreSQLLocation, logger: Logger) async throws {
+        self.location = location
+        self.logger = logger
+        let configuration = try Self.configuration(for: location)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        // The pool lives as long as the store: `close()` ends it.
+        runTask = Task { await client.run() }
+        do {
+            try await migrate()
+        } catch {
+            runTask.cancel()
+            throw Self.describe(error, location: location)
+        }
+    }
+
+    /// The client configuration for a location (TLS per `sslmode`, TLS 1.2 at least).
+    static func configuration(for location: PostgreSQLLocation) throws -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS
+        switch location.sslMode {
+        case .disable: tls = .disable
+        case .require:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            configuration.minimumTLSVersion = .tlsv12
+            tls = .require(configuration)
+        case .verifyFull:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            if let caFile = location.caFile {
+                do {
+                    configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+                } catch {
+                    throw StoreError.cannotOpen(
+                        location: location.description, reason: "cannot read the CA file \(caFile): \(error)")
+                }
+            }
+            tls = .require(configuration)
+        }
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.maximumConnections = 16
+        return configuration
+    }
+
+    /// Runs administrative statements (`CREATE DATABASE`, for tests and the demo) on one connection
+    /// to a location, then closes it.
+    public static func administer<Result: Sendable>(
+        _ location: PostgreSQLLocation, logger: Logger,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let client = PostgresClient(configuration: try configuration(for: location), backgroundLogger: logger)
+        do {
+            return try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask {
+                    await client.run()
+                    return nil
+                }
+                let result = try await client.withConnection { connection in try await body(connection) }
+                group.cancelAll()
+                return result
+            }
+        } catch {
+            throw describe(error, location: location)
+        }
+    }
+
+    /// Closes the pool's connections.
+    public func close() async {
+        runTask.cancel()
+        await runTask.value
+    }
+
+    /// An operator's message for a connection or query failure: which host, what went wrong.
+    static func describe(_ error: any Error, location: PostgreSQLLocation) -> any Error {
+        if error is StoreError { return error }
+        let text = String(reflecting: error)
+        let reason: String
+        if let psql = error as? PSQLError, let server = psql.serverInfo, let message = server[.message] {
+            let code = server[.sqlState] ?? ""
+            switch code {
+            case "28P01", "28000": reason = "authentication failed for user \(location.user) (\(message))"
+            case "3D000": reason = "the database \(location.database) does not exist (\(message))"
+            default: reason = "\(message) (SQLSTATE \(code))"
+            }
+        } else if text.contains("connectionRefused") || text.contains("Connection refused") {
+            reason = "connection refused: is PostgreSQL listening on \(location.host):\(location.port)?"
+        } else if text.contains("SSL") || text.contains("TLS") || text.contains("handshake")
+            || text.contains("sslUnsupported")
+        {
+            reason = "TLS failed (sslmode=\(location.sslMode.rawValue)): \(text.prefix(200))"
+        } else {
+            reason = String(text.prefix(300))
+        }
+        return StoreError.cannotOpen(location: location.description, reason: reason)
+    }
+
+    func migrate() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            // Replicas starting together: one migrates, the others wait here and find it done.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(PostgreSQLSchema.migrationLock))", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS okta_connector_migrations (
+                    identifier TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)
+                """, logger: logger)
+            var applied: Set<String> = []
+            for try await identifier in try await connection.query(
+                "SELECT identifier FROM okta_connector_migrations", logger: logger
+            ).decode(String.self) {
+                applied.insert(identifier)
+            }
+            let known = Set(PostgreSQLSchema.migrations.map(\.identifier))
+            let unknown = applied.subtracting(known).sorted()
+            guard unknown.isEmpty else { throw StoreError.schemaFromNewerVersion(unknownMigrations: unknown) }
+            let now = Timestamp(Date()).millisecondsSinceEpoch
+            for migration in PostgreSQLSchema.migrations where !applied.contains(migration.identifier) {
+                for statement in migration.sql {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO okta_connector_migrations (identifier, applied_at) VALUES (\(migration.identifier), \(now))",
+                    logger: logger)
+            }
+        }
+    }
+
+    /// The migrations applied, in order.
+    public func appliedMigrations() async throws -> [String] {
+        var result: [String] = []
+        for try await identifier in try await client.query(
+            "SELECT identifier FROM okta_connector_migrations ORDER BY identifier", logger: logger
+        ).decode(String.self) {
+            result.append(identifier)
+        }
+        return result
+    }
+
+    public func isReady() async -> Bool {
+        do {
+            let applied = try await appliedMigrations()
+            return Set(applied) == Set(PostgreSQLSchema.migrations.map(\.identifier))
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: - Helpers
+
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    func count(_ query: PostgresQuery) async throws -> Int {
+        for try await value in try await client.query(query, logger: logger).decode(Int64.self) {
+            return Int(value)
+        }
+        return 0
+    }
+
+    func optionalTimestamp(_ query: PostgresQuery) async throws -> Timestamp? {
+        for try await value in try await client.query(query, logger: logger).decode(Int64?.self) {
+            return value.map { Timestamp(millisecondsSinceEpoch: $0) }
+        }
+        return nil
+    }
+
+    // MARK: - Users
+
+    struct Existing {
+        var version: Int64
+        var hash: String?
+        var removed: Bool
+        var oktaUpdatedAt: Int64?
+    }
+
+    public func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome] {
+        let encoder = JSONCoding.encoder()
+        let encoded: [(UserChange, String?)] = try batch.changes.map { change in
+            switch change {
+            case .upsert(let snapshot, _):
+                return (change, String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+            case .remove: return (change, nil)
+            }
+        }
+        // Rounds of distinct users: a batch naming a user twice applies its changes in order.
+        var rounds: [[(Int, UserChange, String?)]] = []
+        var roundOf: [String: Int] = [:]
+        for (index, (change, json)) in encoded.enumerated() {
+            let round = (roundOf[change.userId].map { $0 + 1 }) ?? 0
+            roundOf[change.userId] = round
+            if rounds.count <= round { rounds.append([]) }
+            rounds[round].append((index, change, json))
+        }
+        let connector = batch.connector
+        let now = batch.at.millisecondsSinceEpoch
+        let logger = logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var outcomes = [UserWriteOutcome](repeating: .unchanged, count: encoded.count)
+            for round in rounds {
+                let ids = round.map { $0.1.userId }
+                var existing: [String: Existing] = [:]
+                let selected = try await connection.query(
+                    """
+                    SELECT user_id, version, record_hash, removed_at, okta_updated_at FROM users
+                    WHERE connector = \(connector) AND user_id = ANY(\(ids)) FOR UPDATE
+                    """, logger: logger)
+                for try await (id, version, hash, removed, oktaUpdated) in selected.decode(
+                    (String, Int64, String?, Int64?, Int64?).self)
+                {
+                    existing[id] = Existing(
+                        version: version, hash: hash, removed: removed != nil, oktaUpdatedAt: oktaUpdated)
+                }
+                var writeIds: [String] = [], writeStatus: [String] = [], writeSnapshot: [String] = []
+                var writeRecord: [String] = [], writeHash: [String] = [], writeVersion: [Int64] = []
+                var writeOktaUpdated: [Int64] = []
+                var touchIds: [String] = [], touchStatus: [String] = [], touchSnapshot: [String] = []
+                var touchOktaUpdated: [Int64] = []
+                var staleIds: [String] = []
+                var removeIds: [String] = [], removeVersion: [Int64] = []
+                var queueIds: [String] = [], queueOp: [String] = [], queueVersion: [Int64] = []
+                var queueRecord: [String] = []
+                // NULL for an unknown lastUpdated travels as this value.
+                let none = Int64.min
+                for (index, change, json) in round {
+                    let stored = existing[change.userId]
+                    let present = stored.map { !$0.removed } ?? false
+                    switch change {
+                    case .upsert(let snapshot, let record):
+                        let oktaUpdate = snapshot.user.lastUpdated?.millisecondsSinceEpoch
+                        if let storedUpdate = stored?.oktaUpdatedAt, let oktaUpdate, oktaUpdate < storedUpdate {
+                            staleIds.append(change.userId)
+                            outcomes[index] = .stale
+                            continue
+                        }
+                        let hash = record.contentHash
+                        if present, stored?.hash == hash {
+                            touchIds.append(change.userId)
+                            touchStatus.append(snapshot.user.status)
+                            touchSnapshot.append(json ?? "{}")
+                            touchOktaUpdated.append(oktaUpdate ?? none)
+                            outcomes[index] = .unchanged
+                            continue
+                        }
+                        let next = (stored?.version ?? 0) + 1
+                        let recordJSON = record.canonicalAttributesJSON
+                        writeIds.append(change.userId)
+                        writeStatus.append(snapshot.user.status)
+                        writeSnapshot.append(json ?? "{}")
+                        writeRecord.append(recordJSON)
+                        writeHash.append(hash)
+                        writeVersion.append(next)
+                        writeOktaUpdated.append(oktaUpdate ?? none)
+                        queueIds.append(change.userId)
+                        queueOp.append(OutboxOperation.upsert.rawValue)
+                        queueVersion.append(next)
+                        queueRecord.append(recordJSON)
+                        outcomes[index] = present ? .updated(version: next) : .created(version: next)
+                    case .remove:
+                        guard present, let version = stored?.version else {
+                            outcomes[index] = .alreadyAbsent
+                            continue
+                        }
+                        removeIds.append(change.userId)
+                        removeVersion.append(version + 1)
+                        queueIds.append(change.userId)
+                        queueOp.append(OutboxOperation.delete.rawValue)
+                        queueVersion.append(version + 1)
+                        queueRecord.append("")
+                        outcomes[index] = .removed(version: version + 1)
+                    }
+                }
+                let seen = batch.seenInRun
+                if !writeIds.isEmpty {
+                    try await connection.query(
+                        """
+                        INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
+                            last_seen_run, removed_at, updated_at, okta_updated_at)
+                        SELECT \(connector), u.id, u.status, u.snapshot, u.record, u.hash, u.version, \(seen), NULL, \(now),
+                            NULLIF(u.okta_updated, \(none))
+                        FROM unnest(\(writeIds)::text[], \(writeStatus)::text[], \(writeSnapshot)::text[], \(writeRecord)::text[],
+                            \(writeHash)::text[], \(writeVersion)::bigint[], \(writeOktaUpdated)::bigint[])
+                            AS u(id, status, snapshot, record, hash, version, okta_updated)
+                        ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
+                            snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
+                            record_hash = excluded.record_hash, version = excluded.version,
+                            last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
+                            removed_at = NULL, updated_at = excluded.updated_at, okta_updated_at = excluded.okta_updated_at
+                        """, logger: logger)
+                }
+                if !touchIds.isEmpty {
+                    try await connection.query(
+                        """
+                        UPDATE users SET status = u.status, snapshot_json = u.snapshot,
+                            last_seen_run = COALESCE(\(seen), users.last_seen_run),
+                            okta_updated_at = NULLIF(u.okta_updated, \(none)), updated_at = \(now)
+                        FROM unnest(\(touchIds)::text[], \(touchStatus)::text[], \(touchSnapshot)::text[],
+                            \(touchOktaUpdated)::bigint[]) AS u(id, status, snapshot, okta_updated)
+                        WHERE users.connector = \(connector) AND users.user_id = u.id
+                        """, logger: logger)
+                }
+                if let seen, !staleIds.isEmpty {
+                    try await connection.query(
+                        """
+                        UPDATE users SET last_seen_run = \(seen)
+                        WHERE connector = \(connector) AND user_id = ANY(\(staleIds))
+                        """, logger: logger)
+                }
+                if !removeIds.isEmpty {
+                    try await connection.query(
+                        """
+                        UPDATE users SET record_json = NULL, record_hash = NULL, version = u.version, removed_at = \(now),
+                            updated_at = \(now)
+                        FROM unnest(\(removeIds)::text[], \(removeVersion)::bigint[]) AS u(id, version)
+                        WHERE users.connector = \(connector) AND users.user_id = u.id
+                        """, logger: logger)
+                }
+                if !queueIds.isEmpty {
+                    try await connection.query(
+                        """
+                        INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
+                        SELECT \(connector), q.id, q.op, q.version, NULLIF(q.record, ''), \(now), 0, \(now)
+                        FROM unnest(\(queueIds)::text[], \(queueOp)::text[], \(queueVersion)::bigint[], \(queueRecord)::text[])
+                            WITH ORDINALITY AS q(id, op, version, record, position)
+                        ORDER BY q.position
+                        """, logger: logger)
+                }
+            }
+            if !batch.appliedInboxEvents.isEmpty {
+                try await connection.query(
+                    """
+                    UPDATE inbox_events SET applied_at = \(now), failed_at = NULL
+                    WHERE connector = \(connector) AND applied_at IS NULL AND seq = ANY(\(batch.appliedInboxEvents))
+                    """, logger: logger)
+            }
+            return outcomes
+        }
+    }
+
+    static func storedUser(_ row: PostgresRandomAccessRow) throws -> StoredUser {
+        let connector = try row["connector"].decode(String.self)
+        let userId = try row["user_id"].decode(String.self)
+        let snapshot: UserSnapshot
+        do {
+            snapshot = try JSONCoding.decode(UserSnapshot.self, from: try row["snapshot_json"].decode(String.self))
+        } catch {
+            throw StoreError.corruptRow(table: "users", key: "\(connector)/\(userId)", reason: "\(error)")
+        }
+        return StoredUser(
+            connector: connector, userId: userId, status: try row["status"].decode(String.self), snapshot: snapshot,
+            recordJSON: try row["record_json"].decode(String?.self),
+            recordHash: try row["record_hash"].decode(String?.self), version: try row["version"].decode(Int64.self),
+            lastSeenRun: try row["last_seen_run"].decode(Int64?.self),
+            removedAt: try row["removed_at"].decode(Int64?.self).map { Timestamp(millisecondsSinceEpoch: $0) },
+            updatedAt: Timestamp(millisecondsSinceEpoch: try row["updated_at"].decode(Int64.self)))
+    }
+
+    static let userColumns =
+        "connector, user_id, status, snapshot_json, record_json, record_hash, version, last_seen_run, removed_at, updated_at"
+
+    public func user(connector: String, id: String) async throws -> StoredUser? {
+        try await rows(
+            "SELECT \(unescaped: Self.userColumns) FROM users WHERE connector = \(connector) AND user_id = \(id)"
+        ).first.map(Self.storedUser)
+    }
+
+    public func presentUsers(connector: String, after userId: String?, limit: Int) async throws -> [StoredUser] {
+        try await rows(
+            """
+            SELECT \(unescaped: Self.userColumns) FROM users WHERE connector = \(connector) AND removed_at IS NULL
+            AND user_id > \(userId ?? "") ORDER BY user_id LIMIT \(limit)
+            """
+        ).map(Self.storedUser)
+    }
+
+    public func presentUserCount(connector: String) async throws -> Int {
+        try await count("SELECT COUNT(*) FROM users WHERE connector = \(connector) AND removed_at IS NULL")
+    }
+
+    public func recordHashes(connector: String, userIds: [String]) async throws -> [String: String] {
+        guard !userIds.isEmpty else { return [:] }
+        var hashes: [String: String] = [:]
+        for try await (id, hash) in try await client.query(
+            """
+            SELECT user_id, record_hash FROM users WHERE connector = \(connector) AND removed_at IS NULL
+            AND user_id = ANY(\(userIds))
+            """, logger: logger
+        ).decode((String, String?).self) {
+            hashes[id] = hash
+        }
+        return hashes
+    }
+
+    public func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
+    {
+        var ids: [String] = []
+        for try await id in try await client.query(
+            """
+            SELECT user_id FROM users WHERE connector = \(connector) AND removed_at IS NULL
+            AND (last_seen_run IS NULL OR last_seen_run <> \(runId)) AND updated_at < \(untouchedSince.millisecondsSinceEpoch)
+            ORDER BY user_id
+            """, logger: logger
+        ).decode(String.self) {
+            ids.append(id)
+        }
+        return ids
+    }
+
+    // MARK: - Enrichment staging
+
+    public func stageEnrichment(
+        runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)]
+    ) async throws {
+        let encoder = JSONCoding.encoder()
+        let rows: [(String, String, String)] =
+            try apps.map { ($0.userId, "app", String(decoding: try encoder.encode($0.app), as: UTF8.self)) }
+            + devices.map { ($0.userId, "device", String(decoding: try encoder.encode($0.device), as: UTF8.self)) }
+        guard !rows.isEmpty else { return }
+        try await client.query(
+            """
+            INSERT INTO enrichment_staging (run_id, user_id, kind, payload_json)
+            SELECT \(runId), s.user_id, s.kind, s.payload
+            FROM unnest(\(rows.map(\.0))::text[], \(rows.map(\.1))::text[], \(rows.map(\.2))::text[]) AS s(user_id, kind, payload)
+            """, logger: logger)
+    }
+
+    public func stagedEnrichment(runId: Int64, userIds: [String]) async throws -> [String: StagedEnrichment] {
+        guard !userIds.isEmpty else { return [:] }
+        var staged: [String: StagedEnrichment] = [:]
+        for try await (userId, kind, payload) in try await client.query(
+            """
+            SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = \(runId) AND user_id = ANY(\(userIds))
+            """, logger: logger
+        ).decode((String, String, String).self) {
+            do {
+                if kind == "app" {
+                    staged[userId, default: StagedEnrichment()].apps.append(
+                        try JSONCoding.decode(AssignedApp.self, from: payload))
+                } else {
+                    staged[userId, default: StagedEnrichment()].devices.append(
+                        try JSONCoding.decode(DeviceSummary.self, from: payload))
+                }
+            } catch {
+                throw StoreError.corruptRow(table: "enrichment_staging", key: "\(runId)/\(userId)", reason: "\(error)")
+            }
+        }
+        return staged
+    }
+
+    public func clearStagedEnrichment(runId: Int64) async throws {
+        try await client.query("DELETE FROM enrichment_staging WHERE run_id = \(runId)", logger: logger)
+    }
+
+    // MARK: - Inbox
+
+    public func insert(_ deliveries: [InboxDelivery]) async throws -> [InboxInsertResult] {
+        let logger = logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var results: [InboxInsertResult] = []
+            for delivery in deliveries {
+                let inserted = try await connection.query(
+                    """
+                    INSERT INTO inbox_deliveries (connector, event_id, received_at, event_count)
+                    VALUES (\(delivery.connector), \(delivery.eventId), \(delivery.receivedAt.millisecondsSinceEpoch),
+                        \(delivery.events.count))
+                    ON CONFLICT (connector, event_id) DO NOTHING RETURNING 1
+                    """, logger: logger
+                ).collect()
+                guard !inserted.isEmpty else {
+                    results.append(.duplicateDelivery)
+                    continue
+                }
+                let events = delivery.events
+                let stored = try await connection.query(
+                    """
+                    INSERT INTO inbox_events (connector, uuid, event_id, event_type, subject_user_id, published, payload_json,
+                        received_at)
+                    SELECT \(delivery.connector), e.uuid, \(delivery.eventId), e.type, NULLIF(e.subject, ''), e.published,
+                        e.payload, \(delivery.receivedAt.millisecondsSinceEpoch)
+                    FROM unnest(\(events.map(\.uuid))::text[], \(events.map(\.eventType))::text[],
+                        \(events.map { $0.subjectUserId ?? "" })::text[], \(events.map(\.published.millisecondsSinceEpoch))::bigint[],
+                        \(events.map(\.payloadJSON))::text[]) WITH ORDINALITY AS e(uuid, type, subject, published, payload, position)
+                    ORDER BY e.position
+                    ON CONFLICT (connector, uuid) DO NOTHING RETURNING 1
+                    """, logger: logger
+                ).collect()
+                results.append(.stored(newEvents: stored.count, duplicateEvents: events.count - stored.count))
+            }
+            return results
+        }
+    }
+
+    public func pendingEvents(connector: String, limit: Int, dueAt: Timestamp?) async throws -> [PendingInboxEvent] {
+        try await rows(
+            """
+            SELECT seq, connector, event_id, uuid, event_type, subject_user_id, published, payload_json, received_at, attempts
+            FROM inbox_events WHERE connector = \(connector) AND applied_at IS NULL AND failed_at IS NULL
+            AND next_attempt_at <= \(dueAt?.millisecondsSinceEpoch ?? Int64.max) ORDER BY published, seq LIMIT \(limit)
+            """
+        ).map { row in
+            PendingInboxEvent(
+                seq: try row["seq"].decode(Int64.self), connector: try row["connector"].decode(String.self),
+                eventId: try row["event_id"].decode(String.self),
+                event: InboxEvent(
+                    uuid: try row["uuid"].decode(String.self), eventType: try row["event_type"].decode(String.self),
+                    subjectUserId: try row["subject_user_id"].decode(String?.self),
+                    published: Timestamp(millisecondsSinceEpoch: try row["published"].decode(Int64.self)),
+                    payloadJSON: try row["payload_json"].decode(String.self)),
+                receivedAt: Timestamp(millisecondsSinceEpoch: try row["received_at"].decode(Int64.self)),
+                attempts: Int(try row["attempts"].decode(Int32.self)))
+        }
+    }
+
+    public func nextPendingEventDue(connector: String) async throws -> Timestamp? {
+        try await optionalTimestamp(
+            """
+            SELECT MIN(next_attempt_at) FROM inbox_events
+            WHERE connector = \(connector) AND applied_at IS NULL AND failed_at IS NULL
+            """)
+    }
+
+    public func oldestPendingEventPublished(connector: String) async throws -> Timestamp? {
+        try await optionalTimestamp(
+            """
+            SELECT MIN(published) FROM inbox_events
+            WHERE connector = \(connector) AND applied_at IS NULL AND failed_at IS NULL
+            """)
+    }
+
+    public func markApplied(connector: String, seqs: [Int64], at: Timestamp) async throws {
+        guard !seqs.isEmpty else { return }
+        try await client.query(
+            """
+            UPDATE inbox_events SET applied_at = \(at.millisecondsSinceEpoch), failed_at = NULL
+            WHERE connector = \(connector) AND applied_at IS NULL AND seq = ANY(\(seqs))
+            """, logger: logger)
+    }
+
+    public func setBack(connector: String, _ setbacks: [InboxSetback], at: Timestamp) async throws {
+        guard !setbacks.isEmpty else { return }
+        let logger = logger
+        try await client.withTransaction(logger: logger) { connection in
+            for setback in setbacks where !setback.seqs.isEmpty {
+                switch setback.disposition {
+                case .retry(let due, let counts):
+                    try await connection.query(
+                        """
+                        UPDATE inbox_events SET attempts = attempts + \(counts ? 1 : 0),
+                            next_attempt_at = \(due.millisecondsSinceEpoch), last_error = \(setback.error)
+                        WHERE connector = \(connector) AND applied_at IS NULL AND seq = ANY(\(setback.seqs))
+                        """, logger: logger)
+                case .fail:
+                    try await connection.query(
+                        """
+                        UPDATE inbox_events SET attempts = attempts + 1, last_error = \(setback.error),
+                            failed_at = \(at.millisecondsSinceEpoch)
+                        WHERE connector = \(connector) AND applied_at IS NULL AND seq = ANY(\(setback.seqs))
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    public func failedEvents(connector: String, limit: Int) async throws -> [FailedInboxEvent] {
+        try await rows(
+            """
+            SELECT seq, uuid, event_type, subject_user_id, published, attempts, last_error, failed_at
+            FROM inbox_events WHERE connector = \(connector) AND failed_at IS NOT NULL AND applied_at IS NULL
+            ORDER BY failed_at DESC, seq DESC LIMIT \(limit)
+            """
+        ).map { row in
+            FailedInboxEvent(
+                seq: try row["seq"].decode(Int64.self), uuid: try row["uuid"].decode(String.self),
+                eventType: try row["event_type"].decode(String.self),
+                subjectUserId: try row["subject_user_id"].decode(String?.self),
+                published: Timestamp(millisecondsSinceEpoch: try row["published"].decode(Int64.self)),
+                attempts: Int(try row["attempts"].decode(Int32.self)),
+                lastError: try row["last_error"].decode(String?.self) ?? "",
+                failedAt: Timestamp(millisecondsSinceEpoch: try row["failed_at"].decode(Int64.self)))
+        }
+    }
+
+    public func failedEventCount(connector: String) async throws -> Int {
+        try await count(
+            """
+            SELECT COUNT(*) FROM inbox_events WHERE connector = \(connector) AND failed_at IS NOT NULL
+            AND applied_at IS NULL
+            """)
+    }
+
+    public func retryFailedEvents(connector: String, seqs: [Int64]?, at: Timestamp) async throws -> Int {
+        let query: PostgresQuery
+        if let seqs {
+            query = """
+                UPDATE inbox_events SET failed_at = NULL, attempts = 0, next_attempt_at = \(at.millisecondsSinceEpoch)
+                WHERE connector = \(connector) AND failed_at IS NOT NULL AND applied_at IS NULL AND seq = ANY(\(seqs))
+                RETURNING 1
+                """
+        } else {
+            query = """
+                UPDATE inbox_events SET failed_at = NULL, attempts = 0, next_attempt_at = \(at.millisecondsSinceEpoch)
+                WHERE connector = \(connector) AND failed_at IS NOT NULL AND applied_at IS NULL RETURNING 1
+                """
+        }
+        return try await client.query(query, logger: logger).collect().count
+    }
+
+    public func inboxDepth(connector: String) async throws -> Int {
+        try await count(
+            """
+            SELECT COUNT(*) FROM inbox_events WHERE connector = \(connector) AND applied_at IS NULL AND failed_at IS NULL
+            """)
+    }
+
+    // MARK: - Outbox
+
+    public func pendingOutbox(connector: String, limit: Int) async throws -> [OutboxEntry] {
+        try await rows(
+            """
+            SELECT seq, connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at, last_error
+            FROM outbox WHERE connector = \(connector) ORDER BY seq LIMIT \(limit)
+            """
+        ).map { row in
+            let seq = try row["seq"].decode(Int64.self)
+            let opText = try row["op"].decode(String.self)
+            guard let operation = OutboxOperation(rawValue: opText) else {
+                throw StoreError.corruptRow(table: "outbox", key: "\(seq)", reason: "unknown op \(opText)")
+            }
+            return OutboxEntry(
+                seq: seq, connector: try row["connector"].decode(String.self),
+                userId: try row["user_id"].decode(String.self), operation: operation,
+                version: try row["version"].decode(Int64.self), recordJSON: try row["record_json"].decode(String?.self),
+                createdAt: Timestamp(millisecondsSinceEpoch: try row["created_at"].decode(Int64.self)),
+                attempts: Int(try row["attempts"].decode(Int32.self)),
+                nextAttemptAt: Timestamp(millisecondsSinceEpoch: try row["next_attempt_at"].decode(Int64.self)),
+                lastError: try row["last_error"].decode(String?.self))
+        }
+    }
+
+    public func markForwarded(connector: String, seqs: [Int64]) async throws {
+        guard !seqs.isEmpty else { return }
+        try await client.query(
+            "DELETE FROM outbox WHERE connector = \(connector) AND seq = ANY(\(seqs))", logger: logger)
+    }
+
+    public func recordForwardFailure(
+        connector: String, seqs: [Int64], error: String, nextAttemptAt: Timestamp
+    ) async throws {
+        guard !seqs.isEmpty else { return }
+        try await client.query(
+            """
+            UPDATE outbox SET attempts = attempts + 1, last_error = \(error),
+                next_attempt_at = \(nextAttemptAt.millisecondsSinceEpoch)
+            WHERE connector = \(connector) AND seq = ANY(\(seqs))
+            """, logger: logger)
+    }
+
+    public func moveToDeadLetters(connector: String, seqs: [Int64], reason: String, at: Timestamp) async throws {
+        guard !seqs.isEmpty else { return }
+        try await client.query(
+            """
+            WITH moved AS (
+                DELETE FROM outbox WHERE connector = \(connector) AND seq = ANY(\(seqs))
+                RETURNING seq, connector, user_id, op, version, record_json, attempts, created_at)
+            INSERT INTO dead_letters (connector, user_id, op, version, record_json, reason, attempts, created_at, failed_at)
+            SELECT connector, user_id, op, version, record_json, \(reason), attempts + 1, created_at,
+                \(at.millisecondsSinceEpoch)
+            FROM moved ORDER BY seq
+            """, logger: logger)
+    }
+
+    public func outboxStats(connector: String) async throws -> OutboxStats {
+        for try await (depth, oldest) in try await client.query(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE connector = \(connector)", logger: logger
+        ).decode((Int64, Int64?).self) {
+            return OutboxStats(depth: Int(depth), oldestCreatedAt: oldest.map { Timestamp(millisecondsSinceEpoch: $0) })
+        }
+        return OutboxStats(depth: 0, oldestCreatedAt: nil)
+    }
+
+    // MARK: - Dead letters
+
+    public func deadLetters(connector: String, limit: Int) async throws -> [DeadLetter] {
+        try await rows(
+            """
+            SELECT id, connector, user_id, op, version, record_json, reason, attempts, created_at, failed_at
+            FROM dead_letters WHERE connector = \(connector) ORDER BY id LIMIT \(limit)
+            """
+        ).map { row in
+            DeadLetter(
+                id: try row["id"].decode(Int64.self), connector: try row["connector"].decode(String.self),
+                userId: try row["user_id"].decode(String.self),
+                operation: OutboxOperation(rawValue: try row["op"].decode(String.self)) ?? .upsert,
+                version: try row["version"].decode(Int64.self), recordJSON: try row["record_json"].decode(String?.self),
+                reason: try row["reason"].decode(String.self), attempts: Int(try row["attempts"].decode(Int32.self)),
+                createdAt: Timestamp(millisecondsSinceEpoch: try row["created_at"].decode(Int64.self)),
+                failedAt: Timestamp(millisecondsSinceEpoch: try row["failed_at"].decode(Int64.self)))
+        }
+    }
+
+    public func deadLetterCount(connector: String) async throws -> Int {
+        try await count("SELECT COUNT(*) FROM dead_letters WHERE connector = \(connector)")
+    }
+
+    public func replayDeadLetters(connector: String, ids: [Int64]?, at: Timestamp) async throws -> Int {
+        let now = at.millisecondsSinceEpoch
+        let query: PostgresQuery
+        if let ids {
+            query = """
+                WITH moved AS (
+                    DELETE FROM dead_letters WHERE connector = \(connector) AND id = ANY(\(ids))
+                    RETURNING id, connector, user_id, op, version, record_json)
+                INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
+                SELECT connector, user_id, op, version, record_json, \(now), 0, \(now) FROM moved ORDER BY id
+                RETURNING 1
+                """
+        } else {
+            query = """
+                WITH moved AS (
+                    DELETE FROM dead_letters WHERE connector = \(connector)
+                    RETURNING id, connector, user_id, op, version, record_json)
+                INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
+                SELECT connector, user_id, op, version, record_json, \(now), 0, \(now) FROM moved ORDER BY id
+                RETURNING 1
+                """
+        }
+        return try await client.query(query, logger: logger).collect().count
+    }
+
+    // MARK: - Runs
+
+    public func startRun(connector: String, trigger: RunTrigger, dryRun: Bool, at: Timestamp) async throws -> Int64 {
+        for try await id in try await client.query(
+            """
+            INSERT INTO runs (connector, run_trigger, dry_run, started_at, outcome, owner)
+            VALUES (\(connector), \(trigger.rawValue), \(dryRun), \(at.millisecondsSinceEpoch), 'running',
+                \(ProcessIdentity.current.description))
+            RETURNING id
+            """, logger: logger
+        ).decode(Int64.self) {
+            return id
+        }
+        throw StoreError.corruptRow(table: "runs", key: connector, reason: "no id returned")
+    }
+
+    public func finishRun(_ record: RunRecord) async throws {
+        let calls = try JSONCoding.string(record.oktaCalls)
+        let errors = try JSONCoding.string(record.errors)
+        try await client.query(
+            """
+            UPDATE runs SET ended_at = \(record.endedAt?.millisecondsSinceEpoch), outcome = \(record.outcome.rawValue),
+                listed = \(record.counts.listed), created = \(record.counts.created), updated = \(record.counts.updated),
+                unchanged = \(record.counts.unchanged), removed = \(record.counts.removed), drift = \(record.drift),
+                okta_calls_json = \(calls), rate_limited = \(record.rateLimited), errors_json = \(errors)
+            WHERE id = \(record.id)
+            """, logger: logger)
+    }
+
+    static let runColumns = """
+        id, connector, run_trigger, dry_run, started_at, ended_at, outcome, listed, created, updated, unchanged, removed,
+        drift, okta_calls_json, rate_limited, errors_json
+        """
+
+    static func runRecord(_ row: PostgresRandomAccessRow) throws -> RunRecord {
+        let id = try row["id"].decode(Int64.self)
+        do {
+            func int(_ column: String) throws -> Int { Int(try row[column].decode(Int32.self)) }
+            return RunRecord(
+                id: id, connector: try row["connector"].decode(String.self),
+                trigger: RunTrigger(rawValue: try row["run_trigger"].decode(String.self)) ?? .manual,
+                dryRun: try row["dry_run"].decode(Bool.self),
+                startedAt: Timestamp(millisecondsSinceEpoch: try row["started_at"].decode(Int64.self)),
+                endedAt: try row["ended_at"].decode(Int64?.self).map { Timestamp(millisecondsSinceEpoch: $0) },
+                outcome: RunOutcome(rawValue: try row["outcome"].decode(String.self)) ?? .failed,
+                counts: RunCounts(
+                    listed: try int("listed"), created: try int("created"), updated: try int("updated"),
+                    unchanged: try int("unchanged"), removed: try int("removed")),
+                drift: try int("drift"),
+                oktaCalls: try JSONCoding.decode(
+                    [String: Int].self, from: try row["okta_calls_json"].decode(String.self)),
+                rateLimited: try int("rate_limited"),
+                errors: try JSONCoding.decode([String].self, from: try row["errors_json"].decode(String.self)))
+        } catch {
+            throw StoreError.corruptRow(table: "runs", key: "\(id)", reason: "\(error)")
+        }
+    }
+
+    public func runs(connector: String, limit: Int) async throws -> [RunRecord] {
+        try await rows(
+            """
+            SELECT \(unescaped: Self.runColumns) FROM runs WHERE connector = \(connector) ORDER BY id DESC LIMIT \(limit)
+            """
+        ).map(Self.runRecord)
+    }
+
+    public func run(id: Int64) async throws -> RunRecord? {
+        try await rows("SELECT \(unescaped: Self.runColumns) FROM runs WHERE id = \(id)").first.map(Self.runRecord)
+    }
+
+    public func interruptAbandonedRuns(at: Timestamp) async throws -> [Int64] {
+        let me = ProcessIdentity.current
+        let logger = logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var abandoned: [Int64] = []
+            for try await (id, owner) in try await connection.query(
+                "SELECT id, owner FROM runs WHERE outcome = 'running' FOR UPDATE", logger: logger
+            ).decode((Int64, String?).self) {
+                if me.considersGone(owner.flatMap(ProcessIdentity.init(description:))) { abandoned.append(id) }
+            }
+            guard !abandoned.isEmpty else { return [] }
+            try await connection.query(
+                """
+                UPDATE runs SET outcome = 'interrupted', ended_at = COALESCE(ended_at, \(at.millisecondsSinceEpoch)),
+                    errors_json = '["interrupted: the process running it stopped before it finished"]'
+                WHERE id = ANY(\(abandoned))
+                """, logger: logger)
+            try await connection.query(
+                "DELETE FROM enrichment_staging WHERE run_id = ANY(\(abandoned))", logger: logger)
+            return abandoned
+        }
+    }
+
+    // MARK: - Schedule
+
+    public func scheduleState(connector: String) async throws -> ScheduleState? {
+        for try await (lastDue, lastStarted, lastSucceeded, nextDue) in try await client.query(
+            """
+            SELECT last_due_at, last_started_at, last_succeeded_at, next_due_at FROM schedule_state
+            WHERE connector = \(connector)
+            """, logger: logger
+        ).decode((Int64?, Int64?, Int64?, Int64?).self) {
+            func stamp(_ value: Int64?) -> Timestamp? { value.map { Timestamp(millisecondsSinceEpoch: $0) } }
+            return ScheduleState(
+                connector: connector, lastDueAt: stamp(lastDue), lastStartedAt: stamp(lastStarted),
+                lastSucceededAt: stamp(lastSucceeded), nextDueAt: stamp(nextDue))
+        }
+        return nil
+    }
+
+    public func saveScheduleState(_ state: ScheduleState) async throws {
+        try await client.query(
+            """
+            INSERT INTO schedule_state (connector, last_due_at, last_started_at, last_succeeded_at, next_due_at)
+            VALUES (\(state.connector), \(state.lastDueAt?.millisecondsSinceEpoch),
+                \(state.lastStartedAt?.millisecondsSinceEpoch), \(state.lastSucceededAt?.millisecondsSinceEpoch),
+                \(state.nextDueAt?.millisecondsSinceEpoch))
+            ON CONFLICT (connector) DO UPDATE SET last_due_at = excluded.last_due_at,
+                last_started_at = excluded.last_started_at, last_succeeded_at = excluded.last_succeeded_at,
+                next_due_at = excluded.next_due_at
+            """, logger: logger)
+    }
+
+    // MARK: - Retention
+
+    public func prune(_ horizons: RetentionHorizons, now: Timestamp) async throws -> PruneCounts {
+        let at = now.millisecondsSinceEpoch
+        let logger = logger
+        return try await client.withTransaction(logger: logger) { connection in
+            func deleted(_ query: PostgresQuery) async throws -> Int {
+                try await connection.query(query, logger: logger).collect().count
+            }
+            var counts = PruneCounts()
+            counts.appliedEvents = try await deleted(
+                """
+                DELETE FROM inbox_events WHERE applied_at IS NOT NULL AND received_at < \(at - horizons.dedupeWindow)
+                RETURNING 1
+                """)
+            counts.deliveries = try await deleted(
+                "DELETE FROM inbox_deliveries WHERE received_at < \(at - horizons.dedupeWindow) RETURNING 1")
+            counts.failedEvents = try await deleted(
+                """
+                DELETE FROM inbox_events WHERE failed_at IS NOT NULL AND applied_at IS NULL
+                AND failed_at < \(at - horizons.failedEvents) RETURNING 1
+                """)
+            counts.deadLetters = try await deleted(
+                "DELETE FROM dead_letters WHERE failed_at < \(at - horizons.deadLetters) RETURNING 1")
+            counts.runs = try await deleted(
+                """
+                DELETE FROM runs WHERE outcome <> 'running' AND COALESCE(ended_at, started_at) < \(at - horizons.runs)
+                AND id NOT IN (
+                    SELECT id FROM (
+                        SELECT id, ROW_NUMBER() OVER (PARTITION BY connector ORDER BY id DESC) AS position FROM runs
+                    ) ranked WHERE position <= \(horizons.keepRuns))
+                RETURNING 1
+                """)
+            // PostgreSQL's autovacuum reclaims the space of deleted rows.
+            return counts
+        }
+    }
+}
+
+extension PostgreSQLStateStore {
+    /// Rewrites a run's owner (tests of crash recovery: a run of a process that died).
+    public func setRunOwnerForTesting(runId: Int64, owner: ProcessIdentity) async throws {
+        try await client.query("UPDATE runs SET owner = \(owner.description) WHERE id = \(runId)", logger: logger)
+    }
+}
