@@ -256,6 +256,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The chaos suite (SPEC §15): the real `okta-sim` and `okta-connector serve` programs over real
+        // sockets, killed and faulted; a few minutes by default, longer with CHAOS_SECONDS.
+        .testTarget(
+            name: "ChaosTests",
+            dependencies: [
+                "okta-connector", "okta-sim", "ConnectorDomain", "ConnectorTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ConnectorDomainTests",
             dependencies: ["ConnectorDomain", "ConnectorTestSupport"],
