@@ -40,7 +40,7 @@ struct DemoCommand: AsyncParsableCommand {
                 .appendingPathComponent("okta-connector-demo-\(Int(Date().timeIntervalSince1970))").path)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var logger = Logger(label: "okta-connector") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["OKTA_DEMO_DEBUG"] != nil ? .debug : .warning
 
         say("okta-connector demo — files in \(folder.path)")
         say("1. Starting a simulated Okta org with \(users) users (seeded, realistic profiles, apps and devices)…")
@@ -106,10 +106,11 @@ struct DemoCommand: AsyncParsableCommand {
         if let signal = stop.signal {
             say("\n\(signal): stopping (at most \(Int(shutdownTimeout)) s); the demo's files are in \(folder.path)")
         }
+        // The simulated Okta first: its hook deliveries hold connections to the listener open.
         simulator.churn.stop()
+        await simulator.stop()
         await group.triggerGracefulShutdown()
         _ = try? await running.value
-        await simulator.stop()
         try? await http.shutdown()
         say("Stopped. Files of this demo:")
         say("  store (SQLite):      \(storePath)")

@@ -85,7 +85,9 @@ public struct ReconcileScheduler: Service {
                     state.lastDueAt = Timestamp(due)
                     state.lastStartedAt = Timestamp(clock.now)
                     try await store.saveScheduleState(state)
-                    return .success(try await reconcile(trigger))
+                    // Shutdown cancels a running reconcile at once: it is recorded interrupted and
+                    // removes nothing (SPEC §11); the next start catches up.
+                    return .success(try await cancelWhenGracefulShutdown { try await reconcile(trigger) })
                 } catch {
                     return .failure(error)
                 }
