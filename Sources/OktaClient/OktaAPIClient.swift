@@ -127,6 +127,23 @@ public final class OktaAPIClient: Sendable {
             "GET /api/v1/eventHooks")
     }
 
+    /// One event hook; `OktaError.notFound` when Okta answers `404 E0000007`.
+    public func eventHook(id: String) async throws -> OktaEventHook {
+        try decode(
+            OktaEventHook.self,
+            try await send(
+                .GET, path: "/api/v1/eventHooks/\(escape(id))", bucket: .eventHooks,
+                endpoint: "GET /api/v1/eventHooks/{id}"),
+            "GET /api/v1/eventHooks/{id}")
+    }
+
+    /// Deletes an event hook. Okta deletes only `INACTIVE` hooks (Event Hooks API, "Delete an event hook").
+    public func deleteEventHook(id: String) async throws {
+        _ = try await send(
+            .DELETE, path: "/api/v1/eventHooks/\(escape(id))", bucket: .eventHooks,
+            endpoint: "DELETE /api/v1/eventHooks/{id}")
+    }
+
     /// Creates an event hook.
     public func createEventHook(_ hook: OktaEventHook) async throws -> OktaEventHook {
         let body = try JSONEncoder().encode(hook)

@@ -46,6 +46,8 @@ public struct OktaEventHook: Sendable, Hashable, Codable {
     public var status: String?
     public var verificationStatus: String?
     public var name: String
+    public var created: String?
+    public var lastUpdated: String?
     public var events: Events
     public var channel: Channel
 

@@ -12,15 +12,20 @@ import UnixSignals
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the connector: the HTTPS event hook listener, the event appliers and the scheduled reconciles.",
+        abstract:
+            "Run the connector: the HTTPS event hook listener, event appliers, scheduled reconciles and forwarders.",
         discussion: """
             Runs every connector whose server name matches server.connector_server: event hook \
-            deliveries are stored durably and applied to user state in real time, and the full \
-            reconcile runs on each connector's schedule (at once when none has succeeded yet). \
-            SIGTERM or SIGINT stops it gracefully within server.shutdown_timeout (default 20 s): \
-            in-flight requests are answered and transactions committed; work still running after \
-            half the bound (a reconcile, a sink retry) is cancelled. Exit status 0. \
-            SIGHUP reloads the configuration file.
+            deliveries are stored durably and applied to user state in real time, the full reconcile \
+            runs on each connector's schedule (at once when none has succeeded yet, once to catch up \
+            after a missed run), and the outbox forwarder sends every change to the sink. With \
+            server.admin set, the admin listener serves /healthz, /readyz, /metrics (Prometheus), the \
+            admin API (/api/status, manual reconciles, resyncs, runs, reload) and the status page at /. \
+            SIGHUP (or POST /api/reload) reloads the configuration file; a file with errors is \
+            reported and the running one kept. SIGTERM or SIGINT stops it gracefully within \
+            server.shutdown_timeout (default 20 s): in-flight requests are answered and transactions \
+            committed; work still running after half the bound (a reconcile, a sink retry) is \
+            cancelled. Exit status 0.
             """
     )
 
@@ -69,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { hangups.cancel() }
         // SIGTERM/SIGINT: a graceful stop bounded by server.shutdown_timeout; the group escalates to
-        // cancellation after half of it (SPEC §11).
+        // cancellation after half of it.
         let shutdownTimeout = configuration.server.shutdownTimeout
         let group = ServiceGroup(
             configuration: .bounded(

@@ -221,11 +221,11 @@ struct ApplierTests {
         #expect(registered.verificationError == nil)
         #expect(registered.hook.verificationStatus == "VERIFIED")
         #expect(!registered.updated)
-        // Registering again updates the same hook.
+        // Registering again replaces the hook: the new one verified, the earlier one removed.
         let again = try await EventHookRegistrar.register(
             connector: h.settings, publicURL: URL(string: h.receiver.url("/hooks/okta/test-org"))!, client: h.client)
         #expect(again.updated)
-        #expect(again.hook.id == registered.hook.id)
+        #expect(again.replaced.map(\.id) == [registered.hook.id])
         #expect(h.simulator.eventHooks.count == 1)
         let service = Task { try await h.applier.run() }
         defer { service.cancel() }

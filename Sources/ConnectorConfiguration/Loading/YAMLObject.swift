@@ -10,12 +10,32 @@ final class ConfigReader {
     let environment: [String: String]
     let fileReader: (String) throws -> String
     private(set) var errors: [ConfigError] = []
+    /// Every key path looked up, list positions written `[]` (`connectors[].okta.url`): the keys this
+    /// version accepts in the sections read, since any other key is reported unknown.
+    private(set) var keyPathsRead: Set<String> = []
 
     init(file: String, environment: [String: String], fileReader: @escaping (String) throws -> String) {
         self.file = file
         self.baseDirectory = (file as NSString).deletingLastPathComponent
         self.environment = environment
         self.fileReader = fileReader
+    }
+
+    func noteKeyPath(_ path: String) {
+        var generic = ""
+        var inIndex = false
+        for character in path {
+            if character == "[" {
+                inIndex = true
+                generic.append("[")
+            } else if character == "]" {
+                inIndex = false
+                generic.append("]")
+            } else if !inIndex {
+                generic.append(character)
+            }
+        }
+        keyPathsRead.insert(generic)
     }
 
     func record(_ path: String, _ node: Node?, _ kind: ConfigError.Kind) {
@@ -94,6 +114,7 @@ final class YAMLObject {
     /// The node of a key, `nil` when absent or YAML `null`.
     func node(_ key: String) -> Node? {
         used.insert(key)
+        reader.noteKeyPath(child(key))
         guard let entry = entries.first(where: { $0.key == key }) else { return nil }
         if case .scalar(let scalar) = entry.value, scalar.style == .plain,
             ["", "~", "null", "Null", "NULL"].contains(scalar.string)
