@@ -45,6 +45,7 @@ extension ServiceConfiguration {
                 "  event hook:    \(connector.eventHook.path) (header \(connector.eventHook.authHeader), "
                     + "\(connector.eventHook.secrets.count) secret\(connector.eventHook.secrets.count == 1 ? "" : "s"))"
             )
+            lines.append("  hook URL:      \(hookURL(for: connector))")
             let enrich = [connector.enrich.apps ? "apps" : nil, connector.enrich.devices ? "devices" : nil]
                 .compactMap { $0 }
             lines.append(
@@ -61,5 +62,17 @@ extension ServiceConfiguration {
             lines.append("  sink:          \(connector.sink.summary)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The URL to give Okta for a connector's event hook (`hooks register --url`), from the
+    /// listener's address, with a note when that address cannot be what Okta reaches.
+    func hookURL(for connector: ConnectorSettings) -> String {
+        let scheme = server.tls == nil ? "http" : "https"
+        let url = "\(scheme)://\(server.listen)\(connector.eventHook.path)"
+        let wildcard = ["0.0.0.0", "::", "127.0.0.1", "localhost", "::1"].contains(server.listen.host)
+        guard wildcard else { return url + " (Okta must reach this address; the certificate must name its host)" }
+        return url
+            + " — replace \(server.listen.host) with the public host name Okta reaches (the certificate must name it)"
+            + " and keep the port unless a proxy forwards another one"
     }
 }

@@ -50,11 +50,14 @@ public struct ConnectorApplication: Sendable {
                     "connector_server": "\(configuration.server.connectorServer)",
                 ])
         }
-        let gate = RunGate()
+        // One run per connector across every process sharing the store (a CLI `reconcile` included).
+        let gate = RunGate(leases: store)
         let stats = ReceiverStats()
         let appliers = ApplierDirectory()
         let supervisor = ConnectorSupervisor(initial: connectors, gate: gate, clock: clock, logger: logger) {
             connector, health in
+            // Every per-connector counter exists at 0 from the start: alerts never see "no data".
+            ConnectorMetrics.registerZeroCounters(connector: connector.slug)
             let client = OktaAPIClient.make(for: connector, httpClient: httpClient, clock: clock, logger: logger)
             let applier = EventApplier(
                 connector: connector, store: store, client: client, clock: clock, logger: logger, health: health)

@@ -161,34 +161,42 @@ public final class ConnectorSupervisor: Service, Sendable {
         if !failures.isEmpty { throw ConnectorStartFailure(reasons: failures) }
     }
 
-    /// Starts a manual reconcile in the background (admin API), unless one is running; it is
-    /// cancelled at shutdown (recorded `interrupted`).
+    /// Starts a manual reconcile in the background (admin API), unless one is running here or in
+    /// another process; it is cancelled at shutdown (recorded `interrupted`).
     func startManualRun(_ runtime: ConnectorRuntime) {
-        launch.yield(
-            .job(name: "manual reconcile") {
-                if await !self.reconcile(runtime, trigger: .manual) {
-                    self.logger.notice(
-                        "manual reconcile not started: a run is in progress",
-                        metadata: ["connector": "\(runtime.settings.slug)"])
-                }
-            })
+        launch.yield(.job(name: "manual reconcile") { await self.reconcile(runtime, trigger: .manual) })
     }
 
-    /// Runs one reconcile outside the schedule, unless one is running.
+    /// Runs one reconcile outside the schedule, unless one is running (in this process or, by the
+    /// store's run lease, in another).
     /// - Returns: Whether it ran.
     @discardableResult
     func reconcile(_ runtime: ConnectorRuntime, trigger: RunTrigger) async -> Bool {
-        let ran: Bool? = await gate.withRun(runtime.settings.slug) {
-            do {
-                let record = try await runtime.reconciler.run(ReconcileOptions(trigger: trigger))
-                if record.outcome == .succeeded, let snapshots = runtime.snapshots { try await snapshots.writeNow() }
-            } catch {
-                logger.error(
-                    "reconcile failed", metadata: ["connector": "\(runtime.settings.slug)", "error": "\(error)"])
+        let slug = runtime.settings.slug
+        do {
+            let admission = try await gate.admit(slug) {
+                do {
+                    let record = try await runtime.reconciler.run(ReconcileOptions(trigger: trigger))
+                    if record.outcome == .succeeded, let snapshots = runtime.snapshots {
+                        try await snapshots.writeNow()
+                    }
+                } catch {
+                    logger.error("reconcile failed", metadata: ["connector": "\(slug)", "error": "\(error)"])
+                }
+            }
+            if case .busy(let holder) = admission {
+                logger.notice(
+                    "\(trigger.rawValue) reconcile not started: \(holder.message(connector: slug))",
+                    metadata: ["connector": "\(slug)"])
+                return false
             }
             return true
+        } catch {
+            logger.error(
+                "\(trigger.rawValue) reconcile not started: the run lease cannot be taken",
+                metadata: ["connector": "\(slug)", "error": "\(error)"])
+            return false
         }
-        return ran ?? false
     }
 
     private func stop(_ slug: String, reason: String) async {

@@ -136,7 +136,8 @@ public actor NeuronsHTTPSink: RecordSink {
                 let error = (try? JSONDecoder().decode(TokenError.self, from: Data(body.readableBytesView)))?.error
                 let code = error.map { " \(String($0.prefix(60)))" } ?? ""
                 throw SinkError.credentialsRejected(
-                    reason: Self.credentialsHint("the token endpoint answered \(status)\(code)"))
+                    reason: Self.credentialsHint(
+                        "the token endpoint \(tokenURL.absoluteString) answered \(status)\(code)"))
             }
             let answer = try JSONDecoder().decode(TokenAnswer.self, from: Data(body.readableBytesView))
             tokensFetched += 1

@@ -19,6 +19,8 @@ public final class OktaAPIClient: Sendable {
     public let pause: OktaCredentialPause
     let slots: CallSlots
     let logger: Logger
+    /// The deadline of one attempt of a call, connection included.
+    let callTimeout: TimeInterval
 
     /// The largest page the connector asks for and accepts (32 MiB); bigger answers are malformed.
     static let maximumBody = 32 << 20
@@ -32,12 +34,14 @@ public final class OktaAPIClient: Sendable {
     ///   - clock: Time for waits and backoff.
     ///   - retry: Backoff for `5xx`, timeouts and connection errors.
     ///   - maximumConcurrency: Calls in flight at most.
+    ///   - callTimeout: The deadline of one attempt, connection included (short for `check-config`).
     public init(
         orgURL: URL, credentials: OktaCredentialsProvider, httpClient: HTTPClient, limiter: OktaRateLimiter,
         clock: any WallClock, retry: RetryPolicy = .okta, maximumConcurrency: Int = 16,
         stats: OktaCallStats = OktaCallStats(), pause: OktaCredentialPause = OktaCredentialPause(),
-        logger: Logger = Logger(label: "okta-client")
+        logger: Logger = Logger(label: "okta-client"), callTimeout: TimeInterval = 60
     ) {
+        self.callTimeout = callTimeout
         var base = orgURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
         self.orgURL = URL(string: base) ?? orgURL
@@ -50,6 +54,10 @@ public final class OktaAPIClient: Sendable {
         self.pause = pause
         self.slots = CallSlots(limit: maximumConcurrency)
         self.logger = logger
+        // Each wait is logged as it starts (`--verbose` shows it at once; `serve` logs it at info).
+        limiter.observeWaits { [logger] wait in
+            logger.info("\(wait)", metadata: ["endpoint_bucket": "\(wait.bucket.rawValue)"])
+        }
     }
 
     // MARK: - Users
@@ -266,7 +274,7 @@ public final class OktaAPIClient: Sendable {
                     request.headers.add(name: "X-Okta-Retry-Count", value: String(retryCount))
                 }
                 if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-                let response = try await httpClient.execute(request, timeout: .seconds(60))
+                let response = try await httpClient.execute(request, timeout: .milliseconds(Int64(callTimeout * 1000)))
                 let collected = try await response.body.collect(upTo: Self.maximumBody)
                 outcome = .success(
                     OktaResponse(
@@ -290,13 +298,22 @@ public final class OktaAPIClient: Sendable {
                 failedAttempts += 1
                 stats.record(endpoint, status: 0)
                 guard failedAttempts < retry.maximumAttempts else {
-                    throw OktaError.transport(endpoint: endpoint, reason: "\(error)")
+                    let plain = URL(string: url).flatMap {
+                        TransportFailure.describe(error, url: $0, timeout: callTimeout)
+                    }
+                    throw OktaError.transport(endpoint: endpoint, reason: plain ?? "\(error)")
                 }
                 try await backoff(after: failedAttempts, endpoint: endpoint, reason: "\(error)")
                 retryCount += 1
                 continue
             }
             stats.record(endpoint, status: response.status)
+            logger.debug(
+                "Okta call",
+                metadata: [
+                    "method": "\(method.rawValue)", "endpoint": "\(endpoint)", "status": "\(response.status)",
+                    "remaining": "\(response.header("X-Rate-Limit-Remaining") ?? "-")",
+                ])
             let resetIn = rateLimitHeaders(of: response, endpoint: endpoint)
             await limiter.record(
                 bucket, limit: HeaderValues.rateLimitCount(response.header("X-Rate-Limit-Limit"))?.value,

@@ -47,7 +47,7 @@ public enum OktaError: Error, Sendable, CustomStringConvertible {
             return "Okta returned the same next link twice for \(endpoint); the listing stopped"
         case .foreignLink(let endpoint, let host):
             return "Okta's next link for \(endpoint) points to another host (\(host)); not followed"
-        case .transport(let endpoint, let reason): return "could not reach Okta for \(endpoint): \(reason)"
+        case .transport(let endpoint, let reason): return "\(reason) (Okta call \(endpoint))"
         case .tokenRequestFailed(let status, let error, let description):
             return
                 "Okta refused the OAuth token request (\(status) \(error): \(description)): check the service app's client id, key and scopes"

@@ -1,5 +1,6 @@
 public import ConnectorDomain
 public import Foundation
+import Synchronization
 
 /// The Okta rate-limit buckets the client tells apart. Okta reports each bucket's real limit in
 /// `X-Rate-Limit-*` headers; the client only needs to know which calls share a bucket.
@@ -11,6 +12,64 @@ public enum OktaBucket: String, Sendable, Hashable, CaseIterable {
     case devices = "/api/v1/devices*"
     case eventHooks = "/api/v1/eventHooks*"
     case token = "/oauth2/v1/token"
+
+    /// The bucket's name for operators: `users` in "waiting 41 s for Okta's users bucket".
+    public var shortName: String {
+        switch self {
+        case .usersList: "users"
+        case .userGet: "user"
+        case .userLinks: "user apps and devices"
+        case .apps: "apps"
+        case .devices: "devices"
+        case .eventHooks: "event hooks"
+        case .token: "token"
+        }
+    }
+}
+
+/// A wait for a rate-limit reset, reported as it starts (progress lines, `--verbose`, logs).
+public struct RateLimitWait: Sendable, Hashable, CustomStringConvertible {
+    /// Why the limiter waits.
+    public enum Reason: String, Sendable, Hashable {
+        /// The connector used its share of the bucket in this window.
+        case share
+        /// Okta answered `429`.
+        case tooManyRequests
+    }
+
+    public var bucket: OktaBucket
+    /// The bucket's limit per window, when Okta reported it.
+    public var limit: Int?
+    /// The connector's `rate_limit_share`.
+    public var share: Double
+    public var reason: Reason
+    /// When the wait ends (local clock).
+    public var until: Date
+    /// How long the wait is, as it starts.
+    public var seconds: TimeInterval
+
+    /// Creates a wait.
+    public init(bucket: OktaBucket, limit: Int?, share: Double, reason: Reason, until: Date, seconds: TimeInterval) {
+        self.bucket = bucket
+        self.limit = limit
+        self.share = share
+        self.reason = reason
+        self.until = until
+        self.seconds = seconds
+    }
+
+    /// `waiting 41 s for Okta's users bucket to reset (limit 600/min, share 50 %)`, with the
+    /// seconds left at an instant.
+    public func text(now: Date) -> String {
+        let left = max(0, Int(until.timeIntervalSince(now).rounded(.up)))
+        var details: [String] = []
+        if reason == .tooManyRequests { details.append("Okta answered 429") }
+        if let limit { details.append("limit \(limit)/min") }
+        details.append("share \(Int((share * 100).rounded())) %")
+        return "waiting \(left) s for Okta's \(bucket.shortName) bucket to reset (\(details.joined(separator: ", ")))"
+    }
+
+    public var description: String { text(now: until.addingTimeInterval(-seconds)) }
 }
 
 /// One connector's view of Okta's rate limits, fed by every response's `X-Rate-Limit-Limit`,
@@ -28,8 +87,12 @@ public actor OktaRateLimiter {
         var resetAt: Date
     }
 
-    let share: Double
+    /// The share of each bucket this connector may use.
+    public nonisolated let share: Double
     let clock: any WallClock
+    private let observers = WaitObservers()
+    /// The wait in progress, if any.
+    public private(set) var currentWait: RateLimitWait?
     private var buckets: [OktaBucket: Bucket] = [:]
     private var random = SystemRandomNumberGenerator()
     /// Seconds spent waiting for resets, and how many waits.
@@ -61,8 +124,15 @@ public actor OktaRateLimiter {
                 buckets[bucket] = state
                 return
             }
-            try await wait(until: state.resetAt)
+            try await wait(
+                until: state.resetAt, bucket: bucket, limit: state.limit, reason: .share)
         }
+    }
+
+    /// Calls `observer` as each wait starts, before the limiter sleeps (on the waiting task: keep
+    /// it short and non-blocking).
+    public nonisolated func observeWaits(_ observer: @escaping @Sendable (RateLimitWait) -> Void) {
+        observers.add(observer)
     }
 
     /// Learns a bucket's state from a response.
@@ -99,14 +169,23 @@ public actor OktaRateLimiter {
             buckets[bucket] = state
         }
         let jitter = Double.random(in: 0..<0.5, using: &random)
-        try await wait(until: resetAt.addingTimeInterval(jitter))
+        try await wait(
+            until: resetAt.addingTimeInterval(jitter), bucket: bucket, limit: buckets[bucket]?.limit,
+            reason: .tooManyRequests)
     }
 
-    private func wait(until deadline: Date) async throws {
+    private func wait(until deadline: Date, bucket: OktaBucket, limit: Int?, reason: RateLimitWait.Reason) async throws
+    {
         let seconds = deadline.timeIntervalSince(clock.now)
         guard seconds > 0 else { return }
         waits += 1
         waitedSeconds += seconds
+        let wait = RateLimitWait(
+            bucket: bucket, limit: limit, share: share, reason: reason, until: deadline, seconds: seconds)
+        // Several calls may wait for the same reset; the latest deadline is the one shown.
+        if currentWait.map({ $0.until <= deadline }) ?? true { currentWait = wait }
+        observers.notify(wait)
+        defer { if currentWait == wait { currentWait = nil } }
         try await clock.sleep(until: deadline)
     }
 
@@ -114,5 +193,16 @@ public actor OktaRateLimiter {
     public func state(of bucket: OktaBucket) -> (limit: Int, remaining: Int, resetIn: TimeInterval)? {
         guard let state = buckets[bucket] else { return nil }
         return (state.limit, state.remaining, state.resetAt.timeIntervalSince(clock.now))
+    }
+}
+
+/// The observers of a limiter's waits.
+final class WaitObservers: Sendable {
+    private let observers = Mutex<[@Sendable (RateLimitWait) -> Void]>([])
+
+    func add(_ observer: @escaping @Sendable (RateLimitWait) -> Void) { observers.withLock { $0.append(observer) } }
+
+    func notify(_ wait: RateLimitWait) {
+        for observer in observers.withLock({ $0 }) { observer(wait) }
     }
 }

@@ -140,6 +140,18 @@ enum PostgreSQLSchema {
                 )
                 """,
                 "CREATE INDEX enrichment_staging_by_user ON enrichment_staging (run_id, user_id)",
-            ])
+            ]),
+        Migration(
+            identifier: "v2: run leases across processes",
+            sql: [
+                """
+                CREATE TABLE run_leases (
+                    connector TEXT COLLATE "C" PRIMARY KEY,
+                    holder TEXT NOT NULL,
+                    acquired_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )
+                """
+            ]),
     ]
 }

@@ -629,6 +629,10 @@ public final class PostgreSQLStateStore: StateStore {
         return try await client.query(query, logger: logger).collect().count
     }
 
+    public func latestDeliveryReceived(connector: String) async throws -> Timestamp? {
+        try await optionalTimestamp("SELECT MAX(received_at) FROM inbox_deliveries WHERE connector = \(connector)")
+    }
+
     public func inboxDepth(connector: String) async throws -> Int {
         try await count(
             """
@@ -780,9 +784,20 @@ public final class PostgreSQLStateStore: StateStore {
             """, logger: logger)
     }
 
+    public func updateRunProgress(_ record: RunRecord) async throws {
+        let calls = try JSONCoding.string(record.oktaCalls)
+        try await client.query(
+            """
+            UPDATE runs SET listed = \(record.counts.listed), created = \(record.counts.created),
+                updated = \(record.counts.updated), unchanged = \(record.counts.unchanged), removed = \(record.counts.removed),
+                okta_calls_json = \(calls), rate_limited = \(record.rateLimited)
+            WHERE id = \(record.id) AND outcome = 'running'
+            """, logger: logger)
+    }
+
     static let runColumns = """
         id, connector, run_trigger, dry_run, started_at, ended_at, outcome, listed, created, updated, unchanged, removed,
-        drift, okta_calls_json, rate_limited, errors_json
+        drift, okta_calls_json, rate_limited, errors_json, owner
         """
 
     static func runRecord(_ row: PostgresRandomAccessRow) throws -> RunRecord {
@@ -803,7 +818,8 @@ public final class PostgreSQLStateStore: StateStore {
                 oktaCalls: try JSONCoding.decode(
                     [String: Int].self, from: try row["okta_calls_json"].decode(String.self)),
                 rateLimited: try int("rate_limited"),
-                errors: try JSONCoding.decode([String].self, from: try row["errors_json"].decode(String.self)))
+                errors: try JSONCoding.decode([String].self, from: try row["errors_json"].decode(String.self)),
+                owner: try row["owner"].decode(String?.self))
         } catch {
             throw StoreError.corruptRow(table: "runs", key: "\(id)", reason: "\(error)")
         }
@@ -842,6 +858,64 @@ public final class PostgreSQLStateStore: StateStore {
                 "DELETE FROM enrichment_staging WHERE run_id = ANY(\(abandoned))", logger: logger)
             return abandoned
         }
+    }
+
+    // MARK: - Run leases
+
+    public func acquireRunLease(
+        connector: String, holder: ProcessIdentity, at: Timestamp, expiresAt: Timestamp
+    ) async throws -> RunLeaseAcquisition {
+        let logger = logger
+        return try await client.withTransaction(logger: logger) { connection in
+            // The row is locked for the decision; a missing row is taken by the insert below, and a
+            // concurrent insert of the same connector waits on the primary key, then re-decides.
+            for try await (leaseHolder, acquired, expires) in try await connection.query(
+                """
+                SELECT holder, acquired_at, expires_at FROM run_leases WHERE connector = \(connector) FOR UPDATE
+                """, logger: logger
+            ).decode((String, Int64, Int64).self) {
+                let lease = RunLease(
+                    connector: connector, holder: leaseHolder, acquiredAt: Timestamp(millisecondsSinceEpoch: acquired),
+                    expiresAt: Timestamp(millisecondsSinceEpoch: expires))
+                let free =
+                    lease.expiresAt <= at || lease.holder == holder.description
+                    || holder.considersGone(lease.holderIdentity)
+                guard free else { return .held(lease) }
+            }
+            try await connection.query(
+                """
+                INSERT INTO run_leases (connector, holder, acquired_at, expires_at)
+                VALUES (\(connector), \(holder.description), \(at.millisecondsSinceEpoch), \(expiresAt.millisecondsSinceEpoch))
+                ON CONFLICT (connector) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
+                    expires_at = excluded.expires_at
+                """, logger: logger)
+            return .acquired
+        }
+    }
+
+    public func renewRunLease(connector: String, holder: ProcessIdentity, expiresAt: Timestamp) async throws -> Bool {
+        try await !client.query(
+            """
+            UPDATE run_leases SET expires_at = \(expiresAt.millisecondsSinceEpoch)
+            WHERE connector = \(connector) AND holder = \(holder.description) RETURNING 1
+            """, logger: logger
+        ).collect().isEmpty
+    }
+
+    public func releaseRunLease(connector: String, holder: ProcessIdentity) async throws {
+        try await client.query(
+            "DELETE FROM run_leases WHERE connector = \(connector) AND holder = \(holder.description)", logger: logger)
+    }
+
+    public func runLease(connector: String) async throws -> RunLease? {
+        for try await (holder, acquired, expires) in try await client.query(
+            "SELECT holder, acquired_at, expires_at FROM run_leases WHERE connector = \(connector)", logger: logger
+        ).decode((String, Int64, Int64).self) {
+            return RunLease(
+                connector: connector, holder: holder, acquiredAt: Timestamp(millisecondsSinceEpoch: acquired),
+                expiresAt: Timestamp(millisecondsSinceEpoch: expires))
+        }
+        return nil
     }
 
     // MARK: - Schedule

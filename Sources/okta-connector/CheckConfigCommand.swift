@@ -5,6 +5,7 @@ import ConnectorDomain
 import ConnectorEngine
 import Foundation
 import Logging
+import NIOCore
 
 /// `okta-connector check-config`: validate a configuration file without starting anything.
 struct CheckConfigCommand: AsyncParsableCommand {
@@ -37,7 +38,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         guard online else { return }
-        let http = CommandSupport.makeHTTPClient()
+        let http = CommandSupport.makeHTTPClient(connectTimeout: .seconds(5))
         var failed = false
         print("\nOnline checks:")
         for connector in configuration.connectors {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import AsyncHTTPClient
 import ConnectorConfiguration
+import ConnectorEngine
+import ConnectorServer
 import ConnectorStore
 import Foundation
 import Logging
@@ -9,9 +11,11 @@ import NIOCore
 /// What the subcommands share: loading the configuration, opening the store, one HTTP client.
 enum CommandSupport {
     /// Loads the configuration or exits 2 with every problem listed.
-    static func loadConfiguration(_ path: String) throws -> ServiceConfiguration {
+    /// - Parameter secrets: `.unresolved` for commands that only read the store: they need neither
+    ///   the Okta token nor the hook secrets (an on-call person reading status is not handed them).
+    static func loadConfiguration(_ path: String, secrets: SecretResolution = .resolve) throws -> ServiceConfiguration {
         do {
-            return try ConfigurationLoader.load(path: path)
+            return try ConfigurationLoader.load(path: path, secrets: secrets)
         } catch {
             printError(error.description)
             throw ExitCode(2)
@@ -45,9 +49,10 @@ enum CommandSupport {
     }
 
     /// The process's HTTP client: TLS verified against the system's roots, bounded timeouts.
-    static func makeHTTPClient() -> HTTPClient {
+    /// - Parameter connectTimeout: How long a connection may take (short for `check-config --online`).
+    static func makeHTTPClient(connectTimeout: TimeAmount = .seconds(10)) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        configuration.timeout = .init(connect: connectTimeout, read: .seconds(60))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -56,6 +61,18 @@ enum CommandSupport {
         var logger = Logger(label: "okta-connector") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = level
         return logger
+    }
+
+    /// A logger writing to standard error in the configured `logging.format` (JSON or logfmt); with
+    /// a progress printer, each line clears the progress line first and redraws it after.
+    static func logger(
+        _ settings: LoggingSettings, level: Logger.Level, progress: ReconcileProgressPrinter? = nil
+    ) -> Logger {
+        Logger(label: "okta-connector") { label in
+            let handler = StructuredLogHandler(label: label, format: settings.format, level: level)
+            guard let progress else { return handler }
+            return ProgressAwareLogHandler(handler, printer: progress)
+        }
     }
 
     static func printError(_ text: String) {

@@ -18,7 +18,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Option(help: "How many to show.") var limit = 100
 
         func run() async throws {
-            let configuration = try CommandSupport.loadConfiguration(config)
+            let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
             let settings = try CommandSupport.connector(connector, in: configuration)
             let store = try CommandSupport.openStore(configuration)
             let letters = try await store.deadLetters(connector: settings.slug, limit: limit)
@@ -42,7 +42,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Argument(help: "Dead letter ids; none means all of the connector's.") var ids: [Int64] = []
 
         func run() async throws {
-            let configuration = try CommandSupport.loadConfiguration(config)
+            let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
             let settings = try CommandSupport.connector(connector, in: configuration)
             let store = try CommandSupport.openStore(configuration)
             let count = try await store.replayDeadLetters(

@@ -24,7 +24,7 @@ struct EventsCommand: AsyncParsableCommand {
         @Option(help: "How many to show.") var limit = 100
 
         func run() async throws {
-            let configuration = try CommandSupport.loadConfiguration(config)
+            let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
             let settings = try CommandSupport.connector(connector, in: configuration)
             let store = try CommandSupport.openStore(configuration)
             let events = try await store.failedEvents(connector: settings.slug, limit: limit)
@@ -49,7 +49,7 @@ struct EventsCommand: AsyncParsableCommand {
         var ids: [Int64] = []
 
         func run() async throws {
-            let configuration = try CommandSupport.loadConfiguration(config)
+            let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
             let settings = try CommandSupport.connector(connector, in: configuration)
             let store = try CommandSupport.openStore(configuration)
             let count = try await store.retryFailedEvents(

@@ -7,7 +7,6 @@ import ConnectorStore
 import Foundation
 import Logging
 import OktaClient
-import Synchronization
 import UnixSignals
 
 /// `okta-connector reconcile`: one full reconcile of a connector, then exit.
@@ -20,7 +19,10 @@ struct ReconcileCommand: AsyncParsableCommand {
             assigned apps and devices, writes the changed records and queues them for the sink, and \
             removes users the listing no longer contains. A run that would remove more than \
             reconcile.max_removal_share of the users is held: nothing is removed until you run again \
-            with --confirm-removals. Exit status: 0 succeeded, 1 failed, 3 held, 2 bad configuration. \
+            with --confirm-removals. One reconcile of a connector runs at a time across every process \
+            sharing the store: while `serve` or another command runs one, this command names that \
+            process and exits 4 without starting. Exit status: 0 succeeded, 1 failed, 2 bad \
+            configuration, 3 held, 4 another reconcile of the connector is running. \
             After the run, the queued changes are forwarded to the connector's sink, so the command \
             also works from cron without `serve`; a failed forward exits 1 with the changes kept.
             """
@@ -30,20 +32,30 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Option(help: "The connector's name (or URL name).") var connector: String
     @Flag(help: "Report what would change without writing anything.") var dryRun = false
     @Flag(help: "Apply removals that the circuit breaker would hold.") var confirmRemovals = false
-    @Flag(help: "Log Okta calls and waits in detail.") var verbose = false
+    @Flag(help: "Log each Okta call and each rate-limit wait as it happens.") var verbose = false
+
+    /// The exit status when another process runs a reconcile of the connector.
+    static let busyExitStatus: Int32 = 4
 
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config)
         let settings = try CommandSupport.connector(connector, in: configuration)
         let store = try CommandSupport.openStore(configuration)
         let httpClient = CommandSupport.makeHTTPClient()
-        let logger = CommandSupport.logger(level: verbose ? .debug : .warning)
+        let progress = ReconcileProgressPrinter(terminal: CommandSupport.isTerminal)
+        // Log lines (in logging.format) never glue onto the progress line.
+        let logger = CommandSupport.logger(
+            configuration.logging, level: verbose ? .debug : .warning, progress: progress)
         let clock = SystemWallClock()
         let client = OktaAPIClient.make(for: settings, httpClient: httpClient, clock: clock, logger: logger)
-        let progress = ProgressPrinter(terminal: CommandSupport.isTerminal)
+        // A wait is shown as it starts, and counts down every second while it lasts.
+        client.limiter.observeWaits { progress.waiting($0) }
+        let ticking = Task { await progress.run() }
+        defer { ticking.cancel() }
         let reconciler = Reconciler(
             connector: settings, client: client, store: store, clock: clock, logger: logger,
             progress: { progress.update($0) })
+        let gate = RunGate(leases: store)
         // Written at once (not buffered), so a cron log or a pipe shows it even if the run is interrupted.
         FileHandle.standardOutput.write(
             Data(
@@ -55,11 +67,21 @@ struct ReconcileCommand: AsyncParsableCommand {
         let options = ReconcileOptions(trigger: .manual, dryRun: dryRun, confirmRemovals: confirmRemovals)
         let record: RunRecord
         do {
-            guard let finished = try await stop.untilStopped({ try await reconciler.run(options) }) else {
+            let admitted = try await stop.untilStopped {
+                try await gate.admit(settings.slug) { try await reconciler.run(options) }
+            }
+            if case .busy(let holder) = admitted {
+                try? await httpClient.shutdown()
+                CommandSupport.printError(holder.message(connector: settings.slug))
+                throw ExitCode(Self.busyExitStatus)
+            }
+            guard case .ran(let finished) = admitted else {
                 progress.finish()
                 try await interrupted(by: stop, store: store, connector: settings.slug, httpClient: httpClient)
             }
             record = finished
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             progress.finish()
             if stop.signal != nil {
@@ -124,40 +146,6 @@ struct ReconcileCommand: AsyncParsableCommand {
         message += ". Nothing was removed; queued changes stay in the outbox for the next run or `serve`."
         CommandSupport.printError(message)
         throw ExitCode(StopSignals.exitStatus(for: signal))
-    }
-}
-
-/// Progress on a terminal (one redrawn line) or as plain lines every few seconds.
-final class ProgressPrinter: Sendable {
-    let terminal: Bool
-    private let last = Mutex<(Date, Bool)>((.distantPast, false))
-
-    init(terminal: Bool) { self.terminal = terminal }
-
-    func update(_ progress: ReconcileProgress) {
-        let now = Date()
-        let due = last.withLock { state -> Bool in
-            let interval: TimeInterval = terminal ? 0.2 : 5
-            guard now.timeIntervalSince(state.0) >= interval else { return false }
-            state = (now, true)
-            return true
-        }
-        guard due else { return }
-        var line = "\(progress.phase): \(progress.listed) users listed, \(progress.calls) Okta calls"
-        if progress.rateLimitWaits > 0 { line += ", \(progress.rateLimitWaits) rate-limit waits" }
-        if let expected = progress.expectedUsers, expected > 0, progress.listed > 0, progress.phase == "listing users" {
-            let remaining = progress.elapsed / Double(progress.listed) * Double(max(0, expected - progress.listed))
-            line += ", ETA \(Int(remaining.rounded()))s"
-        }
-        if terminal {
-            FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line).utf8))
-        } else {
-            print(line)
-        }
-    }
-
-    func finish() {
-        if terminal, last.withLock({ $0.1 }) { FileHandle.standardOutput.write(Data("\n".utf8)) }
     }
 }
 

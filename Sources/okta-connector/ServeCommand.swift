@@ -33,6 +33,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config)
+        // A taken port fails here, before any connector starts or logs that it runs.
+        do {
+            try ListenerPreflight.check(configuration.server)
+        } catch {
+            CommandSupport.printError("\(error)")
+            throw ExitCode(1)
+        }
         let store = try CommandSupport.openStore(configuration)
         StructuredLogHandler.bootstrap(configuration.logging)
         let logger = Logger(label: "okta-connector")

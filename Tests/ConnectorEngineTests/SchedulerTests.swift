@@ -4,6 +4,7 @@ import ConnectorEngine
 import ConnectorStore
 import ConnectorTestSupport
 import Foundation
+import Logging
 import OktaSimulator
 import ServiceLifecycle
 import Synchronization
@@ -26,11 +27,12 @@ struct SchedulerTests {
         let gate: RunGate
         let task: Task<Void, any Error>
         let directory: URL
+        let logs: CapturedLogs
     }
 
     func start(
         repeats: String = "daily", on: String? = nil, at time: String = "02:00", zone: String = "UTC",
-        now: String = "2026-06-01T10:00:00Z", active: Bool = true,
+        now: String = "2026-06-01T10:00:00Z", active: Bool = true, gate: RunGate = RunGate(),
         prepare: (SQLiteStateStore) async throws -> Void = { _ in }
     ) async throws -> Setup {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -40,12 +42,12 @@ struct SchedulerTests {
         try await prepare(store)
         let clock = ManualClock(now: Timestamp.parse(now)!.date)
         let recorder = Recorder()
-        let gate = RunGate()
+        let logs = CapturedLogs()
         var settings = try ConnectorHarness.settingsForScheduling(
             schedule: try Schedule(repeats: repeats, on: on, startTime: time, timeZone: zone))
         settings.active = active
         let scheduler = ReconcileScheduler(
-            connector: settings, store: store, clock: clock, gate: gate, logger: quietLogger
+            connector: settings, store: store, clock: clock, gate: gate, logger: logs.logger(level: .info)
         ) { trigger in
             let startedAt = clock.now
             recorder.runs.withLock { $0.append((trigger, startedAt)) }
@@ -58,7 +60,8 @@ struct SchedulerTests {
             return record
         }
         let task = Task { try await scheduler.run() }
-        return Setup(clock: clock, store: store, recorder: recorder, gate: gate, task: task, directory: directory)
+        return Setup(
+            clock: clock, store: store, recorder: recorder, gate: gate, task: task, directory: directory, logs: logs)
     }
 
     func runs(_ setup: Setup) -> [String] {
@@ -151,7 +154,7 @@ struct SchedulerTests {
         #expect(try await nextDue(setup) == "2026-06-01T02:00:00.000Z")
         // A manual run is in progress when the schedule comes due.
         let (release, hold) = AsyncStream.makeStream(of: Void.self)
-        let holder = Task { await setup.gate.withRun("test-org") { for await _ in release {} } }
+        let holder = Task { try? await setup.gate.withRun("test-org") { for await _ in release {} } }
         while !setup.gate.isRunning("test-org") { await Task.yield() }
         setup.clock.advance(to: Timestamp.parse("2026-06-01T02:00:00Z")!.date)
         #expect(try await nextDue(setup) == "2026-06-02T02:00:00.000Z")
@@ -185,6 +188,92 @@ struct SchedulerTests {
         _ = try await setup.task.value
         #expect(runs(setup).isEmpty)
         #expect(setup.clock.totalSleeps == 0)
+    }
+
+    /// A run as the CLI (or the admin API) records it: manual, not in the schedule state.
+    static func recordManualRun(
+        _ store: SQLiteStateStore, at start: String, outcome: RunOutcome = .succeeded, dryRun: Bool = false
+    ) async throws {
+        let started = Timestamp.parse(start)!
+        let id = try await store.startRun(connector: "test-org", trigger: .manual, dryRun: dryRun, at: started)
+        var record = RunRecord(id: id, connector: "test-org", trigger: .manual, dryRun: dryRun, startedAt: started)
+        record.outcome = outcome
+        record.endedAt = Timestamp(started.date.addingTimeInterval(120))
+        try await store.finishRun(record)
+    }
+
+    @Test func serveAfterSuccessfulManualRunsRunsNoStartupReconcile() async throws {
+        // Two CLI reconciles succeeded this morning; `serve` has never run (no schedule state).
+        let setup = try await start(now: "2026-06-01T10:00:00Z") { store in
+            try await Self.recordManualRun(store, at: "2026-06-01T09:00:00Z")
+            try await Self.recordManualRun(store, at: "2026-06-01T09:30:00Z")
+        }
+        defer { stop(setup) }
+        #expect(try await nextDue(setup) == "2026-06-02T02:00:00.000Z")
+        #expect(runs(setup).isEmpty, "no second full reconcile at once")
+        #expect(setup.logs.contains("next run at 2026-06-02 02:00 GMT"), "\(setup.logs.all)")
+    }
+
+    @Test func failedAndDryRunsDoNotCountAsTheInitialSync() async throws {
+        let setup = try await start(now: "2026-06-01T10:00:00Z") { store in
+            try await Self.recordManualRun(store, at: "2026-06-01T09:00:00Z", outcome: .failed)
+            try await Self.recordManualRun(store, at: "2026-06-01T09:30:00Z", dryRun: true)
+        }
+        defer { stop(setup) }
+        _ = try await nextDue(setup)
+        #expect(runs(setup) == ["startup 2026-06-01T10:00:00.000Z"])
+        #expect(setup.logs.contains("initial run: no successful run recorded"), "\(setup.logs.all)")
+    }
+
+    @Test func aCatchUpOnlyForASlotMissedSinceTheLastSuccessfulRun() async throws {
+        // The last scheduled run was days ago, but a manual run succeeded after today's 02:00 slot.
+        let covered = try await start(now: "2026-06-10T10:00:00Z") { store in
+            try await store.saveScheduleState(
+                ScheduleState(
+                    connector: "test-org", lastDueAt: Timestamp.parse("2026-06-05T02:00:00Z"),
+                    lastSucceededAt: Timestamp.parse("2026-06-05T02:30:00Z")))
+            try await Self.recordManualRun(store, at: "2026-06-10T03:00:00Z")
+        }
+        defer { stop(covered) }
+        #expect(try await nextDue(covered) == "2026-06-11T02:00:00.000Z")
+        #expect(runs(covered).isEmpty)
+        // A manual run before today's slot does not cover it: one catch-up, named after the slot.
+        let missed = try await start(zone: "Europe/Berlin", now: "2026-06-10T10:00:00Z") { store in
+            try await Self.recordManualRun(store, at: "2026-06-09T12:00:00Z")
+        }
+        defer { stop(missed) }
+        _ = try await nextDue(missed)
+        #expect(runs(missed) == ["schedule 2026-06-10T10:00:00.000Z"])
+        #expect(missed.logs.contains("catch-up: the 2026-06-10 02:00 GMT+2 slot was missed"), "\(missed.logs.all)")
+    }
+
+    @Test func aRunOfAnotherProcessHoldingTheLeaseSkipsTheDueRunAndNamesIt() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-lease-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let leases = try SQLiteStateStore(path: directory.appendingPathComponent("leases.db").path)
+        // A CLI reconcile of this connector runs in a live process (pid 1) on this host.
+        let cli = ProcessIdentity(host: ProcessIdentity.current.host, pid: 1, incarnation: "cli")
+        let now = Date()
+        #expect(
+            try await leases.acquireRunLease(
+                connector: "test-org", holder: cli, at: Timestamp(now),
+                expiresAt: Timestamp(now.addingTimeInterval(600)))
+                == .acquired)
+        let setup = try await start(gate: RunGate(leases: leases))
+        defer { stop(setup) }
+        // The initial run is due at once, but the CLI holds the lease: skipped and logged with the holder.
+        #expect(
+            await eventually {
+                setup.logs.contains("due reconcile skipped: a reconcile of test-org is running in process 1 on host")
+            })
+        #expect(runs(setup).isEmpty)
+        // Once the CLI released it, the next due run takes the lease.
+        try await leases.releaseRunLease(connector: "test-org", holder: cli)
+        setup.clock.advance(to: Timestamp.parse("2026-06-02T02:00:00Z")!.date)
+        #expect(await eventually { runs(setup).count == 1 })
+        #expect(
+            try await eventually { try await leases.runLease(connector: "test-org") == nil }, "released after the run")
     }
 }
 

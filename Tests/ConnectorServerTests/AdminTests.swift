@@ -25,7 +25,7 @@ final class ServeHarness: @unchecked Sendable {
     let adminPort: Int
     let http = HTTPClient.shared
 
-    init(users: Int = 200) async throws {
+    init(users: Int = 200, name: String? = nil) async throws {
         var options = SimulatorOptions()
         options.users = users
         options.rateLimits = nil
@@ -35,6 +35,7 @@ final class ServeHarness: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
         var connector = connectorSettings(org: simulator.baseURL)
+        if let name { connector.name = name }
         connector.sink = .ndjson(
             NDJSONSinkSettings(path: directory.appendingPathComponent("out.ndjson").path, batchSize: 500))
         let configuration = ServiceConfiguration(
@@ -167,6 +168,54 @@ struct AdminTests {
         #expect(resync.body.contains("updated"))
         #expect(
             try await serve.store.user(connector: "test-org", id: user.id)?.recordJSON?.contains("Resynced") == true)
+        await serve.stop()
+    }
+
+    @Test func metricsForAlertingExistFromTheStartWithHelpText() async throws {
+        let serve = try await ServeHarness()
+        let done = try await eventually(timeout: 20) {
+            try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+        }
+        #expect(done)
+        let metrics = try await serve.get("/metrics").body
+        // Counters at 0 before anything happened: alerts see a value, never "no data".
+        #expect(metrics.contains(#"okta_connector_dead_letters_total{connector="test-org"} 0"#), "\(metrics)")
+        #expect(metrics.contains(#"okta_connector_okta_rate_limited_total{connector="test-org"} 0"#))
+        #expect(metrics.contains(#"okta_connector_sink_errors_total{connector="test-org",kind="credentials"} 0"#))
+        #expect(metrics.contains(#"okta_connector_deliveries_total{connector="test-org",result="unauthorized"} 0"#))
+        #expect(metrics.contains(#"okta_connector_reconcile_in_progress{connector="test-org"} 0"#))
+        #expect(metrics.contains(#"okta_connector_last_successful_reconcile_timestamp_seconds{connector="test-org"} "#))
+        // Every metric family has its help text.
+        let families = Set(
+            metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+        #expect(!families.isEmpty)
+        for family in families {
+            #expect(metrics.contains("# HELP \(family) "), "no # HELP for \(family)")
+        }
+        await serve.stop()
+    }
+
+    @Test func theAdminAPIAcceptsTheNameAndNamesTheProcessHoldingTheRun() async throws {
+        let serve = try await ServeHarness(name: "Test org")
+        _ = try await eventually(timeout: 20) {
+            try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+        }
+        // The name, percent-encoded with its space, as well as the URL name.
+        #expect(try await serve.get("/api/connectors/Test%20org/runs").status == 200)
+        #expect(try await serve.get("/api/connectors/test-org/runs").status == 200)
+        // A CLI reconcile in another live process (pid 1) holds the connector's run lease.
+        let cli = ProcessIdentity(host: ProcessIdentity.current.host, pid: 1, incarnation: "cli")
+        let now = Date()
+        #expect(
+            try await serve.store.acquireRunLease(
+                connector: "test-org", holder: cli, at: Timestamp(now),
+                expiresAt: Timestamp(now.addingTimeInterval(300)))
+                == .acquired)
+        let refused = try await serve.get("/api/connectors/Test%20org/reconcile", method: .POST)
+        #expect(refused.status == 409)
+        #expect(refused.body.contains("a reconcile of test-org is running in process 1 on host"), "\(refused.body)")
+        try await serve.store.releaseRunLease(connector: "test-org", holder: cli)
+        #expect(try await serve.get("/api/connectors/Test%20org/reconcile", method: .POST).status == 202)
         await serve.stop()
     }
 }

@@ -267,4 +267,122 @@ struct StoreContractTests {
         #expect(try await store.scheduleState(connector: connector) == later)
         #expect(await store.isReady())
     }
+
+    // MARK: run leases and live run progress
+
+    @Test(arguments: StoreBackend.available)
+    func aRunLeaseHasOneHolderUntilReleasedOrExpired(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let me = ProcessIdentity.current
+        // A live process on this host (pid 1 always exists) with another identity.
+        let other = ProcessIdentity(host: me.host, pid: 1, incarnation: "other")
+        #expect(
+            try await store.acquireRunLease(connector: connector, holder: me, at: at(0), expiresAt: at(60)) == .acquired
+        )
+        #expect(
+            try await store.acquireRunLease(connector: connector, holder: me, at: at(1), expiresAt: at(61))
+                == .acquired,
+            "the holder may take it again")
+        let refused = try await store.acquireRunLease(connector: connector, holder: other, at: at(2), expiresAt: at(62))
+        guard case .held(let lease) = refused else {
+            Issue.record("expected the lease to be held, got \(refused)")
+            return
+        }
+        #expect(lease.holder == me.description)
+        #expect(lease.holderIdentity == me)
+        #expect(lease.acquiredAt == at(1))
+        // Another connector is independent.
+        #expect(
+            try await store.acquireRunLease(connector: "other", holder: other, at: at(2), expiresAt: at(62))
+                == .acquired)
+        // Renewed, it does not lapse at the first expiry.
+        #expect(try await store.renewRunLease(connector: connector, holder: me, expiresAt: at(120)))
+        #expect(try await store.renewRunLease(connector: connector, holder: other, expiresAt: at(120)) == false)
+        if case .acquired = try await store.acquireRunLease(
+            connector: connector, holder: other, at: at(90), expiresAt: at(150))
+        {
+            Issue.record("a renewed lease was taken")
+        }
+        // Released, anyone takes it; releasing someone else's lease does nothing.
+        try await store.releaseRunLease(connector: connector, holder: other)
+        #expect(try await store.runLease(connector: connector)?.holder == me.description)
+        try await store.releaseRunLease(connector: connector, holder: me)
+        #expect(try await store.runLease(connector: connector) == nil)
+        #expect(
+            try await store.acquireRunLease(connector: connector, holder: other, at: at(91), expiresAt: at(151))
+                == .acquired)
+        // Expired: taken over.
+        #expect(
+            try await store.acquireRunLease(connector: connector, holder: me, at: at(151), expiresAt: at(211))
+                == .acquired)
+        #expect(try await store.runLease(connector: connector)?.holder == me.description)
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func aLeaseOfADeadProcessOnThisHostIsTakenOver(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let me = ProcessIdentity.current
+        // No process has pid 2^31 - 1 here: the holder is gone.
+        let dead = ProcessIdentity(host: me.host, pid: Int32.max, incarnation: "gone")
+        let elsewhere = ProcessIdentity(host: "another-host", pid: Int32.max, incarnation: "far")
+        #expect(
+            try await store.acquireRunLease(connector: connector, holder: dead, at: at(0), expiresAt: at(60))
+                == .acquired)
+        #expect(
+            try await store.acquireRunLease(connector: connector, holder: me, at: at(1), expiresAt: at(61)) == .acquired
+        )
+        // A holder on another host is never judged from here: only its expiry frees the lease.
+        #expect(
+            try await store.acquireRunLease(connector: "other", holder: elsewhere, at: at(0), expiresAt: at(60))
+                == .acquired)
+        if case .acquired = try await store.acquireRunLease(
+            connector: "other", holder: me, at: at(1), expiresAt: at(61))
+        {
+            Issue.record("a lease of another host was taken before it expired")
+        }
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func aRunningRunShowsLiveCountsAndAnEndedOneIsNotOverwritten(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let id = try await store.startRun(connector: connector, trigger: .schedule, dryRun: false, at: at(0))
+        var record = RunRecord(id: id, connector: connector, trigger: .schedule, startedAt: at(0))
+        record.counts = RunCounts(listed: 400, created: 3, updated: 2, unchanged: 395)
+        record.oktaCalls = ["GET /api/v1/users": 2]
+        record.rateLimited = 1
+        try await store.updateRunProgress(record)
+        let live = try #require(try await store.run(id: id))
+        #expect(live.outcome == .running)
+        #expect(live.counts == record.counts)
+        #expect(live.oktaCalls == record.oktaCalls)
+        #expect(live.rateLimited == 1)
+        #expect(live.owner == ProcessIdentity.current.description, "runs say which process ran them")
+        record.outcome = .succeeded
+        record.endedAt = at(10)
+        record.counts.listed = 500
+        try await store.finishRun(record)
+        var late = record
+        late.counts.listed = 450
+        try await store.updateRunProgress(late)
+        #expect(try await store.run(id: id)?.counts.listed == 500)
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func theNewestDeliveryTimeIsKnownToEveryProcess(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        #expect(try await store.latestDeliveryReceived(connector: connector) == nil)
+        _ = try await store.insert([
+            InboxDelivery(
+                connector: connector, eventId: "d1", receivedAt: at(5), events: [event("a", published: at(1))]),
+            InboxDelivery(
+                connector: connector, eventId: "d2", receivedAt: at(9), events: [event("b", published: at(2))]),
+            InboxDelivery(
+                connector: "other", eventId: "d3", receivedAt: at(20), events: [event("c", published: at(3))]),
+        ])
+        #expect(try await store.latestDeliveryReceived(connector: connector) == at(9))
+    }
 }

@@ -2,16 +2,28 @@ import ConnectorDomain
 public import Foundation
 internal import Yams
 
+/// Whether loading a configuration reads its secrets.
+public enum SecretResolution: Sendable, Hashable {
+    /// `${ENV}` references in secrets are substituted and `*_file` secrets read; a missing one is an
+    /// error (every command that calls Okta, the sink or listens for hooks).
+    case resolve
+    /// Secrets are checked for shape only (exactly one of `key` / `key_file`) and not read: commands
+    /// that only read the store (`status`, `runs`, `dead-letters list`) work without them.
+    case unresolved
+}
+
 /// Loads and validates the configuration file (SPEC §3).
 public enum ConfigurationLoader {
     /// Reads, parses and validates a configuration file.
     /// - Parameters:
     ///   - path: The YAML file.
     ///   - environment: Variables for `${NAME}` references; the process environment by default.
+    ///   - secrets: Whether secrets are read; with `.unresolved` they hold placeholders.
     /// - Returns: The typed configuration.
     /// - Throws: ``ConfigurationInvalid`` listing every problem found.
     public static func load(
-        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        secrets: SecretResolution = .resolve
     ) throws(ConfigurationInvalid) -> ServiceConfiguration {
         let text: String
         do {
@@ -21,7 +33,7 @@ public enum ConfigurationLoader {
                 ConfigError(file: path, keyPath: "", kind: .unreadableConfigFile(reason: describeFileError(error)))
             ])
         }
-        return try parse(yaml: text, file: path, environment: environment)
+        return try parse(yaml: text, file: path, environment: environment, secrets: secrets)
     }
 
     /// Parses and validates configuration text.
@@ -30,13 +42,15 @@ public enum ConfigurationLoader {
     ///   - file: The file name used in errors and to resolve relative paths.
     ///   - environment: Variables for `${NAME}` references.
     ///   - fileReader: Reads `*_file` secrets; the file system by default.
+    ///   - secrets: Whether secrets are read; with `.unresolved` they hold placeholders.
     /// - Returns: The typed configuration.
     /// - Throws: ``ConfigurationInvalid`` listing every problem found.
     public static func parse(
         yaml: String, file: String, environment: [String: String],
-        fileReader: @escaping (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }
+        fileReader: @escaping (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) },
+        secrets: SecretResolution = .resolve
     ) throws(ConfigurationInvalid) -> ServiceConfiguration {
-        let reader = ConfigReader(file: file, environment: environment, fileReader: fileReader)
+        let reader = ConfigReader(file: file, environment: environment, fileReader: fileReader, secrets: secrets)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -379,7 +393,7 @@ struct ServiceConfigurationReader {
         var secrets: [Secret] = []
         if let items = object.list("secrets") {
             for (itemPath, node) in items {
-                if let text = object.scalarString(node, path: itemPath) {
+                if let text = object.secretString(node, path: itemPath) {
                     if text.isEmpty {
                         reader.record(itemPath, node, .invalidValue(value: nil, reason: "the secret is empty"))
                     } else {
@@ -391,7 +405,11 @@ struct ServiceConfigurationReader {
         if let fileNode = object.node("secrets_file"),
             let file = object.scalarString(fileNode, path: object.child("secrets_file"))
         {
-            if let content = object.readSecretFile(file, keyPath: object.child("secrets_file"), node: fileNode) {
+            if reader.secrets == .unresolved {
+                secrets.append(Secret("file \(reader.resolvePath(file))"))
+            } else if let content = object.readSecretFile(
+                file, keyPath: object.child("secrets_file"), node: fileNode)
+            {
                 let lines = content.reveal().components(separatedBy: .newlines)
                 for line in lines {
                     let trimmed = line.trimmingCharacters(in: .whitespaces)

@@ -9,12 +9,18 @@ final class ConfigReader {
     let baseDirectory: String
     let environment: [String: String]
     let fileReader: (String) throws -> String
+    /// Whether secrets are read (`${ENV}` substituted, `*_file` read) or only their references checked.
+    let secrets: SecretResolution
     private(set) var errors: [ConfigError] = []
     /// Every key path looked up, list positions written `[]` (`connectors[].okta.url`): the keys this
     /// version accepts in the sections read, since any other key is reported unknown.
     private(set) var keyPathsRead: Set<String> = []
 
-    init(file: String, environment: [String: String], fileReader: @escaping (String) throws -> String) {
+    init(
+        file: String, environment: [String: String], fileReader: @escaping (String) throws -> String,
+        secrets: SecretResolution = .resolve
+    ) {
+        self.secrets = secrets
         self.file = file
         self.baseDirectory = (file as NSString).deletingLastPathComponent
         self.environment = environment
@@ -155,6 +161,17 @@ final class YAMLObject {
         return reader.substitute(scalar.string, path: path, node: value)
     }
 
+    /// A secret's value: substituted like any string, or, when secrets are not resolved, its text as
+    /// written (a `${NAME}` reference stays a reference and an unset variable is no error).
+    func secretString(_ value: Node, path: String) -> String? {
+        guard reader.secrets == .unresolved else { return scalarString(value, path: path) }
+        guard case .scalar(let scalar) = value else {
+            reader.record(path, value, .wrongType(expected: "a string"))
+            return nil
+        }
+        return scalar.string
+    }
+
     func bool(_ key: String) -> Bool? {
         guard let value = node(key) else { return nil }
         guard case .scalar(let scalar) = value, scalar.style == .plain,
@@ -256,7 +273,7 @@ final class YAMLObject {
                 child(key), inline, .invalidValue(value: nil, reason: "set either `\(key)` or `\(fileKey)`, not both"))
             return nil
         case (.some(let value), nil):
-            guard let text = scalarString(value, path: child(key)) else { return nil }
+            guard let text = secretString(value, path: child(key)) else { return nil }
             guard !text.isEmpty else {
                 reader.record(child(key), value, .invalidValue(value: nil, reason: "the secret is empty"))
                 return nil
@@ -264,6 +281,7 @@ final class YAMLObject {
             return Secret(text)
         case (nil, .some(let value)):
             guard let path = scalarString(value, path: child(fileKey)) else { return nil }
+            guard reader.secrets == .resolve else { return Secret("file \(reader.resolvePath(path))") }
             return readSecretFile(path, keyPath: child(fileKey), node: value)
         }
     }

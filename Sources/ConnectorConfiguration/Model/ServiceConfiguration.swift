@@ -336,6 +336,12 @@ public enum SinkSettings: Sendable {
         }
     }
 
+    /// The OAuth token endpoint of an http sink (the first URL an online check calls).
+    public var tokenURL: URL? {
+        if case .http(let sink) = self { return sink.tokenURL }
+        return nil
+    }
+
     /// Records per batch handed to the sink.
     public var batchSize: Int {
         switch self {

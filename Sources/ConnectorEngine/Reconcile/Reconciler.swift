@@ -4,6 +4,7 @@ public import ConnectorStore
 public import Foundation
 public import Logging
 public import OktaClient
+import Synchronization
 
 /// What a reconcile reports while it runs.
 public struct ReconcileProgress: Sendable {
@@ -14,6 +15,25 @@ public struct ReconcileProgress: Sendable {
     /// Users the previous run listed: the denominator of an ETA.
     public var expectedUsers: Int?
     public var elapsed: TimeInterval
+    /// Seconds left, from the calls still needed and the rate limits (``ReconcileETA``).
+    public var eta: TimeInterval?
+    /// The rate-limit wait in progress, if any.
+    public var wait: RateLimitWait?
+
+    /// Creates a progress report.
+    public init(
+        phase: String, listed: Int, calls: Int, rateLimitWaits: Int, expectedUsers: Int? = nil,
+        elapsed: TimeInterval, eta: TimeInterval? = nil, wait: RateLimitWait? = nil
+    ) {
+        self.phase = phase
+        self.listed = listed
+        self.calls = calls
+        self.rateLimitWaits = rateLimitWaits
+        self.expectedUsers = expectedUsers
+        self.elapsed = elapsed
+        self.eta = eta
+        self.wait = wait
+    }
 }
 
 /// How to run one reconcile.
@@ -48,12 +68,20 @@ public struct Reconciler: Sendable {
     let clock: any WallClock
     let logger: Logger
     let progress: (@Sendable (ReconcileProgress) -> Void)?
+    /// How often a running reconcile logs its progress and stores its live counts.
+    let progressInterval: Duration
 
     /// Creates a reconciler.
+    /// - Parameters:
+    ///   - progress: Told of the progress after each page (the CLI's progress line).
+    ///   - progressInterval: How often the run logs its progress and updates its record's counts in
+    ///     the store while it runs (`runs`, `status` and `/api/status` show them live).
     public init(
         connector: ConnectorSettings, client: OktaAPIClient, store: any StateStore, clock: any WallClock,
-        logger: Logger, progress: (@Sendable (ReconcileProgress) -> Void)? = nil
+        logger: Logger, progress: (@Sendable (ReconcileProgress) -> Void)? = nil,
+        progressInterval: Duration = .seconds(15)
     ) {
+        self.progressInterval = progressInterval
         self.connector = connector
         self.client = client
         self.store = store
@@ -82,36 +110,50 @@ public struct Reconciler: Sendable {
             "reconcile started", metadata: ["trigger": "\(options.trigger.rawValue)", "dry_run": "\(options.dryRun)"])
 
         var state = RunState(presentBefore: 0)
-        do {
-            // Inside the `do`: once the run is started, whatever happens (a shutdown included) is recorded.
-            previous = try await store.runs(connector: connector.slug, limit: 20).first {
-                $0.id != runId && $0.outcome == .succeeded && !$0.dryRun
+        let live = LiveProgress(
+            ReconcileProgress(phase: "starting", listed: 0, calls: 0, rateLimitWaits: 0, elapsed: 0))
+        let runningRecord = record
+        await withTaskGroup(of: Void.self) { ticker in
+            // Logs the progress and stores the live counts at a steady cadence, waits included.
+            ticker.addTask { [log] in
+                await self.reportWhileRunning(
+                    live: live, record: runningRecord, callsBefore: callsBefore, log: log)
             }
-            state.presentBefore = try await store.presentUserCount(connector: connector.slug)
-            let choice = EnrichmentPlanner.choose(
-                settings: connector.enrich, expectedUsers: previous?.counts.listed)
-            if let choice { log.info("enrichment plan", metadata: ["plan": "\(choice)"]) }
-            if choice?.plan == .bulk {
-                try await stageBulkEnrichment(runId: runId, options: options, state: &state, started: started)
-            }
-            for try await page in client.listUsers(statuses: connector.userStatuses) {
-                try await process(page, runId: runId, plan: choice?.plan, options: options, state: &state, log: log)
-                await report("listing users", state: state, expected: previous?.counts.listed, started: started)
-            }
-            // A shutdown during the listing may surface as the last page: never sweep after it.
-            try Task.checkCancellation()
-            try await sweep(runId: runId, startStamp: startStamp, options: options, state: &state, record: &record)
-        } catch {
-            if Task.isCancelled || error is CancellationError {
-                // Shutdown: the listing is incomplete, so nothing is removed; the next run starts over.
-                record.outcome = .interrupted
-                record.errors.append("interrupted by shutdown; nothing removed")
-                log.notice("reconcile interrupted by shutdown")
-            } else {
-                // A run that failed part-way removes nothing: pages already written are true data.
-                record.outcome = .failed
-                record.errors.append(describe(error))
-                log.error("reconcile failed", metadata: ["error": "\(describe(error))"])
+            defer { ticker.cancelAll() }
+            do {
+                // Inside the `do`: once the run is started, whatever happens (a shutdown included) is recorded.
+                previous = try await store.runs(connector: connector.slug, limit: 20).first {
+                    $0.id != runId && $0.outcome == .succeeded && !$0.dryRun
+                }
+                state.presentBefore = try await store.presentUserCount(connector: connector.slug)
+                let choice = EnrichmentPlanner.choose(
+                    settings: connector.enrich, expectedUsers: previous?.counts.listed)
+                if let choice { log.info("enrichment plan", metadata: ["plan": "\(choice)"]) }
+                if choice?.plan == .bulk {
+                    try await stageBulkEnrichment(
+                        runId: runId, options: options, state: &state, started: started, live: live)
+                }
+                for try await page in client.listUsers(statuses: connector.userStatuses) {
+                    try await process(page, runId: runId, plan: choice?.plan, options: options, state: &state, log: log)
+                    await report(
+                        "listing users", state: state, expected: previous?.counts.listed, plan: choice?.plan,
+                        started: started, live: live)
+                }
+                // A shutdown during the listing may surface as the last page: never sweep after it.
+                try Task.checkCancellation()
+                try await sweep(runId: runId, startStamp: startStamp, options: options, state: &state, record: &record)
+            } catch {
+                if Task.isCancelled || error is CancellationError {
+                    // Shutdown: the listing is incomplete, so nothing is removed; the next run starts over.
+                    record.outcome = .interrupted
+                    record.errors.append("interrupted by shutdown; nothing removed")
+                    log.notice("reconcile interrupted by shutdown")
+                } else {
+                    // A run that failed part-way removes nothing: pages already written are true data.
+                    record.outcome = .failed
+                    record.errors.append(describe(error))
+                    log.error("reconcile failed", metadata: ["error": "\(describe(error))"])
+                }
             }
         }
         let recordStore = self.store
@@ -165,8 +207,9 @@ public struct Reconciler: Sendable {
     // MARK: enrichment
 
     /// The bulk plan: every app's users and every device's users, staged in the store.
-    func stageBulkEnrichment(runId: Int64, options: ReconcileOptions, state: inout RunState, started: Date) async throws
-    {
+    func stageBulkEnrichment(
+        runId: Int64, options: ReconcileOptions, state: inout RunState, started: Date, live: LiveProgress
+    ) async throws {
         state.staged = true
         if connector.enrich.apps {
             for try await apps in client.listApps() {
@@ -176,7 +219,9 @@ public struct Reconciler: Sendable {
                         try await store.stageEnrichment(
                             runId: runId, apps: users.map { ($0.id, assigned) }, devices: [])
                     }
-                    await report("reading app assignments", state: state, expected: nil, started: started)
+                    await report(
+                        "reading app assignments", state: state, expected: nil, plan: nil, started: started,
+                        live: live)
                 }
             }
         }
@@ -184,7 +229,8 @@ public struct Reconciler: Sendable {
             for try await devices in client.listDevices() {
                 let links = devices.flatMap { item in item.userIds.map { ($0, item.device.summary) } }
                 try await store.stageEnrichment(runId: runId, apps: [], devices: links)
-                await report("reading devices", state: state, expected: nil, started: started)
+                await report(
+                    "reading devices", state: state, expected: nil, plan: nil, started: started, live: live)
             }
         }
     }
@@ -338,13 +384,65 @@ public struct Reconciler: Sendable {
         }
     }
 
-    func report(_ phase: String, state: RunState, expected: Int?, started: Date) async {
-        guard let progress else { return }
-        progress(
-            ReconcileProgress(
-                phase: phase, listed: state.counts.listed, calls: client.stats.counts.total,
-                rateLimitWaits: await client.limiter.waits, expectedUsers: expected,
-                elapsed: clock.now.timeIntervalSince(started)))
+    func report(
+        _ phase: String, state: RunState, expected: Int?, plan: EnrichSettings.Plan?, started: Date,
+        live: LiveProgress
+    ) async {
+        let calls = client.stats.counts.total
+        let limiter = client.limiter
+        let elapsed = clock.now.timeIntervalSince(started)
+        var eta: TimeInterval?
+        if let expected, phase == "listing users" {
+            // The calls still needed: the rest of the listing, and per-user enrichment of the rest.
+            let users = max(0, expected - state.counts.listed)
+            var needed: [OktaBucket: Int] = [.usersList: (users + 199) / 200]
+            if plan == .perUser || plan == .auto {
+                needed[.userLinks] = users * ((connector.enrich.apps ? 1 : 0) + (connector.enrich.devices ? 1 : 0))
+            }
+            var windows: [OktaBucket: ReconcileETA.Window] = [:]
+            for bucket in needed.keys {
+                if let window = await limiter.state(of: bucket) {
+                    windows[bucket] = ReconcileETA.Window(
+                        limit: window.limit, remaining: window.remaining, resetIn: window.resetIn)
+                }
+            }
+            let working = max(0, elapsed - (await limiter.waitedSeconds))
+            eta = ReconcileETA.estimate(
+                calls: needed, windows: windows, share: limiter.share,
+                secondsPerCall: calls > 0 ? working / Double(calls) : nil)
+        }
+        let report = ReconcileProgress(
+            phase: phase, listed: state.counts.listed, calls: calls, rateLimitWaits: await limiter.waits,
+            expectedUsers: expected, elapsed: elapsed, eta: eta, wait: await limiter.currentWait)
+        live.set(report, counts: state.counts)
+        progress?(report)
+    }
+
+    /// Every `progressInterval` while the run lasts: one log line with the progress (and the wait in
+    /// progress, if any) and the live counts written to the run record.
+    func reportWhileRunning(live: LiveProgress, record: RunRecord, callsBefore: OktaCallStats.Counts, log: Logger)
+        async
+    {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: progressInterval)
+            guard !Task.isCancelled else { return }
+            let (report, counts) = live.get()
+            var running = record
+            running.counts = counts
+            let callsNow = client.stats.counts
+            running.oktaCalls = callsNow.calls.merging(callsBefore.calls) { now, before in now - before }
+                .filter { $0.value > 0 }
+            running.rateLimited = callsNow.tooManyRequests - callsBefore.tooManyRequests
+            try? await store.updateRunProgress(running)
+            var metadata: Logger.Metadata = [
+                "phase": "\(report.phase)", "listed": "\(counts.listed)", "created": "\(counts.created)",
+                "updated": "\(counts.updated)", "unchanged": "\(counts.unchanged)",
+                "okta_calls": "\(running.oktaCalls.values.reduce(0, +))",
+            ]
+            if let eta = report.eta { metadata["eta_s"] = "\(Int(eta.rounded()))" }
+            if let wait = await client.limiter.currentWait { metadata["waiting"] = "\(wait.text(now: clock.now))" }
+            log.notice("reconcile progress", metadata: metadata)
+        }
     }
 
     func describe(_ error: any Error) -> String {
@@ -352,4 +450,15 @@ public struct Reconciler: Sendable {
         if let store = error as? StoreError { return store.description }
         return "\(error)"
     }
+}
+
+/// The latest progress of a run, shared between the run and its periodic report.
+final class LiveProgress: Sendable {
+    private let state: Mutex<(ReconcileProgress, RunCounts)>
+
+    init(_ initial: ReconcileProgress) { state = Mutex((initial, RunCounts())) }
+
+    func set(_ progress: ReconcileProgress, counts: RunCounts) { state.withLock { $0 = (progress, counts) } }
+
+    func get() -> (ReconcileProgress, RunCounts) { state.withLock { $0 } }
 }

@@ -1,6 +1,7 @@
 public import AsyncHTTPClient
 public import ConnectorConfiguration
 public import ConnectorDomain
+public import Foundation
 public import Logging
 public import OktaClient
 
@@ -9,7 +10,7 @@ extension OktaAPIClient {
     /// `rate_limit_share`, on the process's shared HTTP client.
     public static func make(
         for connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock, logger: Logger,
-        retry: RetryPolicy = .okta, pause: OktaCredentialPause = OktaCredentialPause()
+        retry: RetryPolicy = .okta, pause: OktaCredentialPause = OktaCredentialPause(), callTimeout: TimeInterval = 60
     ) -> OktaAPIClient {
         let method: OktaCredentialsProvider.Method
         switch connector.okta.credentials {
@@ -30,6 +31,6 @@ extension OktaAPIClient {
             clock: clock,
             retry: retry, maximumConcurrency: concurrency, stats: OktaCallStats(connector: connector.slug),
             pause: pause,
-            logger: log)
+            logger: log, callTimeout: callTimeout)
     }
 }

@@ -1,7 +1,7 @@
 public import AsyncHTTPClient
 public import ConnectorConfiguration
 public import ConnectorDomain
-import Foundation
+public import Foundation
 public import Logging
 import NeuronsSinks
 import OktaClient
@@ -16,27 +16,31 @@ public enum OnlineCheck {
 
     /// Checks a connector's Okta credentials and scopes, and its sink.
     public static func check(
-        _ connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock, logger: Logger
+        _ connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock, logger: Logger,
+        callTimeout: TimeInterval = 10
     ) async -> [Result] {
         let client = OktaAPIClient.make(
             for: connector, httpClient: httpClient, clock: clock, logger: logger,
-            retry: RetryPolicy(maximumAttempts: 2, initialDelay: 0.5, maximumDelay: 1, maximumRateLimitWaits: 1),
-            pause: .never)
+            // One attempt with a short deadline: an unreachable org is reported in seconds, not after
+            // a retry chain.
+            retry: RetryPolicy(maximumAttempts: 1, initialDelay: 0.5, maximumDelay: 1, maximumRateLimitWaits: 1),
+            pause: .never, callTimeout: callTimeout)
         var results: [Result] = []
-        func probe(_ item: String, _ call: () async throws -> Void) async {
+        func probe(_ item: String, url: URL?, _ call: () async throws -> Void) async {
             do {
                 try await call()
                 results.append(Result(item: item, problem: nil))
             } catch {
-                results.append(Result(item: item, problem: "\(error)"))
+                let plain = url.flatMap { TransportFailure.describe(error, url: $0, timeout: callTimeout) }
+                results.append(Result(item: item, problem: plain ?? "\(error)"))
             }
         }
-        await probe("Okta users (okta.users.read)") {
+        await probe("Okta users (okta.users.read)", url: connector.okta.url) {
             var pages = client.listUsers(statuses: [.active], limit: 1).makeAsyncIterator()
             _ = try await pages.next()
         }
         if connector.enrich.apps {
-            await probe("Okta apps (okta.apps.read)") {
+            await probe("Okta apps (okta.apps.read)", url: connector.okta.url) {
                 let pages: OktaPages<OktaApplication> = client.pages(
                     path: "/api/v1/apps", query: [("limit", "1")], bucket: .apps, endpoint: "GET /api/v1/apps")
                 var iterator = pages.makeAsyncIterator()
@@ -44,14 +48,14 @@ public enum OnlineCheck {
             }
         }
         if connector.enrich.devices {
-            await probe("Okta devices (okta.devices.read)") {
+            await probe("Okta devices (okta.devices.read)", url: connector.okta.url) {
                 let pages: OktaPages<OktaDeviceWithUsers> = client.pages(
                     path: "/api/v1/devices", query: [("limit", "1")], bucket: .devices, endpoint: "GET /api/v1/devices")
                 var iterator = pages.makeAsyncIterator()
                 _ = try await iterator.next()
             }
         }
-        await probe("sink (\(connector.sink.summary))") {
+        await probe("sink (\(connector.sink.summary))", url: connector.sink.tokenURL) {
             switch connector.sink {
             case .http(let settings):
                 let sink = NeuronsHTTPSink(

@@ -53,8 +53,9 @@ struct AdminAPI: Sendable {
             guard runtime.settings.active else {
                 return json(["error": "the connector is inactive"], status: .conflict)
             }
-            guard !view.gate.isRunning(runtime.settings.slug) else {
-                return json(["error": "a reconcile of this connector is in progress"], status: .conflict)
+            // In this process or another one sharing the store (a CLI `reconcile`): the holder is named.
+            if let holder = try await view.gate.holder(of: runtime.settings.slug) {
+                return json(["error": .string(holder.message(connector: runtime.settings.slug))], status: .conflict)
             }
             // A manual run: it does not move the schedule. It outlives the request, so it runs in
             // the supervisor's task group, under the run gate.
@@ -70,8 +71,15 @@ struct AdminAPI: Sendable {
         }
     }
 
+    /// The connector with a URL name or a name (percent-decoded: `Okta%20production`), as the CLI
+    /// accepts both.
     func runtime(_ name: String?) -> ConnectorRuntime? {
-        view.connectors.first { $0.settings.slug == name || $0.settings.name == name }
+        guard let name else { return nil }
+        let decoded = name.removingPercentEncoding ?? name
+        return view.connectors.first {
+            $0.settings.slug == name || $0.settings.name == name || $0.settings.slug == decoded
+                || $0.settings.name == decoded
+        }
     }
 }
 

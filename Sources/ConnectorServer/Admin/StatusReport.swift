@@ -59,6 +59,9 @@ public struct StatusReport: Sendable {
         statuses: [String], schedule: String, hookPath: String, lastDelivery: Date?
     ) async throws -> Connector {
         let outbox = try await store.outboxStats(connector: slug)
+        // Another process (the CLI) knows the newest delivery only from the store.
+        let stored = try await store.latestDeliveryReceived(connector: slug)?.date
+        let lastDelivery = [lastDelivery, stored].compactMap { $0 }.max()
         return Connector(
             name: name, slug: slug, server: server, active: active, oktaURL: oktaURL, statuses: statuses,
             schedule: schedule, hookPath: hookPath, nextDue: try await store.scheduleState(connector: slug)?.nextDueAt,

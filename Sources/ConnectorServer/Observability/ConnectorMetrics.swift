@@ -20,7 +20,7 @@ public final class ConnectorMetrics: Sendable {
     public static let shared = ConnectorMetrics()
 
     let registry = PrometheusCollectorRegistry()
-    let factory: PrometheusMetricsFactory
+    let factory: HelpfulMetricsFactory
 
     private static let bootstrapped: Void = {
         MetricsSystem.bootstrap(ConnectorMetrics.shared.factory)
@@ -30,13 +30,72 @@ public final class ConnectorMetrics: Sendable {
     public static func bootstrap() { _ = bootstrapped }
 
     init() {
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
-            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-            .seconds(1), .seconds(3),
+        factory = HelpfulMetricsFactory(
+            registry: registry, help: Self.help,
+            durationBuckets: [
+                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                .seconds(1), .seconds(3),
+            ])
+    }
+
+    /// The `# HELP` text of every metric (swift-prometheus emits it when a metric is registered with it).
+    static let help: [String: String] = [
+        "okta_connector_deliveries_total": "Event hook deliveries received, by connector and result.",
+        "okta_connector_events_received_total": "Okta events stored from deliveries, by connector and event type.",
+        "okta_connector_events_applied_total": "Events applied to user state, by connector and event type.",
+        "okta_connector_events_ignored_total": "Events ignored by the applier, by connector and reason.",
+        "okta_connector_events_set_back_total": "Events that could not be applied now, by connector and outcome.",
+        "okta_connector_ack_latency_seconds": "Time from a delivery's arrival to its acknowledgement, by connector.",
+        "okta_connector_okta_calls_total": "Okta Management API calls, by connector, endpoint and HTTP status.",
+        "okta_connector_okta_rate_limited_total": "Okta answers 429 (rate limited), by connector.",
+        "okta_connector_okta_rate_limit_remaining": "Calls left in the current Okta rate-limit window, by bucket.",
+        "okta_connector_okta_credentials_rejected": "1 while Okta rejects the connector's credentials (calls paused).",
+        "okta_connector_records_forwarded_total": "Records the sink accepted, by connector.",
+        "okta_connector_sink_errors_total": "Sink failures, by connector and kind (retryable, rejected, credentials).",
+        "okta_connector_dead_letters_total": "Changes moved to the dead letters, by connector.",
+        "okta_connector_forward_latency_seconds": "Time to deliver one batch to the sink, by connector.",
+        "okta_connector_inbox_depth": "Events stored and not yet applied, by connector.",
+        "okta_connector_apply_lag_seconds": "Age of the oldest event waiting to be applied (0 when none waits).",
+        "okta_connector_outbox_depth": "Changes queued for the sink, by connector.",
+        "okta_connector_outbox_oldest_age_seconds": "Age of the oldest change queued for the sink.",
+        "okta_connector_dead_letters": "Dead letters stored now, by connector.",
+        "okta_connector_events_failed": "Events that failed for good, by connector.",
+        "okta_connector_health": "1 for the connector's current health state, 0 for the others.",
+        "okta_connector_reconcile_duration_seconds": "Duration of the last finished, non-dry reconcile.",
+        "okta_connector_reconcile_drift": "Changes the events missed, found by the last reconcile.",
+        "okta_connector_reconcile_users":
+            "Counts of the last reconcile (listed, created, updated, unchanged, removed).",
+        "okta_connector_reconcile_succeeded": "1 when the last finished, non-dry reconcile succeeded.",
+        "okta_connector_last_successful_reconcile_timestamp_seconds":
+            "Unix time at which the last successful, non-dry reconcile ended (alert when too old).",
+        "okta_connector_reconcile_in_progress": "1 while a reconcile of the connector runs (in any process).",
+    ]
+
+    /// Creates a connector's counters at 0, so that alerts see a value from the start rather than
+    /// "no data" until the first increment. Labels other than the connector come from closed sets.
+    /// - Parameter connector: The connector's URL name.
+    public static func registerZeroCounters(connector: String) {
+        let zero: [(String, [(String, String)])] = [
+            ("okta_connector_okta_rate_limited_total", []),
+            ("okta_connector_records_forwarded_total", []),
+            ("okta_connector_dead_letters_total", []),
         ]
-        self.factory = factory
+        for (label, extra) in zero {
+            Metrics.Counter(label: label, dimensions: [("connector", connector)] + extra).increment(by: 0)
+        }
+        for kind in ["retryable", "rejected", "credentials"] {
+            Metrics.Counter(
+                label: "okta_connector_sink_errors_total", dimensions: [("connector", connector), ("kind", kind)]
+            )
+            .increment(by: 0)
+        }
+        for result in ["stored", "duplicate_delivery", "unauthorized", "invalid", "store_unavailable"] {
+            Metrics.Counter(
+                label: "okta_connector_deliveries_total", dimensions: [("connector", connector), ("result", result)]
+            )
+            .increment(by: 0)
+        }
     }
 
     private func gauge(_ name: String, _ dimensions: [(String, String)], _ value: Double) {
@@ -86,9 +145,17 @@ public final class ConnectorMetrics: Sendable {
             gauge(
                 "okta_connector_okta_credentials_rejected", [("connector", slug)],
                 connector.client.pause.current == nil ? 0 : 1)
-            if let run = try? await store.runs(connector: slug, limit: 10).first(where: {
-                $0.outcome != .running && !$0.dryRun
-            }) {
+            let recent = (try? await store.runs(connector: slug, limit: 50)) ?? []
+            let running = runtime.gate.isRunning(slug) || recent.contains { $0.outcome == .running }
+            gauge("okta_connector_reconcile_in_progress", [("connector", slug)], running ? 1 : 0)
+            if let success = recent.first(where: { $0.outcome == .succeeded && !$0.dryRun }),
+                let ended = success.endedAt
+            {
+                gauge(
+                    "okta_connector_last_successful_reconcile_timestamp_seconds", [("connector", slug)],
+                    Double(ended.millisecondsSinceEpoch) / 1000)
+            }
+            if let run = recent.first(where: { $0.outcome != .running && !$0.dryRun }) {
                 let duration =
                     run.endedAt.map { Double($0.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000 }
                     ?? 0
@@ -106,5 +173,60 @@ public final class ConnectorMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+/// swift-prometheus's metrics factory with `# HELP` text: its own factory registers every metric
+/// with an empty help text, so this one registers through the registry's descriptor API instead.
+struct HelpfulMetricsFactory: MetricsFactory {
+    let registry: PrometheusCollectorRegistry
+    let help: [String: String]
+    let durationBuckets: [Duration]
+    let valueBuckets: [Double] = [1, 5, 10, 50, 100, 500, 1000, 5000, 10000]
+
+    func descriptor(_ label: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: label, unitName: "", helpText: help[label] ?? "")
+    }
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        guard aggregate else { return registry.makeGauge(descriptor: descriptor(label), labels: dimensions) }
+        return registry.makeValueHistogram(descriptor: descriptor(label), labels: dimensions, buckets: valueBuckets)
+    }
+
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        registry.makeGauge(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: durationBuckets)
+    }
+
+    func destroyCounter(_ handler: any CounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
+    }
+
+    func destroyRecorder(_ handler: any RecorderHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+        if let histogram = handler as? Histogram<Double> { registry.unregisterValueHistogram(histogram) }
+    }
+
+    func destroyMeter(_ handler: any MeterHandler) {
+        if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
+    }
+
+    func destroyTimer(_ handler: any TimerHandler) {
+        if let histogram = handler as? Histogram<Duration> { registry.unregisterDurationHistogram(histogram) }
     }
 }

@@ -76,6 +76,10 @@ public protocol EventInbox: Sendable {
 
     /// The `published` time of the oldest unapplied, not failed event (for the apply lag).
     func oldestPendingEventPublished(connector: String) async throws -> Timestamp?
+
+    /// When the newest delivery of a connector was received (within the deduplication window), for
+    /// "events arriving" in status output read by another process.
+    func latestDeliveryReceived(connector: String) async throws -> Timestamp?
 }
 
 /// The ordered queue of changes for the sink.
@@ -121,6 +125,10 @@ public protocol RunHistory: Sendable {
     /// Records how a run ended (outcome, counts, calls, errors).
     func finishRun(_ record: RunRecord) async throws
 
+    /// Records the counts, calls and `429`s of a run still in progress, so that `runs`, `status`
+    /// and the admin API show live figures. A run that has ended is left as it is.
+    func updateRunProgress(_ record: RunRecord) async throws
+
     /// Runs of a connector, newest first.
     func runs(connector: String, limit: Int) async throws -> [RunRecord]
 
@@ -131,6 +139,31 @@ public protocol RunHistory: Sendable {
     /// staged enrichment (crash recovery, at start). Runs of processes still alive are left alone.
     /// - Returns: The runs marked.
     func interruptAbandonedRuns(at: Timestamp) async throws -> [Int64]
+}
+
+/// One reconcile at a time per connector across every process sharing the store: a lease row per
+/// connector, taken in one transaction, renewed while the run lasts and released at its end.
+public protocol RunLeases: Sendable {
+    /// Takes the connector's lease if it is free, expired, already ours, or held by a process on
+    /// this host that is gone (``ProcessIdentity/considersGone(_:)``).
+    /// - Parameters:
+    ///   - connector: The connector.
+    ///   - holder: The process asking.
+    ///   - at: The time now.
+    ///   - expiresAt: When the lease lapses unless renewed.
+    /// - Returns: `.acquired`, or `.held` with the lease of the process running it.
+    func acquireRunLease(connector: String, holder: ProcessIdentity, at: Timestamp, expiresAt: Timestamp)
+        async throws -> RunLeaseAcquisition
+
+    /// Extends a lease the holder still has.
+    /// - Returns: Whether the holder still had it.
+    func renewRunLease(connector: String, holder: ProcessIdentity, expiresAt: Timestamp) async throws -> Bool
+
+    /// Gives a lease back; nothing happens when the holder no longer has it.
+    func releaseRunLease(connector: String, holder: ProcessIdentity) async throws
+
+    /// The connector's lease as stored, expired or not.
+    func runLease(connector: String) async throws -> RunLease?
 }
 
 /// Pruning of what the store keeps only for a while (SPEC §10).
@@ -151,7 +184,7 @@ public protocol ScheduleStateStore: Sendable {
 
 /// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
 public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore,
-    EnrichmentStaging, StoreRetention
+    EnrichmentStaging, StoreRetention, RunLeases
 {
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool

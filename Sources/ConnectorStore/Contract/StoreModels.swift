@@ -394,13 +394,16 @@ public struct RunRecord: Sendable, Hashable {
     /// `429` answers received.
     public var rateLimited: Int
     public var errors: [String]
+    /// The process that ran it (`host pid incarnation`), when recorded.
+    public var owner: String?
 
     /// Creates a run record.
     public init(
         id: Int64, connector: String, trigger: RunTrigger, dryRun: Bool = false, startedAt: Timestamp,
         endedAt: Timestamp? = nil, outcome: RunOutcome = .running, counts: RunCounts = RunCounts(), drift: Int = 0,
-        oktaCalls: [String: Int] = [:], rateLimited: Int = 0, errors: [String] = []
+        oktaCalls: [String: Int] = [:], rateLimited: Int = 0, errors: [String] = [], owner: String? = nil
     ) {
+        self.owner = owner
         self.id = id
         self.connector = connector
         self.trigger = trigger
@@ -449,4 +452,34 @@ public struct StagedEnrichment: Sendable, Hashable {
         self.apps = apps
         self.devices = devices
     }
+}
+
+/// A connector's run lease: which process runs its reconcile now, across processes sharing the
+/// store (SPEC §6: one run at a time per connector, whatever started it).
+public struct RunLease: Sendable, Hashable {
+    public var connector: String
+    /// `host pid incarnation` of the holder (``ProcessIdentity``).
+    public var holder: String
+    public var acquiredAt: Timestamp
+    /// When the lease lapses unless renewed: a holder that hangs or loses the store frees it.
+    public var expiresAt: Timestamp
+
+    /// Creates a lease.
+    public init(connector: String, holder: String, acquiredAt: Timestamp, expiresAt: Timestamp) {
+        self.connector = connector
+        self.holder = holder
+        self.acquiredAt = acquiredAt
+        self.expiresAt = expiresAt
+    }
+
+    /// The holder as a process identity, when it parses.
+    public var holderIdentity: ProcessIdentity? { ProcessIdentity(description: holder) }
+}
+
+/// The answer to a lease request.
+public enum RunLeaseAcquisition: Sendable, Hashable {
+    /// The caller holds the lease now.
+    case acquired
+    /// Another live process holds it.
+    case held(RunLease)
 }

@@ -136,6 +136,17 @@ enum SQLiteSchema {
                     CREATE INDEX runs_running ON runs (outcome) WHERE outcome = 'running';
                     """)
         }
+        migrator.registerMigration("v4: run leases across processes") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE run_leases (
+                        connector TEXT PRIMARY KEY,
+                        holder TEXT NOT NULL,
+                        acquired_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -503,6 +503,15 @@ public final class SQLiteStateStore: StateStore {
             arguments: [now, connector, idList(seqs)])
     }
 
+    public func latestDeliveryReceived(connector: String) async throws -> Timestamp? {
+        try await pool.read { db in
+            timestamp(
+                try Int64.fetchOne(
+                    db, sql: "SELECT MAX(received_at) FROM inbox_deliveries WHERE connector = ?",
+                    arguments: [connector]))
+        }
+    }
+
     public func inboxDepth(connector: String) async throws -> Int {
         try await pool.read { db in
             try Int.fetchOne(
@@ -667,6 +676,21 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func updateRunProgress(_ record: RunRecord) async throws {
+        let calls = try JSONCoding.string(record.oktaCalls)
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE runs SET listed = ?, created = ?, updated = ?, unchanged = ?, removed = ?,
+                    okta_calls_json = ?, rate_limited = ? WHERE id = ? AND outcome = 'running'
+                    """,
+                arguments: [
+                    record.counts.listed, record.counts.created, record.counts.updated, record.counts.unchanged,
+                    record.counts.removed, calls, record.rateLimited, record.id,
+                ])
+        }
+    }
+
     public func runs(connector: String, limit: Int) async throws -> [RunRecord] {
         try await pool.read { db in
             try Row.fetchAll(
@@ -697,7 +721,7 @@ public final class SQLiteStateStore: StateStore {
                 drift: row["drift"],
                 oktaCalls: try JSONCoding.decode([String: Int].self, from: row["okta_calls_json"]),
                 rateLimited: row["rate_limited"],
-                errors: try JSONCoding.decode([String].self, from: row["errors_json"]))
+                errors: try JSONCoding.decode([String].self, from: row["errors_json"]), owner: row["owner"])
         } catch {
             throw StoreError.corruptRow(table: "runs", key: "\(id)", reason: "\(error)")
         }
@@ -724,6 +748,65 @@ public final class SQLiteStateStore: StateStore {
             )
             return abandoned
         }
+    }
+
+    // MARK: - Run leases
+
+    public func acquireRunLease(
+        connector: String, holder: ProcessIdentity, at: Timestamp, expiresAt: Timestamp
+    ) async throws -> RunLeaseAcquisition {
+        try await pool.write { db in
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM run_leases WHERE connector = ?", arguments: [connector])
+            {
+                let lease = Self.runLease(row)
+                let free =
+                    lease.expiresAt <= at || lease.holder == holder.description
+                    || holder.considersGone(lease.holderIdentity)
+                guard free else { return .held(lease) }
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO run_leases (connector, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (connector) DO UPDATE SET holder = excluded.holder,
+                    acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+                    """,
+                arguments: [
+                    connector, holder.description, at.millisecondsSinceEpoch, expiresAt.millisecondsSinceEpoch,
+                ])
+            return .acquired
+        }
+    }
+
+    public func renewRunLease(connector: String, holder: ProcessIdentity, expiresAt: Timestamp) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE run_leases SET expires_at = ? WHERE connector = ? AND holder = ?",
+                arguments: [expiresAt.millisecondsSinceEpoch, connector, holder.description])
+            return db.changesCount > 0
+        }
+    }
+
+    public func releaseRunLease(connector: String, holder: ProcessIdentity) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM run_leases WHERE connector = ? AND holder = ?",
+                arguments: [connector, holder.description])
+        }
+    }
+
+    public func runLease(connector: String) async throws -> RunLease? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM run_leases WHERE connector = ?", arguments: [connector]).map(
+                Self.runLease)
+        }
+    }
+
+    static func runLease(_ row: Row) -> RunLease {
+        RunLease(
+            connector: row["connector"], holder: row["holder"],
+            acquiredAt: Timestamp(millisecondsSinceEpoch: row["acquired_at"]),
+            expiresAt: Timestamp(millisecondsSinceEpoch: row["expires_at"]))
     }
 
     // MARK: - Retention

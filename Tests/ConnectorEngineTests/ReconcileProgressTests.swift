@@ -1,0 +1,162 @@
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorStore
+import ConnectorTestSupport
+import Foundation
+import Logging
+import OktaClient
+import OktaSimulator
+import Synchronization
+import Testing
+
+/// Progress that never freezes: waits shown as they start and counted down, an ETA from the calls
+/// left and the limits, live counts in the run record, log lines that never glue onto the line.
+@Suite("Reconcile progress and rate-limit waits", .timeLimit(.minutes(3)))
+struct ReconcileProgressTests {
+    final class Lines: Sendable {
+        let written = Mutex<[String]>([])
+        func write(_ text: String) { written.withLock { $0.append(text) } }
+        var all: [String] { written.withLock { $0 } }
+    }
+
+    final class Instant: Sendable {
+        let value: Mutex<Date>
+        init(_ date: Date) { value = Mutex(date) }
+        var now: Date { value.withLock { $0 } }
+        func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    }
+
+    let start = Date(timeIntervalSince1970: 1_780_000_000)
+
+    func progress(listed: Int, eta: TimeInterval? = nil) -> ReconcileProgress {
+        ReconcileProgress(
+            phase: "listing users", listed: listed, calls: 13, rateLimitWaits: 0, expectedUsers: 1000, elapsed: 5,
+            eta: eta)
+    }
+
+    @Test func aWaitIsShownAtOnceAndCountsDownEverySecond() {
+        let lines = Lines()
+        let clock = Instant(start)
+        let printer = ReconcileProgressPrinter(terminal: true, now: { clock.now }) { lines.write($0) }
+        printer.update(progress(listed: 200, eta: 75))
+        #expect(lines.all.last == "\r\u{1B}[Klisting users: 200 users listed, 13 Okta calls, about 1 min 15 s left")
+        let wait = RateLimitWait(
+            bucket: .usersList, limit: 600, share: 0.5, reason: .share, until: start.addingTimeInterval(41),
+            seconds: 41)
+        printer.waiting(wait)
+        #expect(
+            lines.all.last
+                == "\r\u{1B}[Klisting users: 200 users listed, 13 Okta calls; waiting 41 s for Okta's users bucket to reset (limit 600/min, share 50 %)"
+        )
+        clock.advance(1)
+        printer.tick()
+        #expect(lines.all.last?.contains("waiting 40 s for Okta's users bucket") == true)
+        clock.advance(40)
+        let drawn = lines.all.count
+        printer.tick()
+        #expect(lines.all.count == drawn, "no redraw once the wait is over")
+        printer.update(progress(listed: 400, eta: 30))
+        #expect(lines.all.last?.hasSuffix("400 users listed, 13 Okta calls, about 30 s left") == true)
+    }
+
+    @Test func logLinesClearTheProgressLineAndPutItBack() {
+        let lines = Lines()
+        let printer = ReconcileProgressPrinter(terminal: true, now: { Date() }) { lines.write($0) }
+        printer.update(progress(listed: 200))
+        printer.clearLine()
+        lines.write("a log line\n")
+        printer.redraw()
+        #expect(
+            lines.all.suffix(3) == ["\r\u{1B}[K", "a log line\n", "listing users: 200 users listed, 13 Okta calls"])
+        printer.finish()
+        #expect(lines.all.last == "\n")
+    }
+
+    @Test func withoutATerminalPlainLinesEveryFewSeconds() {
+        let lines = Lines()
+        let clock = Instant(start)
+        let printer = ReconcileProgressPrinter(terminal: false, now: { clock.now }) { lines.write($0) }
+        printer.update(progress(listed: 200))
+        printer.update(progress(listed: 400))
+        clock.advance(5)
+        printer.update(progress(listed: 600))
+        #expect(lines.all.count == 2)
+        #expect(lines.all.allSatisfy { $0.hasSuffix("\n") && !$0.contains("\u{1B}") })
+    }
+
+    @Test func theETAComesFromTheCallsLeftAndTheLimits() {
+        // 800 users left: 4 listing calls; 1600 per-user calls at 600/min with a 50 % share: 300 a
+        // window. 20 calls usable now above the reserve, then ceil(1580 / 300) = 6 windows: the
+        // reset in 30 s and five more minutes.
+        let eta = ReconcileETA.estimate(
+            calls: [.usersList: 4, .userLinks: 1600],
+            windows: [.userLinks: ReconcileETA.Window(limit: 600, remaining: 320, resetIn: 30)], share: 0.5,
+            secondsPerCall: 0.01)
+        #expect(eta == 330)
+        // Within the share, the calls' own pace decides.
+        #expect(
+            ReconcileETA.estimate(
+                calls: [.usersList: 4],
+                windows: [.usersList: ReconcileETA.Window(limit: 600, remaining: 590, resetIn: 30)],
+                share: 0.5, secondsPerCall: 0.5) == 2)
+        #expect(ReconcileETA.estimate(calls: [:], windows: [:], share: 0.5, secondsPerCall: 1) == nil)
+    }
+
+    @Test func aRateLimitedRunReportsEachWaitAsItStartsAndStoresLiveCounts() async throws {
+        try await withConnector(
+            users: 1000,
+            configure: { options in
+                options.rateLimits = RateLimitSettings(
+                    limits: [OktaBucket.usersList: 4, OktaBucket.apps: 1000, OktaBucket.devices: 1000], window: 1)
+            }
+        ) { harness in
+            let client = harness.client()
+            let waits = Mutex<[RateLimitWait]>([])
+            client.limiter.observeWaits { wait in waits.withLock { $0.append(wait) } }
+            let logs = CapturedLogs()
+            let reports = Mutex<[ReconcileProgress]>([])
+            let reconciler = Reconciler(
+                connector: harness.settings, client: client, store: harness.store, clock: harness.clock,
+                logger: logs.logger(level: .info), progress: { report in reports.withLock { $0.append(report) } },
+                progressInterval: .milliseconds(100))
+            let run = try await reconciler.run(ReconcileOptions(trigger: .manual))
+            #expect(run.outcome == .succeeded, "\(run.errors)")
+            // Five pages at 4 a window with a 50 % share: the limiter waits for resets, and says so first.
+            let seen = waits.withLock { $0 }
+            #expect(!seen.isEmpty)
+            #expect(seen.allSatisfy { $0.bucket == .usersList && $0.reason == .share && $0.limit == 4 })
+            #expect(
+                seen.first?.description.contains("for Okta's users bucket to reset (limit 4/min, share 50 %)") == true)
+            // The cadence logged progress during the run, with the counts so far.
+            #expect(logs.contains("reconcile progress"), "\(logs.all)")
+            #expect(reports.withLock { $0.contains { $0.listed > 0 } })
+        }
+    }
+
+    @Test func theRunRecordShowsLiveCountsWhileItRuns() async throws {
+        try await withConnector(
+            users: 600,
+            configure: { options in
+                options.rateLimits = RateLimitSettings(
+                    limits: [OktaBucket.usersList: 2, OktaBucket.apps: 1000, OktaBucket.devices: 1000], window: 1)
+            }
+        ) { harness in
+            let reconciler = Reconciler(
+                connector: harness.settings, client: harness.client(), store: harness.store, clock: harness.clock,
+                logger: quietLogger, progressInterval: .milliseconds(50))
+            let running = Task { try await reconciler.run(ReconcileOptions(trigger: .manual)) }
+            // While it waits for a reset, `runs` (another reader of the store) sees its counts.
+            let live = try await eventually(timeout: 20) {
+                guard let run = try await harness.store.runs(connector: harness.settings.slug, limit: 1).first else {
+                    return false
+                }
+                return run.outcome == .running && run.counts.listed > 0 && !run.oktaCalls.isEmpty
+            }
+            #expect(live, "live counts stored while the run lasts")
+            let record = try await running.value
+            #expect(record.outcome == .succeeded)
+            #expect(try await harness.store.run(id: record.id)?.counts.listed == record.counts.listed)
+        }
+    }
+}
