@@ -21,6 +21,34 @@ extension ServiceConfiguration {
         }
         lines.append("  connector server:    \(server.connectorServer)")
         lines.append("  logging:             \(logging.format.rawValue), \(logging.level)")
+        lines.append("Security:")
+        if server.tls != nil {
+            lines.append("  listener TLS:        TLS 1.2 or newer, forward-secret cipher suites only")
+        } else {
+            lines.append("  listener TLS:        off (insecure_plain_http, test mode)")
+        }
+        let limits = server.limits
+        lines.append(
+            "  listener limits:     \(limits.maxConnections) connections, \(Self.seconds(limits.requestDeadline)) per request "
+                + "(headers and body), \(Self.seconds(limits.idleTimeout)) idle, \(server.maxBodyBytes) bytes per body; "
+                + "credentials checked before the body is read")
+        lines.append("  outgoing calls:      TLS 1.2 or newer, certificates verified, redirects not followed")
+        var plain: [String] = []
+        for connector in connectors {
+            if connector.okta.url.scheme?.lowercased() == "http" { plain.append("\(connector.name): Okta URL") }
+            if case .http(let sink) = connector.sink {
+                for (what, url) in [("sink endpoint", sink.endpoint), ("sink token URL", sink.tokenURL)]
+                where url.scheme?.lowercased() == "http" {
+                    plain.append("\(connector.name): \(what)")
+                }
+            }
+        }
+        lines.append(
+            "  outgoing URLs:       "
+                + (plain.isEmpty
+                    ? "all https"
+                    : "plain http allowed by allow_insecure_http (tests only) for " + plain.joined(separator: ", ")))
+        lines.append("  personal data files: created \(store.fileAccess)")
         for connector in connectors {
             lines.append("")
             let runsHere = connector.server == server.connectorServer
@@ -62,6 +90,11 @@ extension ServiceConfiguration {
             lines.append("  sink:          \(connector.sink.summary)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A duration for people: `10s`, `1.5s`.
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value))s" : "\(value)s"
     }
 
     /// The URL to give Okta for a connector's event hook (`hooks register --url`), from the

@@ -64,7 +64,8 @@ public struct ConnectorApplication: Sendable {
             let reconciler = Reconciler(
                 connector: connector, client: client, store: store, clock: clock, logger: logger)
             let sink = try RecordSinkFactory.make(
-                for: connector, store: store, httpClient: httpClient, clock: clock, logger: logger)
+                for: connector, store: store, httpClient: httpClient,
+                fileAccess: configuration.store.fileAccess, clock: clock, logger: logger)
             let snapshots = sink.snapshots
             let scheduler = ReconcileScheduler(
                 connector: connector, store: store, clock: clock, gate: gate, logger: logger
@@ -109,8 +110,11 @@ public struct ConnectorApplication: Sendable {
         receiver.register(on: router, maximumBodyBytes: configuration.server.maxBodyBytes)
         let listen = configuration.server.listen
         let app = Application(
-            router: router, server: try HookListener.serverBuilder(tls: configuration.server.tls),
-            configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
+            router: router,
+            server: try HookListener.serverBuilder(tls: configuration.server.tls, limits: configuration.server.limits),
+            configuration: HookListener.configuration(
+                address: .hostname(listen.host, port: listen.port), limits: configuration.server.limits,
+                logger: logger),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
         ConnectorMetrics.bootstrap()
         let metrics = ConnectorMetrics.shared
@@ -118,15 +122,17 @@ public struct ConnectorApplication: Sendable {
             supervisor,
             StoreMaintenance(store: store, retention: configuration.store.retention, clock: clock, logger: logger),
         ]
+        let adminToken = configuration.server.admin.map { AdminToken($0.token) }
         let reloader = Reloader(
-            receiver: receiver, supervisor: supervisor, server: configuration.server, logger: logger)
-        if let admin = configuration.server.admin {
+            receiver: receiver, supervisor: supervisor, server: configuration.server, adminToken: adminToken,
+            logger: logger)
+        if let admin = configuration.server.admin, let adminToken {
             let adminRouter = Router()
             AdminAPI(
                 view: ConnectorRuntimeView(
                     runtimes: { supervisor.runtimes }, store: store, receiver: stats, gate: gate,
                     startManualRun: { supervisor.startManualRun($0) }),
-                token: admin.token, metrics: metrics, logger: logger, reload: reload
+                token: adminToken, metrics: metrics, logger: logger, reload: reload
             ).register(on: adminRouter)
             services.append(
                 Application(
@@ -156,13 +162,24 @@ struct Reloader: Sendable {
     let receiver: EventHookReceiver
     let supervisor: ConnectorSupervisor
     let server: ServerSettings
+    /// The admin token in force, when the admin listener runs.
+    let adminToken: AdminToken?
     let logger: Logger
 
     func reload(_ configuration: ServiceConfiguration) async throws {
         if configuration.server.listen != server.listen || configuration.server.tls != server.tls
             || configuration.server.admin?.listen != server.admin?.listen
+            || configuration.server.limits != server.limits
         {
             logger.warning("listener settings changed: they take effect at the next restart")
+        }
+        // A rotated admin token takes effect at once: the old one is refused from now on.
+        if let adminToken {
+            if let admin = configuration.server.admin {
+                adminToken.replace(with: admin.token)
+            } else {
+                logger.warning("server.admin removed: the admin listener keeps its token until the next restart")
+            }
         }
         let connectors = configuration.connectorsForThisServer
         receiver.update(connectors: connectors)

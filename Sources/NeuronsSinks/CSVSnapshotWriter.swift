@@ -12,18 +12,52 @@ public import Foundation
 /// list cell back); cells that are not lists are written as they are. Fields are quoted as RFC 4180 says (delimiter,
 /// quote, line breaks). A file is written to a temporary name and renamed into place, so the
 /// importer never sees half a file; only the newest `keep` files are kept.
+///
+/// Cells are written for people who open the file in a spreadsheet too: a cell that starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return would be run as a formula there (OWASP's "CSV
+/// injection"), so by default it gets a leading `'`, which spreadsheets show as text. The files are
+/// created with ``PrivateFileAccess`` (`0600` by default), the temporary file too.
 public struct CSVSnapshotWriter: Sendable {
     public let directory: String
     public let delimiter: Character
     public let keep: Int
     public let prefix: String
+    /// Whether cells that a spreadsheet would run as formulas get a leading `'`.
+    public let neutralizeFormulas: Bool
+    /// The mode and group of the files written.
+    public let access: PrivateFileAccess
 
     /// Creates a writer.
-    public init(directory: String, delimiter: Character, keep: Int, prefix: String) {
+    /// - Parameters:
+    ///   - directory: The folder the snapshots are written to.
+    ///   - delimiter: The field delimiter.
+    ///   - keep: How many of this writer's snapshots to keep.
+    ///   - prefix: The connector's URL name, the first part of each file name.
+    ///   - neutralizeFormulas: Whether cells that start like a formula get a leading `'`.
+    ///   - access: The mode and group of the files written.
+    public init(
+        directory: String, delimiter: Character, keep: Int, prefix: String, neutralizeFormulas: Bool = true,
+        access: PrivateFileAccess = .ownerOnly
+    ) {
         self.directory = directory
         self.delimiter = delimiter
         self.keep = keep
         self.prefix = prefix
+        self.neutralizeFormulas = neutralizeFormulas
+        self.access = access
+    }
+
+    /// The characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// A cell's text made safe to open in a spreadsheet: a leading `'` before a formula start.
+    /// - Parameter text: The cell's text.
+    /// - Returns: The text, with `'` in front when it starts with `=`, `+`, `-`, `@`, a tab or a
+    ///   carriage return.
+    public static func neutralizingFormula(_ text: String) -> String {
+        // Unicode scalars, not characters: "\r\n" is one Character but starts with a carriage return.
+        guard let first = text.unicodeScalars.first, formulaStarts.contains(Character(first)) else { return text }
+        return "'" + text
     }
 
     /// The flat columns of one record: column name to text.
@@ -104,6 +138,13 @@ public struct CSVSnapshotWriter: Sendable {
         return items
     }
 
+    /// One data cell: neutralised when configured, then quoted as a field.
+    /// - Parameter text: The cell's text.
+    /// - Returns: The field as written to the file.
+    public func cell(_ text: String) -> String {
+        field(neutralizeFormulas ? Self.neutralizingFormula(text) : text)
+    }
+
     /// One CSV field, quoted when it holds the delimiter, a quote, a line break or edge spaces.
     public func field(_ text: String) -> String {
         let needsQuotes =
@@ -133,9 +174,9 @@ public struct CSVSnapshotWriter: Sendable {
         let name = "\(prefix)-\(stamp).csv"
         let temporary = (directory as NSString).appendingPathComponent(".\(name).partial")
         let final = (directory as NSString).appendingPathComponent(name)
-        guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
-        }
+        // A leftover temporary file from a crash is started afresh, with this access.
+        try? FileManager.default.removeItem(atPath: temporary)
+        try access.create(temporary)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
         do {
             let separator = String(delimiter)
@@ -145,7 +186,7 @@ public struct CSVSnapshotWriter: Sendable {
                 for record in page {
                     var flat = Self.flatten(try Self.attributes(record.attributesJSON))
                     flat["Application.Okta.UserId"] = flat["Application.Okta.UserId"] ?? record.key
-                    chunk += ordered.map { field(flat[$0] ?? "") }.joined(separator: separator) + "\r\n"
+                    chunk += ordered.map { cell(flat[$0] ?? "") }.joined(separator: separator) + "\r\n"
                 }
                 try handle.write(contentsOf: Data(chunk.utf8))
             }
@@ -162,13 +203,35 @@ public struct CSVSnapshotWriter: Sendable {
         return final
     }
 
-    /// Deletes all but the newest `keep` snapshots of this prefix.
+    /// Deletes all but the newest `keep` snapshots of this writer. Only names this writer writes
+    /// count (`<prefix>-YYYYMMDDTHHMMSS.mmmZ.csv`): another connector whose name starts the same
+    /// (`org` and `org-eu`) may share the folder, and other files are the operator's.
     func prune() throws {
         let snapshots = try FileManager.default.contentsOfDirectory(atPath: directory)
-            .filter { $0.hasPrefix(prefix + "-") && $0.hasSuffix(".csv") }.sorted()
+            .filter(isOwnSnapshot).sorted()
         for old in snapshots.dropLast(keep) {
             try FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(old))
         }
+    }
+
+    /// Whether a file name is one of this writer's snapshots: the prefix, `-`, the time stamp the
+    /// writer puts there, `.csv` — and nothing else.
+    /// - Parameter name: A file name in the folder.
+    /// - Returns: `true` for this writer's snapshots only.
+    public func isOwnSnapshot(_ name: String) -> Bool {
+        guard name.hasPrefix(prefix + "-"), name.hasSuffix(".csv") else { return false }
+        let stamp = Array(name.dropFirst(prefix.count + 1).dropLast(4).utf8)
+        // 20260601T100000.123Z: eight digits, T, six digits, a dot, three digits, Z.
+        let shape = Array("DDDDDDDDTDDDDDD.DDDZ".utf8)
+        guard stamp.count == shape.count else { return false }
+        for (byte, expected) in zip(stamp, shape) {
+            if expected == UInt8(ascii: "D") {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
+            } else if byte != expected {
+                return false
+            }
+        }
+        return true
     }
 
     static func attributes(_ json: String) throws -> [String: JSONValue] {

@@ -1,3 +1,4 @@
+public import ConnectorDomain
 import Foundation
 
 /// One JSON line per change, appended to a file and synced per batch, or written to standard output
@@ -7,17 +8,21 @@ public final class NDJSONSink: RecordSink {
     public let path: String
 
     /// Creates a sink; the file's folder is created when needed.
-    public init(path: String) throws {
+    /// - Parameters:
+    ///   - path: The file, or `-` for standard output.
+    ///   - access: The mode and group of the file (it holds personal data): `0600` by default; an
+    ///     existing file is given it too.
+    public init(path: String, access: PrivateFileAccess = .ownerOnly) throws {
         self.path = path
         if path != "-" {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
-            if !FileManager.default.fileExists(atPath: path) {
-                guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                    throw SinkError.permanent(reason: "cannot create \(path)")
-                }
+            do {
+                try access.create(path)
+            } catch {
+                throw SinkError.permanent(reason: "cannot create \(path): \(error)")
             }
         }
     }

@@ -53,8 +53,10 @@ public actor NeuronsHTTPSink: RecordSink {
             let status: Int
             let retryAfter: HeaderValues.Clamped<TimeInterval>?
             let text: String
+            let location: String?
             do {
                 let response = try await httpClient.execute(request, timeout: .seconds(60))
+                location = response.headers.first(name: "Location").map { String($0.prefix(200)) }
                 let collected = try await response.body.collect(upTo: 1 << 20)
                 status = Int(response.status.code)
                 retryAfter = HeaderValues.retryAfter(
@@ -73,6 +75,14 @@ public actor NeuronsHTTPSink: RecordSink {
             case 401, 403:
                 // A fresh token refused, or not allowed to write: the configuration is wrong, not the records.
                 throw .credentialsRejected(reason: Self.credentialsHint("the ingestion endpoint answered \(status)"))
+            case 300..<400:
+                // Redirects are not followed (a 307/308 would re-send the batch and its token
+                // elsewhere): the endpoint is misconfigured, not the records; they stay queued.
+                throw .retryable(
+                    reason: "HTTP \(status): the ingestion endpoint redirects"
+                        + (location.map { " to \($0)" } ?? "")
+                        + "; redirects are not followed, set sink.endpoint to the final https URL",
+                    retryAfter: SinkError.credentialsRetryInterval)
             case 408, 429, 500..<600:
                 var reason = "HTTP \(status) \(text.prefix(200))"
                 if let retryAfter, retryAfter.wasClamped {

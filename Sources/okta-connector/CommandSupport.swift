@@ -37,7 +37,7 @@ enum CommandSupport {
         switch configuration.store.backend {
         case .sqlite(let path):
             do {
-                return try SQLiteStateStore(path: path)
+                return try SQLiteStateStore(path: path, access: configuration.store.fileAccess)
             } catch {
                 printError("\(error)")
                 throw ExitCode(1)
@@ -48,12 +48,11 @@ enum CommandSupport {
         }
     }
 
-    /// The process's HTTP client: TLS verified against the system's roots, bounded timeouts.
+    /// The process's HTTP client: TLS 1.2 or newer verified against the system's roots, no
+    /// redirects followed, bounded timeouts.
     /// - Parameter connectTimeout: How long a connection may take (short for `check-config --online`).
     static func makeHTTPClient(connectTimeout: TimeAmount = .seconds(10)) -> HTTPClient {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: connectTimeout, read: .seconds(60))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        OutgoingHTTPClient.make(connectTimeout: connectTimeout)
     }
 
     /// A logger writing to standard error at a level.
@@ -76,7 +75,7 @@ enum CommandSupport {
     }
 
     static func printError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((TerminalOutput.safe(text) + "\n").utf8))
     }
 
     /// Whether standard output is a terminal (progress redraws a line) or not (plain lines).

@@ -98,7 +98,8 @@ struct ReconcileCommand: AsyncParsableCommand {
             var sink: ConnectorSink?
             do {
                 let made = try RecordSinkFactory.make(
-                    for: settings, store: store, httpClient: httpClient, clock: clock, logger: logger)
+                    for: settings, store: store, httpClient: httpClient,
+                    fileAccess: configuration.store.fileAccess, clock: clock, logger: logger)
                 sink = made
                 let forwarder = OutboxForwarder(
                     connector: settings.slug, store: store, sink: made.sink, clock: clock, logger: logger,

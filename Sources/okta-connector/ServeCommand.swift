@@ -40,9 +40,17 @@ struct ServeCommand: AsyncParsableCommand {
             CommandSupport.printError("\(error)")
             throw ExitCode(1)
         }
+        // Files this process creates are private whatever creates them (SQLite's side files, sinks'
+        // temporary files): the owner, and the configured group for reading.
+        umask(configuration.store.fileAccess.groupID == nil ? 0o077 : 0o027)
         let store = try CommandSupport.openStore(configuration)
         StructuredLogHandler.bootstrap(configuration.logging)
         let logger = Logger(label: "okta-connector")
+        for folder in configuration.worldReadablePersonalDataFolders {
+            logger.warning(
+                "a folder holding personal data is readable by every user of this machine; make it 0700 (or 0750 with store.file_group)",
+                metadata: ["folder": "\(folder)"])
+        }
         let http = CommandSupport.makeHTTPClient()
         let readyLogger = logger
         let listen = configuration.server.listen

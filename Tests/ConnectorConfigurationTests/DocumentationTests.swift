@@ -29,7 +29,9 @@ import Testing
               connector_server: Cloud
               max_body_bytes: 1048576
               shutdown_timeout: 20s
+              limits: { max_connections: 4096, request_deadline: 10s, idle_timeout: 60s }
             store:
+              file_group: root
               url: sqlite:///var/lib/okta-connector/state.db
               retention:
                 { dedupe_window: 7d, failed_events: 90d, dead_letters: 90d, runs: 365d, keep_runs: 1000, prune_interval: 1h }
@@ -52,7 +54,7 @@ import Testing
                   oauth: { client_id: 0oa1, private_key_file: /run/secrets/key.pem, key_id: k1, scopes: [okta.users.read] }
                 schedule: { repeats: daily, start_time: "03:00" }
                 event_hook: { secrets_file: /run/secrets/hook }
-                sink: { type: csv, directory: csv, delimiter: ";", keep: 10, realtime_interval: 15m, batch_size: 500 }
+                sink: { type: csv, directory: csv, delimiter: ";", keep: 10, realtime_interval: 15m, batch_size: 500, neutralize_formulas: true }
               - name: Token file and HTTP
                 okta: { url: https://acme.okta.com, api_token_file: /run/secrets/token }
                 schedule: { repeats: daily, start_time: "04:00" }
@@ -65,6 +67,7 @@ import Testing
                   client_secret_file: /run/secrets/neurons
                   scope: write
                   ca_file: \(ca)
+                  allow_insecure_http: false
                   batch_size: 500
             """
     }

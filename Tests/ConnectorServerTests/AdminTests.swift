@@ -24,6 +24,8 @@ final class ServeHarness: @unchecked Sendable {
     let task: Task<Void, any Error>
     let adminPort: Int
     let http = HTTPClient.shared
+    /// The configuration it started with.
+    let configuration: ServiceConfiguration
 
     init(users: Int = 200, name: String? = nil) async throws {
         var options = SimulatorOptions()
@@ -47,6 +49,7 @@ final class ServeHarness: @unchecked Sendable {
             store: StoreSettings(backend: .sqlite(path: "unused")),
             logging: LoggingSettings(format: .json, level: "error"),
             connectors: [connector])
+        self.configuration = configuration
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         application = try ConnectorApplication(
             configuration: configuration, store: store, httpClient: http, clock: SystemWallClock(), logger: quietLogger,

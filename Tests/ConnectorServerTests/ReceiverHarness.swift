@@ -44,7 +44,14 @@ final class ReceiverHarness: @unchecked Sendable {
     private let task: Task<Void, any Error>
     let woken = WakeLog()
 
-    init(connectors: [ConnectorSettings], maximumBodyBytes: Int = 1 << 20) async throws {
+    /// Whether the listener speaks TLS (raw-socket tests use plain HTTP: the limits are the same).
+    let tls: Bool
+
+    init(
+        connectors: [ConnectorSettings], maximumBodyBytes: Int = 1 << 20, tls: Bool = true,
+        limits: ListenerLimits = ListenerLimits()
+    ) async throws {
+        self.tls = tls
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-receiver-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
@@ -61,8 +68,10 @@ final class ReceiverHarness: @unchecked Sendable {
         let app = Application(
             router: router,
             server: try HookListener.serverBuilder(
-                tls: TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey)),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                tls: tls ? TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey) : nil,
+                limits: limits),
+            configuration: HookListener.configuration(
+                address: .hostname("127.0.0.1", port: 0), limits: limits, logger: quietLogger),
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quietLogger)
         task = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
@@ -76,7 +85,7 @@ final class ReceiverHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func url(_ path: String) -> String { "https://localhost:\(port)\(path)" }
+    func url(_ path: String) -> String { "\(tls ? "https" : "http")://localhost:\(port)\(path)" }
 
     func send(
         _ method: HTTPMethod, _ path: String, body: String? = nil, headers: [(String, String)] = []

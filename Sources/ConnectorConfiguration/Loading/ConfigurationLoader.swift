@@ -63,7 +63,7 @@ public enum ConfigurationLoader {
             throw error
         } catch {
             throw ConfigurationInvalid(errors: [
-                ConfigError(file: file, keyPath: "", kind: .syntax(reason: "\(error)"))
+                ConfigError(file: file, keyPath: "", kind: .syntax(reason: syntaxReason(error)))
             ])
         }
         let configuration = ServiceConfigurationReader(reader: reader).read(root)
@@ -72,6 +72,17 @@ public enum ConfigurationLoader {
         }
         return configuration
     }
+}
+
+/// A YAML syntax error's first line: where and what. The parser's message goes on to quote the
+/// source line, which may hold a secret written in the file; that part is left out.
+/// - Parameter error: The parser's error.
+/// - Returns: One line naming the line, column and problem.
+func syntaxReason(_ error: any Error) -> String {
+    let text = "\(error)"
+    let first =
+        text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: true).first.map(String.init) ?? text
+    return first.trimmingCharacters(in: .whitespaces)
 }
 
 /// Reads each section of the file into the typed model.
@@ -158,11 +169,18 @@ struct ServiceConfigurationReader {
         let connectorServer = object?.string("connector_server") ?? "Cloud"
         let maxBody = object?.int("max_body_bytes", in: 1024...(64 << 20)) ?? (1 << 20)
         let shutdownTimeout = object?.duration("shutdown_timeout") ?? 20
+        var limits = ListenerLimits()
+        if let limitsObject = object?.object("limits") {
+            limits.maxConnections = limitsObject.int("max_connections", in: 1...1_000_000) ?? limits.maxConnections
+            limits.requestDeadline = limitsObject.duration("request_deadline") ?? limits.requestDeadline
+            limits.idleTimeout = limitsObject.duration("idle_timeout") ?? limits.idleTimeout
+            limitsObject.finish()
+        }
         object?.finish()
         guard let listen else { return nil }
         return ServerSettings(
             listen: listen, tls: tls, admin: admin, connectorServer: connectorServer, maxBodyBytes: maxBody,
-            shutdownTimeout: shutdownTimeout)
+            shutdownTimeout: shutdownTimeout, limits: limits)
     }
 
     // MARK: store
@@ -170,6 +188,16 @@ struct ServiceConfigurationReader {
     func readStore(_ object: YAMLObject?) -> StoreSettings? {
         let url = object?.string("url") ?? "sqlite://okta-connector.db"
         let retention = readRetention(object?.object("retention"))
+        var fileAccess = PrivateFileAccess.ownerOnly
+        if let group = object?.string("file_group") {
+            if let access = PrivateFileAccess.ownerAndGroup(group) {
+                fileAccess = access
+            } else {
+                reader.record(
+                    "store.file_group", object?.node("file_group"),
+                    .invalidValue(value: group, reason: "no such group on this system"))
+            }
+        }
         object?.finish()
         if url.hasPrefix("sqlite:") {
             var path = String(url.dropFirst("sqlite:".count))
@@ -179,7 +207,8 @@ struct ServiceConfigurationReader {
                     "store.url", object?.node, .invalidValue(value: url, reason: "the SQLite URL needs a file path"))
                 return nil
             }
-            return StoreSettings(backend: .sqlite(path: reader.resolvePath(path)), retention: retention)
+            return StoreSettings(
+                backend: .sqlite(path: reader.resolvePath(path)), retention: retention, fileAccess: fileAccess)
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
             reader.record(
@@ -507,6 +536,7 @@ struct ServiceConfigurationReader {
             let delimiterText = object.string("delimiter") ?? ","
             let keep = object.int("keep", in: 1...10_000) ?? 10
             let interval = object.duration("realtime_interval") ?? 900
+            let neutralize = object.bool("neutralize_formulas") ?? true
             guard delimiterText.count == 1, let delimiter = delimiterText.first, delimiter != "\"",
                 !delimiter.isNewline
             else {
@@ -519,10 +549,12 @@ struct ServiceConfigurationReader {
             return .csv(
                 CSVSinkSettings(
                     directory: reader.resolvePath(directory), delimiter: delimiter, keep: keep,
-                    realtimeInterval: interval, batchSize: batchSize))
+                    realtimeInterval: interval, batchSize: batchSize, neutralizeFormulas: neutralize))
         case "http":
-            let endpoint = httpsURL(object, "endpoint")
-            let tokenURL = httpsURL(object, "token_url")
+            // Plain http only with the same explicit test flag as the Okta URL's.
+            let allowHTTP = object.bool("allow_insecure_http") ?? false
+            let endpoint = httpsURL(object, "endpoint", allowHTTP: allowHTTP)
+            let tokenURL = httpsURL(object, "token_url", allowHTTP: allowHTTP)
             let clientId = object.string("client_id", required: true)
             let secret = object.secret("client_secret")
             let scope = object.string("scope")
@@ -544,12 +576,21 @@ struct ServiceConfigurationReader {
         }
     }
 
-    func httpsURL(_ object: YAMLObject, _ key: String) -> URL? {
+    /// An outgoing URL: `https`, or `http` with `allow_insecure_http: true` (tests and the simulator).
+    func httpsURL(_ object: YAMLObject, _ key: String, allowHTTP: Bool) -> URL? {
         guard let text = object.string(key, required: true) else { return nil }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["https", "http"].contains(scheme),
-            url.host?.isEmpty == false
+            url.host?.isEmpty == false, url.user == nil, url.password == nil
         else {
             reader.record(object.child(key), object.node, .invalidValue(value: text, reason: "expected an https URL"))
+            return nil
+        }
+        guard scheme == "https" || allowHTTP else {
+            reader.record(
+                object.child(key), object.node,
+                .invalidValue(
+                    value: text,
+                    reason: "must use https (http only with `allow_insecure_http: true`, for tests)"))
             return nil
         }
         return url

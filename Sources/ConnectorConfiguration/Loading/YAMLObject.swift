@@ -44,8 +44,31 @@ final class ConfigReader {
         keyPathsRead.insert(generic)
     }
 
+    /// Values that came from `${ENV}` references: never echoed in an error, since a variable meant
+    /// for a secret may land in the wrong key.
+    private var substitutedValues: Set<String> = []
+
     func record(_ path: String, _ node: Node?, _ kind: ConfigError.Kind) {
-        errors.append(ConfigError(file: file, keyPath: path, line: node?.mark?.line, kind: kind))
+        errors.append(ConfigError(file: file, keyPath: path, line: node?.mark?.line, kind: withoutSubstitutions(kind)))
+    }
+
+    /// The problem with every value from the environment left out.
+    func withoutSubstitutions(_ kind: ConfigError.Kind) -> ConfigError.Kind {
+        guard !substitutedValues.isEmpty else { return kind }
+        func hidden(_ text: String) -> String {
+            substitutedValues.reduce(text) { $0.replacingOccurrences(of: $1, with: "<value from the environment>") }
+        }
+        func fromEnvironment(_ text: String) -> Bool { substitutedValues.contains { text.contains($0) } }
+        switch kind {
+        case .invalidValue(let value, let reason):
+            return .invalidValue(value: value.flatMap { fromEnvironment($0) ? nil : $0 }, reason: hidden(reason))
+        case .duplicate(let value, let firstAt):
+            return .duplicate(value: fromEnvironment(value) ? "<value from the environment>" : value, firstAt: firstAt)
+        case .unreadableFile(let path, let reason):
+            return .unreadableFile(path: hidden(path), reason: hidden(reason))
+        default:
+            return kind
+        }
     }
 
     /// Resolves a path relative to the configuration file's folder.
@@ -82,6 +105,7 @@ final class ConfigReader {
                 return nil
             }
             output += value
+            if !value.isEmpty { substitutedValues.insert(value) }
             rest = rest[rest.index(after: end)...]
         }
         return output + rest

@@ -71,11 +71,13 @@ public struct ServerSettings: Sendable {
     /// Seconds a SIGTERM or SIGINT may take to stop the process (SPEC §11: 20 s by default, inside
     /// Kubernetes' 30 s grace period).
     public var shutdownTimeout: Double
+    /// Limits against slow and greedy clients of the event hook listener.
+    public var limits: ListenerLimits
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
     public init(
         listen: ListenAddress, tls: TLSFiles?, admin: AdminSettings?, connectorServer: String, maxBodyBytes: Int,
-        shutdownTimeout: Double = 20
+        shutdownTimeout: Double = 20, limits: ListenerLimits = ListenerLimits()
     ) {
         self.listen = listen
         self.tls = tls
@@ -83,6 +85,26 @@ public struct ServerSettings: Sendable {
         self.connectorServer = connectorServer
         self.maxBodyBytes = maxBodyBytes
         self.shutdownTimeout = shutdownTimeout
+        self.limits = limits
+    }
+}
+
+/// Limits of the event hook listener against slow and greedy clients (`server.limits`): a client
+/// that trickles bytes or holds connections open must not keep Okta's deliveries from being answered.
+public struct ListenerLimits: Sendable, Hashable {
+    /// Connections served at once; one beyond it is closed at once. `max_connections`, default 4096.
+    public var maxConnections: Int
+    /// Seconds one request may take to arrive, headers and body together (`408` after).
+    /// `request_deadline`, default 10 s.
+    public var requestDeadline: Double
+    /// Seconds a kept-alive connection may wait for its next request. `idle_timeout`, default 60 s.
+    public var idleTimeout: Double
+
+    /// Creates the limits; the defaults are those of the configuration reference.
+    public init(maxConnections: Int = 4096, requestDeadline: Double = 10, idleTimeout: Double = 60) {
+        self.maxConnections = maxConnections
+        self.requestDeadline = requestDeadline
+        self.idleTimeout = idleTimeout
     }
 }
 
@@ -124,11 +146,18 @@ public struct StoreSettings: Sendable, Hashable {
     public var backend: Backend
     /// How long what is no longer needed is kept.
     public var retention: RetentionSettings
+    /// The mode and group of files holding personal data (the SQLite database and its side files,
+    /// sink outputs): `0600` unless `store.file_group` names a group (then `0640`).
+    public var fileAccess: PrivateFileAccess
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(backend: Backend, retention: RetentionSettings = RetentionSettings()) {
+    public init(
+        backend: Backend, retention: RetentionSettings = RetentionSettings(),
+        fileAccess: PrivateFileAccess = .ownerOnly
+    ) {
         self.backend = backend
         self.retention = retention
+        self.fileAccess = fileAccess
     }
 }
 
@@ -330,7 +359,8 @@ public enum SinkSettings: Sendable {
         case .ndjson(let sink): return "ndjson → \(sink.path == "-" ? "standard output" : sink.path)"
         case .csv(let sink):
             return
-                "csv → \(sink.directory) (delimiter \"\(sink.delimiter)\", keep \(sink.keep), real-time every \(Int(sink.realtimeInterval))s)"
+                "csv → \(sink.directory) (delimiter \"\(sink.delimiter)\", keep \(sink.keep), real-time every \(Int(sink.realtimeInterval))s, "
+                + (sink.neutralizeFormulas ? "formulas neutralised)" : "formulas NOT neutralised)")
         case .http(let sink):
             return "http → \(sink.endpoint.absoluteString) (token from \(sink.tokenURL.absoluteString))"
         }
@@ -374,14 +404,20 @@ public struct CSVSinkSettings: Sendable, Hashable {
     /// At most one real-time snapshot per this many seconds.
     public var realtimeInterval: TimeInterval
     public var batchSize: Int
+    /// Whether cells that a spreadsheet would run as formulas get a leading `'` (on by default).
+    public var neutralizeFormulas: Bool
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(directory: String, delimiter: Character, keep: Int, realtimeInterval: TimeInterval, batchSize: Int) {
+    public init(
+        directory: String, delimiter: Character, keep: Int, realtimeInterval: TimeInterval, batchSize: Int,
+        neutralizeFormulas: Bool = true
+    ) {
         self.directory = directory
         self.delimiter = delimiter
         self.keep = keep
         self.realtimeInterval = realtimeInterval
         self.batchSize = batchSize
+        self.neutralizeFormulas = neutralizeFormulas
     }
 }
 

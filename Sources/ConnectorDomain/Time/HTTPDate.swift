@@ -14,7 +14,10 @@ public enum HTTPDate {
         let civil = CivilDate(daysSinceEpoch: days)
         let second = Int(secondOfDay)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(weekdays[civil.isoWeekday - 1]), \(two(civil.day)) \(months[civil.month - 1]) \(civil.year) "
+        // IMF-fixdate has a four-digit year: years before 1000 are zero-padded (found by fuzzing:
+        // `0147` formatted as `147` did not parse back).
+        let year = String(repeating: "0", count: max(0, 4 - String(civil.year).count)) + String(civil.year)
+        return "\(weekdays[civil.isoWeekday - 1]), \(two(civil.day)) \(months[civil.month - 1]) \(year) "
             + "\(two(second / 3600)):\(two(second / 60 % 60)):\(two(second % 60)) GMT"
     }
 

@@ -11,7 +11,8 @@ import Synchronization
 /// Drains a connector's outbox to its sink (SPEC §9): in queue order, several changes of one user
 /// coalesced into the latest, in batches, marked done only after the sink accepted them. Retryable
 /// failures back off exponentially with jitter (honouring `Retry-After`) for as long as the sink is
-/// down; permanent rejections move the batch's records to the dead letters.
+/// down; a permanent rejection is narrowed down by splitting the batch until only the rejected
+/// records go to the dead letters.
 public final class OutboxForwarder: Service, Sendable {
     let connector: String
     let store: any StateStore
@@ -151,11 +152,26 @@ public final class OutboxForwarder: Service, Sendable {
             latest[entry.userId] = entry
             seqs[entry.userId, default: []].append(entry.seq)
         }
-        let ordered = latest.values.sorted { $0.seq < $1.seq }.prefix(batchSize)
-        let included = ordered.flatMap { seqs[$0.userId] ?? [] }
+        let ordered = Array(latest.values.sorted { $0.seq < $1.seq }.prefix(batchSize))
+        return try await deliver(ordered, seqs: seqs)
+    }
+
+    /// Delivers records (one per user, in queue order) as one batch. When the sink rejects the batch
+    /// as a whole, it is split in halves, each delivered the same way, until the rejected records
+    /// are alone: only those go to the dead letters, with the sink's reason, and the rest is
+    /// delivered — one bad record no longer takes its whole batch along, nor again on every replay.
+    /// Each user appears once, so the halves keep every user's order.
+    /// - Parameters:
+    ///   - records: The latest entry of each user, in queue order.
+    ///   - seqs: Every outbox entry of each user that the record stands for.
+    /// - Returns: How many outbox entries it took off the queue.
+    /// - Throws: `SinkError` when the sink did not take a part for now (that part and the rest stay
+    ///   queued; parts already taken are marked); the store's errors.
+    private func deliver(_ records: [OutboxEntry], seqs: [String: [Int64]]) async throws -> Int {
+        let included = records.flatMap { seqs[$0.userId] ?? [] }
         let batch = SinkBatch(
-            connector: connector, batchId: "\(connector)-\(ordered.first!.seq)-\(ordered.last!.seq)",
-            records: ordered.map {
+            connector: connector, batchId: "\(connector)-\(records.first!.seq)-\(records.last!.seq)",
+            records: records.map {
                 SinkRecord(
                     operation: $0.operation.rawValue, key: $0.userId, version: $0.version, attributesJSON: $0.recordJSON
                 )
@@ -163,13 +179,21 @@ public final class OutboxForwarder: Service, Sendable {
         do {
             try await sink.deliver(batch)
         } catch .permanent(let reason) {
-            failureCount.add(1, ordering: .relaxed)
             countSinkError("rejected")
+            if records.count > 1 {
+                logger.notice(
+                    "sink rejected a batch; splitting it to find the records it rejects",
+                    metadata: ["reason": "\(reason)", "records": "\(records.count)"])
+                let middle = records.count / 2
+                let first = try await deliver(Array(records[..<middle]), seqs: seqs)
+                return first + (try await deliver(Array(records[middle...]), seqs: seqs))
+            }
+            failureCount.add(1, ordering: .relaxed)
             Counter(label: "okta_connector_dead_letters_total", dimensions: [("connector", connector)])
                 .increment(by: included.count)
             logger.error(
-                "sink rejected a batch; moved to dead letters",
-                metadata: ["reason": "\(reason)", "records": "\(batch.records.count)"])
+                "sink rejected a record; moved to dead letters",
+                metadata: ["reason": "\(reason)", "key": "\(records[0].userId)"])
             try await store.moveToDeadLetters(
                 connector: connector, seqs: included, reason: reason, at: Timestamp(clock.now))
             return included.count
@@ -185,7 +209,7 @@ public final class OutboxForwarder: Service, Sendable {
         Counter(label: "okta_connector_records_forwarded_total", dimensions: [("connector", connector)])
             .increment(by: batch.records.count)
         // Forward latency: from the oldest change of the batch being queued to the sink taking it.
-        if let oldest = entries.map(\.createdAt.millisecondsSinceEpoch).min() {
+        if let oldest = records.map(\.createdAt.millisecondsSinceEpoch).min() {
             let milliseconds = max(0, Timestamp(clock.now).millisecondsSinceEpoch - oldest)
             Timer(label: "okta_connector_forward_latency_seconds", dimensions: [("connector", connector)])
                 .recordMilliseconds(milliseconds)

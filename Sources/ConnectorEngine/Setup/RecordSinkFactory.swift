@@ -3,8 +3,6 @@ public import ConnectorConfiguration
 public import ConnectorDomain
 public import ConnectorStore
 public import Logging
-import NIOCore
-import NIOSSL
 public import NeuronsSinks
 public import ServiceLifecycle
 
@@ -45,23 +43,27 @@ struct SinkLifetime: Service {
 /// Builds a connector's sink from its settings.
 public enum RecordSinkFactory {
     /// The sink of a connector.
+    /// - Parameters:
+    ///   - connector: The connector's settings.
+    ///   - store: The store the CSV snapshots read.
+    ///   - httpClient: The process's HTTP client, for the http sink without its own CA.
+    ///   - fileAccess: The mode and group of the files the ndjson and csv sinks write.
+    ///   - clock: The clock.
+    ///   - logger: The logger.
+    /// - Returns: The sink and what it owns.
     public static func make(
-        for connector: ConnectorSettings, store: any StateStore, httpClient: HTTPClient, clock: any WallClock,
-        logger: Logger
+        for connector: ConnectorSettings, store: any StateStore, httpClient: HTTPClient,
+        fileAccess: PrivateFileAccess = .ownerOnly, clock: any WallClock, logger: Logger
     ) throws -> ConnectorSink {
         switch connector.sink {
         case .ndjson(let settings):
-            return ConnectorSink(sink: try NDJSONSink(path: settings.path), snapshots: nil)
+            return ConnectorSink(sink: try NDJSONSink(path: settings.path, access: fileAccess), snapshots: nil)
         case .http(let settings):
             var client = httpClient
             var owned: HTTPClient?
             if let caFile = settings.caFile {
                 // A private CA for the Neurons endpoint: its own client, trusting it besides the system roots.
-                var tls = TLSConfiguration.makeClientConfiguration()
-                tls.additionalTrustRoots = [.file(caFile)]
-                var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-                configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
-                client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+                client = OutgoingHTTPClient.make(caFile: caFile)
                 owned = client
             }
             return ConnectorSink(
@@ -73,7 +75,7 @@ public enum RecordSinkFactory {
             let tracker = CSVChangeTracker()
             let writer = CSVSnapshotWriter(
                 directory: settings.directory, delimiter: settings.delimiter, keep: settings.keep,
-                prefix: connector.slug)
+                prefix: connector.slug, neutralizeFormulas: settings.neutralizeFormulas, access: fileAccess)
             return ConnectorSink(
                 sink: tracker,
                 snapshots: CSVSnapshots(

@@ -7,11 +7,33 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
+
+/// The admin token in force: a reloaded configuration replaces it, and the old one is refused from
+/// then on.
+final class AdminToken: Sendable {
+    private let matcher: Mutex<HookSecretMatcher>
+
+    init(_ token: Secret) {
+        matcher = Mutex(HookSecretMatcher(secrets: [token]))
+    }
+
+    /// Puts a new token in force.
+    func replace(with token: Secret) {
+        let new = HookSecretMatcher(secrets: [token])
+        matcher.withLock { $0 = new }
+    }
+
+    /// Whether the presented token is the one in force (constant time).
+    func matches(_ presented: String) -> Bool {
+        matcher.withLock { $0 }.matches(presented)
+    }
+}
 
 /// The admin listener (SPEC §11): probes open, everything else behind `Authorization: Bearer`.
 struct AdminAPI: Sendable {
     let view: ConnectorRuntimeView
-    let token: Secret
+    let token: AdminToken
     let metrics: ConnectorMetrics
     let logger: Logger
     let reload: @Sendable () async throws -> String
@@ -22,7 +44,7 @@ struct AdminAPI: Sendable {
             await view.store.isReady() ? text("ready\n") : text("store not ready\n", status: .serviceUnavailable)
         }
         let secured = router.group().add(
-            middleware: BearerTokenMiddleware(matcher: HookSecretMatcher(secrets: [token])))
+            middleware: BearerTokenMiddleware(token: token))
         secured.get("/metrics") { _, _ in
             let body = await metrics.scrape(view)
             return Response(
@@ -85,13 +107,13 @@ struct AdminAPI: Sendable {
 
 /// `Authorization: Bearer <token>`, compared in constant time.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let matcher: HookSecretMatcher
+    let token: AdminToken
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            matcher.matches(String(header.dropFirst(7)))
+            token.matches(String(header.dropFirst(7)))
         else {
             return Response(
                 status: .unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"okta-connector\""],

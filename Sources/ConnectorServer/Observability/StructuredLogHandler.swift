@@ -41,20 +41,38 @@ public struct StructuredLogHandler: LogHandler {
         let line: String
         switch format {
         case .json:
+            // JSON escapes C0 itself; DEL, C1 and bidirectional controls are escaped first, so a
+            // reader that prints the decoded value to a terminal is safe too.
             line = CanonicalJSON.string(
-                .object(Dictionary(fields.map { ($0.0, JSONValue.string($0.1)) }, uniquingKeysWith: { $1 })))
+                .object(
+                    Dictionary(
+                        fields.map { ($0.0, JSONValue.string(Self.jsonSafe($0.1))) }, uniquingKeysWith: { $1 })))
         case .logfmt:
             line = fields.map { "\($0.0)=\(Self.logfmtValue($0.1))" }.joined(separator: " ")
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
+    /// A JSON string value with the characters JSON leaves raw but terminals act on escaped.
+    static func jsonSafe(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: { $0.value >= 0x7F && SafeText.needsEscape($0) }) else {
+            return value
+        }
+        return SafeText.escaped(value)
+    }
+
+    /// A logfmt value: bare when it is one plain word, else quoted with `\`, `"` and every control
+    /// character escaped, so that a value from outside can neither end the line nor forge another
+    /// key or line, nor send a terminal escape sequence.
     static func logfmtValue(_ value: String) -> String {
-        let plain = !value.isEmpty && value.allSatisfy { !$0.isWhitespace && $0 != "\"" && $0 != "=" && $0 != "\\" }
+        let plain =
+            !value.isEmpty
+            && value.unicodeScalars.allSatisfy {
+                !$0.properties.isWhitespace && $0 != "\"" && $0 != "=" && $0 != "\\" && !SafeText.needsEscape($0)
+            }
         if plain { return value }
-        return "\""
-            + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+        return "\"" + SafeText.escaped(value, escapingBackslash: true).replacingOccurrences(of: "\"", with: "\\\"")
+            + "\""
     }
 }
 

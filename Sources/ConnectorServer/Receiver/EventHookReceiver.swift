@@ -16,10 +16,17 @@ public final class ReceiverStats: Sendable {
     private let counts = Mutex<[String: Int]>([:])
     private let lastStored = Mutex<[String: Date]>([:])
 
+    /// Every result a delivery or verification can have: the only values of the `result` label.
+    public static let results: Set<String> = [
+        "stored", "duplicate_delivery", "unauthorized", "invalid", "too_large", "incomplete",
+        "unsupported_media_type", "store_unavailable", "inactive_discarded", "verified",
+    ]
+
     /// Creates empty stats.
     public init() {}
 
     func count(_ connector: String, _ result: String) {
+        assert(Self.results.contains(result), "unknown result label \(result)")
         counts.withLock { $0["\(connector) \(result)", default: 0] += 1 }
         if result == "stored" { lastStored.withLock { $0[connector] = Date() } }
         Counter(label: "okta_connector_deliveries_total", dimensions: [("connector", connector), ("result", result)])
@@ -46,8 +53,7 @@ public final class ReceiverStats: Sendable {
     /// When a connector last stored a delivery (whether events are arriving).
     public func lastDelivery(_ connector: String) -> Date? { lastStored.withLock { $0[connector] } }
 
-    /// `"<connector> <result>": count`, results being `stored`, `duplicate_delivery`, `unauthorized`,
-    /// `invalid`, `too_large`, `unsupported_media_type`, `store_unavailable`, `inactive_discarded`, `verified`.
+    /// `"<connector> <result>": count`, results being those of ``results``.
     public var snapshot: [String: Int] { counts.withLock { $0 } }
 
     /// One count.
@@ -161,9 +167,13 @@ public final class EventHookReceiver: Sendable {
         header: HTTPField.Name, maximumBodyBytes: Int
     ) async throws -> Response {
         let started = ContinuousClock.now
+        // Credentials first, from the headers alone: the body of a request without them is never
+        // read, and its connection is closed after the answer (no keep-alive for a stranger).
         guard let presented = request.headers[header], matcher.matches(presented) else {
             unauthorized(connector)
-            return Self.error(.unauthorized, "missing or wrong \(connector.eventHook.authHeader) header")
+            var response = Self.error(.unauthorized, "missing or wrong \(connector.eventHook.authHeader) header")
+            response.headers[.connection] = "close"
+            return response
         }
         defer { stats.observe(latency: ContinuousClock.now - started, connector: connector.slug) }
         guard let contentType = request.headers[.contentType]?.lowercased(), contentType.hasPrefix("application/json")
@@ -175,9 +185,16 @@ public final class EventHookReceiver: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await body.collectBody(upTo: maximumBodyBytes)
-        } catch {
+        } catch let error as HTTPError where error.status == .contentTooLarge {
             stats.count(connector.slug, "too_large")
-            return Self.error(.contentTooLarge, "the body is larger than \(maximumBodyBytes) bytes")
+            var response = Self.error(.contentTooLarge, "the body is larger than \(maximumBodyBytes) bytes")
+            response.headers[.connection] = "close"
+            return response
+        } catch {
+            // The body stopped arriving: the request deadline answered 408 and closed the connection,
+            // or the client went away.
+            stats.count(connector.slug, "incomplete")
+            return Self.error(.requestTimeout, "the body did not arrive")
         }
         guard connector.active else {
             // Inactive: acknowledged so that Okta does not retry, and discarded (SPEC §2).

@@ -12,9 +12,12 @@ public final class SQLiteStateStore: StateStore {
     public let path: String
 
     /// Opens (creating if needed) the database file and applies pending migrations.
-    /// - Parameter path: The SQLite file.
+    /// - Parameters:
+    ///   - path: The SQLite file.
+    ///   - access: The mode and group of the file and its `-wal` and `-shm` side files (they hold
+    ///     personal data): `0600` by default.
     /// - Throws: ``StoreError`` when the file cannot be opened or comes from a newer version.
-    public init(path: String) throws {
+    public init(path: String, access: PrivateFileAccess = .ownerOnly) throws {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -26,7 +29,13 @@ public final class SQLiteStateStore: StateStore {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         do {
+            // Created with its access before SQLite opens it: SQLite gives the `-wal` and `-shm`
+            // files it creates the database file's mode. Files made by an older version are narrowed.
+            try access.create(path)
             pool = try DatabasePool(path: path, configuration: configuration)
+            for sideFile in [path, path + "-wal", path + "-shm", path + "-journal"] {
+                try access.apply(to: sideFile)
+            }
         } catch {
             throw StoreError.cannotOpen(location: path, reason: "\(error)")
         }
