@@ -5,9 +5,9 @@ public import Hummingbird
 public import HummingbirdCore
 import HummingbirdTLS
 public import Logging
-public import NIOCore
+import NIOCore
 import NIOHTTPTypes
-import NIOSSL
+public import NIOSSL
 
 /// How the event hook listener serves: HTTPS with the configured certificate (TLS 1.2 at least,
 /// forward-secret suites only), HTTP/1.1, and limits against slow or greedy clients (SPEC §4, §12):
@@ -223,6 +223,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         response.headerFields[.connection] = "close"
         context.write(wrapOutboundOut(.head(response)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.close(promise: nil)
     }
 }

@@ -6,6 +6,10 @@ import Foundation
 import NeuronsSinks
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("CSV snapshots are safe to open and private (SPEC §9, §12)", .timeLimit(.minutes(3)))
 struct CSVSafetyTests {
     static let hostileCells = [

@@ -33,8 +33,6 @@ final class RawSocket: @unchecked Sendable {
             close(descriptor)
             throw POSIXError(POSIXErrorCode(rawValue: error) ?? .EIO)
         }
-        var one: Int32 = 1
-        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         self.descriptor = descriptor
     }
 

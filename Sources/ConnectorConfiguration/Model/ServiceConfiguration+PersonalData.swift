@@ -1,5 +1,5 @@
-public import ConnectorDomain
-public import Foundation
+import ConnectorDomain
+import Foundation
 
 extension ServiceConfiguration {
     /// The folders where this configuration writes personal data: the SQLite database's folder and

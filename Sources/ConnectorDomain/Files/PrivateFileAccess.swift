@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -11,9 +11,9 @@ public import Foundation
 /// (`0640`) when the operator names a group for a reader such as a backup agent.
 public struct PrivateFileAccess: Sendable, Hashable, CustomStringConvertible {
     /// The permission bits given to every such file.
-    public let mode: mode_t
+    public let mode: UInt32
     /// The group given to every such file; `nil` leaves the group as the system chose it.
-    public let groupID: gid_t?
+    public let groupID: UInt32?
     /// The group's name, for messages.
     public let groupName: String?
 
@@ -26,10 +26,10 @@ public struct PrivateFileAccess: Sendable, Hashable, CustomStringConvertible {
     /// - Returns: The access, or `nil` when the system has no such group.
     public static func ownerAndGroup(_ groupName: String) -> PrivateFileAccess? {
         guard let entry = getgrnam(groupName) else { return nil }
-        return PrivateFileAccess(mode: 0o640, groupID: entry.pointee.gr_gid, groupName: groupName)
+        return PrivateFileAccess(mode: 0o640, groupID: UInt32(entry.pointee.gr_gid), groupName: groupName)
     }
 
-    init(mode: mode_t, groupID: gid_t?, groupName: String?) {
+    init(mode: UInt32, groupID: UInt32?, groupName: String?) {
         self.mode = mode
         self.groupID = groupID
         self.groupName = groupName
@@ -47,14 +47,14 @@ public struct PrivateFileAccess: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: `POSIXError` when the file cannot be created or its access set.
     public func create(_ path: String) throws {
         // `open` with the mode itself, so the file never exists with a wider mode, even for an instant.
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode_t(mode))
         guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         defer { close(descriptor) }
-        if let groupID, fchown(descriptor, uid_t.max, groupID) != 0 {
+        if let groupID, fchown(descriptor, uid_t.max, gid_t(groupID)) != 0 {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPERM)
         }
         // The umask may have removed bits the mode asks for (the group's read): set them exactly.
-        guard fchmod(descriptor, mode) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPERM) }
+        guard fchmod(descriptor, mode_t(mode)) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPERM) }
     }
 
     /// Gives an existing file this access; a missing file is no error.
@@ -62,10 +62,10 @@ public struct PrivateFileAccess: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: `POSIXError` when the file exists and its access cannot be set.
     public func apply(to path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
-        if let groupID, chown(path, uid_t.max, groupID) != 0 {
+        if let groupID, chown(path, uid_t.max, gid_t(groupID)) != 0 {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPERM)
         }
-        guard chmod(path, mode) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPERM) }
+        guard chmod(path, mode_t(mode)) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPERM) }
     }
 
     /// Whether others (neither the owner nor the group) may read or enter a folder.
@@ -74,15 +74,16 @@ public struct PrivateFileAccess: Sendable, Hashable, CustomStringConvertible {
     public static func isWorldReadable(_ path: String) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0 else { return false }
-        return info.st_mode & (S_IROTH | S_IXOTH) != 0
+        // Others' read (0o004) or search (0o001) bit.
+        return UInt32(info.st_mode) & 0o005 != 0
     }
 
     /// The permission bits of a file, for checks and tests.
     /// - Parameter path: The file.
     /// - Returns: Its mode's permission bits, or `nil` when it does not exist.
-    public static func permissions(of path: String) -> mode_t? {
+    public static func permissions(of path: String) -> UInt32? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
-        return info.st_mode & 0o777
+        return UInt32(info.st_mode) & 0o777
     }
 }
