@@ -1,5 +1,6 @@
 import ConnectorConfiguration
 import ConnectorDomain
+import ConnectorServer
 import Foundation
 import Testing
 
@@ -7,6 +8,7 @@ import Testing
 struct AdminTokenRotationTests {
     @Test func aReloadedTokenIsRequiredAtOnceAndTheOldOneRefused() async throws {
         let serve = try await ServeHarness(users: 5)
+        defer { Task { await serve.stop() } }
         #expect(try await serve.get("/api/status", token: "admin-token").status == 200)
         var rotated = serve.configuration
         rotated.server.admin?.token = Secret("rotated-admin-token")
@@ -15,6 +17,5 @@ struct AdminTokenRotationTests {
         #expect(try await serve.get("/metrics", token: "admin-token").status == 401)
         #expect(try await serve.get("/api/status", token: "rotated-admin-token").status == 200)
         #expect(try await serve.get("/healthz", token: nil).status == 200, "probes stay open")
-        await serve.stop()
     }
 }

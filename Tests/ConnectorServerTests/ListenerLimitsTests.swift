@@ -3,7 +3,9 @@ import ConnectorConfiguration
 import ConnectorServer
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOSSL
+import OktaSimulator
 import Testing
 
 /// The listener's defences against slow and greedy clients (SPEC §4, §12), driven over raw sockets.
@@ -162,11 +164,12 @@ struct ListenerLimitsTests {
             configure(&tls)
             let client = HTTPClient(
                 eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
-            defer { try? client.syncShutdown() }
             var request = HTTPClientRequest(url: harness.url(Self.path))
             request.headers.add(name: "x-okta-verification-challenge", value: "c")
             request.headers.add(name: "Authorization", value: "hook-secret-1")
-            return (try? await client.execute(request, timeout: .seconds(10)).status.code) == 200
+            let status = try? await client.execute(request, timeout: .seconds(10)).status.code
+            try? await client.shutdown()
+            return status == 200
         }
         #expect(await handshake { _ in }, "TLS 1.3")
         #expect(await handshake { $0.maximumTLSVersion = .tlsv12 }, "TLS 1.2 with ECDHE")
