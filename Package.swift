@@ -202,6 +202,7 @@ let package = Package(
                 "ConnectorServer",
                 "OktaClient",
                 "OktaSimulator",
+                "PostgreSQLStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -40,7 +40,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config)
         let settings = try CommandSupport.connector(connector, in: configuration)
-        let store = try CommandSupport.openStore(configuration)
+        let store = try await CommandSupport.openStore(configuration)
         let httpClient = CommandSupport.makeHTTPClient()
         let progress = ReconcileProgressPrinter(terminal: CommandSupport.isTerminal)
         // Log lines (in logging.format) never glue onto the progress line.

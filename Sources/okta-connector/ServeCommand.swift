@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
             CommandSupport.printError("\(error)")
             throw ExitCode(1)
         }
-        let store = try CommandSupport.openStore(configuration)
+        let store = try await CommandSupport.openStore(configuration)
         StructuredLogHandler.bootstrap(configuration.logging)
         let logger = Logger(label: "okta-connector")
         let http = CommandSupport.makeHTTPClient()

@@ -23,7 +23,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
-        let store = try CommandSupport.openStore(configuration)
+        let store = try await CommandSupport.openStore(configuration)
         for settings in configuration.connectors {
             let status = try await StatusReport.connector(
                 store: store, name: settings.name, slug: settings.slug, server: settings.server,
