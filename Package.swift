@@ -245,7 +245,8 @@ let package = Package(
         .testTarget(
             name: "ConnectorServerTests",
             dependencies: [
-                "okta-connector",
+                "okta-connector", "PostgreSQLStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 "ConnectorServer", "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore",
                 "OktaClient", "OktaSimulator", "ConnectorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
