@@ -31,6 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
                 oktaURL: settings.okta.url.absoluteString, statuses: settings.userStatuses.map(\.rawValue),
                 schedule: "\(settings.schedule)", hookPath: settings.eventHook.path, lastDelivery: nil)
             print("\(status.name) (\(status.slug))\(status.active ? "" : " — inactive")  \(status.oktaURL)")
+            print("  worker: " + (status.workerHolder.map { "replica \($0)" } ?? "no replica runs it now"))
             print(
                 "  inbox: \(status.inboxDepth) waiting   outbox: \(status.outboxDepth) queued"
                     + (status.outboxOldest.map { ", oldest \($0.iso8601)" } ?? "")

@@ -93,10 +93,12 @@ struct AdminTests {
     @Test func statusMetricsAndPageShowTheConnector() async throws {
         let serve = try await ServeHarness()
         // The startup reconcile runs at once; wait for it and for the forwarder.
+        // Then the scheduler saves the next due time.
         let done = try await eventually(timeout: 20) {
             let runs = try await serve.store.runs(connector: "test-org", limit: 1)
             let depth = try await serve.store.outboxStats(connector: "test-org").depth
-            return runs.first?.outcome == .succeeded && depth == 0
+            let next = try await serve.store.scheduleState(connector: "test-org")?.nextDueAt?.iso8601
+            return runs.first?.outcome == .succeeded && depth == 0 && next?.hasSuffix("T02:00:00.000Z") == true
         }
         #expect(done)
         let status = try JSONCoding.decode(JSONValue.self, from: try await serve.get("/api/status").body)
