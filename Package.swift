@@ -204,6 +204,7 @@ let package = Package(
                 "ConnectorServer",
                 "OktaClient",
                 "OktaSimulator",
+                "PostgreSQLStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -246,7 +247,8 @@ let package = Package(
         .testTarget(
             name: "ConnectorServerTests",
             dependencies: [
-                "okta-connector",
+                "okta-connector", "PostgreSQLStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 "ConnectorServer", "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore",
                 "OktaClient", "OktaSimulator", "ConnectorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -54,7 +54,9 @@ public struct ConnectorApplication: Sendable {
         let gate = RunGate(leases: store)
         let stats = ReceiverStats()
         let appliers = ApplierDirectory()
-        let supervisor = ConnectorSupervisor(initial: connectors, gate: gate, clock: clock, logger: logger) {
+        let supervisor = ConnectorSupervisor(
+            initial: connectors, gate: gate, leases: store, clock: clock, logger: logger
+        ) {
             connector, health in
             // Every per-connector counter exists at 0 from the start: alerts never see "no data".
             ConnectorMetrics.registerZeroCounters(connector: connector.slug)
@@ -86,7 +88,7 @@ public struct ConnectorApplication: Sendable {
                 batchSize: connector.sink.batchSize)
             // The sink's lifetime first: the group stops services in reverse, so it is released last.
             var parts = [
-                ConnectorPart(name: "sink", service: sink.lifetime),
+                ConnectorPart(name: "sink", service: sink.lifetime, worker: false),
                 ConnectorPart(name: "scheduler", service: scheduler, mayFinish: !connector.active),
                 ConnectorPart(name: "forwarder", service: forwarder),
             ]

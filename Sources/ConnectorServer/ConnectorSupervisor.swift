@@ -14,12 +14,16 @@ public struct ConnectorPart: Sendable {
     public var service: any Service
     /// Whether it may end on its own (an inactive connector's scheduler).
     public var mayFinish: Bool
+    /// Whether it runs only on the replica holding the connector's worker lease (the applier,
+    /// scheduler, forwarder, snapshots); `false` for what every replica keeps (the sink's resources).
+    public var worker: Bool
 
     /// Creates a part.
-    public init(name: String, service: any Service, mayFinish: Bool = false) {
+    public init(name: String, service: any Service, mayFinish: Bool = false, worker: Bool = true) {
         self.name = name
         self.service = service
         self.mayFinish = mayFinish
+        self.worker = worker
     }
 }
 
@@ -45,6 +49,8 @@ public final class ConnectorSupervisor: Service, Sendable {
 
     let build: @Sendable (ConnectorSettings, ConnectorHealthBoard) throws -> (ConnectorRuntime, [ConnectorPart])
     let gate: RunGate
+    /// Where the worker leases live (the store).
+    let leases: any WorkerLeases
     let clock: any WallClock
     let logger: Logger
     private let running = Mutex<[String: Running]>([:])
@@ -54,12 +60,13 @@ public final class ConnectorSupervisor: Service, Sendable {
     private let reloads = AsyncSerialLock()
 
     init(
-        initial: [ConnectorSettings], gate: RunGate, clock: any WallClock, logger: Logger,
+        initial: [ConnectorSettings], gate: RunGate, leases: any WorkerLeases, clock: any WallClock, logger: Logger,
         build:
             @escaping @Sendable (ConnectorSettings, ConnectorHealthBoard) throws -> (ConnectorRuntime, [ConnectorPart])
     ) {
         self.initial = initial
         self.gate = gate
+        self.leases = leases
         self.clock = clock
         self.logger = logger
         self.build = build
@@ -137,9 +144,13 @@ public final class ConnectorSupervisor: Service, Sendable {
                         service: OneShotService { await self.reconcile(runtime, trigger: .reactivation) },
                         mayFinish: true))
             }
-            var log = logger
-            log[metadataKey: "connector"] = "\(connector.slug)"
-            let services = parts.map { part in
+            let log: Logger = {
+                var log = logger
+                log[metadataKey: "connector"] = "\(connector.slug)"
+                return log
+            }()
+            let clock = clock
+            let supervised: @Sendable (ConnectorPart) -> ServiceGroupConfiguration.ServiceConfiguration = { part in
                 ServiceGroupConfiguration.ServiceConfiguration(
                     service: SupervisedService(
                         name: part.name, service: part.service, mayFinish: part.mayFinish, health: health,
@@ -147,6 +158,20 @@ public final class ConnectorSupervisor: Service, Sendable {
                     successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup)
             }
+            let workerParts = parts.filter(\.worker)
+            let groupLogger = logger
+            // The worker parts run only while this replica holds the connector's worker lease.
+            let leased = ConnectorWorkerLease(
+                connector: connector.slug, store: leases, clock: clock, logger: log, health: health
+            ) {
+                ServiceGroup(
+                    configuration: .init(
+                        services: workerParts.map(supervised), gracefulShutdownSignals: [], logger: groupLogger))
+            }
+            // What every replica keeps comes first: a group stops its services in reverse order.
+            let services =
+                parts.filter { !$0.worker }.map(supervised)
+                + [.init(service: leased, successTerminationBehavior: .gracefullyShutdownGroup)]
             let group = ServiceGroup(
                 configuration: .init(services: services, gracefulShutdownSignals: [], logger: logger))
             let finished = Latch()

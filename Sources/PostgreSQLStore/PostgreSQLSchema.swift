@@ -153,5 +153,17 @@ enum PostgreSQLSchema {
                 )
                 """
             ]),
+        Migration(
+            identifier: "v3: worker leases for several replicas",
+            sql: [
+                """
+                CREATE TABLE worker_leases (
+                    connector TEXT COLLATE "C" PRIMARY KEY,
+                    holder TEXT NOT NULL,
+                    epoch BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )
+                """
+            ]),
     ]
 }

@@ -918,6 +918,65 @@ public final class PostgreSQLStateStore: StateStore {
         return nil
     }
 
+    // MARK: - Worker leases
+
+    public func claimWorkerLease(connector: String, holder: String, at: Timestamp, expiresAt: Timestamp)
+        async throws -> WorkerLease
+    {
+        let claimant = ProcessIdentity(description: holder)
+        let logger = logger
+        return try await client.withTransaction(logger: logger) { connection in
+            // Make sure the row exists, then decide on it locked: two replicas claiming at once
+            // serialize here, and only one can win an expired lease.
+            try await connection.query(
+                """
+                INSERT INTO worker_leases (connector, holder, epoch, expires_at) VALUES (\(connector), '', 0, 0)
+                ON CONFLICT (connector) DO NOTHING
+                """, logger: logger)
+            var current: WorkerLease?
+            for try await (currentHolder, epoch, expires) in try await connection.query(
+                "SELECT holder, epoch, expires_at FROM worker_leases WHERE connector = \(connector) FOR UPDATE",
+                logger: logger
+            ).decode((String, Int64, Int64).self) {
+                current = WorkerLease(
+                    connector: connector, holder: currentHolder, epoch: epoch,
+                    expiresAt: Timestamp(millisecondsSinceEpoch: expires))
+            }
+            guard let current else {
+                throw StoreError.corruptRow(table: "worker_leases", key: connector, reason: "the row vanished")
+            }
+            let mine = current.holder == holder
+            let free =
+                current.expiresAt <= at || (claimant.map { $0.considersGone(current.holderIdentity) } ?? false)
+            guard mine || free else { return current }
+            let epoch = mine ? current.epoch : current.epoch + 1
+            try await connection.query(
+                """
+                UPDATE worker_leases SET holder = \(holder), epoch = \(epoch), expires_at = \(expiresAt.millisecondsSinceEpoch)
+                WHERE connector = \(connector)
+                """, logger: logger)
+            return WorkerLease(connector: connector, holder: holder, epoch: epoch, expiresAt: expiresAt)
+        }
+    }
+
+    public func releaseWorkerLease(connector: String, holder: String) async throws {
+        try await client.query(
+            "UPDATE worker_leases SET expires_at = 0 WHERE connector = \(connector) AND holder = \(holder)",
+            logger: logger)
+    }
+
+    public func workerLease(connector: String) async throws -> WorkerLease? {
+        for try await (holder, epoch, expires) in try await client.query(
+            "SELECT holder, epoch, expires_at FROM worker_leases WHERE connector = \(connector) AND holder <> ''",
+            logger: logger
+        ).decode((String, Int64, Int64).self) {
+            return WorkerLease(
+                connector: connector, holder: holder, epoch: epoch,
+                expiresAt: Timestamp(millisecondsSinceEpoch: expires))
+        }
+        return nil
+    }
+
     // MARK: - Schedule
 
     public func scheduleState(connector: String) async throws -> ScheduleState? {

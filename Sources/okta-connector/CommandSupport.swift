@@ -1,12 +1,14 @@
 import ArgumentParser
 import AsyncHTTPClient
 import ConnectorConfiguration
+import ConnectorDomain
 import ConnectorEngine
 import ConnectorServer
 import ConnectorStore
 import Foundation
 import Logging
 import NIOCore
+import PostgreSQLStore
 
 /// What the subcommands share: loading the configuration, opening the store, one HTTP client.
 enum CommandSupport {
@@ -32,19 +34,21 @@ enum CommandSupport {
         return connector
     }
 
-    /// Opens the configured store (migrations applied).
-    static func openStore(_ configuration: ServiceConfiguration) throws -> any StateStore {
-        switch configuration.store.backend {
-        case .sqlite(let path):
-            do {
+    /// Opens the configured store (migrations applied): SQLite or PostgreSQL by `store.url`.
+    static func openStore(_ configuration: ServiceConfiguration) async throws -> any StateStore {
+        do {
+            switch configuration.store.backend {
+            case .sqlite(let path):
                 return try SQLiteStateStore(path: path, access: configuration.store.fileAccess)
-            } catch {
-                printError("\(error)")
-                throw ExitCode(1)
+            case .postgres(let url, let password, let caFile):
+                var location = try PostgreSQLLocation(url: url)
+                if let password { location.password = password.reveal() }
+                if let caFile { location.caFile = caFile }
+                return try await PostgreSQLStateStore(location: location, logger: logger())
             }
-        case .postgres:
-            printError("PostgreSQL is not supported by this version yet")
-            throw ExitCode(2)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
         }
     }
 

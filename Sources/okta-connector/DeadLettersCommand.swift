@@ -20,7 +20,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
             let settings = try CommandSupport.connector(connector, in: configuration)
-            let store = try CommandSupport.openStore(configuration)
+            let store = try await CommandSupport.openStore(configuration)
             let letters = try await store.deadLetters(connector: settings.slug, limit: limit)
             guard !letters.isEmpty else {
                 print("No dead letters for \"\(settings.name)\".")
@@ -44,7 +44,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
             let settings = try CommandSupport.connector(connector, in: configuration)
-            let store = try CommandSupport.openStore(configuration)
+            let store = try await CommandSupport.openStore(configuration)
             let count = try await store.replayDeadLetters(
                 connector: settings.slug, ids: ids.isEmpty ? nil : ids, at: Timestamp(Date()))
             print("Re-queued \(count) dead letter\(count == 1 ? "" : "s") of \"\(settings.name)\" for the sink.")

@@ -26,7 +26,7 @@ struct EventsCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
             let settings = try CommandSupport.connector(connector, in: configuration)
-            let store = try CommandSupport.openStore(configuration)
+            let store = try await CommandSupport.openStore(configuration)
             let events = try await store.failedEvents(connector: settings.slug, limit: limit)
             guard !events.isEmpty else {
                 print("No failed events for \"\(settings.name)\".")
@@ -51,7 +51,7 @@ struct EventsCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
             let settings = try CommandSupport.connector(connector, in: configuration)
-            let store = try CommandSupport.openStore(configuration)
+            let store = try await CommandSupport.openStore(configuration)
             let count = try await store.retryFailedEvents(
                 connector: settings.slug, seqs: ids.isEmpty ? nil : ids, at: Timestamp(Date()))
             print("\(count) failed event\(count == 1 ? "" : "s") of \"\(settings.name)\" will be applied again.")

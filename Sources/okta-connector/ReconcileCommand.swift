@@ -40,7 +40,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config)
         let settings = try CommandSupport.connector(connector, in: configuration)
-        let store = try CommandSupport.openStore(configuration)
+        let store = try await CommandSupport.openStore(configuration)
         let httpClient = CommandSupport.makeHTTPClient()
         let progress = ReconcileProgressPrinter(terminal: CommandSupport.isTerminal)
         // Log lines (in logging.format) never glue onto the progress line.
@@ -107,18 +107,20 @@ struct ReconcileCommand: AsyncParsableCommand {
                 guard let sent = try await stop.untilStopped({ try await forwarder.drain() }) else {
                     await made.shutdown()
                     try await interrupted(
-                        by: stop, store: store, connector: settings.slug, httpClient: httpClient)
+                        by: stop, store: store, connector: settings.slug, httpClient: httpClient, whileForwarding: true)
                 }
                 print("  forwarded \(forwarder.forwarded) records (\(sent) outbox entries) to \(settings.sink.summary)")
                 if let snapshots = made.snapshots, record.outcome == .succeeded {
                     print("  CSV snapshot: \(try await snapshots.writeNow())")
                 }
                 await made.shutdown()
+            } catch let exit as ExitCode {
+                throw exit
             } catch {
                 await sink?.shutdown()
                 if stop.signal != nil {
                     try await interrupted(
-                        by: stop, store: store, connector: settings.slug, httpClient: httpClient)
+                        by: stop, store: store, connector: settings.slug, httpClient: httpClient, whileForwarding: true)
                 }
                 try? await httpClient.shutdown()
                 CommandSupport.printError("forwarding to the sink failed: \(error); the changes stay queued")
@@ -135,12 +137,16 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     /// Reports a run stopped by a signal and exits 128 + the signal's number.
     private func interrupted(
-        by stop: StopSignals, store: any StateStore, connector: String, httpClient: HTTPClient
+        by stop: StopSignals, store: any StateStore, connector: String, httpClient: HTTPClient,
+        whileForwarding: Bool = false
     ) async throws -> Never {
         try? await httpClient.shutdown()
         let signal = stop.signal ?? .sigint
         let last = try? await store.runs(connector: connector, limit: 1).first
-        var message = "stopped by \(signal): the reconcile was cancelled"
+        var message =
+            whileForwarding
+            ? "stopped by \(signal) while forwarding to the sink"
+            : "stopped by \(signal): the reconcile was cancelled"
         if let last {
             message += "; run \(last.id) recorded \(last.outcome.rawValue)"
         }

@@ -22,7 +22,7 @@ struct RunsCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
         let settings = try CommandSupport.connector(connector, in: configuration)
-        let store = try CommandSupport.openStore(configuration)
+        let store = try await CommandSupport.openStore(configuration)
         let runs = try await store.runs(connector: settings.slug, limit: limit)
         guard !runs.isEmpty else {
             print("No runs of \"\(settings.name)\" yet.")

@@ -43,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Files this process creates are private whatever creates them (SQLite's side files, sinks'
         // temporary files): the owner, and the configured group for reading.
         umask(configuration.store.fileAccess.groupID == nil ? 0o077 : 0o027)
-        let store = try CommandSupport.openStore(configuration)
+        let store = try await CommandSupport.openStore(configuration)
         StructuredLogHandler.bootstrap(configuration.logging)
         let logger = Logger(label: "okta-connector")
         for folder in configuration.worldReadablePersonalDataFolders {

@@ -23,7 +23,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
-        let store = try CommandSupport.openStore(configuration)
+        let store = try await CommandSupport.openStore(configuration)
         for settings in configuration.connectors {
             let status = try await StatusReport.connector(
                 store: store, name: settings.name, slug: settings.slug, server: settings.server,
@@ -31,6 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
                 oktaURL: settings.okta.url.absoluteString, statuses: settings.userStatuses.map(\.rawValue),
                 schedule: "\(settings.schedule)", hookPath: settings.eventHook.path, lastDelivery: nil)
             print("\(status.name) (\(status.slug))\(status.active ? "" : " — inactive")  \(status.oktaURL)")
+            print("  worker: " + (status.workerHolder.map { "replica \($0)" } ?? "no replica runs it now"))
             print(
                 "  inbox: \(status.inboxDepth) waiting   outbox: \(status.outboxDepth) queued"
                     + (status.outboxOldest.map { ", oldest \($0.iso8601)" } ?? "")

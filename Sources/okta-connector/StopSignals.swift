@@ -7,33 +7,37 @@ import UnixSignals
 /// SIGTERM and SIGINT for a command: the first asks it to stop, later ones are only logged, and the
 /// command can tell afterwards whether a signal (and not a failure) ended it (SPEC §11).
 final class StopSignals: Sendable {
-    /// The first signal, shared with the listening task.
-    private final class FirstSignal: Sendable {
-        let value = Mutex<UnixSignal?>(nil)
+    /// The first signal and who waits for it. Waiters are continuations, not iterations of a shared
+    /// stream: a wait that is cancelled (its operation finished first) leaves later waits intact.
+    private struct State {
+        var signal: UnixSignal?
+        var waiters: [Int: CheckedContinuation<UnixSignal?, Never>] = [:]
+        var nextId = 0
     }
 
-    private let received = FirstSignal()
-    private let stops: AsyncStream<UnixSignal>
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let shared = Shared()
     private let listener: Task<Void, Never>
 
     /// Starts trapping SIGTERM and SIGINT.
     /// - Parameter onStop: Called once, with the first signal.
     init(logger: Logger, onStop: @escaping @Sendable (UnixSignal) async -> Void = { _ in }) async {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
-        let (stops, continuation) = AsyncStream.makeStream(of: UnixSignal.self, bufferingPolicy: .bufferingNewest(1))
-        self.stops = stops
-        let received = received
+        let shared = shared
         listener = Task {
             for await signal in signals {
-                let first = received.value.withLock { value -> Bool in
-                    guard value == nil else { return false }
-                    value = signal
-                    return true
+                let waiters = shared.state.withLock { state -> [CheckedContinuation<UnixSignal?, Never>]? in
+                    guard state.signal == nil else { return nil }
+                    state.signal = signal
+                    defer { state.waiters = [:] }
+                    return Array(state.waiters.values)
                 }
-                if first {
+                if let waiters {
                     logger.notice("stopping", metadata: ["signal": "\(signal)"])
-                    continuation.yield(signal)
-                    continuation.finish()
+                    for waiter in waiters { waiter.resume(returning: signal) }
                     await onStop(signal)
                 } else {
                     logger.notice("already stopping", metadata: ["signal": "\(signal)"])
@@ -45,13 +49,28 @@ final class StopSignals: Sendable {
     deinit { listener.cancel() }
 
     /// The signal that asked the command to stop, if one did.
-    var signal: UnixSignal? { received.value.withLock { $0 } }
+    var signal: UnixSignal? { shared.state.withLock { $0.signal } }
 
     /// Waits for the first signal; returns at once when it came already, `nil` if the wait is cancelled.
     func wait() async -> UnixSignal? {
-        if let signal { return signal }
-        var iterator = stops.makeAsyncIterator()
-        return await iterator.next() ?? signal
+        let id = shared.state.withLock { state -> Int in
+            state.nextId += 1
+            return state.nextId
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<UnixSignal?, Never>) in
+                let now = shared.state.withLock { state -> UnixSignal?? in
+                    if let signal = state.signal { return .some(signal) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let now { continuation.resume(returning: now) }
+            }
+        } onCancel: {
+            let waiter = shared.state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: nil)
+        }
     }
 
     /// Runs an operation until it ends or a stop signal comes, whichever is first; on a signal the
@@ -65,8 +84,13 @@ final class StopSignals: Sendable {
                 return nil
             }
             defer { group.cancelAll() }
-            let first = try await group.next() ?? nil
-            return signal == nil ? first : nil
+            // The operation's result, unless a signal came first; the waiting child only returns
+            // on a signal (or when cancelled, after the operation ended).
+            while let result = try await group.next() {
+                if let value = result { return signal == nil ? value : nil }
+                if signal != nil { return nil }
+            }
+            return nil
         }
     }
 

@@ -219,10 +219,39 @@ struct ConfigurationErrorTests {
         }
     }
 
-    @Test func postgresIsRefusedClearlyUntilSupported() throws {
-        let yaml = "store: { url: \"postgres://u:pw@db:5432/okta\" }\n" + config(validConnector)
-        let error = try #require(only(errors(yaml)))
-        #expect(error.keyPath == "store.url")
-        #expect(!error.description.contains("pw@db"), "the URL may carry a password")
+    @Test func postgresURLsAreAcceptedWithThePasswordFromTheEnvironment() throws {
+        let yaml =
+            "store: { url: \"postgres://okta@db.internal:5432/okta?sslmode=verify-full\", password: \"${PGPASS}\" }\n"
+            + config(validConnector)
+        var env = environment
+        env["PGPASS"] = "s3cret"
+        let loaded = try load(yaml, env: env)
+        guard case .postgres(let url, let password, let caFile) = loaded.store.backend else {
+            Issue.record("not a PostgreSQL store: \(loaded.store.backend)")
+            return
+        }
+        #expect(url == "postgres://okta@db.internal:5432/okta?sslmode=verify-full")
+        #expect(password?.reveal() == "s3cret")
+        #expect(caFile == nil)
+    }
+
+    @Test func wrongPostgresURLsNameTheProblemWithoutThePassword() throws {
+        func problems(_ url: String, extra: String = "") -> [ConfigError] {
+            errors("store: { url: \"\(url)\"\(extra) }\n" + config(validConnector))
+        }
+        for (url, reason) in [
+            ("postgres://u:pw@db:5432", "names no database"),
+            ("postgres://db:5432/okta", "names no user"),
+            ("postgres://u:pw@db/okta?sslmode=prefer", "sslmode prefer is not supported"),
+            ("postgres://u:pw@db/okta?application=x", "unknown URL parameter application"),
+        ] {
+            let found = problems(url)
+            #expect(found.contains { $0.keyPath == "store.url" && $0.description.contains(reason) }, "\(url): \(found)")
+            #expect(found.allSatisfy { !$0.description.contains("pw@") }, "the URL may carry a password")
+        }
+        let both = problems("postgres://u:pw@db/okta", extra: ", password: other")
+        #expect(both.contains { $0.description.contains("not both") })
+        let ca = problems("postgres://u@db/okta", extra: ", ca_file: /nonexistent/ca.pem")
+        #expect(ca.contains { $0.keyPath == "store.ca_file" })
     }
 }

@@ -82,8 +82,20 @@ import Testing
         // The configuration must load: every key in it is a real one.
         _ = try ConfigurationLoader.parse(
             yaml: yaml, file: "/etc/okta-connector/config.yaml", environment: environment, fileReader: secrets)
-        let paths = ConfigurationLoader.keyPathsRead(
+        var paths = ConfigurationLoader.keyPathsRead(
             yaml: yaml, file: "/etc/okta-connector/config.yaml", environment: environment, fileReader: secrets)
+        // The PostgreSQL branch of `store` (one store per file): the same file with a PostgreSQL URL.
+        let ca = try directory.write("postgres-ca.pem", "x")
+        let postgres = yaml.replacingOccurrences(
+            of: "  url: sqlite:///var/lib/okta-connector/state.db",
+            with:
+                "  url: postgres://okta@db.internal:5432/okta?sslmode=verify-full\n  password: \"${ADMIN_TOKEN}\"\n  ca_file: \(ca)"
+        )
+        _ = try ConfigurationLoader.parse(
+            yaml: postgres, file: "/etc/okta-connector/config.yaml", environment: environment, fileReader: secrets)
+        paths.formUnion(
+            ConfigurationLoader.keyPathsRead(
+                yaml: postgres, file: "/etc/okta-connector/config.yaml", environment: environment, fileReader: secrets))
         // The targets of mapping overrides are the operator's own attribute names.
         return paths.filter { !$0.hasPrefix("connectors[].mapping.overrides.") }
     }

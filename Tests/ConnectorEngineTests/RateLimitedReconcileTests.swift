@@ -27,7 +27,9 @@ struct RateLimitedReconcileTests {
             let run = try await harness.reconcile()
             #expect(run.outcome == .succeeded, "\(run.errors)")
             #expect(run.rateLimited >= 2)
-            #expect(Date().timeIntervalSince(started) < 30)
+            // Waits come from the answers' Date (an hour ahead here), not the local clock: seconds, not
+            // an hour. Generous, for a loaded machine.
+            #expect(Date().timeIntervalSince(started) < 120)
             #expect(try await harness.storedHashes() == harness.expectedHashes())
         }
     }

@@ -135,8 +135,9 @@ struct ReconcileProgressTests {
     }
 
     @Test func theRunRecordShowsLiveCountsWhileItRuns() async throws {
+        // Ten pages at two a second: several waits, so a loaded machine still sees the run while it lasts.
         try await withConnector(
-            users: 600,
+            users: 2000,
             configure: { options in
                 options.rateLimits = RateLimitSettings(
                     limits: [OktaBucket.usersList: 2, OktaBucket.apps: 1000, OktaBucket.devices: 1000], window: 1)

@@ -270,7 +270,9 @@ struct SchedulerTests {
         #expect(runs(setup).isEmpty)
         // Once the CLI released it, the next due run takes the lease.
         try await leases.releaseRunLease(connector: "test-org", holder: cli)
-        setup.clock.advance(to: Timestamp.parse("2026-06-02T02:00:00Z")!.date)
+        // Wait until the scheduler sleeps towards its next look, then move the clock there.
+        #expect(await eventually { setup.clock.sleeperCount >= 1 })
+        setup.clock.advance(to: max(setup.clock.nextDeadline ?? setup.clock.now, setup.clock.now))
         #expect(await eventually { runs(setup).count == 1 })
         #expect(
             try await eventually { try await leases.runLease(connector: "test-org") == nil }, "released after the run")

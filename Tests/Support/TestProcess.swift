@@ -107,9 +107,10 @@ public final class TestProcess: @unchecked Sendable {
     /// Runs a program to its end (bounded) and returns its exit status and output.
     /// - Returns: The status, or `nil` if it had to be killed after `timeout`.
     public static func run(
-        _ executable: String, arguments: [String], log: String, timeout: TimeInterval = 60
+        _ executable: String, arguments: [String], log: String, timeout: TimeInterval = 60,
+        environment: [String: String] = [:]
     ) async throws -> (status: Int32?, output: String) {
-        let process = try TestProcess(executable, arguments: arguments, log: log)
+        let process = try TestProcess(executable, arguments: arguments, log: log, environment: environment)
         let status = await process.waitForExit(timeout: timeout)
         if status == nil { await process.terminate(timeout: 2) }
         return (status, process.output)

@@ -198,6 +198,10 @@ struct ServiceConfigurationReader {
                     .invalidValue(value: group, reason: "no such group on this system"))
             }
         }
+        let isPostgres = url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")
+        // PostgreSQL only: the password (besides one in the URL) and a CA for sslmode=verify-full.
+        let password = isPostgres ? object?.secret("password", required: false, alwaysResolve: true) : nil
+        let caFile = isPostgres ? object?.string("ca_file").map(reader.resolvePath) : nil
         object?.finish()
         if url.hasPrefix("sqlite:") {
             var path = String(url.dropFirst("sqlite:".count))
@@ -210,15 +214,50 @@ struct ServiceConfigurationReader {
             return StoreSettings(
                 backend: .sqlite(path: reader.resolvePath(path)), retention: retention, fileAccess: fileAccess)
         }
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            reader.record(
-                "store.url", object?.node,
-                .invalidValue(value: nil, reason: "PostgreSQL is not supported by this version yet; use sqlite://PATH"))
-            return nil
+        if isPostgres {
+            // Checked here so that the file's line is named; the URL is never echoed (it may hold a password).
+            guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+                reader.record(
+                    "store.url", object?.node,
+                    .invalidValue(value: nil, reason: "expected postgres://USER@HOST:5432/DATABASE?sslmode=verify-full")
+                )
+                return nil
+            }
+            var problems: [String] = []
+            if (components.user ?? "").isEmpty { problems.append("the URL names no user (postgres://USER@…)") }
+            let database = components.path.drop { $0 == "/" }
+            if database.isEmpty || database.contains("/") { problems.append("the URL names no database (…/DATABASE)") }
+            for item in components.queryItems ?? [] {
+                switch (item.name, item.value ?? "") {
+                case ("sslmode", "disable"), ("sslmode", "require"), ("sslmode", "verify-full"), ("sslrootcert", _):
+                    break
+                case ("sslmode", let value):
+                    problems.append("sslmode \(value) is not supported; use disable, require or verify-full")
+                default:
+                    problems.append("unknown URL parameter \(item.name); expected sslmode or sslrootcert")
+                }
+            }
+            if components.password != nil, password != nil {
+                problems.append("give the password either in the URL or as store.password/password_file, not both")
+            }
+            if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                reader.record(
+                    "store.ca_file", object?.node, .invalidValue(value: caFile, reason: "cannot read the file"))
+            }
+            for problem in problems {
+                reader.record("store.url", object?.node, .invalidValue(value: nil, reason: problem))
+            }
+            guard problems.isEmpty else { return nil }
+            return StoreSettings(
+                backend: .postgres(url: url, password: password, caFile: caFile), retention: retention,
+                fileAccess: fileAccess)
         }
         reader.record(
             "store.url", object?.node,
-            .invalidValue(value: url, reason: "expected sqlite:///absolute/path.db or sqlite://relative/path.db"))
+            .invalidValue(
+                value: url,
+                reason:
+                    "expected sqlite:///absolute/path.db, sqlite://relative/path.db or postgres://USER@HOST/DATABASE"))
         return nil
     }
 

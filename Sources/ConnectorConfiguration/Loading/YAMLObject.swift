@@ -282,7 +282,9 @@ final class YAMLObject {
 
     /// A secret given as `key` (a value, usually `${ENV}`) or `key_file` (a file whose content,
     /// without its trailing newline, is the secret). Exactly one of them.
-    func secret(_ key: String, required: Bool = true) -> Secret? {
+    /// - Parameter alwaysResolve: Read the secret even when the others are left unresolved (the
+    ///   store's password: every command that reads the store needs it).
+    func secret(_ key: String, required: Bool = true, alwaysResolve: Bool = false) -> Secret? {
         let fileKey = key + "_file"
         let inline = node(key)
         let file = node(fileKey)
@@ -297,7 +299,8 @@ final class YAMLObject {
                 child(key), inline, .invalidValue(value: nil, reason: "set either `\(key)` or `\(fileKey)`, not both"))
             return nil
         case (.some(let value), nil):
-            guard let text = secretString(value, path: child(key)) else { return nil }
+            let read = alwaysResolve ? scalarString(value, path: child(key)) : secretString(value, path: child(key))
+            guard let text = read else { return nil }
             guard !text.isEmpty else {
                 reader.record(child(key), value, .invalidValue(value: nil, reason: "the secret is empty"))
                 return nil
@@ -305,7 +308,7 @@ final class YAMLObject {
             return Secret(text)
         case (nil, .some(let value)):
             guard let path = scalarString(value, path: child(fileKey)) else { return nil }
-            guard reader.secrets == .resolve else { return Secret("file \(reader.resolvePath(path))") }
+            guard reader.secrets == .resolve || alwaysResolve else { return Secret("file \(reader.resolvePath(path))") }
             return readSecretFile(path, keyPath: child(fileKey), node: value)
         }
     }

@@ -139,8 +139,10 @@ public struct StoreSettings: Sendable, Hashable {
     public enum Backend: Sendable, Hashable {
         /// The embedded default: one SQLite file in WAL mode.
         case sqlite(path: String)
-        /// A PostgreSQL database shared by several replicas.
-        case postgres(url: String)
+        /// A PostgreSQL database shared by several replicas: the URL
+        /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE?sslmode=…`), the password when not in
+        /// the URL (`store.password` / `password_file`), a CA file for `sslmode=verify-full`.
+        case postgres(url: String, password: Secret?, caFile: String?)
     }
 
     public var backend: Backend

@@ -22,8 +22,9 @@ public final class OutboxForwarder: Service, Sendable {
     let batchSize: Int
     let idleWait: TimeInterval
     let maximumBackoff: TimeInterval
-    private let pokes: AsyncStream<Void>
-    private let poke: AsyncStream<Void>.Continuation
+    // Not an AsyncStream: a stream whose waiting task is cancelled (the idle timer won) is finished
+    // for good, and every later wait would return at once.
+    private let wakeUp = WakeSignal()
     private let forwardedCount = Atomic<Int>(0)
     private let failureCount = Atomic<Int>(0)
     private let currentState = Mutex<ForwarderState>(.healthy)
@@ -43,7 +44,6 @@ public final class OutboxForwarder: Service, Sendable {
         self.batchSize = batchSize
         self.idleWait = idleWait
         self.maximumBackoff = maximumBackoff
-        (pokes, poke) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Records the sink accepted so far.
@@ -59,7 +59,7 @@ public final class OutboxForwarder: Service, Sendable {
     public var lastError: String? { state.lastError }
 
     /// Tells the forwarder that the outbox has new entries.
-    public func wake() { poke.yield() }
+    public func wake() { wakeUp.signal() }
 
     /// Forwards until cancelled or shut down gracefully. Sink and store failures never end it: they
     /// are logged, shown in ``state``, and retried with capped backoff; every wait ends at once on a
@@ -107,16 +107,7 @@ public final class OutboxForwarder: Service, Sendable {
     }
 
     private func waitForWork() async {
-        let deadline = clock.now.addingTimeInterval(idleWait)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [pokes] in
-                var iterator = pokes.makeAsyncIterator()
-                _ = await iterator.next()
-            }
-            group.addTask { [clock] in try? await clock.sleep(until: deadline) }
-            await group.next()
-            group.cancelAll()
-        }
+        await wakeUp.wait(until: clock.now.addingTimeInterval(idleWait), clock: clock)
     }
 
     /// The wait before the next attempt: capped exponential backoff with jitter, or longer when the

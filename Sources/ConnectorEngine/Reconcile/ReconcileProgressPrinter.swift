@@ -43,9 +43,15 @@ public final class ReconcileProgressPrinter: Sendable {
         }
     }
 
-    /// A rate-limit wait starts: shown at once.
+    /// A rate-limit wait starts: shown at once. Concurrent calls waiting for the same reset are one
+    /// wait: plain output gets one line for it, not one per call.
     public func waiting(_ wait: RateLimitWait) {
-        draw(force: true) { $0.wait = wait }
+        let instant = now()
+        let isNew = state.withLock { state in
+            guard let shown = state.wait, shown.until > instant else { return true }
+            return abs(shown.until.timeIntervalSince(wait.until)) > 1
+        }
+        draw(force: terminal || isNew) { $0.wait = wait }
     }
 
     /// Redraws the line while a wait lasts (call every second): the seconds left count down.

@@ -60,6 +60,7 @@ enum StatusPage {
                   <p class="muted">\(escape(connector.oktaURL)) · server \(escape(connector.server)) · \(escape(connector.statuses.joined(separator: ", ")))</p>
                   <dl>
                     <dt>Health</dt><dd class="health \(healthClass(connector.health))">\(escape(connector.health?.description ?? "unknown"))</dd>
+                    <dt>Worker</dt><dd class="worker">\(escape(connector.workerHolder.map { "replica \($0)" } ?? "no replica holds the worker lease"))</dd>
                     <dt>Events</dt><dd class="events \(arriving ? "ok" : "warn")">\(arriving ? "arriving" : "none in the last hour") (last delivery \(age(connector.lastDelivery, now: now)), hook \(escape(connector.hookPath)))</dd>
                     <dt>Inbox</dt><dd class="inbox">\(connector.inboxDepth) waiting</dd>
                     <dt>Outbox</dt><dd class="outbox">\(connector.outboxDepth) queued\(connector.outboxOldest.map { ", oldest \(age($0.date, now: now))" } ?? "")</dd>

@@ -25,6 +25,9 @@ public struct StatusReport: Sendable {
         /// Inbox events that failed for good (replay with `okta-connector events retry`).
         public var failedEvents: Int
         public var runs: [RunRecord]
+        /// The replica running the connector's worker parts now (`host pid incarnation`), if any holds
+        /// a live worker lease.
+        public var workerHolder: String?
         /// The connector's health, known only to the process running it (`nil` when read from the store alone).
         public var health: ConnectorHealth?
     }
@@ -62,6 +65,7 @@ public struct StatusReport: Sendable {
         // Another process (the CLI) knows the newest delivery only from the store.
         let stored = try await store.latestDeliveryReceived(connector: slug)?.date
         let lastDelivery = [lastDelivery, stored].compactMap { $0 }.max()
+        let lease = try await store.workerLease(connector: slug)
         return Connector(
             name: name, slug: slug, server: server, active: active, oktaURL: oktaURL, statuses: statuses,
             schedule: schedule, hookPath: hookPath, nextDue: try await store.scheduleState(connector: slug)?.nextDueAt,
@@ -70,7 +74,8 @@ public struct StatusReport: Sendable {
             outboxOldest: outbox.oldestCreatedAt,
             deadLetters: try await store.deadLetterCount(connector: slug),
             failedEvents: try await store.failedEventCount(connector: slug),
-            runs: try await store.runs(connector: slug, limit: 30), health: nil)
+            runs: try await store.runs(connector: slug, limit: 30),
+            workerHolder: lease.flatMap { $0.expiresAt.date > Date() ? $0.holder : nil }, health: nil)
     }
 
     static func runJSON(_ run: RunRecord) -> JSONValue {
@@ -105,6 +110,7 @@ public struct StatusReport: Sendable {
                         "failedEvents": .integer(Int64(connector.failedEvents)),
                         "runs": .array(connector.runs.prefix(10).map(StatusReport.runJSON)),
                     ]
+                    if let holder = connector.workerHolder { object["workerHolder"] = .string(holder) }
                     if let health = connector.health {
                         object["health"] = .string(health.state)
                         if let reason = health.reason { object["healthReason"] = .string(reason) }

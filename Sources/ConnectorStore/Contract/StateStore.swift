@@ -166,6 +166,24 @@ public protocol RunLeases: Sendable {
     func runLease(connector: String) async throws -> RunLease?
 }
 
+/// Which replica runs a connector's worker parts (applier, scheduler, forwarder, snapshots) when
+/// several share one store: a lease row per connector with an epoch that grows at every change of
+/// holder. Every replica serves the hook listener and the admin API; only the holder works.
+public protocol WorkerLeases: Sendable {
+    /// Takes the connector's worker lease, or renews it for its holder, until `expiresAt`: taken when
+    /// free, expired, or held by a process on this host that is gone; renewed when `holder` has it.
+    /// - Returns: The lease as it is now: `holder`'s (a new epoch when it changed hands), or the
+    ///   other holder's.
+    func claimWorkerLease(connector: String, holder: String, at: Timestamp, expiresAt: Timestamp) async throws
+        -> WorkerLease
+
+    /// Gives the lease back (shutdown), so that another replica takes over at once.
+    func releaseWorkerLease(connector: String, holder: String) async throws
+
+    /// The connector's worker lease, expired or not.
+    func workerLease(connector: String) async throws -> WorkerLease?
+}
+
 /// Pruning of what the store keeps only for a while (SPEC §10).
 public protocol StoreRetention: Sendable {
     /// Deletes what is older than its horizon and reclaims space.
@@ -184,7 +202,7 @@ public protocol ScheduleStateStore: Sendable {
 
 /// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
 public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore,
-    EnrichmentStaging, StoreRetention, RunLeases
+    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases
 {
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool

@@ -483,3 +483,25 @@ public enum RunLeaseAcquisition: Sendable, Hashable {
     /// Another live process holds it.
     case held(RunLease)
 }
+
+/// A connector's worker lease: which replica runs its applier, scheduler and forwarder.
+public struct WorkerLease: Sendable, Hashable {
+    public var connector: String
+    /// `host pid incarnation` of the holder (``ProcessIdentity``).
+    public var holder: String
+    /// Grows by one each time the lease changes hands: a fencing token.
+    public var epoch: Int64
+    /// When the lease lapses unless renewed.
+    public var expiresAt: Timestamp
+
+    /// Creates a lease.
+    public init(connector: String, holder: String, epoch: Int64, expiresAt: Timestamp) {
+        self.connector = connector
+        self.holder = holder
+        self.epoch = epoch
+        self.expiresAt = expiresAt
+    }
+
+    /// The holder as a process identity, when it parses.
+    public var holderIdentity: ProcessIdentity? { ProcessIdentity(description: holder) }
+}

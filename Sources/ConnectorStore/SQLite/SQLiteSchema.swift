@@ -147,6 +147,17 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v5: worker leases for several replicas") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE worker_leases (
+                        connector TEXT PRIMARY KEY,
+                        holder TEXT NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -818,6 +818,58 @@ public final class SQLiteStateStore: StateStore {
             expiresAt: Timestamp(millisecondsSinceEpoch: row["expires_at"]))
     }
 
+    // MARK: - Worker leases
+
+    public func claimWorkerLease(connector: String, holder: String, at: Timestamp, expiresAt: Timestamp)
+        async throws -> WorkerLease
+    {
+        let claimant = ProcessIdentity(description: holder)
+        return try await pool.write { db in
+            let current = try Row.fetchOne(
+                db, sql: "SELECT * FROM worker_leases WHERE connector = ?", arguments: [connector]
+            ).map(Self.workerLease)
+            let epoch: Int64
+            if let current {
+                let mine = current.holder == holder
+                let free =
+                    current.expiresAt <= at || (claimant.map { $0.considersGone(current.holderIdentity) } ?? false)
+                guard mine || free else { return current }
+                epoch = mine ? current.epoch : current.epoch + 1
+            } else {
+                epoch = 1
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO worker_leases (connector, holder, epoch, expires_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (connector) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch,
+                    expires_at = excluded.expires_at
+                    """, arguments: [connector, holder, epoch, expiresAt.millisecondsSinceEpoch])
+            return WorkerLease(connector: connector, holder: holder, epoch: epoch, expiresAt: expiresAt)
+        }
+    }
+
+    public func releaseWorkerLease(connector: String, holder: String) async throws {
+        try await pool.write { db in
+            // Expired now, epoch kept: the next holder's epoch is still greater.
+            try db.execute(
+                sql: "UPDATE worker_leases SET expires_at = 0 WHERE connector = ? AND holder = ?",
+                arguments: [connector, holder])
+        }
+    }
+
+    public func workerLease(connector: String) async throws -> WorkerLease? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM worker_leases WHERE connector = ?", arguments: [connector]).map(
+                Self.workerLease)
+        }
+    }
+
+    static func workerLease(_ row: Row) -> WorkerLease {
+        WorkerLease(
+            connector: row["connector"], holder: row["holder"], epoch: row["epoch"],
+            expiresAt: Timestamp(millisecondsSinceEpoch: row["expires_at"]))
+    }
+
     // MARK: - Retention
 
     public func prune(_ horizons: RetentionHorizons, now: Timestamp) async throws -> PruneCounts {

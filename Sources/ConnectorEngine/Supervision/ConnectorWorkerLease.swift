@@ -1,0 +1,133 @@
+public import ConnectorDomain
+public import ConnectorStore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Runs a connector's worker parts only while this replica holds the connector's worker lease
+/// (SPEC §10): every replica serves the hook listener and the admin API, exactly one at a time
+/// applies events, reconciles on the schedule and forwards.
+///
+/// The lease lasts `leaseDuration` (10 s) and is renewed every `renewInterval` (3 s). A replica that
+/// is not the holder looks again every `renewInterval`, so when the holder dies (`kill -9`, power
+/// loss) or hangs, another takes over within `leaseDuration + renewInterval` (13 s). A holder that
+/// cannot renew stops its parts before its lease can lapse: it never works next to the next holder.
+/// On SQLite (one replica) the lease is always this process's, and a process restarted on the same
+/// host takes over the lease of the one that died at once.
+public struct ConnectorWorkerLease: Service {
+    let connector: String
+    let store: any WorkerLeases
+    let holder: String
+    let clock: any WallClock
+    let logger: Logger
+    let health: ConnectorHealthBoard
+    let leaseDuration: TimeInterval
+    let renewInterval: TimeInterval
+    let makeParts: @Sendable () -> ServiceGroup
+
+    /// Creates the lease keeper.
+    /// - Parameters:
+    ///   - makeParts: Builds the worker parts' group, afresh each time the lease is taken.
+    public init(
+        connector: String, store: any WorkerLeases, holder: String = ProcessIdentity.current.description,
+        clock: any WallClock, logger: Logger, health: ConnectorHealthBoard, leaseDuration: TimeInterval = 10,
+        renewInterval: TimeInterval = 3, makeParts: @escaping @Sendable () -> ServiceGroup
+    ) {
+        self.connector = connector
+        self.store = store
+        self.holder = holder
+        self.clock = clock
+        self.logger = logger
+        self.health = health
+        self.leaseDuration = leaseDuration
+        self.renewInterval = renewInterval
+        self.makeParts = makeParts
+    }
+
+    static var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+
+    public func run() async {
+        var announcedStandby = false
+        while !Self.stopping {
+            let lease: WorkerLease
+            do {
+                let now = clock.now
+                lease = try await store.claimWorkerLease(
+                    connector: connector, holder: holder, at: Timestamp(now),
+                    expiresAt: Timestamp(now.addingTimeInterval(leaseDuration)))
+                health.clear("lease")
+            } catch {
+                logger.error("cannot read the worker lease; trying again", metadata: ["error": "\(error)"])
+                health.report("lease", .degraded(reason: "cannot read the worker lease: \(error)"))
+                await pause(renewInterval)
+                continue
+            }
+            guard lease.holder == holder else {
+                if !announcedStandby {
+                    logger.notice(
+                        "another replica runs this connector's worker; standing by",
+                        metadata: ["holder": "\(lease.holder)", "epoch": "\(lease.epoch)"])
+                    announcedStandby = true
+                }
+                await pause(renewInterval)
+                continue
+            }
+            announcedStandby = false
+            logger.notice("this replica runs the connector's worker", metadata: ["epoch": "\(lease.epoch)"])
+            await work(from: lease)
+        }
+    }
+
+    /// Runs the parts while the lease is renewed; stops them when it cannot be, or at shutdown.
+    func work(from lease: WorkerLease) async {
+        let parts = makeParts()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await parts.run()
+                } catch {
+                    logger.error("the connector's worker parts stopped", metadata: ["error": "\(error)"])
+                }
+            }
+            group.addTask {
+                var renewedAt = clock.now
+                var lost: String?
+                while lost == nil {
+                    await pause(renewInterval)
+                    if Self.stopping { break }
+                    do {
+                        let now = clock.now
+                        let renewed = try await store.claimWorkerLease(
+                            connector: connector, holder: holder, at: Timestamp(now),
+                            expiresAt: Timestamp(now.addingTimeInterval(leaseDuration)))
+                        if renewed.holder == holder {
+                            renewedAt = now
+                        } else {
+                            lost = "another replica holds it now (epoch \(renewed.epoch))"
+                        }
+                    } catch {
+                        // Stop before the lease can lapse: the next holder must not find us working.
+                        if clock.now.timeIntervalSince(renewedAt) + renewInterval >= leaseDuration {
+                            lost = "it could not be renewed: \(error)"
+                        }
+                    }
+                }
+                if let lost {
+                    logger.error("lost the worker lease: this replica stops working", metadata: ["reason": "\(lost)"])
+                }
+                await parts.triggerGracefulShutdown()
+            }
+            await group.waitForAll()
+        }
+        if Self.stopping {
+            // Shutdown: hand the connector over at once instead of after the lease lapses.
+            try? await store.releaseWorkerLease(connector: connector, holder: holder)
+        }
+    }
+
+    private func pause(_ seconds: TimeInterval) async {
+        try? await cancelWhenGracefulShutdown {
+            try await clock.sleep(until: clock.now.addingTimeInterval(seconds))
+        }
+    }
+}

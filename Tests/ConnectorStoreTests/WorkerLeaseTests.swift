@@ -1,0 +1,57 @@
+import ConnectorDomain
+import ConnectorStore
+import Foundation
+import Testing
+
+/// The worker lease of several replicas (SPEC §10): one holder per connector, renewed by it, taken
+/// over when it lapses, with an epoch that grows at each change of holder.
+@Suite("Store contract: worker leases")
+struct WorkerLeaseTests {
+    @Test(arguments: StoreBackend.available)
+    func oneReplicaHoldsTheLeaseUntilItLapsesThenTheEpochGrows(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let a = "host-a 100 aaaa"
+        let b = "host-b 200 bbbb"
+        let first = try await store.claimWorkerLease(connector: connector, holder: a, at: at(0), expiresAt: at(10))
+        #expect(first == WorkerLease(connector: connector, holder: a, epoch: 1, expiresAt: at(10)))
+        // Another replica finds it held.
+        let refused = try await store.claimWorkerLease(connector: connector, holder: b, at: at(3), expiresAt: at(13))
+        #expect(refused.holder == a)
+        // The holder renews: same epoch, later expiry.
+        let renewed = try await store.claimWorkerLease(connector: connector, holder: a, at: at(6), expiresAt: at(16))
+        #expect(renewed == WorkerLease(connector: connector, holder: a, epoch: 1, expiresAt: at(16)))
+        #expect(
+            try await store.claimWorkerLease(connector: connector, holder: b, at: at(15), expiresAt: at(25)).holder == a
+        )
+        // The holder died: the lease lapses and the other replica takes it with a new epoch.
+        let takeover = try await store.claimWorkerLease(connector: connector, holder: b, at: at(16), expiresAt: at(26))
+        #expect(takeover == WorkerLease(connector: connector, holder: b, epoch: 2, expiresAt: at(26)))
+        #expect(try await store.workerLease(connector: connector) == takeover)
+        // The old holder comes back: it is refused, it does not work next to the new one.
+        #expect(
+            try await store.claimWorkerLease(connector: connector, holder: a, at: at(17), expiresAt: at(27)).holder == b
+        )
+        // Released at shutdown: taken at once, the epoch still grows.
+        try await store.releaseWorkerLease(connector: connector, holder: b)
+        let next = try await store.claimWorkerLease(connector: connector, holder: a, at: at(18), expiresAt: at(28))
+        #expect(next.holder == a)
+        #expect(next.epoch == 3)
+        // Leases are per connector.
+        #expect(
+            try await store.claimWorkerLease(connector: "other", holder: b, at: at(18), expiresAt: at(28)).holder == b)
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func aLeaseOfADeadProcessOnThisHostIsTakenAtOnce(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let me = ProcessIdentity.current
+        let dead = ProcessIdentity(host: me.host, pid: 999_999, incarnation: "gone").description
+        _ = try await store.claimWorkerLease(connector: connector, holder: dead, at: at(0), expiresAt: at(600))
+        let mine = try await store.claimWorkerLease(
+            connector: connector, holder: me.description, at: at(1), expiresAt: at(11))
+        #expect(mine.holder == me.description, "a restarted process need not wait for the lease to lapse")
+        #expect(mine.epoch == 2)
+    }
+}
