@@ -132,6 +132,10 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     let deadline: TimeAmount
     var state = State.waiting
     var timer: Scheduled<Void>?
+    /// Whether the connection is closed once the answer is written: an answer with
+    /// `Connection: close` given before the whole request arrived (a wrong secret, a body too
+    /// large), whose rest is never read.
+    var closeAfterAnswer = false
 
     init(deadline: TimeAmount) {
         self.deadline = deadline
@@ -174,14 +178,27 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head:
-            // An answer before the whole request (401 before the body, 413): no 408 after it.
+        case .head(let response):
+            // An answer before the whole request (401 before the body, 413): no 408 after it, and
+            // with `Connection: close` the connection goes once the answer is out, the rest of the
+            // request unread (the server would otherwise wait to drain the body).
             if case .receiving = state {
                 stopTimer()
                 state = .answering
+                closeAfterAnswer = response.headerFields[.connection]?.lowercased() == "close"
             }
         case .end:
             if case .answering = state { state = .waiting }
+            if closeAfterAnswer {
+                closeAfterAnswer = false
+                state = .closed
+                let written = context.eventLoop.makePromise(of: Void.self)
+                if let promise { written.futureResult.cascade(to: promise) }
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                written.futureResult.whenComplete { _ in loopBound.value.close(promise: nil) }
+                context.write(data, promise: written)
+                return
+            }
         case .body:
             break
         }

@@ -21,7 +21,9 @@ struct ListenerLimitsTests {
 
     @Test func aWrongSecretIsAnsweredWithoutReadingTheBodyAndTheConnectionClosed() async throws {
         let harness = try await ReceiverHarness(connectors: [connectorSettings()], tls: false)
+        defer { Task { await harness.stop() } }
         let socket = try RawSocket(port: harness.port)
+        defer { socket.close() }
         // Headers announcing a megabyte that never comes.
         socket.send(
             "POST \(Self.path) HTTP/1.1\r\nHost: localhost\r\nAuthorization: wrong\r\n"
@@ -35,10 +37,12 @@ struct ListenerLimitsTests {
     @Test func aTrickledRequestIsAnswered408AtItsDeadline() async throws {
         let harness = try await ReceiverHarness(
             connectors: [connectorSettings()], tls: false, limits: ListenerLimits(requestDeadline: 1))
+        defer { Task { await harness.stop() } }
         // Headers one byte every 100 ms: an idle timer would never fire, the deadline does.
         let headers = Array(
             post(delivery([logEvent("user.lifecycle.create", user: "00u1")])).utf8.map { String(UnicodeScalar($0)) })
         let socket = try RawSocket(port: harness.port)
+        defer { socket.close() }
         let started = Date()
         var answer = (text: "", closed: false)
         for byte in headers.prefix(40) {
@@ -53,6 +57,7 @@ struct ListenerLimitsTests {
 
         // A body that stalls after complete headers: 408 too, nothing stored.
         let second = try RawSocket(port: harness.port)
+        defer { second.close() }
         let full = post(delivery([logEvent("user.lifecycle.create", user: "00u1")]))
         second.send(String(full.dropLast(10)))
         let stalled = second.read(timeout: 3)
@@ -62,6 +67,7 @@ struct ListenerLimitsTests {
 
         // A connection that never sends anything is closed at the deadline, without an answer.
         let silent = try RawSocket(port: harness.port)
+        defer { silent.close() }
         let nothing = silent.read(timeout: 3)
         #expect(nothing.closed && nothing.text.isEmpty)
     }
@@ -69,7 +75,9 @@ struct ListenerLimitsTests {
     @Test func keptAliveConnectionsAreClosedWhenIdle() async throws {
         let harness = try await ReceiverHarness(
             connectors: [connectorSettings()], tls: false, limits: ListenerLimits(requestDeadline: 5, idleTimeout: 1))
+        defer { Task { await harness.stop() } }
         let socket = try RawSocket(port: harness.port)
+        defer { socket.close() }
         socket.send(post(delivery([logEvent("user.lifecycle.create", user: "00u1")])))
         let answer = socket.read(timeout: 5, until: "\r\n\r\n")
         #expect(answer.text.hasPrefix("HTTP/1.1 200"), "\(answer.text)")
@@ -83,18 +91,28 @@ struct ListenerLimitsTests {
         let harness = try await ReceiverHarness(
             connectors: [connectorSettings()], tls: false, limits: ListenerLimits(maxConnections: 3, requestDeadline: 8)
         )
+        defer { Task { await harness.stop() } }
+        // A verification request on each of three kept-alive connections: all three are accepted.
+        let verification = RawSocket.request(
+            "GET", Self.path, headers: [("x-okta-verification-challenge", "c"), ("Authorization", "hook-secret-1")])
         let held = try (0..<3).map { _ in try RawSocket(port: harness.port) }
-        try await Task.sleep(for: .milliseconds(200))
-        // The fourth connects at the kernel level but is not accepted: no answer.
+        defer { held.forEach { $0.close() } }
+        for socket in held {
+            socket.send(verification)
+            #expect(socket.read(timeout: 5, until: #"{"verification":"c"}"#).text.hasPrefix("HTTP/1.1 200"))
+        }
+        // The fourth connects at the kernel level but is not accepted while the three stay open.
         let extra = try RawSocket(port: harness.port)
+        defer { extra.close() }
         extra.send(post(delivery([logEvent("user.lifecycle.create", user: "00u2")])))
-        #expect(extra.read(timeout: 1).text.isEmpty)
-        // One already being served still gets its delivery acknowledged.
+        // One already being served still gets a delivery acknowledged, sent after the fourth's: the
+        // fourth has had no answer by then (its request would have been served first otherwise).
         held[0].send(post(delivery([logEvent("user.lifecycle.create", user: "00u1")])))
         #expect(held[0].read(timeout: 5, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
-        // When one closes, the waiting one is served.
-        held[1].send(post("{}", keepAlive: false))
-        _ = held[1].read(timeout: 5)
+        #expect(extra.read(timeout: 0).text.isEmpty, "not served while the cap is reached")
+        #expect(try await harness.inboxDepth() == 1)
+        // When one closes, the waiting one is accepted and served.
+        held[1].close()
         #expect(extra.read(timeout: 5, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
         #expect(try await harness.inboxDepth() == 2)
     }
@@ -105,6 +123,7 @@ struct ListenerLimitsTests {
         let slowCount = min(2_000, (fileLimit - 200) / 2)
         let harness = try await ReceiverHarness(
             connectors: [connectorSettings()], tls: false, limits: ListenerLimits(requestDeadline: 10))
+        defer { Task { await harness.stop() } }
         func latencies(_ count: Int) async throws -> [Double] {
             var values: [Double] = []
             for index in 0..<count {
@@ -124,17 +143,20 @@ struct ListenerLimitsTests {
 
         // Half idle after a partial request line, half trickling header bytes.
         var slow: [RawSocket] = []
+        defer { slow.forEach { $0.close() } }
         for index in 0..<slowCount {
             let socket = try RawSocket(port: harness.port)
             socket.send(index % 2 == 0 ? "POST \(Self.path) HTTP/1.1\r\n" : "POST \(Self.path) HTTP/1.1\r\nX-Slow: ")
             slow.append(socket)
         }
+        let trickled = slow
         let trickling = Task.detached {
             while !Task.isCancelled {
-                for (index, socket) in slow.enumerated() where index % 2 == 1 { socket.send("a") }
+                for (index, socket) in trickled.enumerated() where index % 2 == 1 { socket.send("a") }
                 try? await Task.sleep(for: .milliseconds(200))
             }
         }
+        defer { trickling.cancel() }
         try await Task.sleep(for: .milliseconds(500))
         let underLoad = try await latencies(50)
         trickling.cancel()
@@ -155,6 +177,7 @@ struct ListenerLimitsTests {
 
     @Test func theListenerOffersOnlyForwardSecretSuites() async throws {
         let harness = try await ReceiverHarness(connectors: [connectorSettings()])
+        defer { Task { await harness.stop() } }
         func handshake(_ configure: (inout TLSConfiguration) -> Void) async -> Bool {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.additionalTrustRoots = [

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -8,8 +9,9 @@ import Foundation
 
 /// A plain TCP connection driven byte by byte, for clients no HTTP library would be: ones that
 /// trickle, stall, or never finish.
-final class RawSocket: @unchecked Sendable {
+final class RawSocket: Sendable {
     let descriptor: Int32
+    private let isOpen = Mutex(true)
 
     /// Connects to a loopback port.
     init(port: Int) throws {
@@ -30,13 +32,22 @@ final class RawSocket: @unchecked Sendable {
         }
         guard result == 0 else {
             let error = errno
-            close(descriptor)
+            _ = Glibc.close(descriptor)
             throw POSIXError(POSIXErrorCode(rawValue: error) ?? .EIO)
         }
         self.descriptor = descriptor
     }
 
-    deinit { close(descriptor) }
+    deinit { close() }
+
+    /// Closes the connection; closing twice is harmless.
+    func close() {
+        let wasOpen = isOpen.withLock { open in
+            defer { open = false }
+            return open
+        }
+        if wasOpen { _ = Glibc.close(descriptor) }
+    }
 
     /// Sends text; `false` when the peer closed.
     @discardableResult
@@ -47,14 +58,16 @@ final class RawSocket: @unchecked Sendable {
         }
     }
 
-    /// Reads what arrives within `timeout` seconds, until the peer closes or `until` is found.
+    /// Reads what arrives within `timeout` seconds, until the peer closes or `until` is found; with
+    /// a timeout of 0, what has arrived already.
     /// - Returns: The text read and whether the peer closed the connection.
     func read(timeout: Double, until marker: String? = nil) -> (text: String, closed: Bool) {
         var received = [UInt8]()
         let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
+        // At least one poll: a timeout of 0 asks whether anything has arrived by now.
+        while true {
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let left = Int32(max(1, end.timeIntervalSinceNow * 1000))
+            let left = Int32(max(0, end.timeIntervalSinceNow * 1000))
             guard poll(&poller, 1, left) > 0 else { break }
             var buffer = [UInt8](repeating: 0, count: 65_536)
             let count = recv(descriptor, &buffer, buffer.count, 0)

@@ -85,6 +85,13 @@ final class ReceiverHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// Stops the listener and waits until it has closed its sockets (for a test's `defer`; the
+    /// rest is released when the harness goes).
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+
     func url(_ path: String) -> String { "\(tls ? "https" : "http")://localhost:\(port)\(path)" }
 
     func send(
