@@ -136,6 +136,12 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// `Connection: close` given before the whole request arrived (a wrong secret, a body too
     /// large), whose rest is never read.
     var closeAfterAnswer = false
+    /// Closes the connection at the end of a lingering close (see ``lingerThenClose(_:)``).
+    var lingerTimer: Scheduled<Void>?
+
+    /// How long the rest of an unread request is read and dropped after an early answer, before
+    /// the connection is closed regardless.
+    static let linger = TimeAmount.seconds(2)
 
     init(deadline: TimeAmount) {
         self.deadline = deadline
@@ -148,8 +154,9 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        stopTimer()
+        lingerTimer?.cancel()
+        lingerTimer = nil
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -194,8 +201,11 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
                 state = .closed
                 let written = context.eventLoop.makePromise(of: Void.self)
                 if let promise { written.futureResult.cascade(to: promise) }
-                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                written.futureResult.whenComplete { _ in loopBound.value.close(promise: nil) }
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                written.futureResult.whenComplete { _ in
+                    let (handler, context) = loopBound.value
+                    handler.lingerThenClose(context)
+                }
                 context.write(data, promise: written)
                 return
             }
@@ -207,6 +217,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelInactive(context: ChannelHandlerContext) {
         stopTimer()
+        lingerTimer?.cancel()
+        lingerTimer = nil
         state = .closed
         context.fireChannelInactive()
     }
@@ -223,6 +235,23 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func stopTimer() {
         timer?.cancel()
         timer = nil
+    }
+
+    /// A lingering close, as HTTP servers do after answering a request they did not read to its
+    /// end: closing at once with unread bytes in the socket makes the kernel reset the connection,
+    /// and a client still sending can lose the answer. So the sending side is closed (the client
+    /// reads the answer and then the end of the stream), what still arrives is read and dropped,
+    /// and the connection is closed when the client closes its side or after ``linger``.
+    /// - Parameter context: The handler's context.
+    private func lingerThenClose(_ context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let outputClosed = context.eventLoop.makePromise(of: Void.self)
+        // A transport that cannot half-close (or a connection already gone): close it all.
+        outputClosed.futureResult.whenFailure { _ in loopBound.value.close(promise: nil) }
+        context.close(mode: .output, promise: outputClosed)
+        lingerTimer = context.eventLoop.scheduleTask(in: min(deadline, Self.linger)) {
+            loopBound.value.close(promise: nil)
+        }
     }
 
     private func deadlinePassed(_ context: ChannelHandlerContext) {
