@@ -185,7 +185,8 @@ public final class EventHookReceiver: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await body.collectBody(upTo: maximumBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // `NIOTooManyBytesError` from the collection, or an `HTTPError` saying the same.
             stats.count(connector.slug, "too_large")
             var response = Self.error(.contentTooLarge, "the body is larger than \(maximumBodyBytes) bytes")
             response.headers[.connection] = "close"
