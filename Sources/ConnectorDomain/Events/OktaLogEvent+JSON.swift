@@ -23,10 +23,15 @@ extension OktaLogEvent {
         }
         var targets: [Actor] = []
         if case .array(let items)? = json["target"] { targets = items.compactMap(actor) }
-        return .success(
-            OktaLogEvent(
-                uuid: uuid, published: published, eventType: eventType, actor: actor(json["actor"]), target: targets,
-                outcomeResult: json["outcome"]?["result"]?.stringValue))
+        let event = OktaLogEvent(
+            uuid: uuid, published: published, eventType: eventType, actor: actor(json["actor"]), target: targets,
+            outcomeResult: json["outcome"]?["result"]?.stringValue)
+        // The user it is about becomes a store key and an Okta URL: it must look like an Okta id.
+        if let subject = event.subjectUserId, !OktaIdentifier.isWellFormed(subject) {
+            let field = event.target.contains { $0.type == "User" && $0.id == subject } ? "target" : "actor"
+            return .failure(EventShapeError(field: "\(field).id", reason: "not an Okta user id"))
+        }
+        return .success(event)
     }
 }
 

@@ -88,6 +88,9 @@ struct AdminAPI: Sendable {
             guard let runtime = runtime(context.parameters.get("name")), let id = context.parameters.get("id") else {
                 return notFound()
             }
+            guard OktaIdentifier.isWellFormed(id) else {
+                return json(["error": "not an Okta user id"], status: .badRequest)
+            }
             let outcome = try await runtime.applier.resync(userId: id)
             return json(["user": .string(id), "outcome": .string(outcome.map { "\($0)" } ?? "nothing to do")])
         }

@@ -176,8 +176,7 @@ public final class EventHookReceiver: Sendable {
             return response
         }
         defer { stats.observe(latency: ContinuousClock.now - started, connector: connector.slug) }
-        guard let contentType = request.headers[.contentType]?.lowercased(), contentType.hasPrefix("application/json")
-        else {
+        guard let contentType = request.headers[.contentType], Self.isJSON(contentType) else {
             stats.count(connector.slug, "unsupported_media_type")
             return Self.error(.unsupportedMediaType, "Content-Type must be application/json")
         }
@@ -311,6 +310,10 @@ public final class EventHookReceiver: Sendable {
     /// Validates and converts a delivery body (SPEC §4): the envelope type, `eventId`, and events
     /// with `uuid`, `eventType` and `published`. Unknown extra keys are accepted.
     static func parse(_ body: Data, connector: String, receivedAt: Timestamp) -> Result<InboxDelivery, Problem> {
+        // JSON is UTF-8 (RFC 8259); the decoder would let some invalid sequences through.
+        guard String(validating: body, as: UTF8.self) != nil else {
+            return .failure(Problem(message: "the body is not UTF-8"))
+        }
         let envelope: Envelope
         do {
             envelope = try JSONCoding.decoder().decode(Envelope.self, from: body)
@@ -327,6 +330,10 @@ public final class EventHookReceiver: Sendable {
             return .failure(Problem(message: "eventType must be \(EventHookDelivery.envelopeEventType)"))
         }
         guard !envelope.eventId.isEmpty else { return .failure(Problem(message: "eventId is empty")) }
+        // A key given twice means one thing here and maybe another to whoever checked the body.
+        if let key = JSONDuplicateKeys.first(in: body) {
+            return .failure(Problem(message: "duplicate key \"\(key.prefix(64))\""))
+        }
         var events: [InboxEvent] = []
         events.reserveCapacity(envelope.data.events.count)
         for (index, delivered) in envelope.data.events.enumerated() {
@@ -343,6 +350,13 @@ public final class EventHookReceiver: Sendable {
         }
         return .success(
             InboxDelivery(connector: connector, eventId: envelope.eventId, receivedAt: receivedAt, events: events))
+    }
+
+    /// Whether a `Content-Type` names JSON: `application/json`, with parameters or not
+    /// (`application/json; charset=utf-8`), but not a longer type that merely starts the same.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
     /// A short JSON error body.
