@@ -264,9 +264,11 @@ let package = Package(
         .testTarget(
             name: "ChaosTests",
             dependencies: [
-                "okta-connector", "okta-sim", "ConnectorDomain", "ConnectorTestSupport",
+                "okta-connector", "okta-sim", "ConnectorDomain", "ConnectorStore", "ConnectorTestSupport",
+                "PostgreSQLStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

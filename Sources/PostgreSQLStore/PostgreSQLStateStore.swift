@@ -842,10 +842,18 @@ public final class PostgreSQLStateStore: StateStore {
         let logger = logger
         return try await client.withTransaction(logger: logger) { connection in
             var abandoned: [Int64] = []
-            for try await (id, owner) in try await connection.query(
-                "SELECT id, owner FROM runs WHERE outcome = 'running' FOR UPDATE", logger: logger
-            ).decode((Int64, String?).self) {
-                if me.considersGone(owner.flatMap(ProcessIdentity.init(description:))) { abandoned.append(id) }
+            for try await (id, owner, holder, expires) in try await connection.query(
+                """
+                SELECT runs.id, runs.owner, run_leases.holder, run_leases.expires_at FROM runs
+                LEFT JOIN run_leases ON run_leases.connector = runs.connector
+                WHERE runs.outcome = 'running' FOR UPDATE OF runs
+                """, logger: logger
+            ).decode((Int64, String?, String?, Int64?).self) {
+                if RunRecovery.isAbandoned(
+                    owner: owner, leaseHolder: holder, leaseExpiresAt: expires, me: me, at: at.millisecondsSinceEpoch)
+                {
+                    abandoned.append(id)
+                }
             }
             guard !abandoned.isEmpty else { return [] }
             try await connection.query(

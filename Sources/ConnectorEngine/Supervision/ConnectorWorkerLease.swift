@@ -23,15 +23,19 @@ public struct ConnectorWorkerLease: Service {
     let health: ConnectorHealthBoard
     let leaseDuration: TimeInterval
     let renewInterval: TimeInterval
+    let onTakeover: @Sendable () async -> Void
     let makeParts: @Sendable () -> ServiceGroup
 
     /// Creates the lease keeper.
     /// - Parameters:
+    ///   - onTakeover: Runs when this replica takes the lease from another (crash recovery of the
+    ///     previous holder's runs), before the parts start.
     ///   - makeParts: Builds the worker parts' group, afresh each time the lease is taken.
     public init(
         connector: String, store: any WorkerLeases, holder: String = ProcessIdentity.current.description,
         clock: any WallClock, logger: Logger, health: ConnectorHealthBoard, leaseDuration: TimeInterval = 10,
-        renewInterval: TimeInterval = 3, makeParts: @escaping @Sendable () -> ServiceGroup
+        renewInterval: TimeInterval = 3, onTakeover: @escaping @Sendable () async -> Void = {},
+        makeParts: @escaping @Sendable () -> ServiceGroup
     ) {
         self.connector = connector
         self.store = store
@@ -41,6 +45,7 @@ public struct ConnectorWorkerLease: Service {
         self.health = health
         self.leaseDuration = leaseDuration
         self.renewInterval = renewInterval
+        self.onTakeover = onTakeover
         self.makeParts = makeParts
     }
 
@@ -74,6 +79,7 @@ public struct ConnectorWorkerLease: Service {
             }
             announcedStandby = false
             logger.notice("this replica runs the connector's worker", metadata: ["epoch": "\(lease.epoch)"])
+            await onTakeover()
             await work(from: lease)
         }
     }

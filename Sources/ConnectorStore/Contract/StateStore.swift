@@ -136,7 +136,9 @@ public protocol RunHistory: Sendable {
     func run(id: Int64) async throws -> RunRecord?
 
     /// Marks runs left `running` by a process that is gone as `interrupted` and removes their
-    /// staged enrichment (crash recovery, at start). Runs of processes still alive are left alone.
+    /// staged enrichment (crash recovery: at start, and when a replica takes over a connector).
+    /// A run is gone when its process is (on this host) or no longer holds the connector's run
+    /// lease (``RunRecovery``); runs of this process and of live lease holders are left alone.
     /// - Returns: The runs marked.
     func interruptAbandonedRuns(at: Timestamp) async throws -> [Int64]
 }
