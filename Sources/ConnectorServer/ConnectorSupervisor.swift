@@ -177,7 +177,8 @@ public final class ConnectorSupervisor: Service, Sendable {
                     } catch {
                         log.error("could not check for interrupted runs", metadata: ["error": "\(error)"])
                     }
-                }
+                },
+                fence: runtime.fence
             ) {
                 ServiceGroup(
                     configuration: .init(

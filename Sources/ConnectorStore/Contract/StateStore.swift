@@ -218,6 +218,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotOpen(location: String, reason: String)
     /// Stored data does not decode (corruption or a manual edit).
     case corruptRow(table: String, key: String, reason: String)
+    /// A write carried a worker lease this replica no longer holds: refused, nothing written.
+    case fenced(connector: String, epoch: Int64)
 
     public var description: String {
         switch self {
@@ -226,6 +228,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
                 "the database was written by a newer okta-connector (unknown migrations: \(unknown.joined(separator: ", "))); upgrade this binary"
         case .cannotOpen(let location, let reason): return "cannot open the store at \(location): \(reason)"
         case .corruptRow(let table, let key, let reason): return "corrupt row in \(table) (\(key)): \(reason)"
+        case .fenced(let connector, let epoch):
+            return
+                "this replica no longer holds the worker lease of \(connector) (epoch \(epoch)); the write was refused"
         }
     }
 }

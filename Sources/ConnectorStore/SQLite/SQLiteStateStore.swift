@@ -85,6 +85,14 @@ public final class SQLiteStateStore: StateStore {
             }
         }
         return try await pool.write { db in
+            if let fence = batch.fence {
+                let lease = try Row.fetchOne(
+                    db, sql: "SELECT * FROM worker_leases WHERE connector = ?", arguments: [batch.connector]
+                ).map(Self.workerLease)
+                guard fence.admits(lease, at: batch.at) else {
+                    throw StoreError.fenced(connector: batch.connector, epoch: fence.epoch)
+                }
+            }
             var outcomes: [UserWriteOutcome] = []
             outcomes.reserveCapacity(encoded.count)
             let now = batch.at.millisecondsSinceEpoch
