@@ -9,6 +9,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OktaClient
+import SQLiteStore
 
 /// The reconcile benchmark of SPEC §14: users per second and CPU per user with rate limits off,
 /// peak memory per org size (must stay flat), Okta calls against the minimum for the plan, and with

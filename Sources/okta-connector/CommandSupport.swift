@@ -5,10 +5,11 @@ import ConnectorDomain
 import ConnectorEngine
 import ConnectorServer
 import ConnectorStore
-import PostgreSQLStore
 import Foundation
 import Logging
 import NIOCore
+import PostgreSQLStore
+import SQLiteStore
 
 /// What the subcommands share: loading the configuration, opening the store, one HTTP client.
 enum CommandSupport {

@@ -2,6 +2,7 @@ import ConnectorDomain
 import ConnectorStore
 import Foundation
 import GRDB
+import SQLiteStore
 import Testing
 
 /// What is particular to the SQLite file: migrations, durability of the file, atomicity.

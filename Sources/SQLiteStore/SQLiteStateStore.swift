@@ -1,4 +1,5 @@
 public import ConnectorDomain
+public import ConnectorStore
 import Foundation
 internal import GRDB
 
