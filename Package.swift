@@ -55,14 +55,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Durable state: users, inbox, outbox, dead letters, runs, schedule state.
-        // Protocols plus the SQLite backend.
+        // Durable state: users, inbox, outbox, dead letters, runs, schedule state, leases.
+        // The contract (protocols and models) only; each backend is a target of its own.
         .target(
             name: "ConnectorStore",
             dependencies: [
                 "ConnectorDomain",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The embedded backend of the store: one SQLite file through GRDB (SPEC §10).
+        .target(
+            name: "SQLiteStore",
+            dependencies: [
+                "ConnectorDomain", "ConnectorStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -179,10 +187,11 @@ let package = Package(
                 "ConnectorConfiguration",
                 "ConnectorEngine",
                 "ConnectorServer",
-                "ConnectorStore",
+                "ConnectorStore", "SQLiteStore",
                 "NeuronsSinks",
                 "OktaClient",
-                "OktaSimulator",
+                "OktaSimulator", "PostgreSQLStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -199,7 +208,7 @@ let package = Package(
             dependencies: [
                 "ConnectorDomain",
                 "ConnectorConfiguration",
-                "ConnectorStore",
+                "ConnectorStore", "SQLiteStore",
                 "ConnectorEngine",
                 "ConnectorServer",
                 "OktaClient",
@@ -224,7 +233,8 @@ let package = Package(
         .testTarget(
             name: "ConnectorEngineTests",
             dependencies: [
-                "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore", "OktaClient",
+                "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore", "SQLiteStore",
+                "OktaClient",
                 "OktaSimulator", "ConnectorTestSupport", "NeuronsSinks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -250,6 +260,7 @@ let package = Package(
                 "okta-connector", "PostgreSQLStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 "ConnectorServer", "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore",
+                "SQLiteStore",
                 "OktaClient", "OktaSimulator", "ConnectorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -266,9 +277,11 @@ let package = Package(
         .testTarget(
             name: "ChaosTests",
             dependencies: [
-                "okta-connector", "okta-sim", "ConnectorDomain", "ConnectorTestSupport",
+                "okta-connector", "okta-sim", "ConnectorDomain", "ConnectorStore", "ConnectorTestSupport",
+                "PostgreSQLStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -307,7 +320,7 @@ let package = Package(
         .testTarget(
             name: "ConnectorStoreTests",
             dependencies: [
-                "ConnectorStore", "ConnectorDomain", "PostgreSQLStore",
+                "ConnectorStore", "SQLiteStore", "ConnectorDomain", "PostgreSQLStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -61,8 +61,10 @@ public struct ConnectorApplication: Sendable {
             // Every per-connector counter exists at 0 from the start: alerts never see "no data".
             ConnectorMetrics.registerZeroCounters(connector: connector.slug)
             let client = OktaAPIClient.make(for: connector, httpClient: httpClient, clock: clock, logger: logger)
+            let fence = WorkerFenceHolder()
             let applier = EventApplier(
-                connector: connector, store: store, client: client, clock: clock, logger: logger, health: health)
+                connector: connector, store: store, client: client, clock: clock, logger: logger, health: health,
+                fence: fence)
             let reconciler = Reconciler(
                 connector: connector, client: client, store: store, clock: clock, logger: logger)
             let sink = try RecordSinkFactory.make(
@@ -102,7 +104,7 @@ public struct ConnectorApplication: Sendable {
             return (
                 ConnectorRuntime(
                     settings: connector, client: client, applier: applier, reconciler: reconciler, forwarder: forwarder,
-                    snapshots: snapshots, board: health), parts
+                    snapshots: snapshots, board: health, fence: fence), parts
             )
         }
         let receiver = EventHookReceiver(

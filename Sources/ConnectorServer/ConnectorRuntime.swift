@@ -13,6 +13,8 @@ public struct ConnectorRuntime: Sendable {
     public let snapshots: CSVSnapshots?
     /// Where the connector's parts report trouble.
     public let board: ConnectorHealthBoard
+    /// The worker lease this replica holds for the connector, if it holds it.
+    public let fence: WorkerFenceHolder
 
     /// How the connector is doing: the worst of its parts' reports and of Okta's answer to its
     /// credentials.

@@ -49,8 +49,8 @@ public final class ConnectorSupervisor: Service, Sendable {
 
     let build: @Sendable (ConnectorSettings, ConnectorHealthBoard) throws -> (ConnectorRuntime, [ConnectorPart])
     let gate: RunGate
-    /// Where the worker leases live (the store).
-    let leases: any WorkerLeases
+    /// Where the worker leases and runs live (the store).
+    let leases: any WorkerLeases & RunHistory
     let clock: any WallClock
     let logger: Logger
     private let running = Mutex<[String: Running]>([:])
@@ -60,7 +60,8 @@ public final class ConnectorSupervisor: Service, Sendable {
     private let reloads = AsyncSerialLock()
 
     init(
-        initial: [ConnectorSettings], gate: RunGate, leases: any WorkerLeases, clock: any WallClock, logger: Logger,
+        initial: [ConnectorSettings], gate: RunGate, leases: any WorkerLeases & RunHistory, clock: any WallClock,
+        logger: Logger,
         build:
             @escaping @Sendable (ConnectorSettings, ConnectorHealthBoard) throws -> (ConnectorRuntime, [ConnectorPart])
     ) {
@@ -161,8 +162,23 @@ public final class ConnectorSupervisor: Service, Sendable {
             let workerParts = parts.filter(\.worker)
             let groupLogger = logger
             // The worker parts run only while this replica holds the connector's worker lease.
+            let leases = leases
             let leased = ConnectorWorkerLease(
-                connector: connector.slug, store: leases, clock: clock, logger: log, health: health
+                connector: connector.slug, store: leases, clock: clock, logger: log, health: health,
+                onTakeover: {
+                    // The previous holder's run, if it died mid-run: interrupted, removing nothing.
+                    do {
+                        let runs = try await leases.interruptAbandonedRuns(at: Timestamp(clock.now))
+                        if !runs.isEmpty {
+                            log.warning(
+                                "runs of a replica that stopped are marked interrupted; they removed nothing",
+                                metadata: ["runs": "\(runs.map(String.init).joined(separator: ","))"])
+                        }
+                    } catch {
+                        log.error("could not check for interrupted runs", metadata: ["error": "\(error)"])
+                    }
+                },
+                fence: runtime.fence
             ) {
                 ServiceGroup(
                     configuration: .init(

@@ -23,6 +23,10 @@ public final class PostgreSQLStateStore: StateStore {
         self.location = location
         self.logger = logger
         let configuration = try Self.configuration(for: location)
+        // One plain connection first: the pool retries a failing connect for a long while and then
+        // reports only that its breaker tripped; a single attempt says at once what is wrong
+        // (refused, bad credentials, no such database, TLS) and stops.
+        try await Self.probe(location, logger: logger)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         // The pool lives as long as the store: `close()` ends it.
@@ -37,14 +41,24 @@ public final class PostgreSQLStateStore: StateStore {
 
     /// The client configuration for a location (TLS per `sslmode`, TLS 1.2 at least).
     static func configuration(for location: PostgreSQLLocation) throws -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS
+        let tls: PostgresClient.Configuration.TLS = try tlsConfiguration(for: location).map { .require($0) } ?? .disable
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(10)
+        configuration.options.maximumConnections = 16
+        return configuration
+    }
+
+    /// TLS per `sslmode` (TLS 1.2 at least), `nil` for `disable`.
+    static func tlsConfiguration(for location: PostgreSQLLocation) throws -> TLSConfiguration? {
         switch location.sslMode {
-        case .disable: tls = .disable
+        case .disable: return nil
         case .require:
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.certificateVerification = .none
             configuration.minimumTLSVersion = .tlsv12
-            tls = .require(configuration)
+            return configuration
         case .verifyFull:
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.minimumTLSVersion = .tlsv12
@@ -56,14 +70,35 @@ public final class PostgreSQLStateStore: StateStore {
                         location: location.description, reason: "cannot read the CA file \(caFile): \(error)")
                 }
             }
-            tls = .require(configuration)
+            return configuration
         }
-        var configuration = PostgresClient.Configuration(
+    }
+
+    /// Connects once and disconnects, to report a connection problem clearly.
+    static func probe(_ location: PostgreSQLLocation, logger: Logger) async throws {
+        let tls: PostgresConnection.Configuration.TLS
+        if let settings = try tlsConfiguration(for: location) {
+            do {
+                tls = .require(try NIOSSLContext(configuration: settings))
+            } catch {
+                throw StoreError.cannotOpen(location: location.description, reason: "TLS settings: \(error)")
+            }
+        } else {
+            tls = .disable
+        }
+        var connection = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: tls)
-        configuration.options.connectTimeout = .seconds(10)
-        configuration.options.maximumConnections = 16
-        return configuration
+        connection.options.connectTimeout = .seconds(10)
+        if location.sslMode == .verifyFull { connection.options.tlsServerName = location.host }
+        do {
+            let opened = try await PostgresConnection.connect(
+                on: PostgresClient.defaultEventLoopGroup.next(), configuration: connection, id: 0, logger: logger
+            ).get()
+            try? await opened.close()
+        } catch {
+            throw describe(error, location: location)
+        }
     }
 
     /// Runs administrative statements (`CREATE DATABASE`, for tests and the demo) on one connection
@@ -119,7 +154,7 @@ public final class PostgreSQLStateStore: StateStore {
     }
 
     func migrate() async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             // Replicas starting together: one migrates, the others wait here and find it done.
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(\(PostgreSQLSchema.migrationLock))", logger: logger)
@@ -171,6 +206,17 @@ public final class PostgreSQLStateStore: StateStore {
 
     // MARK: - Helpers
 
+    /// One transaction on a pooled connection; the store's own errors come out as they were thrown
+    /// (PostgresNIO wraps them in `PostgresTransactionError`).
+    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError as? StoreError { throw inner }
+            throw error
+        }
+    }
+
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
         try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
     }
@@ -219,7 +265,24 @@ public final class PostgreSQLStateStore: StateStore {
         let connector = batch.connector
         let now = batch.at.millisecondsSinceEpoch
         let logger = logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
+            if let fence = batch.fence {
+                // Held until commit: a takeover (an update of this row) waits for this write or
+                // finds it done; a write after the takeover finds the new epoch and is refused.
+                var lease: WorkerLease?
+                for try await (holder, epoch, expires) in try await connection.query(
+                    """
+                    SELECT holder, epoch, expires_at FROM worker_leases WHERE connector = \(connector) FOR SHARE
+                    """, logger: logger
+                ).decode((String, Int64, Int64).self) {
+                    lease = WorkerLease(
+                        connector: connector, holder: holder, epoch: epoch,
+                        expiresAt: Timestamp(millisecondsSinceEpoch: expires))
+                }
+                guard fence.admits(lease, at: batch.at) else {
+                    throw StoreError.fenced(connector: connector, epoch: fence.epoch)
+                }
+            }
             var outcomes = [UserWriteOutcome](repeating: .unchanged, count: encoded.count)
             for round in rounds {
                 let ids = round.map { $0.1.userId }
@@ -479,7 +542,7 @@ public final class PostgreSQLStateStore: StateStore {
 
     public func insert(_ deliveries: [InboxDelivery]) async throws -> [InboxInsertResult] {
         let logger = logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
             var results: [InboxInsertResult] = []
             for delivery in deliveries {
                 let inserted = try await connection.query(
@@ -563,7 +626,7 @@ public final class PostgreSQLStateStore: StateStore {
     public func setBack(connector: String, _ setbacks: [InboxSetback], at: Timestamp) async throws {
         guard !setbacks.isEmpty else { return }
         let logger = logger
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             for setback in setbacks where !setback.seqs.isEmpty {
                 switch setback.disposition {
                 case .retry(let due, let counts):
@@ -840,12 +903,20 @@ public final class PostgreSQLStateStore: StateStore {
     public func interruptAbandonedRuns(at: Timestamp) async throws -> [Int64] {
         let me = ProcessIdentity.current
         let logger = logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
             var abandoned: [Int64] = []
-            for try await (id, owner) in try await connection.query(
-                "SELECT id, owner FROM runs WHERE outcome = 'running' FOR UPDATE", logger: logger
-            ).decode((Int64, String?).self) {
-                if me.considersGone(owner.flatMap(ProcessIdentity.init(description:))) { abandoned.append(id) }
+            for try await (id, owner, holder, expires) in try await connection.query(
+                """
+                SELECT runs.id, runs.owner, run_leases.holder, run_leases.expires_at FROM runs
+                LEFT JOIN run_leases ON run_leases.connector = runs.connector
+                WHERE runs.outcome = 'running' FOR UPDATE OF runs
+                """, logger: logger
+            ).decode((Int64, String?, String?, Int64?).self) {
+                if RunRecovery.isAbandoned(
+                    owner: owner, leaseHolder: holder, leaseExpiresAt: expires, me: me, at: at.millisecondsSinceEpoch)
+                {
+                    abandoned.append(id)
+                }
             }
             guard !abandoned.isEmpty else { return [] }
             try await connection.query(
@@ -866,7 +937,7 @@ public final class PostgreSQLStateStore: StateStore {
         connector: String, holder: ProcessIdentity, at: Timestamp, expiresAt: Timestamp
     ) async throws -> RunLeaseAcquisition {
         let logger = logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
             // The row is locked for the decision; a missing row is taken by the insert below, and a
             // concurrent insert of the same connector waits on the primary key, then re-decides.
             for try await (leaseHolder, acquired, expires) in try await connection.query(
@@ -925,7 +996,7 @@ public final class PostgreSQLStateStore: StateStore {
     {
         let claimant = ProcessIdentity(description: holder)
         let logger = logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
             // Make sure the row exists, then decide on it locked: two replicas claiming at once
             // serialize here, and only one can win an expired lease.
             try await connection.query(
@@ -1012,7 +1083,7 @@ public final class PostgreSQLStateStore: StateStore {
     public func prune(_ horizons: RetentionHorizons, now: Timestamp) async throws -> PruneCounts {
         let at = now.millisecondsSinceEpoch
         let logger = logger
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await transaction { connection in
             func deleted(_ query: PostgresQuery) async throws -> Int {
                 try await connection.query(query, logger: logger).collect().count
             }

@@ -11,6 +11,7 @@ import NIOCore
 import NeuronsSinks
 import OktaClient
 import OktaSimulator
+import SQLiteStore
 
 /// The forwarding benchmark of SPEC §14: records per second from the outbox to an HTTP sink (a
 /// local Neurons stand-in over loopback), against sending the same batches without the outbox as

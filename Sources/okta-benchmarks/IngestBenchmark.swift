@@ -11,6 +11,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import OktaSimulator
+import SQLiteStore
 import Synchronization
 
 /// The ingest benchmark of SPEC §14: deliveries per second and acknowledgement latency over HTTPS

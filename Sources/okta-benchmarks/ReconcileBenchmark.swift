@@ -9,6 +9,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OktaClient
+import PostgreSQLStore
+import PostgresNIO
+import SQLiteStore
 
 /// The reconcile benchmark of SPEC §14: users per second and CPU per user with rate limits off,
 /// peak memory per org size (must stay flat), Okta calls against the minimum for the plan, and with
@@ -24,25 +27,45 @@ struct ReconcileBenchmark: AsyncParsableCommand {
     @Option(help: "Org sizes with Okta-like rate limits on.") var limitedUsers: [Int] = [10_000]
     @Option(help: "Rate-limit windows in seconds for the limited runs (Okta: 60; same limits per window).")
     var window: [Double] = [3, 15]
+    @Option(
+        help:
+            "Also run the unlimited rows on PostgreSQL: a server URL (a database per run is created there); default OKTA_TEST_POSTGRES_URL when set."
+    )
+    var postgresURL: String? = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"]
 
     func run() async throws {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         print(
-            "reconcile benchmark: bulk enrichment plan, SQLite store; okta-sim and the connector in separate processes")
+            "reconcile benchmark: bulk enrichment plan; okta-sim and the connector in separate processes; CPU is the connector process's"
+        )
         print("\nrate limits off; baseline = listing the same users over HTTP and decoding them, without reconciling")
         print(
-            "users      listed  seconds  users/s  CPU µs/user  baseline users/s  ratio  peak RSS(MiB)  calls  minimum  calls/minimum"
+            "store       users      listed  seconds  users/s  CPU µs/user  baseline users/s  ratio  peak RSS(MiB)  calls  minimum  calls/minimum"
         )
+        var stores: [(String, [String])] = [("sqlite", [])]
+        if let postgresURL, !postgresURL.isEmpty { stores.append(("postgresql", ["--postgres-url", postgresURL])) }
+        var cpu: [String: [Int: Double]] = [:]
         for count in users {
-            let result = try withSimulator(directory, users: count, window: nil) { url in
-                try runChild(directory, ["reconcile-run", "--org", url])
+            for (storeName, storeArguments) in stores {
+                let result = try withSimulator(directory, users: count, window: nil) { url in
+                    try runChild(directory, ["reconcile-run", "--org", url] + storeArguments)
+                }
+                cpu[storeName, default: [:]][count] = result.cpuSeconds / Double(max(1, result.listed)) * 1e6
+                print(
+                    storeName.padding(toLength: 10, withPad: " ", startingAt: 0) + "  "
+                        + "\(pad(count, 9))  \(pad(result.listed, 6))  \(format(result.seconds, 1).leftPad(7))  \(format(result.usersPerSecond, 0).leftPad(7))  "
+                        + "\(format(result.cpuSeconds / Double(max(1, result.listed)) * 1e6, 0).leftPad(11))  "
+                        + "\(format(result.baselineUsersPerSecond, 0).leftPad(16))  \(format(result.usersPerSecond / result.baselineUsersPerSecond, 2).leftPad(5))  "
+                        + "\(format(result.peakMiB, 1).leftPad(13))  \(pad(result.calls, 5))  \(pad(result.minimumCalls, 7))  "
+                        + "\(format(Double(result.calls) / Double(result.minimumCalls), 2).leftPad(13))")
             }
-            print(
-                "\(pad(count, 9))  \(pad(result.listed, 6))  \(format(result.seconds, 1).leftPad(7))  \(format(result.usersPerSecond, 0).leftPad(7))  "
-                    + "\(format(result.cpuSeconds / Double(max(1, result.listed)) * 1e6, 0).leftPad(11))  "
-                    + "\(format(result.baselineUsersPerSecond, 0).leftPad(16))  \(format(result.usersPerSecond / result.baselineUsersPerSecond, 2).leftPad(5))  "
-                    + "\(format(result.peakMiB, 1).leftPad(13))  \(pad(result.calls, 5))  \(pad(result.minimumCalls, 7))  "
-                    + "\(format(Double(result.calls) / Double(result.minimumCalls), 2).leftPad(13))")
+        }
+        if let postgres = cpu["postgresql"], let sqlite = cpu["sqlite"] {
+            for count in users {
+                if let p = postgres[count], let q = sqlite[count] {
+                    print("PostgreSQL / SQLite CPU per user at \(count) users: \(format(p / q, 2)) (target ≤ 1.5)")
+                }
+            }
         }
         guard !limitedUsers.isEmpty else { return }
         print(
@@ -140,12 +163,30 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
     @Option var org: String
     @Flag var limited = false
     @Option var window: Double = 60
+    @Option var postgresURL: String?
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        let store: any StateStore
+        if let postgresURL {
+            let quiet: Logger = {
+                var logger = Logger(label: "bench-store")
+                logger.logLevel = .critical
+                return logger
+            }()
+            let server = try PostgreSQLLocation(url: postgresURL)
+            let name = "okta_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            _ = try await PostgreSQLStateStore.administer(server, logger: quiet) { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quiet)
+            }
+            var location = server
+            location.database = name
+            store = try await PostgreSQLStateStore(location: location, logger: quiet)
+        } else {
+            store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        }
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         var logger = Logger(label: "bench")
         logger.logLevel = .critical

@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgreSQLStore
+import SQLiteStore
 
 /// What the subcommands share: loading the configuration, opening the store, one HTTP client.
 enum CommandSupport {

@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
+import SQLiteStore
 import ServiceLifecycle
 import UnixSignals
 

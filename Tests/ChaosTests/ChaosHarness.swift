@@ -104,24 +104,38 @@ final class ServeProcess: @unchecked Sendable {
     let directory: TestDirectory
     let listenPort = freePort()
     let adminPort = freePort()
-    let secret = "chaos-hook-secret-\(UUID().uuidString.prefix(8))"
+    let secret: String
     let config: String
     private(set) var process: TestProcess?
     private(set) var starts = 0
 
-    /// - Parameter sink: The connector's `sink:` section, as YAML flow mapping.
-    init(directory: TestDirectory, simulator: SimulatorProcess, sink: String) throws {
+    let environment: [String: String]
+    let logName: String
+
+    /// - Parameters:
+    ///   - sink: The connector's `sink:` section, as YAML flow mapping.
+    ///   - store: The `store:` section (SQLite in the folder by default).
+    ///   - environment: Extra environment (a store password).
+    ///   - name: Tells replicas sharing a folder apart (their config and log files).
+    init(
+        directory: TestDirectory, simulator: SimulatorProcess, sink: String,
+        store: String = "{ url: sqlite://state.db }", environment: [String: String] = [:], name: String = "serve",
+        secret: String = "chaos-hook-secret-\(UUID().uuidString.prefix(8))"
+    ) throws {
         self.directory = directory
+        self.secret = secret
+        self.environment = environment
+        self.logName = name
         try directory.write("admin-token", "admin-token")
         config = try directory.write(
-            "config.yaml",
+            name == "serve" ? "config.yaml" : "\(name).yaml",
             """
             server:
               listen: 127.0.0.1:\(listenPort)
               insecure_plain_http: true
               admin: { listen: 127.0.0.1:\(adminPort), token_file: admin-token }
               shutdown_timeout: 10s
-            store: { url: sqlite://state.db }
+            store: \(store)
             logging: { format: json, level: notice }
             connectors:
               - name: Chaos org
@@ -139,7 +153,7 @@ final class ServeProcess: @unchecked Sendable {
     func start() async throws {
         let process = try TestProcess(
             TestProcess.executable("okta-connector"), arguments: ["serve", "--config", config],
-            log: directory.path("serve.log"))
+            log: directory.path("\(logName).log"), environment: environment)
         self.process = process
         starts += 1
         let admin = "http://127.0.0.1:\(adminPort)/readyz"
@@ -149,6 +163,9 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { process?.isRunning ?? false }
+
+    /// The running process's id.
+    var pid: Int32? { process?.pid }
 
     func kill9() { process?.kill9() }
 

@@ -1,6 +1,7 @@
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
+import SQLiteStore
 import ConnectorTestSupport
 import Foundation
 import NeuronsSinks

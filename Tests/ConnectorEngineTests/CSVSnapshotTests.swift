@@ -4,6 +4,7 @@ import ConnectorStore
 import ConnectorTestSupport
 import Foundation
 import NeuronsSinks
+import SQLiteStore
 import Testing
 
 @Suite("CSV snapshots for the Neurons CSV connector (SPEC §9)", .timeLimit(.minutes(3)))

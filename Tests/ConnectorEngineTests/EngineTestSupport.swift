@@ -8,6 +8,7 @@ import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
+import SQLiteStore
 import Testing
 
 /// A connector configured against a simulator, with a fresh SQLite store.

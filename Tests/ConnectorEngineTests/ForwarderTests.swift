@@ -10,6 +10,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NeuronsSinks
+import SQLiteStore
 import ServiceLifecycle
 import Synchronization
 import Testing

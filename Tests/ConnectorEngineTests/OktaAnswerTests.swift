@@ -6,6 +6,7 @@ import ConnectorStore
 import ConnectorTestSupport
 import Foundation
 import OktaClient
+import SQLiteStore
 import Synchronization
 import Testing
 

@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
+import SQLiteStore
 import Synchronization
 import Testing
 

@@ -6,6 +6,7 @@ import ConnectorTestSupport
 import Foundation
 import Logging
 import OktaSimulator
+import SQLiteStore
 import ServiceLifecycle
 import Synchronization
 import Testing

@@ -10,6 +10,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OktaSimulator
+import SQLiteStore
 import ServiceLifecycle
 import Synchronization
 import Testing

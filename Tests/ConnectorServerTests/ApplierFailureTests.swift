@@ -7,6 +7,7 @@ import ConnectorTestSupport
 import Foundation
 import OktaClient
 import OktaSimulator
+import SQLiteStore
 import Testing
 
 /// The applier when Okta misbehaves (SPEC §5, §15): bounded, visible, never blocking, never spinning.

@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
+import SQLiteStore
 import Testing
 
 /// The receiver, the applier and the simulator together.

@@ -2,6 +2,7 @@ import ConnectorDomain
 import ConnectorStore
 import ConnectorTestSupport
 import Foundation
+import SQLiteStore
 import Testing
 
 #if canImport(Glibc)

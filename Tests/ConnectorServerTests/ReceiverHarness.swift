@@ -13,6 +13,7 @@ import NIOHTTP1
 import NIOSSL
 import OktaClient
 import OktaSimulator
+import SQLiteStore
 import Synchronization
 
 /// A client trusting the certificates the tests make (verification stays on: the hostname must match).

@@ -6,6 +6,7 @@ import ConnectorTestSupport
 import Foundation
 import GRDB
 import NIOHTTP1
+import SQLiteStore
 import Testing
 
 @Suite("Event hook receiver over HTTPS (SPEC §4)", .timeLimit(.minutes(3)))

@@ -2,6 +2,7 @@ import ConnectorDomain
 import ConnectorStore
 import Foundation
 import PostgreSQLStore
+import SQLiteStore
 import Testing
 
 /// What the store keeps so that failures are bounded and visible (SPEC §5, §10): event attempts and

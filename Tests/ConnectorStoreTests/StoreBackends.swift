@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PostgreSQLStore
 import PostgresNIO
+import SQLiteStore
 import Testing
 
 /// The store backends the contract runs against: SQLite always; PostgreSQL when

@@ -54,4 +54,35 @@ struct WorkerLeaseTests {
         #expect(mine.holder == me.description, "a restarted process need not wait for the lease to lapse")
         #expect(mine.epoch == 2)
     }
+
+    @Test(arguments: StoreBackend.available)
+    func aWriteOfAReplicaThatLostItsLeaseIsRefused(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let a = "host-a 100 aaaa"
+        let b = "host-b 200 bbbb"
+        let lease = try await store.claimWorkerLease(connector: connector, holder: a, at: at(0), expiresAt: at(10))
+        let fence = WorkerFence(holder: a, epoch: lease.epoch)
+        let written = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1), fence: fence))
+        #expect(written == [.created(version: 1)])
+        // A stalled holder: its lease lapsed and another replica took over (epoch 2).
+        _ = try await store.claimWorkerLease(connector: connector, holder: b, at: at(11), expiresAt: at(21))
+        await #expect(throws: StoreError.fenced(connector: connector, epoch: fence.epoch)) {
+            try await store.commit(
+                UserWriteBatch(
+                    connector: connector, changes: [upsert("00u1", title: "Stale")], at: at(12), fence: fence))
+        }
+        #expect(try await store.user(connector: connector, id: "00u1")?.snapshot.user.profile["title"] == "Engineer")
+        #expect(try await store.outboxStats(connector: connector).depth == 1, "nothing queued by the stale write")
+        // Past its own expiry a holder is refused too, even before anyone took over.
+        let other = "other-connector"
+        let own = try await store.claimWorkerLease(connector: other, holder: a, at: at(0), expiresAt: at(10))
+        await #expect(throws: StoreError.fenced(connector: other, epoch: own.epoch)) {
+            try await store.commit(
+                UserWriteBatch(
+                    connector: other, changes: [upsert("00u2")], at: at(10),
+                    fence: WorkerFence(holder: a, epoch: own.epoch)))
+        }
+    }
 }

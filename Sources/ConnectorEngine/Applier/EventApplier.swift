@@ -56,6 +56,8 @@ public final class EventApplier: Service, Sendable {
     /// Backoff between attempts of one event.
     let retry: RetryPolicy
     let health: ConnectorHealthBoard
+    /// The worker lease its writes rely on, when replicas share the store.
+    let fence: WorkerFenceHolder?
     private let wakeUp = WakeSignal()
     private let countsState = Mutex(ApplierCounts())
 
@@ -67,12 +69,13 @@ public final class EventApplier: Service, Sendable {
     ///   - maximumAttempts: Attempts before an event whose refresh keeps failing is marked failed.
     ///   - retry: Backoff between attempts of one event (and after store errors).
     ///   - health: Where the applier reports trouble.
+    ///   - fence: The worker lease its writes must carry (`nil`: unfenced, one process).
     public init(
         connector: ConnectorSettings, store: any StateStore, client: OktaAPIClient, clock: any WallClock,
         logger: Logger,
         coalescingWindow: TimeInterval = 0.2, refreshConcurrency: Int = 8, maximumAttempts: Int = 8,
         retry: RetryPolicy = RetryPolicy(initialDelay: 5, maximumDelay: 900),
-        health: ConnectorHealthBoard = ConnectorHealthBoard()
+        health: ConnectorHealthBoard = ConnectorHealthBoard(), fence: WorkerFenceHolder? = nil
     ) {
         self.connector = connector
         self.store = store
@@ -86,6 +89,14 @@ public final class EventApplier: Service, Sendable {
         self.maximumAttempts = max(1, maximumAttempts)
         self.retry = retry
         self.health = health
+        self.fence = fence
+    }
+
+    /// The fencing token for a write now; throws when this replica lost the lease.
+    func currentFence() throws -> WorkerFence? {
+        guard let fence else { return nil }
+        guard let current = fence.current else { throw StoreError.fenced(connector: connector.slug, epoch: 0) }
+        return current
     }
 
     /// What was applied so far.
@@ -230,7 +241,8 @@ public final class EventApplier: Service, Sendable {
         let userChanges = changes.compactMap(\.1)
         let outcomes = try await store.commit(
             UserWriteBatch(
-                connector: connector.slug, changes: userChanges, appliedInboxEvents: applied, at: Timestamp(clock.now)))
+                connector: connector.slug, changes: userChanges, appliedInboxEvents: applied, at: Timestamp(clock.now),
+                fence: try currentFence()))
         try await store.setBack(connector: connector.slug, setbacks, at: Timestamp(clock.now))
         record(changes: changes, work: work, setbacks: setbacks)
         countsState.withLock { counts in
@@ -338,6 +350,7 @@ public final class EventApplier: Service, Sendable {
         var work = UserWork()
         work.refresh = [.user, .apps, .devices]
         guard let change = try await change(for: userId, work: work) else { return nil }
+        // An operator's action on any replica: not fenced (the store keeps the newer read anyway).
         let outcomes = try await store.commit(
             UserWriteBatch(connector: connector.slug, changes: [change], at: Timestamp(clock.now)))
         return outcomes.first

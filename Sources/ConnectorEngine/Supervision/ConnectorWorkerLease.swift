@@ -23,15 +23,21 @@ public struct ConnectorWorkerLease: Service {
     let health: ConnectorHealthBoard
     let leaseDuration: TimeInterval
     let renewInterval: TimeInterval
+    let onTakeover: @Sendable () async -> Void
+    let fence: WorkerFenceHolder?
     let makeParts: @Sendable () -> ServiceGroup
 
     /// Creates the lease keeper.
     /// - Parameters:
+    ///   - onTakeover: Runs when this replica takes the lease from another (crash recovery of the
+    ///     previous holder's runs), before the parts start.
+    ///   - fence: Told the lease while it is held (the applier's fencing token).
     ///   - makeParts: Builds the worker parts' group, afresh each time the lease is taken.
     public init(
         connector: String, store: any WorkerLeases, holder: String = ProcessIdentity.current.description,
         clock: any WallClock, logger: Logger, health: ConnectorHealthBoard, leaseDuration: TimeInterval = 10,
-        renewInterval: TimeInterval = 3, makeParts: @escaping @Sendable () -> ServiceGroup
+        renewInterval: TimeInterval = 3, onTakeover: @escaping @Sendable () async -> Void = {},
+        fence: WorkerFenceHolder? = nil, makeParts: @escaping @Sendable () -> ServiceGroup
     ) {
         self.connector = connector
         self.store = store
@@ -41,6 +47,8 @@ public struct ConnectorWorkerLease: Service {
         self.health = health
         self.leaseDuration = leaseDuration
         self.renewInterval = renewInterval
+        self.onTakeover = onTakeover
+        self.fence = fence
         self.makeParts = makeParts
     }
 
@@ -74,7 +82,10 @@ public struct ConnectorWorkerLease: Service {
             }
             announcedStandby = false
             logger.notice("this replica runs the connector's worker", metadata: ["epoch": "\(lease.epoch)"])
+            fence?.set(WorkerFence(holder: holder, epoch: lease.epoch))
+            await onTakeover()
             await work(from: lease)
+            fence?.set(nil)
         }
     }
 
@@ -113,6 +124,7 @@ public struct ConnectorWorkerLease: Service {
                     }
                 }
                 if let lost {
+                    fence?.set(nil)
                     logger.error("lost the worker lease: this replica stops working", metadata: ["reason": "\(lost)"])
                 }
                 await parts.triggerGracefulShutdown()

@@ -50,3 +50,24 @@ public struct ProcessIdentity: Sendable, Hashable, CustomStringConvertible {
         return kill(pid, 0) == 0 || errno == EPERM
     }
 }
+
+/// When a run recorded `running` can no longer finish (crash recovery, SPEC §11), shared by the
+/// backends: never a run of this process; a run whose process is gone (on this host); a run whose
+/// process no longer holds the connector's run lease (it lapsed: the process died or hangs, on any
+/// host).
+public enum RunRecovery {
+    /// - Parameters:
+    ///   - owner: The run's process (`host pid incarnation`).
+    ///   - leaseHolder: Who holds the connector's run lease, if anyone.
+    ///   - leaseExpiresAt: When that lease lapses (milliseconds).
+    ///   - me: This process.
+    ///   - at: Now (milliseconds).
+    public static func isAbandoned(
+        owner: String?, leaseHolder: String?, leaseExpiresAt: Int64?, me: ProcessIdentity, at: Int64
+    ) -> Bool {
+        if owner == me.description { return false }
+        if me.considersGone(owner.flatMap(ProcessIdentity.init(description:))) { return true }
+        guard let owner, let leaseHolder, let leaseExpiresAt else { return true }
+        return leaseHolder != owner || leaseExpiresAt <= at
+    }
+}

@@ -136,7 +136,9 @@ public protocol RunHistory: Sendable {
     func run(id: Int64) async throws -> RunRecord?
 
     /// Marks runs left `running` by a process that is gone as `interrupted` and removes their
-    /// staged enrichment (crash recovery, at start). Runs of processes still alive are left alone.
+    /// staged enrichment (crash recovery: at start, and when a replica takes over a connector).
+    /// A run is gone when its process is (on this host) or no longer holds the connector's run
+    /// lease (``RunRecovery``); runs of this process and of live lease holders are left alone.
     /// - Returns: The runs marked.
     func interruptAbandonedRuns(at: Timestamp) async throws -> [Int64]
 }
@@ -216,6 +218,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotOpen(location: String, reason: String)
     /// Stored data does not decode (corruption or a manual edit).
     case corruptRow(table: String, key: String, reason: String)
+    /// A write carried a worker lease this replica no longer holds: refused, nothing written.
+    case fenced(connector: String, epoch: Int64)
 
     public var description: String {
         switch self {
@@ -224,6 +228,9 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
                 "the database was written by a newer okta-connector (unknown migrations: \(unknown.joined(separator: ", "))); upgrade this binary"
         case .cannotOpen(let location, let reason): return "cannot open the store at \(location): \(reason)"
         case .corruptRow(let table, let key, let reason): return "corrupt row in \(table) (\(key)): \(reason)"
+        case .fenced(let connector, let epoch):
+            return
+                "this replica no longer holds the worker lease of \(connector) (epoch \(epoch)); the write was refused"
         }
     }
 }

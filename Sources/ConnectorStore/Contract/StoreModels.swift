@@ -36,17 +36,39 @@ public struct UserWriteBatch: Sendable {
     public var appliedInboxEvents: [Int64]
     /// When the batch is written.
     public var at: Timestamp
+    /// The worker lease the writer believes it holds: the batch is refused unless the store's lease
+    /// is still exactly this one and not lapsed (a replica that lost its lease writes nothing).
+    public var fence: WorkerFence?
 
     /// Creates a batch.
     public init(
         connector: String, changes: [UserChange], seenInRun: Int64? = nil, appliedInboxEvents: [Int64] = [],
-        at: Timestamp
+        at: Timestamp, fence: WorkerFence? = nil
     ) {
         self.connector = connector
         self.changes = changes
         self.seenInRun = seenInRun
         self.appliedInboxEvents = appliedInboxEvents
         self.at = at
+        self.fence = fence
+    }
+}
+
+/// A fencing token: the holder and epoch of the connector's worker lease a write relies on.
+public struct WorkerFence: Sendable, Hashable {
+    public var holder: String
+    public var epoch: Int64
+
+    /// Creates a fence.
+    public init(holder: String, epoch: Int64) {
+        self.holder = holder
+        self.epoch = epoch
+    }
+
+    /// Whether a lease as stored still grants writes with this fence at an instant.
+    public func admits(_ lease: WorkerLease?, at: Timestamp) -> Bool {
+        guard let lease else { return false }
+        return lease.holder == holder && lease.epoch == epoch && lease.expiresAt > at
     }
 }
 

@@ -1,4 +1,5 @@
 public import ConnectorDomain
+public import ConnectorStore
 import Foundation
 internal import GRDB
 
@@ -94,6 +95,14 @@ public final class SQLiteStateStore: StateStore {
             }
         }
         return try await pool.write { db in
+            if let fence = batch.fence {
+                let lease = try Row.fetchOne(
+                    db, sql: "SELECT * FROM worker_leases WHERE connector = ?", arguments: [batch.connector]
+                ).map(Self.workerLease)
+                guard fence.admits(lease, at: batch.at) else {
+                    throw StoreError.fenced(connector: batch.connector, epoch: fence.epoch)
+                }
+            }
             var outcomes: [UserWriteOutcome] = []
             outcomes.reserveCapacity(encoded.count)
             let now = batch.at.millisecondsSinceEpoch
@@ -739,10 +748,18 @@ public final class SQLiteStateStore: StateStore {
     public func interruptAbandonedRuns(at: Timestamp) async throws -> [Int64] {
         let me = Self.processIdentity
         return try await pool.write { db in
-            let running = try Row.fetchAll(db, sql: "SELECT id, owner FROM runs WHERE outcome = 'running'")
+            let running = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT runs.id, runs.owner, run_leases.holder, run_leases.expires_at FROM runs
+                    LEFT JOIN run_leases ON run_leases.connector = runs.connector WHERE runs.outcome = 'running'
+                    """)
             let abandoned: [Int64] = running.compactMap { row in
-                let owner = (row["owner"] as String?).flatMap(ProcessIdentity.init(description:))
-                return me.considersGone(owner) ? row["id"] : nil
+                let owner: String? = row["owner"]
+                let lease = (holder: row["holder"] as String?, expiresAt: row["expires_at"] as Int64?)
+                return RunRecovery.isAbandoned(
+                    owner: owner, leaseHolder: lease.holder, leaseExpiresAt: lease.expiresAt, me: me,
+                    at: at.millisecondsSinceEpoch) ? row["id"] : nil
             }
             guard !abandoned.isEmpty else { return [] }
             let ids = Self.idList(abandoned)
