@@ -1,10 +1,10 @@
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
-import SQLiteStore
 import ConnectorTestSupport
 import Foundation
 import NeuronsSinks
+import SQLiteStore
 import Synchronization
 import Testing
 
