@@ -31,7 +31,7 @@ struct ReconcileBenchmark: AsyncParsableCommand {
         help:
             "Also run the unlimited rows on PostgreSQL: a server URL (a database per run is created there); default OKTA_TEST_POSTGRES_URL when set."
     )
-    var postgresURL: String? = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"]
+    var postgresURL: String = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"] ?? ""
 
     func run() async throws {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -43,7 +43,7 @@ struct ReconcileBenchmark: AsyncParsableCommand {
             "store       users      listed  seconds  users/s  CPU µs/user  baseline users/s  ratio  peak RSS(MiB)  calls  minimum  calls/minimum"
         )
         var stores: [(String, [String])] = [("sqlite", [])]
-        if let postgresURL, !postgresURL.isEmpty { stores.append(("postgresql", ["--postgres-url", postgresURL])) }
+        if !postgresURL.isEmpty { stores.append(("postgresql", ["--postgres-url", postgresURL])) }
         var cpu: [String: [Int: Double]] = [:]
         for count in users {
             for (storeName, storeArguments) in stores {
