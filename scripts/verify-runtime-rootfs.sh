@@ -60,7 +60,7 @@ if [[ -f $tarball && -n $(find "$tarball" -mtime -7) ]]; then
 else
     log "root filesystem: mmdebstrap bookworm minbase + ${packages[*]}"
     rm -f "$cache"/bookworm-minbase-*.tar
-    mmdebstrap --quiet --variant=minbase --aptopt='APT::Install-Recommends "false"' \
+    mmdebstrap --quiet --format=tar --variant=minbase --aptopt='APT::Install-Recommends "false"' \
         --include="$(IFS=,; echo "${packages[*]}")" bookworm "$tarball.partial"
     mv "$tarball.partial" "$tarball"
 fi
@@ -78,7 +78,9 @@ tar -C "$root" -xf "$tarball"
 log "root filesystem: $(du -sh --exclude=proc --exclude=sys --exclude=dev "$root" | cut -f1) unpacked, $(chroot "$root" dpkg-query -W | wc -l) packages"
 
 # 3. The image's layout: binary, user, folders (as in deploy/Dockerfile).
-install -m 0755 "$binary" "$root/usr/local/bin/okta-connector"
+# Stripped, as the Dockerfile installs it.
+install -s -m 0755 "$binary" "$root/usr/local/bin/okta-connector"
+echo "binary in the root filesystem (stripped): $(du -h "$root/usr/local/bin/okta-connector" | cut -f1)"
 chroot "$root" groupadd --system --gid 10001 okta-connector
 chroot "$root" useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/okta-connector --no-create-home \
     --shell /usr/sbin/nologin okta-connector
@@ -138,7 +140,7 @@ check() { # file in the repository, environment...
     install -m 0644 "$source" "$root/etc/okta-connector/config.yaml"
     log "okta-connector check-config: $source"
     chroot --userspec=10001:10001 "$root" env -i TZ=UTC "$@" \
-        okta-connector check-config --config /etc/okta-connector/config.yaml
+        /usr/local/bin/okta-connector check-config --config /etc/okta-connector/config.yaml
 }
 check deploy/okta-connector.example.yaml OKTA_API_TOKEN=dummy OKTA_HOOK_SECRET=dummy-hook-secret-0123456789abcdef
 check deploy/kubernetes/base/config.yaml
@@ -180,7 +182,7 @@ sed -e "s|url: https://acme.okta.com|url: https://localhost:$port|" deploy/kuber
 install -m 0644 "$secrets/online.yaml" "$root/etc/okta-connector/config.yaml"
 sleep 1
 set +e
-online=$(chroot --userspec=10001:10001 "$root" env -i TZ=UTC okta-connector check-config --online \
+online=$(chroot --userspec=10001:10001 "$root" env -i TZ=UTC /usr/local/bin/okta-connector check-config --online \
     --config /etc/okta-connector/config.yaml 2>&1)
 set -e
 echo "$online" | grep -iv "^\s*$" | tail -n 12
