@@ -95,7 +95,9 @@ printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$ro
 as_user() { chroot --userspec=10001:10001 "$root" env -i HOME=/var/lib/okta-connector TZ=UTC PATH=/usr/local/bin:/usr/bin:/bin "$@"; }
 
 log "no missing shared library (ldd inside the root filesystem)"
-if chroot "$root" ldd /usr/local/bin/okta-connector | tee /dev/stderr | grep -q "not found"; then
+libraries=$(chroot "$root" ldd /usr/local/bin/okta-connector)
+echo "$libraries"
+if grep -q "not found" <<<"$libraries"; then
     echo "FAIL: a shared library is missing from the runtime packages" >&2
     exit 1
 fi
