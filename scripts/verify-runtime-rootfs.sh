@@ -81,8 +81,8 @@ log "root filesystem: $(du -sh --exclude=proc --exclude=sys --exclude=dev "$root
 # Stripped, as the Dockerfile installs it.
 install -s -m 0755 "$binary" "$root/usr/local/bin/okta-connector"
 echo "binary in the root filesystem (stripped): $(du -h "$root/usr/local/bin/okta-connector" | cut -f1)"
-chroot "$root" groupadd --system --gid 10001 okta-connector
-chroot "$root" useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/okta-connector --no-create-home \
+chroot "$root" groupadd --gid 10001 okta-connector
+chroot "$root" useradd --no-log-init --uid 10001 --gid 10001 --home-dir /var/lib/okta-connector --no-create-home \
     --shell /usr/sbin/nologin okta-connector
 install -d -m 0750 -o 10001 -g 10001 "$root/var/lib/okta-connector"
 install -d -m 0755 "$root/etc/okta-connector"
@@ -202,6 +202,34 @@ grep -q "Okta rejected the credentials (401" <<<"$after" || {
     echo "FAIL: no TLS connection verified by the system CA bundle" >&2
     exit 1
 }
+
+# Negative controls: each runtime package's part taken away again must make a check fail, so the
+# checks above really depend on what the packages bring.
+log "negative controls: without each package's files the checks fail"
+aside=$root/.aside
+mkdir -p "$aside"
+without() { # path in the root filesystem, description, command that must fail
+    local path=$1 what=$2
+    shift 2
+    mv "$root$path" "$aside/"
+    if "$@" >/dev/null 2>&1; then
+        mv "$aside/$(basename "$path")" "$root$(dirname "$path")/"
+        echo "FAIL: still passes without $what ($path)" >&2
+        exit 1
+    fi
+    mv "$aside/$(basename "$path")" "$root$(dirname "$path")/"
+    echo "without $what ($path): fails, as it must"
+}
+sqlite=$(cd "$root" && ls usr/lib/x86_64-linux-gnu/libsqlite3.so.0 2>/dev/null || ls usr/lib/*/libsqlite3.so.0)
+without "/$sqlite" "libsqlite3-0" as_user okta-connector version
+install -m 0644 deploy/okta-connector.example.yaml "$root/etc/okta-connector/config.yaml"
+without /usr/share/zoneinfo "tzdata" chroot --userspec=10001:10001 "$root" env -i TZ=UTC OKTA_API_TOKEN=x \
+    OKTA_HOOK_SECRET=dummy-hook-secret-0123456789abcdef /usr/local/bin/okta-connector check-config \
+    --config /etc/okta-connector/config.yaml
+install -m 0644 "$secrets/online.yaml" "$root/etc/okta-connector/config.yaml"
+verified() { online | grep -q "Okta rejected the credentials (401"; }
+without /etc/ssl/certs "the CA certificates (ca-certificates)" verified
+rmdir "$aside"
 rm -rf "$secrets"
 
 log "PASS in $(($(date +%s) - started)) s: the runtime stage (${packages[*]}) runs okta-connector as UID 10001"
