@@ -118,6 +118,7 @@ import Testing
             connectors:
               - name: A
                 okta: { url: "https://a.okta.com", api_token: t }
+                schedule: { repeats: daily, start_time: "02:00" }
                 event_hook: { secrets: [s] }
                 sink: { type: ndjson, path: "-" }
             """
@@ -140,7 +141,6 @@ import Testing
             // until the PostgreSQL store is wired in; they are checked from then on.
             if text.split(separator: "\n").contains(where: {
                 $0.trimmingCharacters(in: .whitespaces).hasPrefix("url: postgres://")
-                    || $0.trimmingCharacters(in: .whitespaces) == "url: ${OKTA_CONNECTOR_STORE_URL}"
             }), !Self.loaderAcceptsPostgreSQL {
                 continue
             }
