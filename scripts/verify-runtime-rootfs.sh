@@ -18,7 +18,7 @@
 #         (update-ca-certificates): passes only if the binary verifies TLS with the system CA bundle.
 #  A missing shared library, CA bundle or time-zone database fails it.
 #
-#   scripts/verify-runtime-rootfs.sh            # OUTPUT=file also keeps a copy of the report
+#   scripts/verify-runtime-rootfs.sh            # BINARY=path skips the build; ROOTFS_CACHE=folder
 # Needs root (chroot, mounts), mmdebstrap (installed when missing), openssl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,7 +51,9 @@ command -v mmdebstrap >/dev/null || {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
 }
-cache=.build-rootfs
+# ROOTFS_CACHE: where the tarball is kept (CI sets a folder outside its fresh clone, so that runs on
+# the same machine share it).
+cache=${ROOTFS_CACHE:-.build-rootfs}
 mkdir -p "$cache"
 key=$(printf '%s\n' bookworm minbase "${packages[@]}" | sha256sum | cut -c1-12)
 tarball=$cache/bookworm-minbase-$key.tar
