@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConnectorServer
 
 /// `okta-connector`: keeps Neurons' user data in step with an Okta org.
 @main
@@ -11,12 +12,13 @@ struct OktaConnectorCommand: AsyncParsableCommand {
             user from the Okta Management API and corrects any drift. Mapped records go to a sink \
             (NDJSON, CSV snapshots for the Neurons CSV connector, or the Neurons HTTP endpoint).
             """,
-        version: "0.1.0",
+        version: BuildInfo.description,
         subcommands: [
             DemoCommand.self, ServeCommand.self, StatusCommand.self, CheckConfigCommand.self, MappingCommand.self,
             ReconcileCommand.self,
             RunsCommand.self,
             HooksCommand.self, DeadLettersCommand.self, EventsCommand.self,
+            VersionCommand.self,
         ]
     )
 }

@@ -70,6 +70,7 @@ public final class ConnectorMetrics: Sendable {
         "okta_connector_last_successful_reconcile_timestamp_seconds":
             "Unix time at which the last successful, non-dry reconcile ended (alert when too old).",
         "okta_connector_reconcile_in_progress": "1 while a reconcile of the connector runs (in any process).",
+        "okta_connector_build_info": "Always 1; the version and git commit of the running binary as labels.",
     ]
 
     /// Creates a connector's counters at 0, so that alerts see a value from the start rather than
@@ -105,6 +106,7 @@ public final class ConnectorMetrics: Sendable {
     /// Refreshes the gauges and returns the Prometheus text.
     func scrape(_ runtime: ConnectorRuntimeView) async -> String {
         let now = Date()
+        gauge("okta_connector_build_info", [("version", BuildInfo.version), ("commit", BuildInfo.commit)], 1)
         for connector in runtime.connectors {
             let slug = connector.settings.slug
             for bucket in OktaBucket.allCases {
