@@ -37,7 +37,7 @@ final class ChaosSink: Sendable {
 
     /// The connector's `sink:` section pointing here.
     var yaml: String {
-        "{ type: http, endpoint: \(url)/ingest, token_url: \(url)/token, client_id: chaos, client_secret: chaos-secret }"
+        "{ type: http, endpoint: \(url)/ingest, token_url: \(url)/token, client_id: chaos, client_secret: chaos-secret, allow_insecure_http: true }"
     }
 
     static let hostileHeaders: [[(String, String)]] = [

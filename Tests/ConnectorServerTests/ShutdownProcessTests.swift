@@ -62,6 +62,7 @@ struct ShutdownProcessTests {
                   token_url: http://127.0.0.1:\(closedPort)/token
                   client_id: okta-connector
                   client_secret: neurons-secret
+                  allow_insecure_http: true
             """)
         let serve = try TestProcess(
             Self.binary, arguments: ["serve", "--config", config], log: directory.path("serve.log"))
