@@ -51,7 +51,7 @@ public struct ConnectorApplication: Sendable {
                 ])
         }
         // One run per connector across every process sharing the store (a CLI `reconcile` included).
-        let gate = RunGate(leases: store)
+        let gate = RunGate(leases: store, logger: logger)
         let stats = ReceiverStats()
         let appliers = ApplierDirectory()
         let supervisor = ConnectorSupervisor(

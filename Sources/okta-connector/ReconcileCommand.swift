@@ -55,7 +55,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         let reconciler = Reconciler(
             connector: settings, client: client, store: store, clock: clock, logger: logger,
             progress: { progress.update($0) })
-        let gate = RunGate(leases: store)
+        let gate = RunGate(leases: store, logger: logger)
         // Written at once (not buffered), so a cron log or a pipe shows it even if the run is interrupted.
         FileHandle.standardOutput.write(
             Data(

@@ -433,7 +433,12 @@ public struct Reconciler: Sendable {
             running.oktaCalls = callsNow.calls.merging(callsBefore.calls) { now, before in now - before }
                 .filter { $0.value > 0 }
             running.rateLimited = callsNow.tooManyRequests - callsBefore.tooManyRequests
-            try? await store.updateRunProgress(running)
+            do {
+                try await store.updateRunProgress(running)
+            } catch {
+                // Live counts are for status only: the run goes on, its final record is written at the end.
+                log.warning("could not store the run's live counts", metadata: ["error": "\(error)"])
+            }
             var metadata: Logger.Metadata = [
                 "phase": "\(report.phase)", "listed": "\(counts.listed)", "created": "\(counts.created)",
                 "updated": "\(counts.updated)", "unchanged": "\(counts.unchanged)",

@@ -1,6 +1,7 @@
 import ConnectorDomain
 public import ConnectorStore
 import Foundation
+public import Logging
 import Synchronization
 
 /// One reconcile at a time per connector, whatever started it (schedule, CLI, admin API,
@@ -17,15 +18,19 @@ public final class RunGate: Sendable {
     /// How long a lease lasts without renewal, and how often it is renewed while a run lasts.
     let leaseDuration: Duration
     let renewEvery: Duration
+    let logger: Logger
 
     /// Creates a gate.
     /// - Parameters:
     ///   - leases: The store's run leases; `nil` keeps the gate to this process (tests).
     ///   - identity: This process, as recorded on the lease.
     ///   - leaseDuration: How long a lease lasts unless renewed.
+    ///   - logger: Where a lease that cannot be renewed or released is reported.
     public init(
-        leases: (any RunLeases)? = nil, identity: ProcessIdentity = .current, leaseDuration: Duration = .seconds(60)
+        leases: (any RunLeases)? = nil, identity: ProcessIdentity = .current, leaseDuration: Duration = .seconds(60),
+        logger: Logger = Logger(label: "okta-connector.run-gate")
     ) {
+        self.logger = logger
         self.leases = leases
         self.identity = identity
         self.leaseDuration = leaseDuration
@@ -54,14 +59,27 @@ public final class RunGate: Sendable {
         let identity = self.identity
         let duration = leaseDuration
         let renewEvery = self.renewEvery
+        let logger = self.logger
         let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: renewEvery)
                     guard !Task.isCancelled else { return }
-                    _ = try? await leases.renewRunLease(
-                        connector: connector, holder: identity,
-                        expiresAt: Timestamp(Date().addingTimeInterval(duration.seconds)))
+                    do {
+                        let kept = try await leases.renewRunLease(
+                            connector: connector, holder: identity,
+                            expiresAt: Timestamp(Date().addingTimeInterval(duration.seconds)))
+                        if !kept {
+                            logger.error(
+                                "the run lease lapsed while the run lasts: another process may start a run",
+                                metadata: ["connector": "\(connector)"])
+                        }
+                    } catch {
+                        // Tried again at the next renewal; the lease lasts three renewals.
+                        logger.warning(
+                            "could not renew the run lease",
+                            metadata: ["connector": "\(connector)", "error": "\(error)"])
+                    }
                 }
             }
             defer { group.cancelAll() }
@@ -72,7 +90,13 @@ public final class RunGate: Sendable {
             }
         }
         // Released even when the run was cancelled: an unstructured task does not inherit that.
-        try? await Task.detached { try await leases.releaseRunLease(connector: connector, holder: identity) }.value
+        do {
+            try await Task.detached { try await leases.releaseRunLease(connector: connector, holder: identity) }.value
+        } catch {
+            // It lapses at its expiry instead; until then other processes are told who held it.
+            logger.warning(
+                "could not release the run lease", metadata: ["connector": "\(connector)", "error": "\(error)"])
+        }
         return .ran(try result.get())
     }
 

@@ -133,7 +133,13 @@ public struct ConnectorWorkerLease: Service {
         }
         if Self.stopping {
             // Shutdown: hand the connector over at once instead of after the lease lapses.
-            try? await store.releaseWorkerLease(connector: connector, holder: holder)
+            do {
+                try await store.releaseWorkerLease(connector: connector, holder: holder)
+            } catch {
+                logger.warning(
+                    "could not release the worker lease; another replica takes over when it lapses",
+                    metadata: ["error": "\(error)"])
+            }
         }
     }
 
