@@ -58,6 +58,8 @@ public final class ConnectorSupervisor: Service, Sendable {
     private let launches: AsyncStream<Launch>
     private let launch: AsyncStream<Launch>.Continuation
     private let reloads = AsyncSerialLock()
+    /// Set once shutdown has stopped the connectors: a reload after that starts nothing.
+    private let shutDown = Mutex(false)
 
     init(
         initial: [ConnectorSettings], gate: RunGate, leases: any WorkerLeases & RunHistory, clock: any WallClock,
@@ -117,6 +119,10 @@ public final class ConnectorSupervisor: Service, Sendable {
     }
 
     private func applyNow(_ connectors: [ConnectorSettings]) async throws {
+        guard !shutDown.withLock({ $0 }) else {
+            logger.notice("configuration not applied: the process is shutting down")
+            return
+        }
         let wanted = Dictionary(connectors.map { ($0.slug, $0) }, uniquingKeysWith: { first, _ in first })
         let current = running.withLock { $0 }
         for (slug, old) in current where wanted[slug]?.fingerprint != old.fingerprint {
@@ -249,6 +255,7 @@ public final class ConnectorSupervisor: Service, Sendable {
 
     private func stopAll() async {
         await reloads.withLock {
+            shutDown.withLock { $0 = true }
             await withDiscardingTaskGroup { group in
                 for slug in self.running.withLock({ Array($0.keys) }) {
                     group.addTask { await self.stop(slug, reason: "shutdown") }
