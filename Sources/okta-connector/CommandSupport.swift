@@ -35,6 +35,14 @@ enum CommandSupport {
         return connector
     }
 
+    /// For the commands that only read and replay what the store holds (`runs`, `dead-letters`,
+    /// `events`): the configuration without resolving Okta and hook secrets, one connector, its store.
+    static func readStore(config: String, connector: String) async throws -> (ConnectorSettings, any StateStore) {
+        let configuration = try loadConfiguration(config, secrets: .unresolved)
+        let settings = try self.connector(connector, in: configuration)
+        return (settings, try await openStore(configuration))
+    }
+
     /// Opens the configured store (migrations applied): SQLite or PostgreSQL by `store.url`.
     static func openStore(_ configuration: ServiceConfiguration) async throws -> any StateStore {
         do {

@@ -18,9 +18,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Option(help: "How many to show.") var limit = 100
 
         func run() async throws {
-            let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
-            let settings = try CommandSupport.connector(connector, in: configuration)
-            let store = try await CommandSupport.openStore(configuration)
+            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
             let letters = try await store.deadLetters(connector: settings.slug, limit: limit)
             guard !letters.isEmpty else {
                 print("No dead letters for \"\(settings.name)\".")
@@ -42,9 +40,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Argument(help: "Dead letter ids; none means all of the connector's.") var ids: [Int64] = []
 
         func run() async throws {
-            let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
-            let settings = try CommandSupport.connector(connector, in: configuration)
-            let store = try await CommandSupport.openStore(configuration)
+            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
             let count = try await store.replayDeadLetters(
                 connector: settings.slug, ids: ids.isEmpty ? nil : ids, at: Timestamp(Date()))
             print("Re-queued \(count) dead letter\(count == 1 ? "" : "s") of \"\(settings.name)\" for the sink.")

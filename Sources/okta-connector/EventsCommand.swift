@@ -24,9 +24,7 @@ struct EventsCommand: AsyncParsableCommand {
         @Option(help: "How many to show.") var limit = 100
 
         func run() async throws {
-            let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
-            let settings = try CommandSupport.connector(connector, in: configuration)
-            let store = try await CommandSupport.openStore(configuration)
+            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
             let events = try await store.failedEvents(connector: settings.slug, limit: limit)
             guard !events.isEmpty else {
                 print("No failed events for \"\(settings.name)\".")
@@ -49,9 +47,7 @@ struct EventsCommand: AsyncParsableCommand {
         var ids: [Int64] = []
 
         func run() async throws {
-            let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
-            let settings = try CommandSupport.connector(connector, in: configuration)
-            let store = try await CommandSupport.openStore(configuration)
+            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
             let count = try await store.retryFailedEvents(
                 connector: settings.slug, seqs: ids.isEmpty ? nil : ids, at: Timestamp(Date()))
             print("\(count) failed event\(count == 1 ? "" : "s") of \"\(settings.name)\" will be applied again.")

@@ -20,9 +20,7 @@ struct RunsCommand: AsyncParsableCommand {
     @Option(help: "How many runs to show.") var limit = 20
 
     func run() async throws {
-        let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
-        let settings = try CommandSupport.connector(connector, in: configuration)
-        let store = try await CommandSupport.openStore(configuration)
+        let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
         let runs = try await store.runs(connector: settings.slug, limit: limit)
         guard !runs.isEmpty else {
             print("No runs of \"\(settings.name)\" yet.")
