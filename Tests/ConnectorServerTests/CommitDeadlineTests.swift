@@ -80,7 +80,9 @@ struct CommitDeadlineTests {
         await #expect(throws: InboxGroupCommitter.StoreTimeout.self) { _ = try await first.value }
         await #expect(throws: InboxGroupCommitter.StoreTimeout.self) { _ = try await second.value }
         let waited = ContinuousClock.now - started
-        #expect(waited < .seconds(2), "answered near the deadline, not when the store came back (\(waited))")
+        // The store never answers until released below: any answer now came from the deadline (generous
+        // bound for a loaded machine).
+        #expect(waited < .seconds(10), "answered by the deadline, not when the store came back (\(waited))")
         #expect(await committer.timedOut == 2)
         // The store answers again: the given-up delivery that was being written is stored after all;
         // Okta's redelivery of it is a duplicate, the other one is stored now.
