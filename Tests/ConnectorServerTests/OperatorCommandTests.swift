@@ -89,9 +89,14 @@ struct OperatorCommandTests {
             "\(hook.output)")
         #expect(!hook.output.contains("connector running"))
         #expect(!hook.output.contains("next run at"))
+        // The hook listener on port 0 here: the port freed above may meanwhile belong to another test.
+        let adminConfig = directory.appendingPathComponent("admin-taken.yaml").path
+        try (try String(contentsOfFile: config, encoding: .utf8))
+            .replacingOccurrences(of: "127.0.0.1:\(listenPort)", with: "127.0.0.1:0")
+            .write(toFile: adminConfig, atomically: true, encoding: .utf8)
         let adminTaken = occupy(adminPort)
         let admin = try await run(
-            ["serve", "--config", config], in: directory, name: "admin", environment: environment)
+            ["serve", "--config", adminConfig], in: directory, name: "admin", environment: environment)
         close(adminTaken)
         #expect(admin.status != nil && admin.status != 0)
         #expect(
