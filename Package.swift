@@ -228,6 +228,7 @@ let package = Package(
             name: "ConnectorTestSupport",
             dependencies: [
                 "ConnectorDomain", "ConnectorStore", "SQLiteStore", "PostgreSQLStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

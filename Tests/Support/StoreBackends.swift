@@ -1,5 +1,6 @@
 public import ConnectorStore
 import Foundation
+import GRDB
 public import Logging
 public import PostgreSQLStore
 import PostgresNIO
@@ -38,12 +39,12 @@ public enum StoreBackend: String, CaseIterable, CustomStringConvertible, Sendabl
                 "okta-connector-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let path = directory.appendingPathComponent("state.db").path
-            return TestStore(store: try SQLiteStateStore(path: path), location: path) {
+            return TestStore(store: try SQLiteStateStore(path: path), backend: self, location: path) {
                 try? FileManager.default.removeItem(at: directory)
             }
         case .postgres:
             let (store, name, url) = try await PostgresTestDatabase.makeStore()
-            return TestStore(store: store, location: name, url: url) {
+            return TestStore(store: store, backend: self, location: name, url: url) {
                 Task { await store.close() }
             }
         }
@@ -85,18 +86,50 @@ public let quietStoreLogger: Logger = {
 /// A store under test and its clean-up (when it is released).
 public final class TestStore: @unchecked Sendable {
     public let store: any StateStore
+    public let backend: StoreBackend
     /// The SQLite file or the PostgreSQL database's name.
     public let location: String
     /// What `store.url` names this store in a configuration file.
     public let url: String
     private let cleanUp: () -> Void
 
-    init(store: any StateStore, location: String, url: String? = nil, cleanUp: @escaping () -> Void) {
+    init(
+        store: any StateStore, backend: StoreBackend, location: String, url: String? = nil,
+        cleanUp: @escaping () -> Void
+    ) {
         self.store = store
+        self.backend = backend
         self.location = location
         self.url = url ?? location
         self.cleanUp = cleanUp
     }
 
     deinit { cleanUp() }
+
+    /// Makes every later insert into a table fail with `reason`, as a full disk or a broken
+    /// database would, through the database itself (a trigger), behind the store's back.
+    public func failInserts(into table: String, reason: String) async throws {
+        switch backend {
+        case .sqlite:
+            try await DatabaseQueue(path: location).write { db in
+                try db.execute(
+                    sql: "CREATE TRIGGER broken BEFORE INSERT ON \(table) BEGIN SELECT RAISE(ABORT, '\(reason)'); END")
+            }
+        case .postgres:
+            _ = try await PostgreSQLStateStore.administer(try PostgreSQLLocation(url: url), logger: quietStoreLogger) {
+                connection in
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql
+                            AS $$ BEGIN RAISE EXCEPTION '\(reason)'; END $$
+                            """), logger: quietStoreLogger)
+                try await connection.query(
+                    PostgresQuery(
+                        unsafeSQL:
+                            "CREATE TRIGGER broken BEFORE INSERT ON \(table) FOR EACH ROW EXECUTE FUNCTION broken()"),
+                    logger: quietStoreLogger)
+            }
+        }
+    }
 }
