@@ -59,7 +59,7 @@ struct OnlineCheckTests {
                 options.serviceApps = [
                     SimulatedServiceApp(
                         clientId: "0oaPoll", publicKeyPEM: key.publicKey.pemRepresentation,
-                        grantedScopes: readScopes + ["okta.logs.read"])
+                        grantedScopes: Set(readScopes + ["okta.logs.read"]))
                 ]
             }
         ) { harness in

@@ -6,6 +6,7 @@ import ConnectorTestSupport
 import Foundation
 import OktaClient
 import OktaSimulator
+import SQLiteStore
 import Testing
 
 extension ConnectorHarness {

@@ -5,6 +5,7 @@ import ConnectorStore
 import ConnectorTestSupport
 import Foundation
 import OktaSimulator
+import SQLiteStore
 import Testing
 
 @Suite("Hooks and System Log polling together (SPEC §17)", .serialized, .timeLimit(.minutes(3)))

@@ -6,6 +6,9 @@ import ConnectorServer
 import ConnectorStore
 import ConnectorTestSupport
 import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
 import OktaSimulator
 import SQLiteStore
 import ServiceLifecycle
@@ -58,18 +61,18 @@ struct SystemLogServeTests {
         let listener = await hookIterator.next() ?? 0
 
         // The initial reconcile, forwarded.
-        #expect(
-            try await eventually(timeout: 30) {
-                let run = try await store.runs(connector: "test-org", limit: 1).first
-                return run?.outcome == .succeeded
-                    && (try await store.outboxStats(connector: "test-org").depth) == 0
-            })
+        let synced = try await eventually(timeout: 30) {
+            let run = try await store.runs(connector: "test-org", limit: 1).first
+            let depth = try await store.outboxStats(connector: "test-org").depth
+            return run?.outcome == .succeeded && depth == 0
+        }
+        #expect(synced)
         #expect(simulator.eventHooks.isEmpty, "no hook is registered")
         // A change in Okta reaches the sink through the System Log alone, within the interval and a few seconds.
         let user = try #require(simulator.org.allUsers().first { $0.status == .active })
         let started = Date()
         _ = try simulator.org.updateProfile(id: user.id, changes: ["title": "Found by polling"])
-        let arrived = try await eventually(timeout: 15) {
+        let arrived = await eventually(timeout: 15) {
             (try? String(contentsOfFile: ndjson, encoding: .utf8))?.contains("Found by polling") == true
         }
         #expect(arrived)
