@@ -11,7 +11,8 @@ extension SQLiteStateStore {
                         (row[column] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) }
                     }
                     return SystemLogCursor(
-                        connector: row["connector"], nextURL: row["next_url"], newestPublished: stamp("newest_published"),
+                        connector: row["connector"], nextURL: row["next_url"],
+                        newestPublished: stamp("newest_published"),
                         newestUUID: row["newest_uuid"], lastPollAt: stamp("last_poll_at"),
                         lastOutcome: row["last_outcome"], lastSucceededAt: stamp("last_succeeded_at"),
                         polledEvents: row["polled_events"], missedDeliveries: row["missed_deliveries"])
@@ -60,7 +61,8 @@ extension SQLiteStateStore {
                 ])
             // `-1` stands for "none yet" in the MAX above; keep it NULL.
             try db.execute(
-                sql: "UPDATE system_log_cursors SET newest_published = NULL WHERE connector = ? AND newest_published < 0",
+                sql:
+                    "UPDATE system_log_cursors SET newest_published = NULL WHERE connector = ? AND newest_published < 0",
                 arguments: [page.connector])
             return new
         }

@@ -79,8 +79,10 @@ struct PollingBenchmark: AsyncParsableCommand {
         let calls = simulator.requestCounters.total("GET /api/v1/logs")
         let limited = simulator.requestCounters.snapshot["GET /api/v1/logs 429"] ?? 0
 
-        let lags = stored.map { Double($0.receivedAt.millisecondsSinceEpoch - $0.event.published.millisecondsSinceEpoch) / 1000 }
-            .sorted()
+        let lags = stored.map {
+            Double($0.receivedAt.millisecondsSinceEpoch - $0.event.published.millisecondsSinceEpoch) / 1000
+        }
+        .sorted()
         func percentile(_ values: [Double], _ p: Double) -> Double {
             guard !values.isEmpty else { return .nan }
             return values[min(values.count - 1, Int((Double(values.count) * p).rounded(.up)) - 1)]
@@ -91,7 +93,9 @@ struct PollingBenchmark: AsyncParsableCommand {
         let ideal99 = interval * 0.99
         let p50 = percentile(lags, 0.5)
         let p99 = percentile(lags, 0.99)
-        print("events emitted \(emitted), stored by polling \(stored.count)\(stored.count == emitted ? "" : "  (MISSING \(emitted - stored.count))")")
+        print(
+            "events emitted \(emitted), stored by polling \(stored.count)\(stored.count == emitted ? "" : "  (MISSING \(emitted - stored.count))")"
+        )
         print("lag p50 \(format(p50, 2)) s (ideal \(format(ideal50, 2)) s, ratio \(format(p50 / ideal50, 2)))")
         print("lag p99 \(format(p99, 2)) s (ideal \(format(ideal99, 2)) s, ratio \(format(p99 / ideal99, 2)))")
         print("lag max \(format(lags.last ?? .nan, 2)) s")

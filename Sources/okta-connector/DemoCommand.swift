@@ -31,7 +31,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Folder for the demo's files (default: a new temporary folder).") var directory: String?
     @Option(help: "Stop after this many seconds (0: run until Ctrl-C).") var seconds: Double = 0
     @Option(
-        help: "Where events come from: hooks (Okta posts to the listener), system_log (the connector polls Okta's System Log every 10 s; no hook is registered), or both."
+        help:
+            "Where events come from: hooks (Okta posts to the listener), system_log (the connector polls Okta's System Log every 10 s; no hook is registered), or both."
     )
     var eventSource: EventSourceArgument = .hooks
 

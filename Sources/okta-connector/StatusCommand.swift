@@ -81,9 +81,11 @@ struct StatusCommand: AsyncParsableCommand {
         guard let cursor, let lastPoll = cursor.lastPollAt else { return "not polled yet" }
         var parts = ["last poll \(lastPoll.iso8601): \(cursor.lastOutcome ?? "?")"]
         if let newest = cursor.newestPublished {
-            parts.append("lag \(Int(max(0, now.timeIntervalSince(newest.date)).rounded())) s (newest event \(newest.iso8601))")
+            parts.append(
+                "lag \(Int(max(0, now.timeIntervalSince(newest.date)).rounded())) s (newest event \(newest.iso8601))")
         }
-        parts.append("\(cursor.polledEvents) events found by polling, \(cursor.missedDeliveries) of them missed by hooks")
+        parts.append(
+            "\(cursor.polledEvents) events found by polling, \(cursor.missedDeliveries) of them missed by hooks")
         return parts.joined(separator: ", ")
     }
 

@@ -125,7 +125,9 @@ import Testing
     }
 
     /// Whether this version's loader takes `postgres://` store URLs.
-    static var loaderAcceptsPostgreSQL: Bool { parsesMinimal(storeURL: "postgres://u:p@localhost:5432/db?sslmode=disable") }
+    static var loaderAcceptsPostgreSQL: Bool {
+        parsesMinimal(storeURL: "postgres://u:p@localhost:5432/db?sslmode=disable")
+    }
 
     /// Whether a minimal configuration with this store URL parses.
     static func parsesMinimal(storeURL: String) -> Bool {

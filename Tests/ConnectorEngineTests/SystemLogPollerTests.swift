@@ -111,7 +111,8 @@ struct SystemLogPollerTests {
         try await withConnector(
             users: 40,
             configure: { options in
-                options.rateLimits = RateLimitSettings(limits: [OktaBucket.logs: 20, OktaBucket.usersList: 100], window: 1)
+                options.rateLimits = RateLimitSettings(
+                    limits: [OktaBucket.logs: 20, OktaBucket.usersList: 100], window: 1)
             }
         ) { h in
             h.pollSystemLog()
@@ -127,7 +128,8 @@ struct SystemLogPollerTests {
             // Past the client's waits, the poll fails visibly and keeps its position.
             h.simulator.faults = FaultPlan(pathPrefix: "/api/v1/logs", rateLimitStorm: 5)
             let impatient = h.client(
-                retry: RetryPolicy(maximumAttempts: 2, initialDelay: 0.01, maximumDelay: 0.05, maximumRateLimitWaits: 1))
+                retry: RetryPolicy(maximumAttempts: 2, initialDelay: 0.01, maximumDelay: 0.05, maximumRateLimitWaits: 1)
+            )
             let before = try await h.store.systemLogCursor(connector: h.settings.slug)
             let outcome = await h.poller(client: impatient).poll()
             guard case .failed(_, .rateLimited) = outcome else {
@@ -180,6 +182,29 @@ struct SystemLogPollerTests {
                 connector: h.settings, store: h.store, client: client, clock: h.clock, logger: quietLogger)
             try await applier.applyPending()
             #expect(try await h.store.user(connector: h.settings.slug, id: user.id)?.status == "PASSWORD_EXPIRED")
+        }
+    }
+
+    @Test func aStoredLinkOktaRefusesRestartsFromTheNewestEventMinusTheOverlap() async throws {
+        try await withConnector(users: 40) { h in
+            h.pollSystemLog()
+            try h.changeTitles(2)
+            #expect(await h.poller().poll() == .caughtUp(newEvents: 2))
+            // The stored link goes stale (Okta answers 400 to it).
+            _ = try await h.store.storePolledEvents(
+                PolledEventPage(
+                    connector: h.settings.slug, events: [],
+                    nextURL: "\(h.simulator.baseURL)/api/v1/logs?after=expired-cursor",
+                    newEventsAreMissedDeliveries: false,
+                    receivedAt: Timestamp(Date())))
+            try h.changeTitles(3, from: 2)
+            // The poll starts again `overlap` before the newest event read: the two already stored are
+            // read again and recognised, the three new ones stored.
+            #expect(await h.poller().poll() == .caughtUp(newEvents: 3))
+            #expect(try await h.inboxUUIDs().count == 5)
+            let cursor = try #require(try await h.store.systemLogCursor(connector: h.settings.slug))
+            #expect(cursor.nextURL?.contains("expired-cursor") == false)
+            #expect(cursor.lastOutcome == "ok")
         }
     }
 }

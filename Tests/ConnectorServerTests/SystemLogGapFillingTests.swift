@@ -64,7 +64,8 @@ struct SystemLogGapFillingTests {
         let cursor = try #require(try await h.store.systemLogCursor(connector: h.slug))
         #expect(
             cursor.missedDeliveries >= Int64(stats.droppedEventIds.count),
-            "every dropped event counts as a missed delivery (\(cursor.missedDeliveries) of \(stats.droppedEventIds.count))")
+            "every dropped event counts as a missed delivery (\(cursor.missedDeliveries) of \(stats.droppedEventIds.count))"
+        )
         services.cancel()
         let run = try await h.reconcile()
         #expect(run.drift == 0, "drift \(run.drift) with \(stats.dropped) deliveries dropped")

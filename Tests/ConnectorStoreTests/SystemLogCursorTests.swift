@@ -24,7 +24,8 @@ struct SystemLogCursorTests {
             InboxDelivery(connector: connector, eventId: "d1", receivedAt: t0, events: [event("e1", published: at(1))])
         ])
         let new = try await store.storePolledEvents(
-            page([event("e1", published: at(1)), event("e2", published: at(2)), event("e3", published: at(3))],
+            page(
+                [event("e1", published: at(1)), event("e2", published: at(2)), event("e3", published: at(3))],
                 next: "https://org/api/v1/logs?after=1", missed: true, at: at(10)))
         #expect(new == ["e2", "e3"], "the event the hook delivered is not stored twice")
         #expect(try await store.inboxDepth(connector: connector) == 3)

@@ -38,7 +38,9 @@ struct SystemLogAPITests {
                 return
             }
             #expect(events.count == 4)
-            #expect(events.map { $0["eventType"]?.stringValue } == Array(repeating: "user.account.update_profile", count: 3) + ["user.session.start"])
+            #expect(
+                events.map { $0["eventType"]?.stringValue } == Array(repeating: "user.account.update_profile", count: 3)
+                    + ["user.session.start"])
             guard case .array(let targets)? = events[0]["target"] else {
                 Issue.record("no target array")
                 return
@@ -122,7 +124,8 @@ struct SystemLogAPITests {
         try await withSimulator(
             users: 10,
             configure: { options in
-                options.rateLimits = RateLimitSettings(limits: [OktaBucket.logs: 2, OktaBucket.usersList: 100], window: 30)
+                options.rateLimits = RateLimitSettings(
+                    limits: [OktaBucket.logs: 2, OktaBucket.usersList: 100], window: 30)
             }
         ) { simulator in
             let url = "\(simulator.baseURL)/api/v1/logs?limit=1"

@@ -157,21 +157,32 @@ public final class SystemLogPoller: Service, Sendable {
     private func pollPages() async throws -> SystemLogPollOutcome {
         let slug = connector.slug
         let cursor = try await store.systemLogCursor(connector: slug)
-        var url: String
-        if let next = cursor?.nextURL {
-            url = next
-        } else {
-            let newest = cursor?.newestPublished?.date ?? clock.now
-            url = client.systemLogPollingURL(
-                since: Timestamp(newest.addingTimeInterval(-connector.systemLog.overlap)), eventTypes: Self.eventTypes,
-                limit: pageSize)
-        }
+        // Without a link to follow, start `overlap` before the newest event read (or before now).
+        let newest = cursor?.newestPublished?.date ?? clock.now
+        let restartURL = client.systemLogPollingURL(
+            since: Timestamp(newest.addingTimeInterval(-connector.systemLog.overlap)), eventTypes: Self.eventTypes,
+            limit: pageSize)
+        var url = cursor?.nextURL ?? restartURL
+        var followsStoredLink = cursor?.nextURL != nil
         let wanted = Set(Self.eventTypes)
         let fillsGaps = connector.eventSource == .both
         var stored = 0
         for _ in 0..<maximumPagesPerPoll {
             if Task.isCancelled || Task.isShuttingDownGracefully { return .interrupted(newEvents: stored) }
-            let page = try await client.systemLogPage(url: url)
+            let page: SystemLogPage
+            do {
+                page = try await client.systemLogPage(url: url)
+            } catch OktaError.apiError(_, 400, let body) where followsStoredLink {
+                // Okta refused the stored link (too old, or from another org): start again from
+                // the newest event read, minus the overlap; the dedupe absorbs what is read twice.
+                logger.warning(
+                    "Okta refused the stored System Log link; polling restarts from the newest event read",
+                    metadata: ["okta_error": "\(body?.errorSummary ?? "400")"])
+                followsStoredLink = false
+                url = restartURL
+                continue
+            }
+            followsStoredLink = false
             // Okta answers every polling request with a `next` link; without one this is not the
             // stream the cursor stands for, and following nothing would lose the position.
             guard let next = page.next else { throw SystemLogPageError.missingNextLink }
@@ -192,7 +203,11 @@ public final class SystemLogPoller: Service, Sendable {
                         published: event.published, payloadJSON: Self.inboxPayload(json)))
             }
             let now = clock.now
-            if fillsGaps, let young = events.firstIndex(where: { $0.published.date > now.addingTimeInterval(-connector.systemLog.hookGrace) }) {
+            if fillsGaps,
+                let young = events.firstIndex(where: {
+                    $0.published.date > now.addingTimeInterval(-connector.systemLog.hookGrace)
+                })
+            {
                 // Leave the newest events to their hooks: store the older ones, keep this page's
                 // link so that the next poll reads it again.
                 let older = Array(events[..<young])

@@ -102,7 +102,8 @@ public final class ConnectorMetrics: Sendable {
         }
         for result in ["ok", "rate_limited", "malformed", "failed"] {
             Metrics.Counter(
-                label: "okta_connector_system_log_polls_total", dimensions: [("connector", connector), ("result", result)]
+                label: "okta_connector_system_log_polls_total",
+                dimensions: [("connector", connector), ("result", result)]
             )
             .increment(by: 0)
         }

@@ -77,7 +77,10 @@ struct SystemLogAPI: Sendable {
         let next: Int64?
         if until == nil, sortOrder == "ASCENDING" {
             // Polling: persistence order, a `next` link on every answer.
-            let page = journal.poll(afterSeq: position ?? 0, since: since ?? Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - week), matching: matching, limit: limit)
+            let page = journal.poll(
+                afterSeq: position ?? 0,
+                since: since ?? Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - week),
+                matching: matching, limit: limit)
             events = page.events
             next = page.continueAfter
         } else {
