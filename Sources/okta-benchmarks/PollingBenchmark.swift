@@ -64,6 +64,7 @@ struct PollingBenchmark: AsyncParsableCommand {
         let started = Date()
         simulator.churn.start(perSecond: changes, duration: seconds)
         try await Task.sleep(for: .seconds(seconds))
+        simulator.churn.stop()
         let emitted = simulator.systemLogCount
         // The last events need one more interval (and a little) to be read.
         let deadline = Date().addingTimeInterval(interval + 15)
