@@ -1,5 +1,5 @@
 public import ConnectorDomain
-import Foundation
+public import Foundation
 import NIOHTTP1
 
 /// One page of the System Log.
@@ -8,11 +8,14 @@ public struct SystemLogPage: Sendable {
     public var events: [JSONValue]
     /// The `Link: rel="next"` URL; a polling request always has one.
     public var next: String?
+    /// Okta's clock when it answered (`Date`), which `published` times are on.
+    public var oktaDate: Date?
 
     /// Creates a page.
-    public init(events: [JSONValue], next: String?) {
+    public init(events: [JSONValue], next: String?, oktaDate: Date? = nil) {
         self.events = events
         self.next = next
+        self.oktaDate = oktaDate
     }
 }
 
@@ -69,7 +72,7 @@ extension OktaAPIClient {
         if let next, !isOrgURL(next) {
             throw OktaError.foreignLink(endpoint: endpoint, host: URL(string: next)?.host ?? String(next.prefix(80)))
         }
-        return SystemLogPage(events: events, next: next)
+        return SystemLogPage(events: events, next: next, oktaDate: response.header("Date").flatMap(HTTPDate.parse))
     }
 
     /// Whether a URL points at the org itself (same scheme, host and port).

@@ -203,9 +203,12 @@ public final class SystemLogPoller: Service, Sendable {
                         published: event.published, payloadJSON: Self.inboxPayload(json)))
             }
             let now = clock.now
+            // `published` is on Okta's clock: age events by the answer's `Date` where there is one,
+            // so that a skewed local clock neither stalls nor rushes the grace.
+            let oktaNow = page.oktaDate ?? now
             if fillsGaps,
                 let young = events.firstIndex(where: {
-                    $0.published.date > now.addingTimeInterval(-connector.systemLog.hookGrace)
+                    $0.published.date > oktaNow.addingTimeInterval(-connector.systemLog.hookGrace)
                 })
             {
                 // Leave the newest events to their hooks: store the older ones, keep this page's
