@@ -40,7 +40,7 @@ public struct SimulatorOptions: Sendable {
     /// Where the simulator logs.
     public var logger = Logger(label: "okta-sim")
     /// Events the System Log keeps; the oldest leave first.
-    public var systemLogCapacity = 1_000_000
+    public var systemLogCapacity = 200_000
 
     /// Default options: 1000 users, seed 7, Enterprise rate limits, plain HTTP on a free loopback port.
     public init() {}

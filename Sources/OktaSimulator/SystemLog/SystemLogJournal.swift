@@ -17,7 +17,7 @@ final class SystemLogJournal: Sendable {
     let capacity: Int
     private let entries = Mutex<(list: [Entry], nextSeq: Int64)>(([], 1))
 
-    init(capacity: Int = 1_000_000) { self.capacity = max(1, capacity) }
+    init(capacity: Int = 200_000) { self.capacity = max(1, capacity) }
 
     /// Persists events.
     func append(_ events: [OktaLogEvent], at now: Timestamp) {
@@ -26,7 +26,8 @@ final class SystemLogJournal: Sendable {
                 state.list.append(Entry(seq: state.nextSeq, persisted: now, event: event))
                 state.nextSeq += 1
             }
-            if state.list.count > capacity { state.list.removeFirst(state.list.count - capacity) }
+            // Trimmed in steps of a tenth, so that a full log does not move every entry at each append.
+            if state.list.count > capacity + capacity / 10 { state.list.removeFirst(state.list.count - capacity) }
         }
     }
 
