@@ -283,6 +283,24 @@ public final class PostgreSQLStateStore: StateStore {
                     throw StoreError.fenced(connector: connector, epoch: fence.epoch)
                 }
             }
+            if let runFence = batch.runFence {
+                // Held until commit, like the worker lease above: a process taking the run lease
+                // over waits for this write or finds it done.
+                var lease: RunLease?
+                for try await (holder, acquired, expires) in try await connection.query(
+                    """
+                    SELECT holder, acquired_at, expires_at FROM run_leases WHERE connector = \(connector) FOR SHARE
+                    """, logger: logger
+                ).decode((String, Int64, Int64).self) {
+                    lease = RunLease(
+                        connector: connector, holder: holder, acquiredAt: Timestamp(millisecondsSinceEpoch: acquired),
+                        expiresAt: Timestamp(millisecondsSinceEpoch: expires))
+                }
+                // Lease times are wall-clock times shared between processes, whatever the writer's clock.
+                guard runFence.admits(lease, at: Timestamp(Date())) else {
+                    throw StoreError.runFenced(connector: connector, holder: runFence.holder)
+                }
+            }
             var outcomes = [UserWriteOutcome](repeating: .unchanged, count: encoded.count)
             for round in rounds {
                 let ids = round.map { $0.1.userId }
