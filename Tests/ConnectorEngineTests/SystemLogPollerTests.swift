@@ -6,7 +6,6 @@ import ConnectorTestSupport
 import Foundation
 import OktaClient
 import OktaSimulator
-import SQLiteStore
 import Testing
 
 extension ConnectorHarness {
@@ -41,8 +40,9 @@ extension ConnectorHarness {
 
 @Suite("System Log polling as an event source (SPEC §17)", .serialized, .timeLimit(.minutes(3)))
 struct SystemLogPollerTests {
-    @Test func pollingAloneKeepsTheStoreEqualToOktaUnderChurn() async throws {
-        try await withConnector(users: 150) { h in
+    @Test(arguments: StoreBackend.available)
+    func pollingAloneKeepsTheStoreEqualToOktaUnderChurn(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 150, backend: backend) { h in
             h.pollSystemLog()
             _ = try await h.reconcile()
             let client = h.client()
@@ -79,8 +79,9 @@ struct SystemLogPollerTests {
         }
     }
 
-    @Test func aRestartInTheMiddleOfAPageNeitherLosesNorRepeatsEvents() async throws {
-        try await withConnector(users: 80) { h in
+    @Test(arguments: StoreBackend.available)
+    func aRestartInTheMiddleOfAPageNeitherLosesNorRepeatsEvents(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 80, backend: backend) { h in
             h.pollSystemLog()
             // The first poll starts `overlap` before now: the events below are all in reach.
             try h.changeTitles(23)
@@ -107,13 +108,14 @@ struct SystemLogPollerTests {
         }
     }
 
-    @Test func rateLimitedLogsWaitForTheBucketsResetAndThenSucceed() async throws {
+    @Test(arguments: StoreBackend.available)
+    func rateLimitedLogsWaitForTheBucketsResetAndThenSucceed(_ backend: StoreBackend) async throws {
         try await withConnector(
             users: 40,
             configure: { options in
                 options.rateLimits = RateLimitSettings(
                     limits: [OktaBucket.logs: 20, OktaBucket.usersList: 100], window: 1)
-            }
+            }, backend: backend
         ) { h in
             h.pollSystemLog()
             try h.changeTitles(4)
@@ -142,8 +144,9 @@ struct SystemLogPollerTests {
         }
     }
 
-    @Test func aMalformedPageFailsSafeAndTheNextPollRecovers() async throws {
-        try await withConnector(users: 40) { h in
+    @Test(arguments: StoreBackend.available)
+    func aMalformedPageFailsSafeAndTheNextPollRecovers(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 40, backend: backend) { h in
             h.pollSystemLog()
             try h.changeTitles(3)
             let poller = h.poller()
@@ -169,8 +172,9 @@ struct SystemLogPollerTests {
         }
     }
 
-    @Test func eventsHooksCannotDeliverArriveByPolling() async throws {
-        try await withConnector(users: 60) { h in
+    @Test(arguments: StoreBackend.available)
+    func eventsHooksCannotDeliverArriveByPolling(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 60, backend: backend) { h in
             h.pollSystemLog()
             _ = try await h.reconcile()
             let user = try #require(h.simulator.org.allUsers().first { $0.status == .active })
@@ -185,8 +189,9 @@ struct SystemLogPollerTests {
         }
     }
 
-    @Test func aStoredLinkOktaRefusesRestartsFromTheNewestEventMinusTheOverlap() async throws {
-        try await withConnector(users: 40) { h in
+    @Test(arguments: StoreBackend.available)
+    func aStoredLinkOktaRefusesRestartsFromTheNewestEventMinusTheOverlap(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 40, backend: backend) { h in
             h.pollSystemLog()
             try h.changeTitles(2)
             #expect(await h.poller().poll() == .caughtUp(newEvents: 2))
