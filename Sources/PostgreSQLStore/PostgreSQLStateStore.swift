@@ -195,12 +195,22 @@ public final class PostgreSQLStateStore: StateStore {
         return result
     }
 
+    /// Whether the database answers with the schema this binary knows, within two seconds: while
+    /// the server is away the pool keeps a query waiting for a connection, and a readiness probe
+    /// must answer before its own timeout.
     public func isReady() async -> Bool {
-        do {
-            let applied = try await appliedMigrations()
-            return Set(applied) == Set(PostgreSQLSchema.migrations.map(\.identifier))
-        } catch {
-            return false
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                guard let applied = try? await self.appliedMigrations() else { return false }
+                return Set(applied) == Set(PostgreSQLSchema.migrations.map(\.identifier))
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                return false
+            }
+            let ready = await group.next() ?? false
+            group.cancelAll()
+            return ready
         }
     }
 

@@ -101,9 +101,9 @@ public final class OutboxForwarder: Service, Sendable {
                 await pause(backoff(failures: failures, error: nil))
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
-                // The store failed (disk full, database down): the outbox is intact; try again later.
+                // The store failed (disk full, database down): the outbox is intact; try again soon.
                 failures += 1
-                let delay = backoff(failures: failures, error: nil)
+                let delay = RetryPolicy.storeOutage.delay(afterAttempt: failures, random: Double.random(in: 0..<1))
                 currentState.withLock { $0 = .storeUnavailable("\(error)") }
                 logger.error(
                     "outbox store failed; retrying",
