@@ -125,8 +125,9 @@ public final class EventHookReceiver: Sendable {
     func route(_ path: String) -> Route? { directory.withLock { $0[path] } }
 
     static func routes(_ connectors: [ConnectorSettings]) -> [String: Route] {
+        // A connector that only polls the System Log has no hook route: deliveries to it are 404.
         Dictionary(
-            connectors.map { connector in
+            connectors.filter(\.eventSource.takesHooks).map { connector in
                 (
                     connector.eventHook.path,
                     Route(
