@@ -47,6 +47,9 @@ public final class PostgreSQLStateStore: StateStore {
             database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.maximumConnections = 16
+        // Kept open (and kept alive) even when idle: a delivery after a quiet hour must be committed
+        // within the receiver's 2 s deadline, not wait for a new connection's start-up and login.
+        configuration.options.minimumConnections = 2
         return configuration
     }
 
@@ -568,40 +571,66 @@ public final class PostgreSQLStateStore: StateStore {
 
     // MARK: - Inbox
 
+    /// Two statements for a whole group, whatever its size (the receiver commits deliveries in
+    /// groups): the deliveries, then the events of those that were new.
     public func insert(_ deliveries: [InboxDelivery]) async throws -> [InboxInsertResult] {
+        guard !deliveries.isEmpty else { return [] }
         let logger = logger
+        struct Key: Hashable {
+            let connector: String
+            let eventId: String
+        }
         return try await transaction { connection in
-            var results: [InboxInsertResult] = []
-            for delivery in deliveries {
-                let inserted = try await connection.query(
-                    """
-                    INSERT INTO inbox_deliveries (connector, event_id, received_at, event_count)
-                    VALUES (\(delivery.connector), \(delivery.eventId), \(delivery.receivedAt.millisecondsSinceEpoch),
-                        \(delivery.events.count))
-                    ON CONFLICT (connector, event_id) DO NOTHING RETURNING 1
-                    """, logger: logger
-                ).collect()
-                guard !inserted.isEmpty else {
-                    results.append(.duplicateDelivery)
-                    continue
-                }
-                let events = delivery.events
-                let stored = try await connection.query(
+            var stored: Set<Key> = []
+            for try await (connector, eventId) in try await connection.query(
+                """
+                INSERT INTO inbox_deliveries (connector, event_id, received_at, event_count)
+                SELECT d.connector, d.event_id, d.received_at, d.event_count
+                FROM unnest(\(deliveries.map(\.connector))::text[], \(deliveries.map(\.eventId))::text[],
+                    \(deliveries.map(\.receivedAt.millisecondsSinceEpoch))::bigint[],
+                    \(deliveries.map { Int64($0.events.count) })::bigint[])
+                    WITH ORDINALITY AS d(connector, event_id, received_at, event_count, position)
+                ORDER BY d.position
+                ON CONFLICT (connector, event_id) DO NOTHING RETURNING connector, event_id
+                """, logger: logger
+            ).decode((String, String).self) {
+                stored.insert(Key(connector: connector, eventId: eventId))
+            }
+            // A delivery given twice in one group is stored once, as its first occurrence.
+            var isNew = [Bool](repeating: false, count: deliveries.count)
+            var taken: Set<Key> = []
+            for (index, delivery) in deliveries.enumerated() {
+                let key = Key(connector: delivery.connector, eventId: delivery.eventId)
+                if stored.contains(key), taken.insert(key).inserted { isNew[index] = true }
+            }
+            let events = deliveries.indices.filter { isNew[$0] }.flatMap { index in
+                deliveries[index].events.map { (deliveries[index], $0) }
+            }
+            var newEvents: [Key: Int] = [:]
+            if !events.isEmpty {
+                for try await (connector, eventId) in try await connection.query(
                     """
                     INSERT INTO inbox_events (connector, uuid, event_id, event_type, subject_user_id, published, payload_json,
                         received_at)
-                    SELECT \(delivery.connector), e.uuid, \(delivery.eventId), e.type, NULLIF(e.subject, ''), e.published,
-                        e.payload, \(delivery.receivedAt.millisecondsSinceEpoch)
-                    FROM unnest(\(events.map(\.uuid))::text[], \(events.map(\.eventType))::text[],
-                        \(events.map { $0.subjectUserId ?? "" })::text[], \(events.map(\.published.millisecondsSinceEpoch))::bigint[],
-                        \(events.map(\.payloadJSON))::text[]) WITH ORDINALITY AS e(uuid, type, subject, published, payload, position)
+                    SELECT e.connector, e.uuid, e.event_id, e.type, NULLIF(e.subject, ''), e.published, e.payload, e.received
+                    FROM unnest(\(events.map(\.0.connector))::text[], \(events.map(\.1.uuid))::text[],
+                        \(events.map(\.0.eventId))::text[], \(events.map(\.1.eventType))::text[],
+                        \(events.map { $0.1.subjectUserId ?? "" })::text[],
+                        \(events.map(\.1.published.millisecondsSinceEpoch))::bigint[],
+                        \(events.map(\.1.payloadJSON))::text[], \(events.map(\.0.receivedAt.millisecondsSinceEpoch))::bigint[])
+                        WITH ORDINALITY AS e(connector, uuid, event_id, type, subject, published, payload, received, position)
                     ORDER BY e.position
-                    ON CONFLICT (connector, uuid) DO NOTHING RETURNING 1
+                    ON CONFLICT (connector, uuid) DO NOTHING RETURNING connector, event_id
                     """, logger: logger
-                ).collect()
-                results.append(.stored(newEvents: stored.count, duplicateEvents: events.count - stored.count))
+                ).decode((String, String).self) {
+                    newEvents[Key(connector: connector, eventId: eventId), default: 0] += 1
+                }
             }
-            return results
+            return deliveries.enumerated().map { index, delivery in
+                guard isNew[index] else { return .duplicateDelivery }
+                let count = newEvents[Key(connector: delivery.connector, eventId: delivery.eventId)] ?? 0
+                return .stored(newEvents: count, duplicateEvents: delivery.events.count - count)
+            }
         }
     }
 
