@@ -106,7 +106,7 @@ public struct ConnectorApplication: Sendable {
             if connector.active, connector.eventSource.polls {
                 let polling = SystemLogPoller(
                     connector: connector, store: store, client: client, clock: clock, logger: logger, health: health,
-                    onStored: { [applier] in applier.wake() })
+                    onStored: { [applier] in applier.wake() }, fence: fence)
                 parts.append(ConnectorPart(name: "system-log-poller", service: polling))
                 poller = polling
             }

@@ -25,6 +25,8 @@ extension PostgreSQLStateStore {
     public func storePolledEvents(_ page: PolledEventPage) async throws -> [String] {
         let logger = logger
         return try await transaction { connection in
+            try await Self.check(
+                page.fence, connector: page.connector, at: page.receivedAt, on: connection, logger: logger)
             let events = page.events
             var new: [String] = []
             if !events.isEmpty {

@@ -279,23 +279,7 @@ public final class PostgreSQLStateStore: StateStore {
         let now = batch.at.millisecondsSinceEpoch
         let logger = logger
         return try await transaction { connection in
-            if let fence = batch.fence {
-                // Held until commit: a takeover (an update of this row) waits for this write or
-                // finds it done; a write after the takeover finds the new epoch and is refused.
-                var lease: WorkerLease?
-                for try await (holder, epoch, expires) in try await connection.query(
-                    """
-                    SELECT holder, epoch, expires_at FROM worker_leases WHERE connector = \(connector) FOR SHARE
-                    """, logger: logger
-                ).decode((String, Int64, Int64).self) {
-                    lease = WorkerLease(
-                        connector: connector, holder: holder, epoch: epoch,
-                        expiresAt: Timestamp(millisecondsSinceEpoch: expires))
-                }
-                guard fence.admits(lease, at: batch.at) else {
-                    throw StoreError.fenced(connector: connector, epoch: fence.epoch)
-                }
-            }
+            try await Self.check(batch.fence, connector: connector, at: batch.at, on: connection, logger: logger)
             if let runFence = batch.runFence {
                 // Held until commit, like the worker lease above: a process taking the run lease
                 // over waits for this write or finds it done.
@@ -1047,6 +1031,26 @@ public final class PostgreSQLStateStore: StateStore {
     }
 
     // MARK: - Worker leases
+
+    /// Refuses a write whose worker lease (its fence) is not the store's lease any more. The lease
+    /// row is held (`FOR SHARE`) until the writer's transaction ends: a takeover (an update of that
+    /// row) waits for the write or finds it done; a write after the takeover finds the new epoch.
+    /// - Throws: ``StoreError/fenced(connector:epoch:)``.
+    static func check(
+        _ fence: WorkerFence?, connector: String, at: Timestamp, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard let fence else { return }
+        var lease: WorkerLease?
+        for try await (holder, epoch, expires) in try await connection.query(
+            "SELECT holder, epoch, expires_at FROM worker_leases WHERE connector = \(connector) FOR SHARE",
+            logger: logger
+        ).decode((String, Int64, Int64).self) {
+            lease = WorkerLease(
+                connector: connector, holder: holder, epoch: epoch,
+                expiresAt: Timestamp(millisecondsSinceEpoch: expires))
+        }
+        guard fence.admits(lease, at: at) else { throw StoreError.fenced(connector: connector, epoch: fence.epoch) }
+    }
 
     public func claimWorkerLease(connector: String, holder: String, at: Timestamp, expiresAt: Timestamp)
         async throws -> WorkerLease

@@ -22,6 +22,7 @@ extension SQLiteStateStore {
 
     public func storePolledEvents(_ page: PolledEventPage) async throws -> [String] {
         try await pool.write { db in
+            try Self.check(page.fence, connector: page.connector, at: page.receivedAt, in: db)
             let insertEvent = try db.cachedStatement(
                 sql: """
                     INSERT INTO inbox_events (connector, uuid, event_id, event_type, subject_user_id, published,

@@ -95,14 +95,7 @@ public final class SQLiteStateStore: StateStore {
             }
         }
         return try await pool.write { db in
-            if let fence = batch.fence {
-                let lease = try Row.fetchOne(
-                    db, sql: "SELECT * FROM worker_leases WHERE connector = ?", arguments: [batch.connector]
-                ).map(Self.workerLease)
-                guard fence.admits(lease, at: batch.at) else {
-                    throw StoreError.fenced(connector: batch.connector, epoch: fence.epoch)
-                }
-            }
+            try Self.check(batch.fence, connector: batch.connector, at: batch.at, in: db)
             if let runFence = batch.runFence {
                 let lease = try Row.fetchOne(
                     db, sql: "SELECT * FROM run_leases WHERE connector = ?", arguments: [batch.connector]
@@ -888,6 +881,16 @@ public final class SQLiteStateStore: StateStore {
             try Row.fetchOne(db, sql: "SELECT * FROM worker_leases WHERE connector = ?", arguments: [connector]).map(
                 Self.workerLease)
         }
+    }
+
+    /// Refuses a write whose worker lease (its fence) is not the store's lease any more; inside the
+    /// write transaction, so no takeover can come between the check and the write.
+    /// - Throws: ``StoreError/fenced(connector:epoch:)``.
+    static func check(_ fence: WorkerFence?, connector: String, at: Timestamp, in db: Database) throws {
+        guard let fence else { return }
+        let lease = try Row.fetchOne(db, sql: "SELECT * FROM worker_leases WHERE connector = ?", arguments: [connector])
+            .map(Self.workerLease)
+        guard fence.admits(lease, at: at) else { throw StoreError.fenced(connector: connector, epoch: fence.epoch) }
     }
 
     static func workerLease(_ row: Row) -> WorkerLease {

@@ -25,10 +25,11 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Concurrent senders to measure.") var concurrency: [Int] = [1, 8, 32]
     @Option(help: "Seconds per measurement.") var seconds: Double = 5
     @Option(help: "Events per delivery.") var events = 1
-    @Option(help: "A PostgreSQL server to measure beside SQLite (a database of its own is created on it).")
-    var postgresURL: String? = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"].flatMap {
-        $0.isEmpty ? nil : $0
-    }
+    @Option(
+        help:
+            "A PostgreSQL server to measure beside SQLite (a database of its own is created on it); OKTA_TEST_POSTGRES_URL by default."
+    )
+    var postgresURL: String?
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -44,6 +45,11 @@ struct IngestBenchmark: AsyncParsableCommand {
         var stores: [(name: String, store: any StateStore)] = [
             ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
         ]
+        let postgresURL =
+            self.postgresURL
+            ?? ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"].flatMap {
+                $0.isEmpty ? nil : $0
+            }
         if let postgresURL {
             stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
         } else {

@@ -85,4 +85,26 @@ struct SystemLogCursorTests {
         #expect(fresh.newestPublished == nil)
         #expect(fresh.lastSucceededAt == nil)
     }
+
+    @Test(arguments: StoreBackend.available)
+    func aReplicaThatLostTheConnectorNeverMovesTheCursor(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let a = "host-a 100 aaaa"
+        let lease = try await store.claimWorkerLease(connector: connector, holder: a, at: at(0), expiresAt: at(10))
+        let fence = WorkerFence(holder: a, epoch: lease.epoch)
+        var first = page([event("e1", published: at(1))], next: "https://org/api/v1/logs?after=e1", at: at(1))
+        first.fence = fence
+        #expect(try await store.storePolledEvents(first) == ["e1"])
+        // The lease lapsed and another replica took the connector over; the stale one wakes up.
+        _ = try await store.claimWorkerLease(
+            connector: connector, holder: "host-b 200 bbbb", at: at(11), expiresAt: at(21))
+        var stale = page([event("e0", published: at(0))], next: "https://org/api/v1/logs?after=e0", at: at(12))
+        stale.fence = fence
+        await #expect(throws: StoreError.fenced(connector: connector, epoch: fence.epoch)) {
+            try await store.storePolledEvents(stale)
+        }
+        #expect(try await store.systemLogCursor(connector: connector)?.nextURL == "https://org/api/v1/logs?after=e1")
+        #expect(try await store.inboxDepth(connector: connector) == 1, "nothing of the stale page stored")
+    }
 }

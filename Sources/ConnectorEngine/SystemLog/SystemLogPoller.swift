@@ -82,12 +82,25 @@ public final class SystemLogPoller: Service, Sendable {
     ///   - maximumPagesPerPoll: Pages one poll reads at most.
     ///   - retry: Backoff after failed polls.
     ///   - onStored: Told after events were stored.
+    /// The worker lease this replica holds for the connector, when it runs under one (`serve`):
+    /// every page stored carries it, so a replica that lost the connector never moves its cursor.
+    let fence: WorkerFenceHolder?
+
+    /// The fence for a write now.
+    /// - Throws: ``StoreError/fenced(connector:epoch:)`` when this replica holds no lease.
+    func currentFence() throws -> WorkerFence? {
+        guard let fence else { return nil }
+        guard let held = fence.current else { throw StoreError.fenced(connector: connector.slug, epoch: 0) }
+        return held
+    }
+
     public init(
         connector: ConnectorSettings, store: any SystemLogCursorStore, client: OktaAPIClient, clock: any WallClock,
         logger: Logger, health: ConnectorHealthBoard = ConnectorHealthBoard(), pageSize: Int = 1000,
         maximumPagesPerPoll: Int = 100, retry: RetryPolicy = RetryPolicy(initialDelay: 5, maximumDelay: 300),
-        onStored: @escaping @Sendable () -> Void = {}
+        onStored: @escaping @Sendable () -> Void = {}, fence: WorkerFenceHolder? = nil
     ) {
+        self.fence = fence
         self.connector = connector
         self.store = store
         self.client = client
@@ -217,7 +230,7 @@ public final class SystemLogPoller: Service, Sendable {
                 let new = try await store.storePolledEvents(
                     PolledEventPage(
                         connector: slug, events: older, nextURL: url, newEventsAreMissedDeliveries: true,
-                        receivedAt: Timestamp(now)))
+                        receivedAt: Timestamp(now), fence: try currentFence()))
                 count(read: older.count, new: new.count, missed: true)
                 stored += new.count
                 if !new.isEmpty { onStored() }
@@ -226,7 +239,7 @@ public final class SystemLogPoller: Service, Sendable {
             let new = try await store.storePolledEvents(
                 PolledEventPage(
                     connector: slug, events: events, nextURL: next, newEventsAreMissedDeliveries: fillsGaps,
-                    receivedAt: Timestamp(now)))
+                    receivedAt: Timestamp(now), fence: try currentFence()))
             count(read: events.count, new: new.count, missed: fillsGaps)
             stored += new.count
             if !new.isEmpty { onStored() }

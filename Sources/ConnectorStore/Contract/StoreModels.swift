@@ -597,12 +597,17 @@ public struct PolledEventPage: Sendable, Hashable {
     /// Whether events new to the inbox count as missed deliveries (`both`).
     public var newEventsAreMissedDeliveries: Bool
     public var receivedAt: Timestamp
+    /// The worker lease the poller believes it holds: the page (and its cursor) is refused unless
+    /// the store's lease is still exactly this one, so a replica that lost the connector never moves
+    /// the cursor back.
+    public var fence: WorkerFence?
 
     /// Creates a page.
     public init(
         connector: String, events: [InboxEvent], nextURL: String?, newEventsAreMissedDeliveries: Bool,
-        receivedAt: Timestamp
+        receivedAt: Timestamp, fence: WorkerFence? = nil
     ) {
+        self.fence = fence
         self.connector = connector
         self.events = events
         self.nextURL = nextURL
