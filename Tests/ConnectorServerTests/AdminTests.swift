@@ -28,7 +28,10 @@ final class ServeHarness: @unchecked Sendable {
     /// The configuration it started with.
     let configuration: ServiceConfiguration
 
-    init(users: Int = 200, name: String? = nil) async throws {
+    init(
+        users: Int = 200, name: String? = nil, adminTLS: TLSFiles? = nil, sessionLifetime: Double = 8 * 3600,
+        maxRemovalShare: Double = 0.2
+    ) async throws {
         var options = SimulatorOptions()
         options.users = users
         options.rateLimits = nil
@@ -39,13 +42,16 @@ final class ServeHarness: @unchecked Sendable {
         store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
         var connector = connectorSettings(org: simulator.baseURL)
         if let name { connector.name = name }
+        connector.reconcile.maxRemovalShare = maxRemovalShare
         connector.sink = .ndjson(
             NDJSONSinkSettings(path: directory.appendingPathComponent("out.ndjson").path, batchSize: 500))
         let configuration = ServiceConfiguration(
             file: "(test)",
             server: ServerSettings(
                 listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil,
-                admin: AdminSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), token: Secret("admin-token")),
+                admin: AdminSettings(
+                    listen: ListenAddress(host: "127.0.0.1", port: 0), token: Secret("admin-token"), tls: adminTLS,
+                    sessionLifetime: sessionLifetime),
                 connectorServer: "Cloud", maxBodyBytes: 1 << 20),
             store: StoreSettings(backend: .sqlite(path: "unused")),
             logging: LoggingSettings(format: .json, level: "error"),
