@@ -30,11 +30,12 @@ final class ServeHarness: @unchecked Sendable {
 
     init(
         users: Int = 200, name: String? = nil, adminTLS: TLSFiles? = nil, sessionLifetime: Double = 8 * 3600,
-        maxRemovalShare: Double = 0.2
+        maxRemovalShare: Double = 0.2, rateLimits: Bool = false
     ) async throws {
         var options = SimulatorOptions()
         options.users = users
-        options.rateLimits = nil
+        // Okta's limits (and X-Rate-Limit headers) only where a test looks at them.
+        if !rateLimits { options.rateLimits = nil }
         options.logger.logLevel = .critical
         simulator = try await OktaSimulator.start(options)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-serve-\(UUID().uuidString)")

@@ -87,7 +87,8 @@ struct ConsoleSignInTests {
         let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
 
@@ -137,7 +138,8 @@ struct ConsoleSignInTests {
         let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         for next in ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"] {
@@ -152,11 +154,14 @@ struct ConsoleSignInTests {
         let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         _ = try await eventually(timeout: 20) {
-            try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+            let succeeded = try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+            let depth = try await serve.store.outboxStats(connector: "test-org").depth
+            return succeeded && depth == 0
         }
         #expect(try await browser.signIn().status == 303)
         let runsBefore = try await serve.store.runs(connector: "test-org", limit: 50).count
@@ -201,7 +206,8 @@ struct ConsoleSignInTests {
         let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         #expect(try await browser.signIn().status == 303)
@@ -228,7 +234,8 @@ struct ConsoleSignInTests {
         let browser = ConsoleBrowser(base: "https://127.0.0.1:\(serve.adminPort)")
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         let signedIn = try await browser.signIn()
@@ -311,8 +318,8 @@ struct ConsoleSessionTests {
 @Suite("Operator console: pages and actions (SPEC §11)", .serialized, .timeLimit(.minutes(4)))
 struct ConsoleActionTests {
     /// A harness whose startup reconcile is done and whose browser is signed in.
-    func start(users: Int = 60) async throws -> (ServeHarness, ConsoleBrowser) {
-        let serve = try await ServeHarness(users: users)
+    func start(users: Int = 60, rateLimits: Bool = false) async throws -> (ServeHarness, ConsoleBrowser) {
+        let serve = try await ServeHarness(users: users, rateLimits: rateLimits)
         let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
         _ = try await eventually(timeout: 30) {
             let succeeded = try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
@@ -324,10 +331,11 @@ struct ConsoleActionTests {
     }
 
     @Test func theConnectorPageShowsRunsChartsOutboxHookStateAndRateLimits() async throws {
-        let (serve, browser) = try await start()
+        let (serve, browser) = try await start(rateLimits: true)
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         // The hook state is read on a timer, not per page view: wait for the first read.
@@ -362,7 +370,8 @@ struct ConsoleActionTests {
         let (serve, browser) = try await start()
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         // Until the startup run has left the gate a manual run is refused, and says so.
@@ -401,7 +410,8 @@ struct ConsoleActionTests {
         let (serve, browser) = try await start(users: 20)
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         let store = serve.store
@@ -467,7 +477,8 @@ struct ConsoleActionTests {
         let (serve, browser) = try await start(users: 60)
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         // A third of the org is deleted in Okta: more than the 20% the circuit breaker allows.
@@ -509,7 +520,8 @@ struct ConsoleActionTests {
         let (serve, browser) = try await start(users: 20)
         defer {
             Task {
-                await browser.shutdown(); await serve.stop()
+                await browser.shutdown()
+                await serve.stop()
             }
         }
         let actions = try await browser.get("/connectors/test-org/actions")

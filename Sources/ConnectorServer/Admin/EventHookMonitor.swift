@@ -45,20 +45,29 @@ final class EventHookMonitor: Service {
         observations.withLock { $0[slug] }
     }
 
+    /// How often the monitor looks for connectors due for a read (new ones, after a reload, at once).
+    static let tick: TimeInterval = 5
+
     func run() async throws {
-        // A fetch waiting on Okta's rate limit, or the wait for the next one, ends at shutdown.
+        // A read waiting on Okta's rate limit, or the wait for the next tick, ends at shutdown.
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown {
-                    for runtime in self.runtimes() {
+                    for runtime in self.runtimes() where self.isDue(runtime.settings.slug) {
                         await self.refresh(runtime)
                     }
-                    try await self.clock.sleep(seconds: self.interval)
+                    try await self.clock.sleep(seconds: Self.tick)
                 }
             } catch {
                 return
             }
         }
+    }
+
+    /// Whether a connector's hooks were never read, or last tried an interval ago.
+    func isDue(_ slug: String) -> Bool {
+        guard let tried = observation(slug)?.triedAt else { return true }
+        return clock.now.timeIntervalSince(tried) >= interval
     }
 
     /// Asks Okta now (after the console changed a hook) and caches the answer.
