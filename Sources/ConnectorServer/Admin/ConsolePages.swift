@@ -17,6 +17,10 @@ struct ConsoleChrome {
     var connectors: [(name: String, slug: String)]
     /// Seconds between refreshes; `nil` for pages with inputs (a refresh would lose what was typed).
     var refresh: Int?
+    /// Whether the person paused the refreshing (WCAG 2.2.1: a time limit the user can turn off).
+    var refreshPaused = false
+    /// The page's own path, where the pause button returns to.
+    var path = "/"
 }
 
 /// One connector's page, as the console shows it.
@@ -42,7 +46,7 @@ enum ConsolePages {
         header{background:#1e293b;color:#fff;padding:.6rem 1.5rem;display:flex;gap:1.5rem;align-items:center;flex-wrap:wrap}
         header a{color:#fff}header .brand{font-weight:700;text-decoration:none}
         header nav ul{list-style:none;display:flex;gap:1rem;margin:0;padding:0;flex-wrap:wrap}
-        header form{margin-left:auto}
+        header form:first-of-type{margin-left:auto}
         main{padding:1rem 1.5rem 3rem;max-width:72rem}
         h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin:1.5rem 0 .4rem}h3{font-size:1rem;margin:1rem 0 .3rem}
         a{color:#1d4ed8}
@@ -75,7 +79,18 @@ enum ConsolePages {
     /// A whole page.
     static func page(title: String, chrome: ConsoleChrome, body: String, status: HTTPResponse.Status = .ok) -> Response
     {
-        let refresh = chrome.refresh.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? ""
+        // The `Refresh` header rather than a `<meta>` refresh: the same in every browser, and the
+        // pause button below turns it off for the session (a screen reader's place is not lost).
+        let refreshing = chrome.refresh.flatMap { chrome.refreshPaused ? nil : $0 }
+        var refreshControl = ""
+        if let seconds = chrome.refresh, let csrf = chrome.csrf {
+            let label = chrome.refreshPaused ? "Resume refreshing" : "Pause refreshing (every \(seconds) s)"
+            refreshControl =
+                "<form method=\"post\" action=\"/preferences/refresh\">" + csrfField(csrf)
+                + "<input type=\"hidden\" name=\"next\" value=\"\(escape(chrome.path))\">"
+                + "<input type=\"hidden\" name=\"paused\" value=\"\(chrome.refreshPaused ? "off" : "on")\">"
+                + "<button type=\"submit\" class=\"secondary\">\(label)</button></form>"
+        }
         let navigation = chrome.connectors.map {
             "<li><a href=\"/connectors/\(escape($0.slug))\">\(escape($0.name))</a></li>"
         }.joined()
@@ -87,32 +102,34 @@ enum ConsolePages {
         return html(
             """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8">\(refresh)
+            <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title)) · okta-connector</title>
             <style>\(style)</style></head>
             <body>
             <header><a class="brand" href="/">okta-connector</a>
-            <nav aria-label="Connectors"><ul><li><a href="/">Overview</a></li>\(navigation)</ul></nav>\(signOut)</header>
+            <nav aria-label="Connectors"><ul><li><a href="/">Overview</a></li>\(navigation)</ul></nav>\(refreshControl)\(signOut)</header>
             <main>
             \(notice)
             \(body)
             </main>
             </body></html>
-            """, status: status)
+            """, status: status, refresh: refreshing)
     }
 
-    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(
+    static func html(_ text: String, status: HTTPResponse.Status = .ok, refresh: Int? = nil) -> Response {
+        var response = Response(
             status: status,
             headers: [
                 .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
                 // Nothing but this page's own inline style; no frames of it elsewhere.
                 .contentSecurityPolicy:
                     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-                .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer",
+                .xContentTypeOptions: "nosniff", .referrerPolicy: "same-origin",
             ],
             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        if let refresh { response.headers[.refresh] = "\(refresh)" }
+        return response
     }
 
     static func csrfField(_ token: String) -> String {
@@ -212,7 +229,7 @@ enum ConsolePages {
             title: "Overview", chrome: chrome,
             body: """
                 <h1>Overview</h1>
-                <p class="muted">Status at \(Timestamp(now).iso8601) · refreshes every \(chrome.refresh ?? 15) s</p>
+                <p class="muted">Status at \(Timestamp(now).iso8601)\(chrome.refreshPaused ? " · refreshing paused" : " · refreshes every \(chrome.refresh ?? 15) s")</p>
                 \(sections.isEmpty ? "<p>No connectors run by this process.</p>" : sections)
                 """)
     }
@@ -250,7 +267,7 @@ enum ConsolePages {
         let held = connector.runs.first { $0.outcome == .held }
         let body = """
             <h1>\(escape(connector.name)) \(healthBadge(connector.health)) <span class="badge \(connector.active ? "ok" : "off")">\(connector.active ? "active" : "inactive")</span></h1>
-            <p class="muted">\(escape(connector.oktaURL)) · URL name \(slug) · schedule \(escape(connector.schedule)) · refreshes every \(chrome.refresh ?? 15) s</p>
+            <p class="muted">\(escape(connector.oktaURL)) · URL name \(slug) · schedule \(escape(connector.schedule))\(chrome.refreshPaused ? " · refreshing paused" : " · refreshes every \(chrome.refresh ?? 15) s")</p>
             <section class="card" aria-labelledby="actions"><h2 id="actions">Actions</h2>
             <div class="actions">
             <form class="inline" method="post" action="\(base)/reconcile">\(chrome.csrf.map(csrfField) ?? "")
@@ -543,4 +560,6 @@ extension String {
 
 extension HTTPField.Name {
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    /// Reloads the page after the given seconds (every current browser follows it).
+    static let refresh = HTTPField.Name("Refresh")!
 }

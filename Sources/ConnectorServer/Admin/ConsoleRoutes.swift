@@ -51,10 +51,11 @@ extension AdminAPI {
     }
 
     /// The chrome of a page for this request.
-    func chrome(_ context: AdminRequestContext, refresh: Int?) -> ConsoleChrome {
+    func chrome(_ context: AdminRequestContext, refresh: Int?, path: String = "/") -> ConsoleChrome {
         ConsoleChrome(
             csrf: context.session?.csrfToken, notice: context.session.flatMap { sessions.takeNotice(for: $0.id) },
-            connectors: view.connectors.map { (name: $0.settings.name, slug: $0.settings.slug) }, refresh: refresh)
+            connectors: view.connectors.map { (name: $0.settings.name, slug: $0.settings.slug) }, refresh: refresh,
+            refreshPaused: context.session.map { sessions.isRefreshPaused($0.id) } ?? false, path: path)
     }
 
     /// The answer to a form: back to a page, with a notice for the session.
@@ -74,6 +75,13 @@ extension AdminAPI {
         router.get("/") { _, context in
             ConsolePages.overview(try await StatusReport.make(view), chrome: chrome(context, refresh: 15))
         }
+        router.post("/preferences/refresh") { _, context in
+            let paused = context.form["paused"] == "on"
+            if let session = context.session { sessions.setRefreshPaused(paused, for: session.id) }
+            return redirect(
+                Self.safeNext(context.form["next"]),
+                notice: paused ? "Refreshing paused for this session." : "Refreshing resumed.", context: context)
+        }
         router.post("/sign-out") { _, context in
             if let session = context.session { sessions.end(id: session.id) }
             logger.notice("console sign-out")
@@ -81,11 +89,12 @@ extension AdminAPI {
             response.setCookie(cookie.expired())
             return response
         }
-        router.get("/connectors/:name") { _, context in
+        router.get("/connectors/:name") { request, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
-            return ConsolePages.connector(try await pageData(runtime), chrome: chrome(context, refresh: 15))
+            return ConsolePages.connector(
+                try await pageData(runtime), chrome: chrome(context, refresh: 15, path: request.uri.path))
         }
-        router.get("/connectors/:name/runs/:id") { _, context in
+        router.get("/connectors/:name/runs/:id") { request, context in
             guard let runtime = runtime(context.parameters.get("name")),
                 let id = context.parameters.get("id").flatMap(Int64.init),
                 let run = try await view.store.run(id: id), run.connector == runtime.settings.slug
@@ -94,9 +103,9 @@ extension AdminAPI {
             if run.outcome == .held { removals = try await HeldRunRemovals.of(run, store: view.store) }
             return ConsolePages.run(
                 run, connectorName: runtime.settings.name, removals: removals,
-                chrome: chrome(context, refresh: run.outcome == .running ? 5 : nil))
+                chrome: chrome(context, refresh: run.outcome == .running ? 5 : nil, path: request.uri.path))
         }
-        router.get("/connectors/:name/dead-letters") { _, context in
+        router.get("/connectors/:name/dead-letters") { request, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
             let slug = runtime.settings.slug
             return ConsolePages.deadLetters(
@@ -104,7 +113,8 @@ extension AdminAPI {
                 letters: try await view.store.deadLetters(connector: slug, limit: 500),
                 letterCount: try await view.store.deadLetterCount(connector: slug),
                 events: try await view.store.failedEvents(connector: slug, limit: 500),
-                eventCount: try await view.store.failedEventCount(connector: slug), chrome: chrome(context, refresh: 30)
+                eventCount: try await view.store.failedEventCount(connector: slug),
+                chrome: chrome(context, refresh: 30, path: request.uri.path)
             )
         }
         router.get("/connectors/:name/actions") { _, context in

@@ -28,6 +28,8 @@ final class ConsoleSessions: Sendable {
     private let sessions = Mutex<[String: Session]>([:])
     /// One-shot messages shown on the next page a session opens ("Run started", "3 re-queued").
     private let notices = Mutex<[String: String]>([:])
+    /// Sessions that paused the pages' refreshing.
+    private let refreshPaused = Mutex<Set<String>>([])
 
     init(lifetime: TimeInterval, clock: any WallClock) {
         self.lifetime = lifetime
@@ -52,6 +54,7 @@ final class ConsoleSessions: Sendable {
             sessions[session.id] = session
             let live = Set(sessions.keys)
             notices.withLock { $0 = $0.filter { live.contains($0.key) } }
+            refreshPaused.withLock { $0.formIntersection(live) }
         }
         return session
     }
@@ -74,6 +77,17 @@ final class ConsoleSessions: Sendable {
     func end(id: String) {
         sessions.withLock { $0[id] = nil }
         notices.withLock { $0[id] = nil }
+        refreshPaused.withLock { _ = $0.remove(id) }
+    }
+
+    /// Pauses or resumes the pages' refreshing for a session.
+    func setRefreshPaused(_ paused: Bool, for id: String) {
+        refreshPaused.withLock { if paused { $0.insert(id) } else { $0.remove(id) } }
+    }
+
+    /// Whether the session paused the pages' refreshing.
+    func isRefreshPaused(_ id: String) -> Bool {
+        refreshPaused.withLock { $0.contains(id) }
     }
 
     /// How many sessions are live now.
