@@ -138,6 +138,7 @@ public struct ConnectorApplication: Sendable {
                     runtimes: { supervisor.runtimes }, store: store, receiver: stats, gate: gate,
                     startManualRun: { supervisor.startManualRun($0, options: $1) }),
                 token: adminToken, sessions: ConsoleSessions(lifetime: admin.sessionLifetime, clock: clock),
+                signInThrottle: SignInThrottle(clock: clock),
                 cookie: ConsoleCookie(secure: admin.tls != nil, lifetime: admin.sessionLifetime), hooks: hookMonitor,
                 metrics: metrics, logger: logger, reload: reload
             ).register(on: adminRouter)

@@ -133,6 +133,24 @@ struct ConsoleSignInTests {
         #expect(try await browser.get("/").status == 401)
     }
 
+    @Test func tenWrongTokensInAMinuteLockTheSignInFormButNotTheBearerAPI() async throws {
+        let serve = try await ServeHarness(users: 5)
+        let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
+        defer {
+            Task {
+                await browser.shutdown()
+                await serve.stop()
+            }
+        }
+        for _ in 0..<10 { #expect(try await browser.signIn("guess").status == 401) }
+        let locked = try await browser.signIn()
+        #expect(locked.status == 429, "the right token too, while locked")
+        #expect(locked.body.contains("Too many wrong tokens"))
+        #expect(Int(locked.headers.first(name: "Retry-After") ?? "") ?? 0 > 0)
+        #expect(browser.cookie == nil)
+        #expect(try await serve.get("/api/status").status == 200, "scripts keep working")
+    }
+
     @Test func afterSignInOnlyPathsOfThisListenerAreFollowed() async throws {
         let serve = try await ServeHarness(users: 5)
         let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
@@ -286,6 +304,22 @@ struct ConsoleSessionTests {
         }
         #expect(sessions.count == ConsoleSessions.maximumSessions)
         #expect(sessions.session(id: oldest.id, tokenGeneration: 0) == nil)
+    }
+
+    @Test func repeatedWrongSignInsFromOneAddressAreRefusedForAWhile() {
+        let clock = ManualClock(now: Date(timeIntervalSince1970: 1_800_000_000))
+        let throttle = SignInThrottle(limit: 3, window: 60, clock: clock)
+        for _ in 0..<3 {
+            #expect(throttle.retryAfter("10.0.0.1") == nil)
+            throttle.recordFailure("10.0.0.1")
+            clock.advance(by: 10)
+        }
+        #expect(throttle.retryAfter("10.0.0.1") == 30, "until the first failure is a minute old")
+        #expect(throttle.retryAfter("10.0.0.2") == nil, "other addresses are not affected")
+        clock.advance(by: 30)
+        #expect(throttle.retryAfter("10.0.0.1") == nil)
+        for index in 0..<(SignInThrottle.maximumAddresses + 10) { throttle.recordFailure("address-\(index)") }
+        #expect(throttle.retryAfter("address-\(SignInThrottle.maximumAddresses + 9)") == nil, "bounded, still counting")
     }
 
     @Test func theTokenGenerationMovesOnlyWhenTheTokenChanges() {

@@ -43,6 +43,7 @@ struct AdminAPI: Sendable {
     let view: ConnectorRuntimeView
     let token: AdminToken
     let sessions: ConsoleSessions
+    let signInThrottle: SignInThrottle
     let cookie: ConsoleCookie
     let hooks: EventHookMonitor
     let metrics: ConnectorMetrics

@@ -12,9 +12,12 @@ struct AdminRequestContext: RequestContext {
     var session: ConsoleSessions.Session?
     /// The fields of a URL-encoded form body (`application/x-www-form-urlencoded`), read once.
     var form: HTMLForm = HTMLForm()
+    /// The client's IP address (for the sign-in throttle).
+    let clientAddress: String
 
     init(source: Source) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }
 

@@ -18,8 +18,16 @@ extension AdminAPI {
         router.get("/sign-in") { request, _ in
             ConsolePages.signIn(next: Self.safeNext(request.uri.queryParameters.get("next")), error: nil)
         }
-        router.post("/sign-in") { request, _ in
+        router.post("/sign-in") { request, context in
             var request = request
+            if let wait = signInThrottle.retryAfter(context.clientAddress) {
+                var refused = ConsolePages.signIn(
+                    next: "/",
+                    error: "Too many wrong tokens from this address: try again in \(Int(wait.rounded(.up))) s.",
+                    status: .tooManyRequests)
+                refused.headers[.retryAfter] = "\(Int(wait.rounded(.up)))"
+                return refused
+            }
             // A sign-in posted from another site's page would sign the browser in to a session
             // the other site chose the token of (login CSRF): same origin only.
             guard AdminAuthenticationMiddleware.isSameOrigin(request) else {
@@ -29,7 +37,9 @@ extension AdminAPI {
             let form = HTMLForm(String(buffer: body))
             let next = Self.safeNext(form["next"])
             guard let presented = form["token"], token.matches(presented) else {
-                logger.warning("console sign-in refused: wrong admin token")
+                signInThrottle.recordFailure(context.clientAddress)
+                logger.warning(
+                    "console sign-in refused: wrong admin token", metadata: ["client": "\(context.clientAddress)"])
                 return ConsolePages.signIn(
                     next: next, error: "That is not the admin token. Check server.admin.token in the configuration.",
                     status: .unauthorized)
