@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -205,7 +206,7 @@ class ConsoleBrowserTest:
         self.processes.start(
             "okta-sim",
             [str(self.bin_dir / "okta-sim"), "--users", "80", "--port", str(self.sim_port), "--hook-ca", str(certificate),
-             "--churn", "1"],
+             "--churn", "1", "--rate-limit-window", "15"],
             self.work / "okta-sim.log", self.work,
         )
         wait_until(lambda: socket.create_connection(("127.0.0.1", self.sim_port), timeout=1).close() or True, 60, "okta-sim to listen")
@@ -247,6 +248,24 @@ connectors:
             return status == 200 and any(run["outcome"] == "succeeded" for run in json.loads(body))
 
         wait_until(startup_run_done, 90, "the startup reconcile")
+
+    def delete_users_in_okta(self, count: int) -> list[str]:
+        """Deactivates and deletes `count` active users through the simulator's control API."""
+        sim = f"http://127.0.0.1:{self.sim_port}"
+        request = urllib.request.Request(
+            f"{sim}/api/v1/users?limit=200&filter=" + urllib.parse.quote('status eq "ACTIVE"'),
+            headers={"Authorization": "SSWS sim-api-token", "Accept": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            users = [user["id"] for user in json.loads(response.read())][:count]
+        assert len(users) == count, f"only {len(users)} active users"
+        for user in users:
+            for action in ("deactivate", "delete"):
+                urllib.request.urlopen(
+                    urllib.request.Request(f"{sim}/sim/v1/users/{user}/lifecycle/{action}", method="POST", data=b""),
+                    timeout=10,
+                ).close()
+        return users
 
     # MARK: steps
 
@@ -343,10 +362,45 @@ connectors:
             self.check_accessibility(page, "overview")
             self.shoot(page, "console-overview.png")
 
+        def held_run_confirmed():
+            # A third of the org deleted in Okta (no hook registered yet, so no event removes them):
+            # the next run is held by the circuit breaker, its page lists them, confirming removes them.
+            gone = self.delete_users_in_okta(25)
+            page.goto(connector_url)
+            page.get_by_role("button", name="Run reconcile now").click()
+            expect(page.get_by_role("status").first).to_contain_text("Reconcile started.")
+
+            def newest_run(outcome: str):
+                page.goto(connector_url)
+                first = page.locator("table.runs tbody tr").first
+                return outcome in first.inner_text() and "manual" in first.inner_text()
+
+            wait_until(lambda: newest_run("held"), 90, "the run to be held", interval=1)
+            expect(page.get_by_role("alert").or_(page.locator("p.error")).first).to_contain_text("held by the circuit breaker")
+            page.locator("table.runs tbody tr").first.get_by_role("link").click()
+            expect(page.get_by_role("heading", name="What it would remove")).to_be_visible()
+            rows = page.locator("table.removals tbody tr")
+            expect(rows).to_have_count(len(gone))
+            listed = set(rows.locator("td:first-child").all_inner_texts())
+            assert listed == set(gone), f"the held run lists exactly the deleted users: {listed ^ set(gone)}"
+            self.check_accessibility(page, "held run page")
+            self.shoot(page, "console-held-run.png")
+            page.get_by_role("button", name="Run again and apply the removals").click()
+            expect(page.get_by_role("status").first).to_contain_text("removals confirmed started")
+
+            def removed():
+                page.goto(connector_url)
+                first = page.locator("table.runs tbody tr").first
+                cells = first.locator("td").all_inner_texts()
+                return "succeeded" in cells[4] and cells[9].strip() == str(len(gone))
+
+            wait_until(removed, 90, f"a run removing the {len(gone)} users", interval=1)
+
         def register_hook():
             page.goto(connector_url)
             page.get_by_role("link", name="Resync one user, re-register the hook…").click()
             self.check_accessibility(page, "actions page")
+            self.shoot(page, "console-actions.png")
             page.get_by_label("Public URL of the hook").fill(f"https://localhost:{self.listen_port}/hooks/okta/{SLUG}")
             page.get_by_role("button", name="Register and verify").click()
             expect(page.get_by_role("status").first).to_contain_text("verified")
@@ -423,6 +477,7 @@ connectors:
 
         self.step("sign-in with the admin token sets a secure session cookie", sign_in)
         self.step("the overview shows every connector's state", overview)
+        self.step("a held run lists what it would remove and confirming removes it", held_run_confirmed)
         self.step("the event hook is registered and verified from the console", register_hook)
         self.step("run now: the run and its result appear on the connector page", run_now)
         self.step("a dead letter is replayed and reaches the sink", replay_dead_letter)
