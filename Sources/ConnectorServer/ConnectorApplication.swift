@@ -87,7 +87,7 @@ public struct ConnectorApplication: Sendable {
             }
             let forwarder = OutboxForwarder(
                 connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
-                batchSize: connector.sink.batchSize)
+                batchSize: connector.sink.batchSize, fence: fence)
             // The sink's lifetime first: the group stops services in reverse, so it is released last.
             var parts = [
                 ConnectorPart(name: "sink", service: sink.lifetime, worker: false),

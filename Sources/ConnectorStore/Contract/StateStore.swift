@@ -234,6 +234,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case corruptRow(table: String, key: String, reason: String)
     /// A write carried a worker lease this replica no longer holds: refused, nothing written.
     case fenced(connector: String, epoch: Int64)
+    /// A run's write carried a run lease this process no longer holds: refused, nothing written.
+    case runFenced(connector: String, holder: String)
 
     public var description: String {
         switch self {
@@ -245,6 +247,19 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .fenced(let connector, let epoch):
             return
                 "this replica no longer holds the worker lease of \(connector) (epoch \(epoch)); the write was refused"
+        case .runFenced(let connector, let holder):
+            return
+                "the run lease of \(connector) lapsed or passed from \(holder) to another process; the run's write was refused"
+        }
+    }
+}
+
+extension StoreError {
+    /// Whether a write was refused because its writer lost a lease (worker or run).
+    public var isFenced: Bool {
+        switch self {
+        case .fenced, .runFenced: return true
+        default: return false
         }
     }
 }

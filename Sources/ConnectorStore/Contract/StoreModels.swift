@@ -39,11 +39,15 @@ public struct UserWriteBatch: Sendable {
     /// The worker lease the writer believes it holds: the batch is refused unless the store's lease
     /// is still exactly this one and not lapsed (a replica that lost its lease writes nothing).
     public var fence: WorkerFence?
+    /// The run lease the writer (a reconcile) believes it holds: the batch is refused unless the
+    /// store's run lease still names this holder and has not lapsed (a run whose lease lapsed, and
+    /// which another process may have started again, writes nothing).
+    public var runFence: RunFence?
 
     /// Creates a batch.
     public init(
         connector: String, changes: [UserChange], seenInRun: Int64? = nil, appliedInboxEvents: [Int64] = [],
-        at: Timestamp, fence: WorkerFence? = nil
+        at: Timestamp, fence: WorkerFence? = nil, runFence: RunFence? = nil
     ) {
         self.connector = connector
         self.changes = changes
@@ -51,6 +55,22 @@ public struct UserWriteBatch: Sendable {
         self.appliedInboxEvents = appliedInboxEvents
         self.at = at
         self.fence = fence
+        self.runFence = runFence
+    }
+}
+
+/// A fencing token for the writes of a run: the holder of the connector's run lease.
+public struct RunFence: Sendable, Hashable {
+    /// `host pid incarnation` of the holder (``ProcessIdentity``).
+    public var holder: String
+
+    /// Creates a fence.
+    public init(holder: String) { self.holder = holder }
+
+    /// Whether a run lease as stored still grants writes with this fence at an instant.
+    public func admits(_ lease: RunLease?, at: Timestamp) -> Bool {
+        guard let lease else { return false }
+        return lease.holder == holder && lease.expiresAt > at
     }
 }
 
