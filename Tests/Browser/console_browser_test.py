@@ -284,6 +284,9 @@ connectors:
     def check_accessibility(self, page: Page, what: str):
         """axe-core's serious and critical findings fail the step; one h1 per page."""
         results = self.axe.run(page)
+        for finding in results.response["violations"]:
+            if finding.get("impact") not in ("serious", "critical"):
+                print(f"  note ({what}): axe {finding['id']} ({finding.get('impact')}): {finding['help']}")
         serious = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
         assert not serious, f"{what}: accessibility violations: " + "; ".join(
             f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}" for v in serious

@@ -401,6 +401,9 @@ struct ConsoleActionTests {
         #expect(page.body.contains("Outbox oldest"))
         #expect(
             page.body.contains("No event hook in Okta delivers to this connector"), "none registered in the simulator")
+        let hooks = try await serve.get("/api/connectors/test-org/hooks")
+        #expect(hooks.status == 200)
+        #expect(hooks.body.contains("\"hooks\":[]") && hooks.body.contains("\"checkedAt\":\""), "\(hooks.body)")
         // The limits Okta reported during the startup reconcile.
         #expect(page.body.contains(#"<table class="rate-limits">"#))
         #expect(page.body.contains("users <span class=\"muted\">(GET /api/v1/users)</span>"))
@@ -510,6 +513,10 @@ struct ConsoleActionTests {
             "/connectors/test-org/dead-letters/replay", from: "/connectors/test-org/dead-letters")
         #expect(try await browser.get(answer.location ?? "/").body.contains("\(letters.count - 1) dead letter"))
         #expect(try await store.deadLetterCount(connector: "test-org") == 0)
+        // The failed events for scripts, with the bearer token.
+        let apiEvents = try await serve.get("/api/connectors/test-org/failed-events")
+        #expect(apiEvents.status == 200 && apiEvents.body.contains("Okta answered 400"))
+        #expect(apiEvents.body.contains("\"userId\":\"\(user.id)\""))
         answer = try await browser.submit(
             "/connectors/test-org/failed-events/retry", from: "/connectors/test-org/dead-letters")
         #expect(try await browser.get(answer.location ?? "/").body.contains("will be applied again"))

@@ -7,6 +7,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import OktaClient
 import Synchronization
 
 /// The admin token in force: a reloaded configuration replaces it, and the old one is refused from
@@ -124,6 +125,51 @@ struct AdminAPI: Sendable {
             let ids = request.uri.queryParameters.get("id").map { $0.split(separator: ",").compactMap { Int64($0) } }
             let count = try await replayDeadLetters(runtime, ids: ids)
             return json(["replayed": .integer(Int64(count))])
+        }
+        secured.get("/api/connectors/:name/failed-events") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            let events = try await view.store.failedEvents(connector: runtime.settings.slug, limit: 1000)
+            return json(
+                .array(
+                    events.map { event -> JSONValue in
+                        var object: [String: JSONValue] = [
+                            "id": .integer(event.seq), "eventType": .string(event.eventType),
+                            "attempts": .integer(Int64(event.attempts)), "lastError": .string(event.lastError),
+                            "failedAt": .string(event.failedAt.iso8601),
+                        ]
+                        if let user = event.subjectUserId { object["userId"] = .string(user) }
+                        return .object(object)
+                    }))
+        }
+        // `?id=N` retries one; without it, all of the connector's.
+        secured.post("/api/connectors/:name/failed-events/retry") { request, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            let ids = request.uri.queryParameters.get("id").map { $0.split(separator: ",").compactMap { Int64($0) } }
+            let count = try await view.store.retryFailedEvents(
+                connector: runtime.settings.slug, seqs: ids, at: Timestamp(Date()))
+            runtime.applier.wake()
+            return json(["retried": .integer(Int64(count))])
+        }
+        // The event hooks as last read from Okta (cached; never a call per request).
+        secured.get("/api/connectors/:name/hooks") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            guard let observation = hooks.observation(runtime.settings.slug) else {
+                return json(["checkedAt": .null, "hooks": .array([])])
+            }
+            var object: [String: JSONValue] = [
+                "hooks": .array(
+                    observation.hooks.map { hook -> JSONValue in
+                        [
+                            "id": .string(hook.id ?? ""), "status": .string(hook.status ?? ""),
+                            "verificationStatus": .string(hook.verificationStatus ?? ""),
+                            "url": .string(hook.channel.config.uri),
+                            "delivering": .bool(hook.status == "ACTIVE" && hook.verificationStatus == "VERIFIED"),
+                        ]
+                    }),
+                "checkedAt": observation.checkedAt.map { .string(Timestamp($0).iso8601) } ?? .null,
+            ]
+            if let error = observation.error { object["error"] = .string(error) }
+            return json(.object(object))
         }
         registerConsole(on: secured)
     }
