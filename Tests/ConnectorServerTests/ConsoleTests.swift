@@ -4,6 +4,8 @@ import ConnectorDomain
 import ConnectorStore
 import ConnectorTestSupport
 import Foundation
+import HTTPTypes
+import Hummingbird
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -320,6 +322,30 @@ struct ConsoleSessionTests {
         #expect(throttle.retryAfter("10.0.0.1") == nil)
         for index in 0..<(SignInThrottle.maximumAddresses + 10) { throttle.recordFailure("address-\(index)") }
         #expect(throttle.retryAfter("address-\(SignInThrottle.maximumAddresses + 9)") == nil, "bounded, still counting")
+    }
+
+    @Test func sameOriginComparesTheOriginWithTheHostTheRequestWasSentTo() {
+        func request(origin: String?, authority: String) -> Request {
+            var head = HTTPRequest(method: .post, scheme: nil, authority: authority, path: "/connectors/a/reconcile")
+            if let origin { head.headerFields[.origin] = origin }
+            return Request(head: head, body: .init(buffer: ByteBuffer()))
+        }
+        #expect(AdminAuthenticationMiddleware.isSameOrigin(request(origin: nil, authority: "127.0.0.1:9090")))
+        #expect(
+            AdminAuthenticationMiddleware.isSameOrigin(
+                request(origin: "https://127.0.0.1:9090", authority: "127.0.0.1:9090")))
+        #expect(
+            AdminAuthenticationMiddleware.isSameOrigin(
+                request(origin: "https://admin.example", authority: "admin.example:443")))
+        #expect(
+            AdminAuthenticationMiddleware.isSameOrigin(request(origin: "http://[::1]:9090", authority: "[::1]:9090")))
+        #expect(!AdminAuthenticationMiddleware.isSameOrigin(request(origin: "null", authority: "127.0.0.1:9090")))
+        #expect(
+            !AdminAuthenticationMiddleware.isSameOrigin(
+                request(origin: "http://127.0.0.1:9091", authority: "127.0.0.1:9090")))
+        #expect(
+            !AdminAuthenticationMiddleware.isSameOrigin(
+                request(origin: "https://evil.example", authority: "127.0.0.1:9090")))
     }
 
     @Test func theTokenGenerationMovesOnlyWhenTheTokenChanges() {

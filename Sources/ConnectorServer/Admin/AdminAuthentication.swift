@@ -126,7 +126,9 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
             }
             return lower
         }
-        let originAuthority = url.port.map { "\(host):\($0)" } ?? host
+        // An IPv6 literal is bracketed in the Host header (`[::1]:9090`), not in `URL.host`.
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let originAuthority = url.port.map { "\(bracketed):\($0)" } ?? bracketed
         return normalized(originAuthority, scheme: url.scheme) == normalized(authority, scheme: url.scheme)
     }
 
