@@ -165,5 +165,22 @@ enum PostgreSQLSchema {
                 )
                 """
             ]),
+        Migration(
+            identifier: "v4: system log polling cursor",
+            sql: [
+                """
+                CREATE TABLE system_log_cursors (
+                    connector TEXT COLLATE "C" PRIMARY KEY,
+                    next_url TEXT,
+                    newest_published BIGINT,
+                    newest_uuid TEXT,
+                    last_poll_at BIGINT,
+                    last_outcome TEXT,
+                    last_succeeded_at BIGINT,
+                    polled_events BIGINT NOT NULL DEFAULT 0,
+                    missed_deliveries BIGINT NOT NULL DEFAULT 0
+                )
+                """
+            ]),
     ]
 }

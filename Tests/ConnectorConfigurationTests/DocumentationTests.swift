@@ -63,6 +63,8 @@ import Testing
                 okta: { url: https://acme.okta.com, api_token_file: /run/secrets/token }
                 schedule: { repeats: daily, start_time: "04:00" }
                 event_hook: { secrets: [two] }
+                event_source: both
+                system_log: { interval: 10s, overlap: 60s, hook_grace: 15s }
                 sink:
                   type: http
                   endpoint: https://neurons.example.com/ingest

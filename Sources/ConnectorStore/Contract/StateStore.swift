@@ -216,9 +216,25 @@ public protocol ScheduleStateStore: Sendable {
     func saveScheduleState(_ state: ScheduleState) async throws
 }
 
+/// The System Log polling position per connector (SPEC §17).
+public protocol SystemLogCursorStore: Sendable {
+    /// The connector's cursor, if it ever polled.
+    func systemLogCursor(connector: String) async throws -> SystemLogCursor?
+
+    /// Adds polled events to the inbox (deduplicated by `uuid`, like deliveries) and moves the
+    /// cursor in the same transaction: a restart neither loses nor repeats a page. The newest
+    /// `published` only moves forward; the poll is recorded `ok`.
+    /// - Returns: The `uuid`s of the events that were new to the inbox.
+    func storePolledEvents(_ page: PolledEventPage) async throws -> [String]
+
+    /// Records a poll that stored nothing (a failure, or events left for their hooks), leaving the
+    /// position as it is.
+    func recordSystemLogPoll(connector: String, outcome: String, succeeded: Bool, at: Timestamp) async throws
+}
+
 /// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
 public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore,
-    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases
+    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases, SystemLogCursorStore
 {
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool

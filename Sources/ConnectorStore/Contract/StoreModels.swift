@@ -547,3 +547,69 @@ public struct WorkerLease: Sendable, Hashable {
     /// The holder as a process identity, when it parses.
     public var holderIdentity: ProcessIdentity? { ProcessIdentity(description: holder) }
 }
+
+/// Where a connector's System Log polling stands, kept in the same transaction as the events each
+/// poll stored (SPEC §17), with what status output shows about it.
+public struct SystemLogCursor: Sendable, Hashable {
+    public var connector: String
+    /// The `next` link of the last page stored: the next poll follows it (Okta's polling pattern).
+    public var nextURL: String?
+    /// The newest `published` among the events polling read, for the lag and an overlap restart.
+    public var newestPublished: Timestamp?
+    /// The `uuid` of that event.
+    public var newestUUID: String?
+    /// When the last poll ended, whatever its outcome.
+    public var lastPollAt: Timestamp?
+    /// The last poll's outcome for operators: `ok`, or `failed: <reason>`.
+    public var lastOutcome: String?
+    /// When a poll last succeeded.
+    public var lastSucceededAt: Timestamp?
+    /// Events polling stored that no hook had delivered before (every new event with `system_log`).
+    public var polledEvents: Int64
+    /// With `both`: events polling stored after the hook grace, i.e. deliveries Okta missed.
+    public var missedDeliveries: Int64
+
+    /// Creates the model.
+    public init(
+        connector: String, nextURL: String? = nil, newestPublished: Timestamp? = nil, newestUUID: String? = nil,
+        lastPollAt: Timestamp? = nil, lastOutcome: String? = nil, lastSucceededAt: Timestamp? = nil,
+        polledEvents: Int64 = 0, missedDeliveries: Int64 = 0
+    ) {
+        self.connector = connector
+        self.nextURL = nextURL
+        self.newestPublished = newestPublished
+        self.newestUUID = newestUUID
+        self.lastPollAt = lastPollAt
+        self.lastOutcome = lastOutcome
+        self.lastSucceededAt = lastSucceededAt
+        self.polledEvents = polledEvents
+        self.missedDeliveries = missedDeliveries
+    }
+}
+
+/// One page of polled System Log events to store, with the cursor position after it.
+public struct PolledEventPage: Sendable, Hashable {
+    public var connector: String
+    /// The events to add to the inbox (deduplicated by `uuid` with hook deliveries).
+    public var events: [InboxEvent]
+    /// The link to follow next; `nil` keeps the stored one (a page read again later).
+    public var nextURL: String?
+    /// Whether events new to the inbox count as missed deliveries (`both`).
+    public var newEventsAreMissedDeliveries: Bool
+    public var receivedAt: Timestamp
+
+    /// Creates a page.
+    public init(
+        connector: String, events: [InboxEvent], nextURL: String?, newEventsAreMissedDeliveries: Bool,
+        receivedAt: Timestamp
+    ) {
+        self.connector = connector
+        self.events = events
+        self.nextURL = nextURL
+        self.newEventsAreMissedDeliveries = newEventsAreMissedDeliveries
+        self.receivedAt = receivedAt
+    }
+
+    /// The `event_id` column of polled events: they came in no hook delivery.
+    public static let eventId = "system-log"
+}
