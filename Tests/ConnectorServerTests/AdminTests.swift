@@ -30,7 +30,7 @@ final class ServeHarness: @unchecked Sendable {
 
     init(
         users: Int = 200, name: String? = nil, adminTLS: TLSFiles? = nil, sessionLifetime: Double = 8 * 3600,
-        maxRemovalShare: Double = 0.2, rateLimits: Bool = false
+        maxRemovalShare: Double = 0.2, rateLimits: Bool = false, eventSource: EventSource = .hooks
     ) async throws {
         var options = SimulatorOptions()
         options.users = users
@@ -44,6 +44,7 @@ final class ServeHarness: @unchecked Sendable {
         var connector = connectorSettings(org: simulator.baseURL)
         if let name { connector.name = name }
         connector.reconcile.maxRemovalShare = maxRemovalShare
+        connector.eventSource = eventSource
         connector.sink = .ndjson(
             NDJSONSinkSettings(path: directory.appendingPathComponent("out.ndjson").path, batchSize: 500))
         let configuration = ServiceConfiguration(

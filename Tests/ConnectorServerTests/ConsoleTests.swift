@@ -593,6 +593,24 @@ struct ConsoleActionTests {
         for id in gone { #expect(try await serve.store.user(connector: "test-org", id: id)?.isPresent == false) }
     }
 
+    @Test func aConnectorPollingTheSystemLogShowsWherePollingStands() async throws {
+        let serve = try await ServeHarness(users: 10, eventSource: .both)
+        let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
+        defer {
+            Task {
+                await browser.shutdown()
+                await serve.stop()
+            }
+        }
+        #expect(try await browser.signIn().status == 303)
+        #expect(
+            await eventually(timeout: 30) {
+                let page = (try? await browser.get("/connectors/test-org").body) ?? ""
+                return page.contains("<dt>System Log</dt>") && page.contains("last poll")
+            })
+        #expect(try await browser.get("/").body.contains("event source both"))
+    }
+
     @Test func resyncOneUserAndTheActionsPageAskWhatTheyNeed() async throws {
         let (serve, browser) = try await start(users: 20)
         defer {

@@ -190,6 +190,24 @@ enum ConsolePages {
         return "<span class=\"badge \(tone)\">\(escape(health.state))</span>"
     }
 
+    /// Where System Log polling stands (SPEC §17), for connectors that poll.
+    static func systemLogText(_ connector: StatusReport.Connector, now: Date) -> String? {
+        guard connector.eventSource != "hooks" else { return nil }
+        guard let cursor = connector.systemLog else {
+            return "event source \(escape(connector.eventSource)); not polled yet"
+        }
+        var parts = ["event source \(escape(connector.eventSource))"]
+        if let newest = cursor.newestPublished {
+            parts.append("lag \(Int64(saturating: max(0, now.timeIntervalSince(newest.date)))) s")
+        }
+        if let at = cursor.lastPollAt {
+            parts.append(
+                "last poll \(StatusPage.age(at.date, now: now))\(cursor.lastOutcome.map { ": \(escape($0))" } ?? "")")
+        }
+        parts.append("\(cursor.polledEvents) events polled, \(cursor.missedDeliveries) missed by the hook")
+        return parts.joined(separator: " · ")
+    }
+
     static func lastRunText(_ run: RunRecord?, now: Date) -> String {
         guard let run else { return "none yet" }
         return
@@ -214,6 +232,7 @@ enum ConsolePages {
                   <dl>
                     <dt>Health</dt><dd class="health \(StatusPage.healthClass(connector.health))">\(escape(connector.health?.description ?? "unknown"))</dd>
                     <dt>Events</dt><dd class="events \(arriving ? "ok" : "warn")">\(arriving ? "arriving" : "none in the last hour") (last delivery \(StatusPage.age(connector.lastDelivery, now: now)))</dd>
+                    \(systemLogText(connector, now: now).map { "<dt>System Log</dt><dd class=\"system-log\">\($0)</dd>" } ?? "")
                     <dt>Inbox</dt><dd class="inbox">\(connector.inboxDepth) waiting</dd>
                     <dt>Outbox</dt><dd class="outbox">\(connector.outboxDepth) queued\(connector.outboxOldest.map { ", oldest \(StatusPage.age($0.date, now: now))" } ?? "")</dd>
                     <dt>Failed events</dt><dd class="failed-events \(connector.failedEvents > 0 ? "bad" : "")"><a href="\(link)/dead-letters#failed-events">\(connector.failedEvents)</a></dd>
@@ -285,6 +304,7 @@ enum ConsolePages {
               <dt>Health</dt><dd class="health \(StatusPage.healthClass(connector.health))">\(escape(connector.health?.description ?? "unknown"))</dd>
               <dt>Worker</dt><dd>\(escape(connector.workerHolder.map { "replica \($0)" } ?? "no replica holds the worker lease"))</dd>
               <dt>Events</dt><dd class="events \(arriving ? "ok" : "warn")">\(arriving ? "arriving" : "none in the last hour") (last delivery \(StatusPage.age(connector.lastDelivery, now: now)), hook path \(escape(connector.hookPath)))</dd>
+              \(systemLogText(connector, now: now).map { "<dt>System Log</dt><dd class=\"system-log\">\($0)</dd>" } ?? "")
               <dt>Inbox</dt><dd class="inbox">\(connector.inboxDepth) waiting</dd>
               <dt>Outbox depth</dt><dd class="outbox">\(connector.outboxDepth) queued</dd>
               <dt>Outbox oldest</dt><dd class="outbox-oldest">\(connector.outboxOldest.map { StatusPage.age($0.date, now: now) } ?? "nothing queued")</dd>

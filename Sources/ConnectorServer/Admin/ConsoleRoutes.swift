@@ -228,7 +228,8 @@ extension AdminAPI {
             store: view.store, name: settings.name, slug: settings.slug, server: settings.server,
             active: settings.active, oktaURL: settings.okta.url.absoluteString,
             statuses: settings.userStatuses.map(\.rawValue), schedule: "\(settings.schedule)",
-            hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug))
+            hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug),
+            eventSource: settings.eventSource.rawValue)
         status.health = runtime.health
         var buckets: [(bucket: OktaBucket, limit: Int, remaining: Int, resetIn: TimeInterval)] = []
         for bucket in OktaBucket.allCases {
