@@ -275,9 +275,11 @@ struct StatusPageBrowserTests {
             return
         }
         let serve = try await ServeHarness()
-        _ = try await eventually(timeout: 20) {
+        // A loaded machine may take a while; the page is rendered once the startup run is recorded.
+        let ran = try await eventually(timeout: 60) {
             try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
         }
+        #expect(ran, "the startup reconcile succeeded")
         let html = try await serve.get("/").body
         await serve.stop()
         // The page is self-contained: loaded from a file it renders the same, with nothing fetched.
