@@ -140,16 +140,24 @@ public struct ConnectorApplication: Sendable {
             receiver: receiver, supervisor: supervisor, server: configuration.server, adminToken: adminToken,
             logger: logger)
         if let admin = configuration.server.admin, let adminToken {
-            let adminRouter = Router()
+            let adminRouter = Router(context: AdminRequestContext.self)
+            let hookMonitor = EventHookMonitor(runtimes: { supervisor.runtimes }, clock: clock, logger: logger)
             AdminAPI(
                 view: ConnectorRuntimeView(
                     runtimes: { supervisor.runtimes }, store: store, receiver: stats, gate: gate,
-                    startManualRun: { supervisor.startManualRun($0) }),
-                token: adminToken, metrics: metrics, logger: logger, reload: reload
+                    startManualRun: { supervisor.startManualRun($0, options: $1) }),
+                token: adminToken, sessions: ConsoleSessions(lifetime: admin.sessionLifetime, clock: clock),
+                signInThrottle: SignInThrottle(clock: clock),
+                cookie: ConsoleCookie(secure: admin.tls != nil, lifetime: admin.sessionLifetime), hooks: hookMonitor,
+                metrics: metrics, logger: logger, reload: reload
             ).register(on: adminRouter)
+            services.append(hookMonitor)
+            // HTTPS when configured (same certificate options as the hook listener), with the same
+            // request deadline and header limits.
             services.append(
                 Application(
                     router: adminRouter,
+                    server: try HookListener.serverBuilder(tls: admin.tls),
                     configuration: .init(
                         address: .hostname(admin.listen.host, port: admin.listen.port), serverName: nil),
                     onServerRunning: { channel in await onAdminRunning(channel.localAddress?.port ?? 0) },
@@ -182,6 +190,8 @@ struct Reloader: Sendable {
     func reload(_ configuration: ServiceConfiguration) async throws {
         if configuration.server.listen != server.listen || configuration.server.tls != server.tls
             || configuration.server.admin?.listen != server.admin?.listen
+            || configuration.server.admin?.tls != server.admin?.tls
+            || configuration.server.admin?.sessionLifetime != server.admin?.sessionLifetime
             || configuration.server.limits != server.limits
         {
             logger.warning("listener settings changed: they take effect at the next restart")

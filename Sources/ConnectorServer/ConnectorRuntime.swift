@@ -41,5 +41,5 @@ struct ConnectorRuntimeView: Sendable {
     let receiver: ReceiverStats
     let gate: RunGate
     /// Starts a manual reconcile in the background.
-    let startManualRun: @Sendable (ConnectorRuntime) -> Void
+    let startManualRun: @Sendable (ConnectorRuntime, ReconcileOptions) -> Void
 }

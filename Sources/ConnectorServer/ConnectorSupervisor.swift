@@ -210,8 +210,8 @@ public final class ConnectorSupervisor: Service, Sendable {
 
     /// Starts a manual reconcile in the background (admin API), unless one is running here or in
     /// another process; it is cancelled at shutdown (recorded `interrupted`).
-    func startManualRun(_ runtime: ConnectorRuntime) {
-        launch.yield(.job(name: "manual reconcile") { await self.reconcile(runtime, trigger: .manual) })
+    func startManualRun(_ runtime: ConnectorRuntime, options: ReconcileOptions = ReconcileOptions(trigger: .manual)) {
+        launch.yield(.job(name: "manual reconcile") { await self.reconcile(runtime, options: options) })
     }
 
     /// Runs one reconcile outside the schedule, unless one is running (in this process or, by the
@@ -219,12 +219,20 @@ public final class ConnectorSupervisor: Service, Sendable {
     /// - Returns: Whether it ran.
     @discardableResult
     func reconcile(_ runtime: ConnectorRuntime, trigger: RunTrigger) async -> Bool {
+        await reconcile(runtime, options: ReconcileOptions(trigger: trigger))
+    }
+
+    /// Runs one reconcile with these options outside the schedule, unless one is running.
+    /// - Returns: Whether it ran.
+    @discardableResult
+    func reconcile(_ runtime: ConnectorRuntime, options: ReconcileOptions) async -> Bool {
+        let trigger = options.trigger
         let slug = runtime.settings.slug
         do {
             let admission = try await gate.admit(slug) {
                 do {
-                    let record = try await runtime.reconciler.run(ReconcileOptions(trigger: trigger))
-                    if record.outcome == .succeeded, let snapshots = runtime.snapshots {
+                    let record = try await runtime.reconciler.run(options)
+                    if record.outcome == .succeeded, !record.dryRun, let snapshots = runtime.snapshots {
                         try await snapshots.writeNow()
                     }
                 } catch {

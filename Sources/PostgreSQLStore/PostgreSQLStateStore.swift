@@ -733,6 +733,19 @@ public final class PostgreSQLStateStore: StateStore {
         return try await client.query(query, logger: logger).collect().count
     }
 
+    public func eventsReceivedPerMinute(connector: String, since: Timestamp) async throws -> [Int64: Int] {
+        var minutes: [Int64: Int] = [:]
+        for try await (minute, events) in try await client.query(
+            """
+            SELECT received_at / 60000 * 60000 AS minute, SUM(event_count)::bigint FROM inbox_deliveries
+            WHERE connector = \(connector) AND received_at >= \(since.millisecondsSinceEpoch) GROUP BY minute
+            """, logger: logger
+        ).decode((Int64, Int64).self) {
+            minutes[minute] = Int(events)
+        }
+        return minutes
+    }
+
     public func latestDeliveryReceived(connector: String) async throws -> Timestamp? {
         try await optionalTimestamp("SELECT MAX(received_at) FROM inbox_deliveries WHERE connector = \(connector)")
     }
@@ -799,6 +812,18 @@ public final class PostgreSQLStateStore: StateStore {
                 \(at.millisecondsSinceEpoch)
             FROM moved ORDER BY seq
             """, logger: logger)
+    }
+
+    public func requeuePresentUsers(connector: String, at: Timestamp) async throws -> Int {
+        let now = at.millisecondsSinceEpoch
+        return try await client.query(
+            """
+            INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
+            SELECT connector, user_id, 'upsert', version, record_json, \(now), 0, \(now) FROM users
+            WHERE connector = \(connector) AND removed_at IS NULL AND record_json IS NOT NULL ORDER BY user_id
+            RETURNING 1
+            """, logger: logger
+        ).collect().count
     }
 
     public func outboxStats(connector: String) async throws -> OutboxStats {

@@ -523,6 +523,22 @@ public final class SQLiteStateStore: StateStore {
             arguments: [now, connector, idList(seqs)])
     }
 
+    public func eventsReceivedPerMinute(connector: String, since: Timestamp) async throws -> [Int64: Int] {
+        try await pool.read { db in
+            var minutes: [Int64: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT received_at / 60000 * 60000 AS minute, SUM(event_count) AS events FROM inbox_deliveries
+                    WHERE connector = ? AND received_at >= ? GROUP BY minute
+                    """, arguments: [connector, since.millisecondsSinceEpoch])
+            {
+                minutes[row["minute"]] = row["events"]
+            }
+            return minutes
+        }
+    }
+
     public func latestDeliveryReceived(connector: String) async throws -> Timestamp? {
         try await pool.read { db in
             timestamp(
@@ -601,6 +617,18 @@ public final class SQLiteStateStore: StateStore {
             try db.execute(
                 sql: "DELETE FROM outbox WHERE connector = ? AND seq IN (SELECT value FROM json_each(?))",
                 arguments: [connector, ids])
+        }
+    }
+
+    public func requeuePresentUsers(connector: String, at: Timestamp) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
+                    SELECT connector, user_id, 'upsert', version, record_json, ?, 0, ? FROM users
+                    WHERE connector = ? AND removed_at IS NULL AND record_json IS NOT NULL ORDER BY user_id
+                    """, arguments: [at.millisecondsSinceEpoch, at.millisecondsSinceEpoch, connector])
+            return db.changesCount
         }
     }
 

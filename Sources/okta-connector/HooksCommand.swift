@@ -10,14 +10,14 @@ import OktaClient
 struct HooksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hooks",
-        abstract: "Register, list, verify, deactivate and delete the connector's Okta event hooks.",
+        abstract: "Register, check, list, verify, deactivate and delete the connector's Okta event hooks.",
         discussion: """
             Every subcommand calls the Okta org of the connector chosen with --connector (optional when \
             the file has one connector). With an API token the token's admin must be allowed to manage \
             event hooks; with an OAuth service app, register, verify, deactivate and delete need the scope \
             okta.eventHooks.manage and list and show need okta.eventHooks.read (or manage).
             """,
-        subcommands: [Register.self, List.self, Show.self, Verify.self, Deactivate.self, Delete.self]
+        subcommands: [Register.self, Status.self, List.self, Show.self, Verify.self, Deactivate.self, Delete.self]
     )
 
     /// The options every `hooks` subcommand takes.
@@ -145,6 +145,50 @@ struct HooksCommand: AsyncParsableCommand {
                         "    (harmless duplicates until removed: `okta-connector hooks delete --id \(old.id ?? "?")`)")
                 }
             }
+        }
+    }
+
+    /// `okta-connector hooks status`.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "status",
+            abstract: "Say whether Okta delivers events to the connector: its hooks' status and verification.",
+            discussion: """
+                Exit 0 when at least one hook with the connector's event_hook.path is ACTIVE and VERIFIED \
+                (Okta delivers to it), 1 otherwise, with what to do.
+                """
+        )
+
+        @OptionGroup var target: Target
+
+        func run() async throws {
+            var delivering = false
+            try await target.withOkta { _, settings, client in
+                let hooks = try await client.eventHooks().filter {
+                    EventHookRegistrar.pathMatches($0, connector: settings)
+                }
+                for hook in hooks {
+                    print(
+                        "\(hook.id ?? "?")  \(hook.status ?? "?")  \(hook.verificationStatus ?? "?")  "
+                            + "\(Terminal.clean(hook.channel.config.uri))")
+                }
+                delivering = hooks.contains { $0.status == "ACTIVE" && $0.verificationStatus == "VERIFIED" }
+                if delivering {
+                    print("\"\(settings.name)\": Okta delivers events to \(settings.eventHook.path).")
+                } else if hooks.isEmpty {
+                    print(
+                        "\"\(settings.name)\": no event hook in \(settings.okta.url.absoluteString) delivers to "
+                            + "\(settings.eventHook.path); events arrive only through the reconcile. Register one with "
+                            + "`okta-connector hooks register --config \(target.config) --connector \"\(settings.name)\" --url https://…\(settings.eventHook.path)`."
+                    )
+                } else {
+                    print(
+                        "\"\(settings.name)\": no hook is both ACTIVE and VERIFIED, so Okta delivers nothing; "
+                            + "`okta-connector hooks verify` asks Okta to verify again, `hooks register` replaces the hook."
+                    )
+                }
+            }
+            if !delivering { throw ExitCode(1) }
         }
     }
 

@@ -16,7 +16,7 @@ struct OktaConnectorCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, ServeCommand.self, StatusCommand.self, CheckConfigCommand.self, MappingCommand.self,
             ReconcileCommand.self,
-            RunsCommand.self,
+            RunsCommand.self, ResyncCommand.self,
             HooksCommand.self, DeadLettersCommand.self, EventsCommand.self,
             VersionCommand.self,
         ]

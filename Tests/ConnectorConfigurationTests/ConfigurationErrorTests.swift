@@ -24,6 +24,27 @@ struct ConfigurationErrorTests {
         #expect(top.contains { $0.keyPath == "servre" && $0.kind == .unknownKey(suggestion: "server") })
     }
 
+    @Test func theAdminListenersTLSFilesAndSessionLifetimeAreChecked() throws {
+        func admin(_ extra: String) -> String {
+            "server:\n  insecure_plain_http: true\n  admin:\n    token: t\n" + extra + "\nconnectors:\n"
+                + validConnector
+        }
+        let defaults = try load(admin(""))
+        #expect(defaults.server.admin?.tls == nil, "plain HTTP unless configured")
+        #expect(defaults.server.admin?.sessionLifetime == Double(8 * 3600))
+        #expect(try load(admin("    session_lifetime: 30m")).server.admin?.sessionLifetime == 1800)
+        let missing = try #require(
+            only(
+                errors(admin("    tls: { certificate: /nonexistent/admin.crt, private_key: /nonexistent/admin.key }"))
+                    .filter { $0.keyPath == "server.admin.tls.certificate" }))
+        #expect(missing.kind == .unreadableFile(path: "/nonexistent/admin.crt", reason: "missing or not readable"))
+        let noKey = errors(admin("    tls: { certificate: /nonexistent/admin.crt }"))
+        #expect(noKey.contains { $0.keyPath == "server.admin.tls.private_key" })
+        let short = try #require(only(errors(admin("    session_lifetime: 10s"))))
+        #expect(short.keyPath == "server.admin.session_lifetime")
+        #expect(short.description.contains("between 1m and 7d"))
+    }
+
     @Test func wrongTypesAreRejected() throws {
         let yaml = config(validConnector.replacingOccurrences(of: "[ACTIVE, SUSPENDED]", with: "ACTIVE"))
         let error = try #require(only(errors(yaml)))

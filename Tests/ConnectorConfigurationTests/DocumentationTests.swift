@@ -25,7 +25,11 @@ import Testing
               listen: 0.0.0.0:8443
               insecure_plain_http: false
               tls: { certificate: \(certificate), private_key: \(key) }
-              admin: { listen: 127.0.0.1:9090, token: "${ADMIN_TOKEN}" }
+              admin:
+                listen: 127.0.0.1:9090
+                token: "${ADMIN_TOKEN}"
+                tls: { certificate: \(certificate), private_key: \(key) }
+                session_lifetime: 8h
               connector_server: Cloud
               max_body_bytes: 1048576
               shutdown_timeout: 20s

@@ -28,10 +28,14 @@ final class ServeHarness: @unchecked Sendable {
     /// The configuration it started with.
     let configuration: ServiceConfiguration
 
-    init(users: Int = 200, name: String? = nil) async throws {
+    init(
+        users: Int = 200, name: String? = nil, adminTLS: TLSFiles? = nil, sessionLifetime: Double = 8 * 3600,
+        maxRemovalShare: Double = 0.2, rateLimits: Bool = false, eventSource: EventSource = .hooks
+    ) async throws {
         var options = SimulatorOptions()
         options.users = users
-        options.rateLimits = nil
+        // Okta's limits (and X-Rate-Limit headers) only where a test looks at them.
+        if !rateLimits { options.rateLimits = nil }
         options.logger.logLevel = .critical
         simulator = try await OktaSimulator.start(options)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-serve-\(UUID().uuidString)")
@@ -39,13 +43,17 @@ final class ServeHarness: @unchecked Sendable {
         store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
         var connector = connectorSettings(org: simulator.baseURL)
         if let name { connector.name = name }
+        connector.reconcile.maxRemovalShare = maxRemovalShare
+        connector.eventSource = eventSource
         connector.sink = .ndjson(
             NDJSONSinkSettings(path: directory.appendingPathComponent("out.ndjson").path, batchSize: 500))
         let configuration = ServiceConfiguration(
             file: "(test)",
             server: ServerSettings(
                 listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil,
-                admin: AdminSettings(listen: ListenAddress(host: "127.0.0.1", port: 0), token: Secret("admin-token")),
+                admin: AdminSettings(
+                    listen: ListenAddress(host: "127.0.0.1", port: 0), token: Secret("admin-token"), tls: adminTLS,
+                    sessionLifetime: sessionLifetime),
                 connectorServer: "Cloud", maxBodyBytes: 1 << 20),
             store: StoreSettings(backend: .sqlite(path: "unused")),
             logging: LoggingSettings(format: .json, level: "error"),
@@ -267,9 +275,11 @@ struct StatusPageBrowserTests {
             return
         }
         let serve = try await ServeHarness()
-        _ = try await eventually(timeout: 20) {
+        // A loaded machine may take a while; the page is rendered once the startup run is recorded.
+        let ran = try await eventually(timeout: 60) {
             try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
         }
+        #expect(ran, "the startup reconcile succeeded")
         let html = try await serve.get("/").body
         await serve.stop()
         // The page is self-contained: loaded from a file it renders the same, with nothing fetched.

@@ -53,6 +53,9 @@ struct CommitDeadlineTests {
         func latestDeliveryReceived(connector: String) async throws -> Timestamp? {
             try await real.latestDeliveryReceived(connector: connector)
         }
+        func eventsReceivedPerMinute(connector: String, since: Timestamp) async throws -> [Int64: Int] {
+            try await real.eventsReceivedPerMinute(connector: connector, since: since)
+        }
     }
 
     func delivery(_ id: String) -> InboxDelivery {

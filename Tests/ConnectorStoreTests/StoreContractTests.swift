@@ -154,6 +154,53 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreBackend.available)
+    func resendingEveryUserQueuesEachPresentRecordAtItsVersionAndChangesNoUser(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u1"), upsert("00u2"), upsert("00u3")], at: at(1)))
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [.remove(userId: "00u3", reason: .deleted)], at: at(2)))
+        _ = try await store.commit(
+            UserWriteBatch(connector: "other", changes: [upsert("00u9")], at: at(2)))
+        let queued = try await store.pendingOutbox(connector: connector, limit: 10)
+        try await store.markForwarded(connector: connector, seqs: queued.map(\.seq))
+        let before = try await store.user(connector: connector, id: "00u1")
+
+        #expect(try await store.requeuePresentUsers(connector: connector, at: at(3)) == 2)
+        let resent = try await store.pendingOutbox(connector: connector, limit: 10)
+        #expect(resent.map(\.userId) == ["00u1", "00u2"], "present users only, not the removed one")
+        #expect(resent.allSatisfy { $0.operation == .upsert && $0.version == 1 && $0.attempts == 0 })
+        #expect(resent[0].recordJSON == before?.recordJSON)
+        #expect(try await store.user(connector: connector, id: "00u1") == before, "the user is not changed")
+        #expect(try await store.outboxStats(connector: "other").depth == 1, "other connectors untouched")
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func eventsReceivedPerMinuteCountTheEventsOfEachMinutesDeliveries(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let minute = (t0.millisecondsSinceEpoch / 60_000) * 60_000
+        func stamp(_ offset: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: minute + offset) }
+        _ = try await store.insert([
+            InboxDelivery(
+                connector: connector, eventId: "a", receivedAt: stamp(1_000),
+                events: [event("e1", published: at(1)), event("e2", published: at(1))]),
+            InboxDelivery(
+                connector: connector, eventId: "b", receivedAt: stamp(59_000), events: [event("e3", published: at(1))]),
+            InboxDelivery(
+                connector: connector, eventId: "c", receivedAt: stamp(61_000), events: [event("e4", published: at(1))]),
+            InboxDelivery(
+                connector: connector, eventId: "old", receivedAt: stamp(-120_000),
+                events: [event("e5", published: at(1))]),
+            InboxDelivery(
+                connector: "other", eventId: "d", receivedAt: stamp(1_000), events: [event("e6", published: at(1))]),
+        ])
+        let counts = try await store.eventsReceivedPerMinute(connector: connector, since: stamp(0))
+        #expect(counts == [minute: 3, minute + 60_000: 1])
+    }
+
+    @Test(arguments: StoreBackend.available)
     func applyingEventsMarksThemAppliedInTheSameTransaction(_ backend: StoreBackend) async throws {
         let test = try await backend.makeStore()
         let store = test.store

@@ -129,23 +129,9 @@ struct ServiceConfigurationReader {
             reader.record("server.listen", object?.node, .invalidValue(value: listenText, reason: "expected host:port"))
         }
         let plain = object?.bool("insecure_plain_http") ?? false
-        var tls: TLSFiles?
-        if let tlsObject = object?.object("tls") {
-            let certificate = tlsObject.string("certificate", required: true)
-            let key = tlsObject.string("private_key", required: true)
-            tlsObject.finish()
-            if let certificate, let key {
-                tls = TLSFiles(
-                    certificatePath: reader.resolvePath(certificate), privateKeyPath: reader.resolvePath(key))
-                for (name, file) in [("certificate", tls!.certificatePath), ("private_key", tls!.privateKeyPath)] {
-                    if !FileManager.default.isReadableFile(atPath: file) {
-                        reader.record(
-                            "server.tls.\(name)", tlsObject.node,
-                            .unreadableFile(path: file, reason: "missing or not readable"))
-                    }
-                }
-            }
-        } else if !plain {
+        let tlsSection = object?.object("tls")
+        let tls = readTLSFiles(tlsSection, path: "server.tls")
+        if tlsSection == nil && !plain {
             reader.record(
                 "server.tls", object?.node,
                 .invalidValue(
@@ -157,9 +143,19 @@ struct ServiceConfigurationReader {
         if let adminObject = object?.object("admin") {
             let adminListenText = adminObject.string("listen") ?? "127.0.0.1:9090"
             let token = adminObject.secret("token")
+            let adminTLS = readTLSFiles(adminObject.object("tls"), path: "server.admin.tls")
+            let sessionLifetime = adminObject.duration("session_lifetime") ?? 8 * 3600
+            if sessionLifetime < 60 || sessionLifetime > 7 * 86_400 {
+                reader.record(
+                    "server.admin.session_lifetime", adminObject.node("session_lifetime"),
+                    .invalidValue(value: "\(Int(sessionLifetime))s", reason: "expected between 1m and 7d"))
+            }
             adminObject.finish()
             if let adminListen = ListenAddress(parsing: adminListenText) {
-                if let token { admin = AdminSettings(listen: adminListen, token: token) }
+                if let token {
+                    admin = AdminSettings(
+                        listen: adminListen, token: token, tls: adminTLS, sessionLifetime: sessionLifetime)
+                }
             } else {
                 reader.record(
                     "server.admin.listen", adminObject.node,
@@ -181,6 +177,23 @@ struct ServiceConfigurationReader {
         return ServerSettings(
             listen: listen, tls: tls, admin: admin, connectorServer: connectorServer, maxBodyBytes: maxBody,
             shutdownTimeout: shutdownTimeout, limits: limits)
+    }
+
+    /// A `tls` section: certificate and private key files, both required and readable at start.
+    func readTLSFiles(_ tlsObject: YAMLObject?, path: String) -> TLSFiles? {
+        guard let tlsObject else { return nil }
+        let certificate = tlsObject.string("certificate", required: true)
+        let key = tlsObject.string("private_key", required: true)
+        tlsObject.finish()
+        guard let certificate, let key else { return nil }
+        let files = TLSFiles(certificatePath: reader.resolvePath(certificate), privateKeyPath: reader.resolvePath(key))
+        for (name, file) in [("certificate", files.certificatePath), ("private_key", files.privateKeyPath)] {
+            if !FileManager.default.isReadableFile(atPath: file) {
+                reader.record(
+                    "\(path).\(name)", tlsObject.node, .unreadableFile(path: file, reason: "missing or not readable"))
+            }
+        }
+        return files
     }
 
     // MARK: store

@@ -123,13 +123,21 @@ public struct TLSFiles: Sendable, Hashable {
 /// The admin listener (SPEC §11).
 public struct AdminSettings: Sendable {
     public var listen: ListenAddress
-    /// Bearer token for everything but the probes.
+    /// Bearer token for everything but the probes; also what a person signs in to the console with.
     public var token: Secret
+    /// Certificate and key to serve the admin listener over HTTPS; `nil` serves plain HTTP (fine on
+    /// loopback). With TLS the console's session cookie is `Secure`.
+    public var tls: TLSFiles?
+    /// Seconds a console session lasts from its sign-in, whatever its use (`session_lifetime`,
+    /// default 8 h).
+    public var sessionLifetime: Double
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(listen: ListenAddress, token: Secret) {
+    public init(listen: ListenAddress, token: Secret, tls: TLSFiles? = nil, sessionLifetime: Double = 8 * 3600) {
         self.listen = listen
         self.token = token
+        self.tls = tls
+        self.sessionLifetime = sessionLifetime
     }
 }
 

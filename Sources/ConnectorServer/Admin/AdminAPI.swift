@@ -7,44 +7,58 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import OktaClient
 import Synchronization
 
 /// The admin token in force: a reloaded configuration replaces it, and the old one is refused from
-/// then on.
+/// then on. Its generation counts the rotations, so that console sessions started with an earlier
+/// token end with it.
 final class AdminToken: Sendable {
-    private let matcher: Mutex<HookSecretMatcher>
+    private let state: Mutex<(token: Secret, matcher: HookSecretMatcher, generation: UInt64)>
 
     init(_ token: Secret) {
-        matcher = Mutex(HookSecretMatcher(secrets: [token]))
+        state = Mutex((token, HookSecretMatcher(secrets: [token]), 0))
     }
 
-    /// Puts a new token in force.
+    /// Puts a new token in force; the same token again changes nothing.
     func replace(with token: Secret) {
         let new = HookSecretMatcher(secrets: [token])
-        matcher.withLock { $0 = new }
+        state.withLock { state in
+            guard state.token != token else { return }
+            state = (token, new, state.generation + 1)
+        }
     }
 
     /// Whether the presented token is the one in force (constant time).
     func matches(_ presented: String) -> Bool {
-        matcher.withLock { $0 }.matches(presented)
+        state.withLock { $0.matcher }.matches(presented)
     }
+
+    /// How many times the token was rotated.
+    var generation: UInt64 { state.withLock { $0.generation } }
 }
 
-/// The admin listener (SPEC §11): probes open, everything else behind `Authorization: Bearer`.
+/// The admin listener (SPEC §11): probes open; the API, metrics and the console behind the admin
+/// token, sent as `Authorization: Bearer` by scripts or signed in with once by a browser.
 struct AdminAPI: Sendable {
     let view: ConnectorRuntimeView
     let token: AdminToken
+    let sessions: ConsoleSessions
+    let signInThrottle: SignInThrottle
+    let cookie: ConsoleCookie
+    let hooks: EventHookMonitor
     let metrics: ConnectorMetrics
     let logger: Logger
     let reload: @Sendable () async throws -> String
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<AdminRequestContext>) {
         router.get("/healthz") { _, _ in text("ok\n") }
         router.get("/readyz") { _, _ in
             await view.store.isReady() ? text("ready\n") : text("store not ready\n", status: .serviceUnavailable)
         }
+        registerSignIn(on: router)
         let secured = router.group().add(
-            middleware: BearerTokenMiddleware(token: token))
+            middleware: AdminAuthenticationMiddleware(token: token, sessions: sessions, cookie: cookie, logger: logger))
         secured.get("/metrics") { _, _ in
             let body = await metrics.scrape(view)
             return Response(
@@ -52,12 +66,6 @@ struct AdminAPI: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
         }
         secured.get("/api/status") { _, _ in json(try await StatusReport.make(view).json) }
-        secured.get("/") { _, _ in
-            let report = try await StatusReport.make(view)
-            return Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.html(report))))
-        }
         secured.post("/api/reload") { _, _ in
             do {
                 return json(["status": .string(try await reload())])
@@ -70,19 +78,18 @@ struct AdminAPI: Sendable {
             let runs = try await view.store.runs(connector: runtime.settings.slug, limit: 50)
             return json(.array(runs.map(StatusReport.runJSON)))
         }
-        secured.post("/api/connectors/:name/reconcile") { _, context in
+        // `?dry_run=true` reports without writing; `?confirm_removals=true` lets a run remove more
+        // than the circuit breaker allows.
+        secured.post("/api/connectors/:name/reconcile") { request, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
-            guard runtime.settings.active else {
-                return json(["error": "the connector is inactive"], status: .conflict)
+            let query = request.uri.queryParameters
+            let options = ReconcileOptions(
+                trigger: .manual, dryRun: query.get("dry_run") == "true",
+                confirmRemovals: query.get("confirm_removals") == "true")
+            switch try await startRun(runtime, options: options) {
+            case .started: return json(["status": "started"], status: .accepted)
+            case .refused(let reason): return json(["error": .string(reason)], status: .conflict)
             }
-            // In this process or another one sharing the store (a CLI `reconcile`): the holder is named.
-            if let holder = try await view.gate.holder(of: runtime.settings.slug) {
-                return json(["error": .string(holder.message(connector: runtime.settings.slug))], status: .conflict)
-            }
-            // A manual run: it does not move the schedule. It outlives the request, so it runs in
-            // the supervisor's task group, under the run gate.
-            view.startManualRun(runtime)
-            return json(["status": "started"], status: .accepted)
         }
         secured.post("/api/connectors/:name/users/:id/resync") { _, context in
             guard let runtime = runtime(context.parameters.get("name")), let id = context.parameters.get("id") else {
@@ -94,6 +101,122 @@ struct AdminAPI: Sendable {
             let outcome = try await runtime.applier.resync(userId: id)
             return json(["user": .string(id), "outcome": .string(outcome.map { "\($0)" } ?? "nothing to do")])
         }
+        secured.post("/api/connectors/:name/resync-all") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            let queued = try await resendAll(runtime)
+            return json(["queued": .integer(Int64(queued))])
+        }
+        secured.get("/api/connectors/:name/dead-letters") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            let letters = try await view.store.deadLetters(connector: runtime.settings.slug, limit: 1000)
+            return json(
+                .array(
+                    letters.map { letter -> JSONValue in
+                        [
+                            "id": .integer(letter.id), "userId": .string(letter.userId),
+                            "operation": .string(letter.operation.rawValue), "version": .integer(letter.version),
+                            "reason": .string(letter.reason), "failedAt": .string(letter.failedAt.iso8601),
+                        ]
+                    }))
+        }
+        // `?id=N` replays one; without it, all of the connector's.
+        secured.post("/api/connectors/:name/dead-letters/replay") { request, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            let ids = request.uri.queryParameters.get("id").map { $0.split(separator: ",").compactMap { Int64($0) } }
+            let count = try await replayDeadLetters(runtime, ids: ids)
+            return json(["replayed": .integer(Int64(count))])
+        }
+        secured.get("/api/connectors/:name/failed-events") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            let events = try await view.store.failedEvents(connector: runtime.settings.slug, limit: 1000)
+            return json(
+                .array(
+                    events.map { event -> JSONValue in
+                        var object: [String: JSONValue] = [
+                            "id": .integer(event.seq), "eventType": .string(event.eventType),
+                            "attempts": .integer(Int64(event.attempts)), "lastError": .string(event.lastError),
+                            "failedAt": .string(event.failedAt.iso8601),
+                        ]
+                        if let user = event.subjectUserId { object["userId"] = .string(user) }
+                        return .object(object)
+                    }))
+        }
+        // `?id=N` retries one; without it, all of the connector's.
+        secured.post("/api/connectors/:name/failed-events/retry") { request, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            let ids = request.uri.queryParameters.get("id").map { $0.split(separator: ",").compactMap { Int64($0) } }
+            let count = try await view.store.retryFailedEvents(
+                connector: runtime.settings.slug, seqs: ids, at: Timestamp(Date()))
+            runtime.applier.wake()
+            return json(["retried": .integer(Int64(count))])
+        }
+        // The event hooks as last read from Okta (cached; never a call per request).
+        secured.get("/api/connectors/:name/hooks") { _, context in
+            guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
+            guard let observation = hooks.observation(runtime.settings.slug) else {
+                return json(["checkedAt": .null, "hooks": .array([])])
+            }
+            var object: [String: JSONValue] = [
+                "hooks": .array(
+                    observation.hooks.map { hook -> JSONValue in
+                        [
+                            "id": .string(hook.id ?? ""), "status": .string(hook.status ?? ""),
+                            "verificationStatus": .string(hook.verificationStatus ?? ""),
+                            "url": .string(hook.channel.config.uri),
+                            "delivering": .bool(hook.status == "ACTIVE" && hook.verificationStatus == "VERIFIED"),
+                        ]
+                    }),
+                "checkedAt": observation.checkedAt.map { .string(Timestamp($0).iso8601) } ?? .null,
+            ]
+            if let error = observation.error { object["error"] = .string(error) }
+            return json(.object(object))
+        }
+        registerConsole(on: secured)
+    }
+
+    /// Why a run was not started.
+    enum RunStart {
+        case started
+        case refused(String)
+    }
+
+    /// Starts a manual reconcile in the background, unless the connector is inactive or a run holds it.
+    func startRun(_ runtime: ConnectorRuntime, options: ReconcileOptions) async throws -> RunStart {
+        guard runtime.settings.active else { return .refused("the connector is inactive") }
+        // In this process or another one sharing the store (a CLI `reconcile`): the holder is named.
+        if let holder = try await view.gate.holder(of: runtime.settings.slug) {
+            return .refused(holder.message(connector: runtime.settings.slug))
+        }
+        // A manual run: it does not move the schedule. It outlives the request, so it runs in the
+        // supervisor's task group, under the run gate.
+        view.startManualRun(runtime, options)
+        logger.notice(
+            "manual reconcile started from the admin listener",
+            metadata: [
+                "connector": "\(runtime.settings.slug)", "dry_run": "\(options.dryRun)",
+                "confirm_removals": "\(options.confirmRemovals)",
+            ])
+        return .started
+    }
+
+    /// Queues every present user's current record for the sink again (after the sink lost data).
+    func resendAll(_ runtime: ConnectorRuntime) async throws -> Int {
+        let queued = try await view.store.requeuePresentUsers(connector: runtime.settings.slug, at: Timestamp(Date()))
+        runtime.forwarder.wake()
+        logger.notice(
+            "every stored user queued again for the sink",
+            metadata: ["connector": "\(runtime.settings.slug)", "queued": "\(queued)"])
+        return queued
+    }
+
+    /// Moves dead letters (the given ones, or all) back to the outbox.
+    func replayDeadLetters(_ runtime: ConnectorRuntime, ids: [Int64]?) async throws -> Int {
+        let count = try await view.store.replayDeadLetters(
+            connector: runtime.settings.slug, ids: ids, at: Timestamp(Date()))
+        runtime.forwarder.wake()
+        logger.notice(
+            "dead letters replayed", metadata: ["connector": "\(runtime.settings.slug)", "count": "\(count)"])
+        return count
     }
 
     /// The connector with a URL name or a name (percent-decoded: `Okta%20production`), as the CLI
@@ -105,24 +228,6 @@ struct AdminAPI: Sendable {
             $0.settings.slug == name || $0.settings.name == name || $0.settings.slug == decoded
                 || $0.settings.name == decoded
         }
-    }
-}
-
-/// `Authorization: Bearer <token>`, compared in constant time.
-struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: AdminToken
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
-        -> Response
-    {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            token.matches(String(header.dropFirst(7)))
-        else {
-            return Response(
-                status: .unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"okta-connector\""],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":\"a valid bearer token is required\"}")))
-        }
-        return try await next(request, context)
     }
 }
 

@@ -80,6 +80,12 @@ public protocol EventInbox: Sendable {
     /// When the newest delivery of a connector was received (within the deduplication window), for
     /// "events arriving" in status output read by another process.
     func latestDeliveryReceived(connector: String) async throws -> Timestamp?
+
+    /// Events received per minute since an instant (from the deliveries kept for deduplication), for
+    /// the console's chart.
+    /// - Returns: The events of each minute that had any, keyed by the minute's start in
+    ///   milliseconds since the epoch.
+    func eventsReceivedPerMinute(connector: String, since: Timestamp) async throws -> [Int64: Int]
 }
 
 /// The ordered queue of changes for the sink.
@@ -98,6 +104,14 @@ public protocol Outbox: Sendable {
 
     /// Depth and age of the queue.
     func outboxStats(connector: String) async throws -> OutboxStats
+
+    /// Queues an upsert of every present user's current record, at its current version, behind what
+    /// is queued: a re-send after the sink lost data. Okta is not called and no user state changes.
+    /// - Parameters:
+    ///   - connector: The connector.
+    ///   - at: When the entries are queued.
+    /// - Returns: How many entries were queued.
+    func requeuePresentUsers(connector: String, at: Timestamp) async throws -> Int
 }
 
 /// Changes the sink rejected for good.

@@ -1,0 +1,95 @@
+import ConnectorConfiguration
+import ConnectorDomain
+import ConnectorEngine
+import Foundation
+import Logging
+import OktaClient
+import ServiceLifecycle
+import Synchronization
+
+/// The state of each connector's event hooks in Okta, for the console: fetched on a timer and
+/// cached, never per page view (every fetch spends a call of Okta's event hooks bucket).
+final class EventHookMonitor: Service {
+    /// What the console shows of a connector's hooks.
+    struct Observation: Sendable {
+        /// The hooks whose URL path is the connector's hook path (only ACTIVE and VERIFIED ones
+        /// receive events); empty when the org has none.
+        var hooks: [OktaEventHook]
+        /// Why Okta could not be asked, when it could not (the last good hooks are kept).
+        var error: String?
+        /// When Okta last answered.
+        var checkedAt: Date?
+        /// When it was last tried.
+        var triedAt: Date
+    }
+
+    /// How often Okta is asked.
+    let interval: TimeInterval
+    let runtimes: @Sendable () -> [ConnectorRuntime]
+    let clock: any WallClock
+    let logger: Logger
+    private let observations = Mutex<[String: Observation]>([:])
+
+    init(
+        interval: TimeInterval = 300, runtimes: @escaping @Sendable () -> [ConnectorRuntime], clock: any WallClock,
+        logger: Logger
+    ) {
+        self.interval = interval
+        self.runtimes = runtimes
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The cached state of a connector's hooks; `nil` until the first fetch.
+    func observation(_ slug: String) -> Observation? {
+        observations.withLock { $0[slug] }
+    }
+
+    /// How often the monitor looks for connectors due for a read (new ones, after a reload, at once).
+    static let tick: TimeInterval = 5
+
+    func run() async throws {
+        // A read waiting on Okta's rate limit, or the wait for the next tick, ends at shutdown.
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    for runtime in self.runtimes() where self.isDue(runtime.settings.slug) {
+                        await self.refresh(runtime)
+                    }
+                    try await self.clock.sleep(seconds: Self.tick)
+                }
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Whether a connector's hooks were never read, or last tried an interval ago.
+    func isDue(_ slug: String) -> Bool {
+        guard let tried = observation(slug)?.triedAt else { return true }
+        return clock.now.timeIntervalSince(tried) >= interval
+    }
+
+    /// Asks Okta now (after the console changed a hook) and caches the answer.
+    func refresh(_ runtime: ConnectorRuntime) async {
+        let settings = runtime.settings
+        let now = clock.now
+        do {
+            let hooks = try await runtime.client.eventHooks().filter {
+                EventHookRegistrar.pathMatches($0, connector: settings)
+            }
+            observations.withLock { $0[settings.slug] = Observation(hooks: hooks, checkedAt: now, triedAt: now) }
+        } catch {
+            logger.notice(
+                "the event hook state could not be read from Okta",
+                metadata: ["connector": "\(settings.slug)", "error": "\(error)"])
+            observations.withLock { observations in
+                var observation =
+                    observations[settings.slug] ?? Observation(hooks: [], error: nil, checkedAt: nil, triedAt: now)
+                observation.error = "\(error)"
+                observation.triedAt = now
+                observations[settings.slug] = observation
+            }
+        }
+    }
+}
