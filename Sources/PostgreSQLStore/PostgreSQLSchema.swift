@@ -165,5 +165,10 @@ enum PostgreSQLSchema {
                 )
                 """
             ]),
+        Migration(
+            // The digest of what a user's snapshot and record were made from, written by reconciles:
+            // a user listed byte-identical to it is only marked seen (SPEC §6, the unchanged reconcile).
+            identifier: "v5: raw user digests",
+            sql: ["ALTER TABLE users ADD COLUMN raw_digest TEXT"]),
     ]
 }

@@ -245,11 +245,9 @@ public final class PostgreSQLStateStore: StateStore {
     }
 
     public func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome] {
-        let encoder = JSONCoding.encoder()
-        let encoded: [(UserChange, String?)] = try batch.changes.map { change in
+        let encoded: [(UserChange, String?)] = batch.changes.map { change in
             switch change {
-            case .upsert(let snapshot, _):
-                return (change, String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+            case .upsert(let snapshot, _): return (change, snapshot.encodedJSON)
             case .remove: return (change, nil)
             }
         }
@@ -300,9 +298,9 @@ public final class PostgreSQLStateStore: StateStore {
                 }
                 var writeIds: [String] = [], writeStatus: [String] = [], writeSnapshot: [String] = []
                 var writeRecord: [String] = [], writeHash: [String] = [], writeVersion: [Int64] = []
-                var writeOktaUpdated: [Int64] = []
+                var writeOktaUpdated: [Int64] = [], writeDigest: [String] = []
                 var touchIds: [String] = [], touchStatus: [String] = [], touchSnapshot: [String] = []
-                var touchOktaUpdated: [Int64] = []
+                var touchOktaUpdated: [Int64] = [], touchDigest: [String] = []
                 var staleIds: [String] = []
                 var removeIds: [String] = [], removeVersion: [Int64] = []
                 var queueIds: [String] = [], queueOp: [String] = [], queueVersion: [Int64] = []
@@ -320,8 +318,11 @@ public final class PostgreSQLStateStore: StateStore {
                             outcomes[index] = .stale
                             continue
                         }
-                        let hash = record.contentHash
+                        let (recordJSON, hash) = record.canonicalForms
+                        // No digest travels as '' (NULL in the table).
+                        let rawDigest = batch.rawDigests[change.userId] ?? ""
                         if present, stored?.hash == hash {
+                            touchDigest.append(rawDigest)
                             touchIds.append(change.userId)
                             touchStatus.append(snapshot.user.status)
                             touchSnapshot.append(json ?? "{}")
@@ -330,7 +331,7 @@ public final class PostgreSQLStateStore: StateStore {
                             continue
                         }
                         let next = (stored?.version ?? 0) + 1
-                        let recordJSON = record.canonicalAttributesJSON
+                        writeDigest.append(rawDigest)
                         writeIds.append(change.userId)
                         writeStatus.append(snapshot.user.status)
                         writeSnapshot.append(json ?? "{}")
@@ -362,17 +363,18 @@ public final class PostgreSQLStateStore: StateStore {
                     try await connection.query(
                         """
                         INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
-                            last_seen_run, removed_at, updated_at, okta_updated_at)
+                            last_seen_run, removed_at, updated_at, okta_updated_at, raw_digest)
                         SELECT \(connector), u.id, u.status, u.snapshot, u.record, u.hash, u.version, \(seen), NULL, \(now),
-                            NULLIF(u.okta_updated, \(none))
+                            NULLIF(u.okta_updated, \(none)), NULLIF(u.digest, '')
                         FROM unnest(\(writeIds)::text[], \(writeStatus)::text[], \(writeSnapshot)::text[], \(writeRecord)::text[],
-                            \(writeHash)::text[], \(writeVersion)::bigint[], \(writeOktaUpdated)::bigint[])
-                            AS u(id, status, snapshot, record, hash, version, okta_updated)
+                            \(writeHash)::text[], \(writeVersion)::bigint[], \(writeOktaUpdated)::bigint[], \(writeDigest)::text[])
+                            AS u(id, status, snapshot, record, hash, version, okta_updated, digest)
                         ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
                             snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
                             record_hash = excluded.record_hash, version = excluded.version,
                             last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
-                            removed_at = NULL, updated_at = excluded.updated_at, okta_updated_at = excluded.okta_updated_at
+                            removed_at = NULL, updated_at = excluded.updated_at, okta_updated_at = excluded.okta_updated_at,
+                            raw_digest = excluded.raw_digest
                         """, logger: logger)
                 }
                 if !touchIds.isEmpty {
@@ -380,9 +382,10 @@ public final class PostgreSQLStateStore: StateStore {
                         """
                         UPDATE users SET status = u.status, snapshot_json = u.snapshot,
                             last_seen_run = COALESCE(\(seen), users.last_seen_run),
-                            okta_updated_at = NULLIF(u.okta_updated, \(none)), updated_at = \(now)
+                            okta_updated_at = NULLIF(u.okta_updated, \(none)), updated_at = \(now),
+                            raw_digest = NULLIF(u.digest, '')
                         FROM unnest(\(touchIds)::text[], \(touchStatus)::text[], \(touchSnapshot)::text[],
-                            \(touchOktaUpdated)::bigint[]) AS u(id, status, snapshot, okta_updated)
+                            \(touchOktaUpdated)::bigint[], \(touchDigest)::text[]) AS u(id, status, snapshot, okta_updated, digest)
                         WHERE users.connector = \(connector) AND users.user_id = u.id
                         """, logger: logger)
                 }
@@ -396,8 +399,8 @@ public final class PostgreSQLStateStore: StateStore {
                 if !removeIds.isEmpty {
                     try await connection.query(
                         """
-                        UPDATE users SET record_json = NULL, record_hash = NULL, version = u.version, removed_at = \(now),
-                            updated_at = \(now)
+                        UPDATE users SET record_json = NULL, record_hash = NULL, raw_digest = NULL, version = u.version,
+                            removed_at = \(now), updated_at = \(now)
                         FROM unnest(\(removeIds)::text[], \(removeVersion)::bigint[]) AS u(id, version)
                         WHERE users.connector = \(connector) AND users.user_id = u.id
                         """, logger: logger)
@@ -476,6 +479,42 @@ public final class PostgreSQLStateStore: StateStore {
             hashes[id] = hash
         }
         return hashes
+    }
+
+    public func rawDigests(connector: String, userIds: [String]) async throws -> [String: String] {
+        guard !userIds.isEmpty else { return [:] }
+        var digests: [String: String] = [:]
+        for try await (id, digest) in try await client.query(
+            """
+            SELECT user_id, raw_digest FROM users WHERE connector = \(connector) AND user_id = ANY(\(userIds))
+            AND removed_at IS NULL AND raw_digest IS NOT NULL
+            """, logger: logger
+        ).decode((String, String).self) {
+            digests[id] = digest
+        }
+        return digests
+    }
+
+    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64, at: Timestamp)
+        async throws -> Set<String>
+    {
+        guard !digests.isEmpty else { return [] }
+        let ids = Array(digests.keys)
+        let values = ids.map { digests[$0]! }
+        var marked: Set<String> = []
+        // One statement: a compare-and-set on the digest, so a user an event changed meanwhile is left alone.
+        for try await id in try await client.query(
+            """
+            UPDATE users SET last_seen_run = \(runId), updated_at = \(at.millisecondsSinceEpoch)
+            FROM unnest(\(ids)::text[], \(values)::text[]) AS u(id, digest)
+            WHERE users.connector = \(connector) AND users.user_id = u.id AND users.raw_digest = u.digest
+                AND users.removed_at IS NULL
+            RETURNING users.user_id
+            """, logger: logger
+        ).decode(String.self) {
+            marked.insert(id)
+        }
+        return marked
     }
 
     public func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]

@@ -158,6 +158,11 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v7: raw user digests") { db in
+            // The digest of what a user's snapshot and record were made from, written by reconciles:
+            // a user listed byte-identical to it is only marked seen (SPEC §6, the unchanged reconcile).
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN raw_digest TEXT")
+        }
         return migrator
     }
 }

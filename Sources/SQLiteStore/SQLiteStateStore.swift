@@ -85,12 +85,10 @@ public final class SQLiteStateStore: StateStore {
     // MARK: - Users
 
     public func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome] {
-        let encoder = JSONCoding.encoder()
         // Encode outside the write transaction: the writer is shared, keep its time short.
-        let encoded: [(UserChange, String?)] = try batch.changes.map { change in
+        let encoded: [(UserChange, String?)] = batch.changes.map { change in
             switch change {
-            case .upsert(let snapshot, _):
-                return (change, String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+            case .upsert(let snapshot, _): return (change, snapshot.encodedJSON)
             case .remove: return (change, nil)
             }
         }
@@ -132,37 +130,37 @@ public final class SQLiteStateStore: StateStore {
                         outcomes.append(.stale)
                         continue
                     }
-                    let hash = record.contentHash
+                    let (recordJSON, hash) = record.canonicalForms
+                    let rawDigest = batch.rawDigests[change.userId]
                     if present, storedHash == hash {
                         try db.cachedStatement(
                             sql: """
                                 UPDATE users SET status = ?, snapshot_json = ?, last_seen_run = COALESCE(?, last_seen_run),
-                                okta_updated_at = ?, updated_at = ? WHERE connector = ? AND user_id = ?
+                                okta_updated_at = ?, updated_at = ?, raw_digest = ? WHERE connector = ? AND user_id = ?
                                 """
                         ).execute(arguments: [
-                            snapshot.user.status, snapshotJSON, batch.seenInRun, oktaUpdate, now, batch.connector,
-                            change.userId,
+                            snapshot.user.status, snapshotJSON, batch.seenInRun, oktaUpdate, now, rawDigest,
+                            batch.connector, change.userId,
                         ])
                         outcomes.append(.unchanged)
                         continue
                     }
                     let next = (version ?? 0) + 1
-                    let recordJSON = record.canonicalAttributesJSON
                     try db.cachedStatement(
                         sql: """
                             INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
-                                last_seen_run, removed_at, updated_at, okta_updated_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                                last_seen_run, removed_at, updated_at, okta_updated_at, raw_digest)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
                             ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
                                 snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
                                 record_hash = excluded.record_hash, version = excluded.version,
                                 last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
                                 removed_at = NULL, updated_at = excluded.updated_at,
-                                okta_updated_at = excluded.okta_updated_at
+                                okta_updated_at = excluded.okta_updated_at, raw_digest = excluded.raw_digest
                             """
                     ).execute(arguments: [
                         batch.connector, change.userId, snapshot.user.status, snapshotJSON, recordJSON, hash, next,
-                        batch.seenInRun, now, oktaUpdate,
+                        batch.seenInRun, now, oktaUpdate, rawDigest,
                     ])
                     try Self.enqueue(
                         db, connector: batch.connector, userId: change.userId, operation: .upsert, version: next,
@@ -176,8 +174,8 @@ public final class SQLiteStateStore: StateStore {
                     let next = version + 1
                     try db.cachedStatement(
                         sql: """
-                            UPDATE users SET record_json = NULL, record_hash = NULL, version = ?, removed_at = ?,
-                            updated_at = ? WHERE connector = ? AND user_id = ?
+                            UPDATE users SET record_json = NULL, record_hash = NULL, raw_digest = NULL, version = ?,
+                            removed_at = ?, updated_at = ? WHERE connector = ? AND user_id = ?
                             """
                     ).execute(arguments: [next, now, now, batch.connector, change.userId])
                     try Self.enqueue(
@@ -267,6 +265,45 @@ public final class SQLiteStateStore: StateStore {
                 for row in rows { hashes[row["user_id"]] = row["record_hash"] }
             }
             return hashes
+        }
+    }
+
+    public func rawDigests(connector: String, userIds: [String]) async throws -> [String: String] {
+        guard !userIds.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var digests: [String: String] = [:]
+            for start in stride(from: 0, to: userIds.count, by: 500) {
+                let chunk = userIds[start..<min(start + 500, userIds.count)]
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let statement = try db.cachedStatement(
+                    sql: """
+                        SELECT user_id, raw_digest FROM users WHERE connector = ? AND user_id IN (\(placeholders))
+                        AND removed_at IS NULL AND raw_digest IS NOT NULL
+                        """)
+                let cursor = try Row.fetchCursor(statement, arguments: StatementArguments([connector] + Array(chunk)))
+                while let row = try cursor.next() { digests[row[0]] = row[1] }
+            }
+            return digests
+        }
+    }
+
+    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64, at: Timestamp)
+        async throws -> Set<String>
+    {
+        guard !digests.isEmpty else { return [] }
+        let now = at.millisecondsSinceEpoch
+        return try await pool.write { db in
+            var marked: Set<String> = []
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE users SET last_seen_run = ?, updated_at = ?
+                    WHERE connector = ? AND user_id = ? AND raw_digest = ? AND removed_at IS NULL
+                    """)
+            for (userId, digest) in digests {
+                try update.execute(arguments: [runId, now, connector, userId, digest])
+                if db.changesCount > 0 { marked.insert(userId) }
+            }
+            return marked
         }
     }
 

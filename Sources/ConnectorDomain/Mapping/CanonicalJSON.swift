@@ -29,11 +29,21 @@ public enum CanonicalJSON {
     /// - Parameter value: The value to hash.
     /// - Returns: 64 hex digits.
     public static func sha256Hex(_ value: JSONValue) -> String {
-        let digest = SHA256.hash(data: encode(value))
-        return digest.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        hex(SHA256.hash(data: encode(value)))
+    }
+
+    /// Lowercase hex of a digest.
+    /// - Parameter digest: The bytes.
+    /// - Returns: Two hex digits a byte.
+    public static func hex(_ digest: some Sequence<UInt8>) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     static func write(_ value: JSONValue, to output: inout [UInt8]) {

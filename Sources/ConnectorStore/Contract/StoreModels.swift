@@ -39,12 +39,17 @@ public struct UserWriteBatch: Sendable {
     /// The worker lease the writer believes it holds: the batch is refused unless the store's lease
     /// is still exactly this one and not lapsed (a replica that lost its lease writes nothing).
     public var fence: WorkerFence?
+    /// The raw-input digest (``ConnectorDomain/UserInputDigester``) of upserted users read from a
+    /// listing, stored with them for the next reconcile's fast path. An upsert without one clears
+    /// the stored digest (its snapshot came another way).
+    public var rawDigests: [String: String]
 
     /// Creates a batch.
     public init(
         connector: String, changes: [UserChange], seenInRun: Int64? = nil, appliedInboxEvents: [Int64] = [],
-        at: Timestamp, fence: WorkerFence? = nil
+        at: Timestamp, fence: WorkerFence? = nil, rawDigests: [String: String] = [:]
     ) {
+        self.rawDigests = rawDigests
         self.connector = connector
         self.changes = changes
         self.seenInRun = seenInRun
