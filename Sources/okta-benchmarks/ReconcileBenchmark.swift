@@ -54,7 +54,8 @@ struct ReconcileBenchmark: AsyncParsableCommand {
                 let result = try withSimulator(directory, users: count, window: nil) { url in
                     try runChild(
                         directory,
-                        ["reconcile-run", "--org", url, "--unchanged-run"] + storeArguments + (listOnly ? ["--list-only"] : []))
+                        ["reconcile-run", "--org", url, "--unchanged-run"] + storeArguments
+                            + (listOnly ? ["--list-only"] : []))
                 }
                 unchanged.append((storeName, count, result))
                 cpu[storeName, default: [:]][count] = result.cpuSeconds / Double(max(1, result.listed)) * 1e6
@@ -68,7 +69,9 @@ struct ReconcileBenchmark: AsyncParsableCommand {
             }
         }
         print("\nthe same org again, nothing changed (the daily case); peak RSS is the process's over both runs")
-        print("store       users      listed  seconds  users/s  CPU µs/user  unchanged  CPU first/unchanged  peak RSS(MiB)")
+        print(
+            "store       users      listed  seconds  users/s  CPU µs/user  unchanged  CPU first/unchanged  peak RSS(MiB)"
+        )
         for (storeName, count, result) in unchanged {
             guard let second = result.unchanged else { continue }
             let perUser = second.cpuSeconds / Double(max(1, second.listed)) * 1e6

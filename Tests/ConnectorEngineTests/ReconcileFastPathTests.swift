@@ -83,10 +83,12 @@ struct ReconcileFastPathTests {
         // Numbers as the decoder types them, whichever reads them.
         let numbers = [
             "0", "-0", "7", "-12", "3.0", "-3.00", "0.5", "-0.25", "1e2", "2.5E-3", "9223372036854775807",
-            "-9223372036854775808", "9223372036854775808", "123456789012345678.0", "0.1000000000000000055511151231257827",
+            "-9223372036854775808", "9223372036854775808", "123456789012345678.0",
+            "0.1000000000000000055511151231257827",
         ]
         let profile = numbers.enumerated().map { "\"n\($0.offset)\":\($0.element)" }.joined(separator: ",")
-        let numeric = try OktaUserPage(parsing: Array(#"[{"id":"00u9","status":"ACTIVE","profile":{\#(profile)}}]"#.utf8))
+        let numeric = try OktaUserPage(
+            parsing: Array(#"[{"id":"00u9","status":"ACTIVE","profile":{\#(profile)}}]"#.utf8))
         let expected = try JSONCoding.decoder().decode([OktaUser].self, from: Data(numeric.bytes))
         #expect(try numeric.decodeAll() == expected)
         #expect(try numeric.decodeAll().first?.profile["n4"] == .integer(3))

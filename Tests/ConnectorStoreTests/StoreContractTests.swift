@@ -236,9 +236,10 @@ struct StoreContractTests {
             UserWriteBatch(
                 connector: connector, changes: ["00u1", "00u2", "00u3", "00u4"].map { upsert($0) }, seenInRun: 101,
                 at: at(1), rawDigests: digests))
-        #expect(try await store.rawDigests(connector: connector, userIds: ["00u1", "00u2", "00u9"]) == [
-            "00u1": "d1", "00u2": "d2",
-        ])
+        #expect(
+            try await store.rawDigests(connector: connector, userIds: ["00u1", "00u2", "00u9"]) == [
+                "00u1": "d1", "00u2": "d2",
+            ])
         // Since then: an event rewrote 00u2 (no digest), 00u3 was removed, and an unchanged upsert
         // from another reconcile stored a new digest for 00u4.
         _ = try await store.commit(
@@ -247,7 +248,8 @@ struct StoreContractTests {
             UserWriteBatch(connector: connector, changes: [.remove(userId: "00u3", reason: .deleted)], at: at(2)))
         let outcomes = try await store.commit(
             UserWriteBatch(
-                connector: connector, changes: [upsert("00u4")], seenInRun: 102, at: at(2), rawDigests: ["00u4": "d4b"]))
+                connector: connector, changes: [upsert("00u4")], seenInRun: 102, at: at(2), rawDigests: ["00u4": "d4b"])
+        )
         #expect(outcomes == [.unchanged])
         #expect(try await store.rawDigests(connector: connector, userIds: ["00u2", "00u3", "00u4"]) == ["00u4": "d4b"])
 

@@ -77,7 +77,9 @@ struct ManagementAPITests {
                 return
             }
             let first = try #require(users.first)
-            #expect(first["_links"]?["self"]?["href"]?.stringValue?.hasPrefix("https://bench-org.okta.com/api/v1/users/") == true)
+            #expect(
+                first["_links"]?["self"]?["href"]?.stringValue?.hasPrefix("https://bench-org.okta.com/api/v1/users/")
+                    == true)
         }
     }
 

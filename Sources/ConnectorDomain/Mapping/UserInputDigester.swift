@@ -36,7 +36,9 @@ public struct UserInputDigester: Sendable {
     ///   - rawDigest: The digest of the raw user object.
     ///   - enrichmentApps: The apps the record is mapped with (ignored unless apps are on).
     ///   - enrichmentDevices: The devices the record is mapped with (ignored unless devices are on).
-    public func digest(rawDigest: [UInt8], apps enrichmentApps: [AssignedApp], devices enrichmentDevices: [DeviceSummary])
+    public func digest(
+        rawDigest: [UInt8], apps enrichmentApps: [AssignedApp], devices enrichmentDevices: [DeviceSummary]
+    )
         -> String
     {
         var hasher = SHA256()

@@ -308,9 +308,11 @@ struct RawJSONScanner {
         // other than in `_links` hash the same.
         var prefixLength = UInt64(cut.lowerBound - start).littleEndian
         withUnsafeBytes(of: &prefixLength) { hasher.update(bufferPointer: $0) }
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<cut.lowerBound])))
         hasher.update(
-            bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[cut.upperBound..<range.upperBound])))
+            bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[start..<cut.lowerBound])))
+        hasher.update(
+            bufferPointer: UnsafeRawBufferPointer(
+                UnsafeBufferPointer(rebasing: bytes[cut.upperBound..<range.upperBound])))
         return RawOktaUser(range: range, id: id, status: status, digest: Array(hasher.finalize()))
     }
 }
