@@ -166,9 +166,20 @@ enum PostgreSQLSchema {
                 """
             ]),
         Migration(
-            // The digest of what a user's snapshot and record were made from, written by reconciles:
-            // a user listed byte-identical to it is only marked seen (SPEC §6, the unchanged reconcile).
+            // The digest of what a user's snapshot and record were made from, written by reconciles,
+            // and the run that last found the user listed unchanged by it: a narrow table, so that
+            // marking an unchanged user seen writes a few bytes, not the user's wide row (SPEC §6).
             identifier: "v5: raw user digests",
-            sql: ["ALTER TABLE users ADD COLUMN raw_digest TEXT"]),
+            sql: [
+                """
+                CREATE TABLE user_digests (
+                    connector TEXT COLLATE "C" NOT NULL,
+                    user_id TEXT COLLATE "C" NOT NULL,
+                    raw_digest TEXT NOT NULL,
+                    seen_run BIGINT,
+                    PRIMARY KEY (connector, user_id)
+                )
+                """
+            ]),
     ]
 }

@@ -363,18 +363,17 @@ public final class PostgreSQLStateStore: StateStore {
                     try await connection.query(
                         """
                         INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
-                            last_seen_run, removed_at, updated_at, okta_updated_at, raw_digest)
+                            last_seen_run, removed_at, updated_at, okta_updated_at)
                         SELECT \(connector), u.id, u.status, u.snapshot, u.record, u.hash, u.version, \(seen), NULL, \(now),
-                            NULLIF(u.okta_updated, \(none)), NULLIF(u.digest, '')
+                            NULLIF(u.okta_updated, \(none))
                         FROM unnest(\(writeIds)::text[], \(writeStatus)::text[], \(writeSnapshot)::text[], \(writeRecord)::text[],
-                            \(writeHash)::text[], \(writeVersion)::bigint[], \(writeOktaUpdated)::bigint[], \(writeDigest)::text[])
-                            AS u(id, status, snapshot, record, hash, version, okta_updated, digest)
+                            \(writeHash)::text[], \(writeVersion)::bigint[], \(writeOktaUpdated)::bigint[])
+                            AS u(id, status, snapshot, record, hash, version, okta_updated)
                         ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
                             snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
                             record_hash = excluded.record_hash, version = excluded.version,
                             last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
-                            removed_at = NULL, updated_at = excluded.updated_at, okta_updated_at = excluded.okta_updated_at,
-                            raw_digest = excluded.raw_digest
+                            removed_at = NULL, updated_at = excluded.updated_at, okta_updated_at = excluded.okta_updated_at
                         """, logger: logger)
                 }
                 if !touchIds.isEmpty {
@@ -382,10 +381,9 @@ public final class PostgreSQLStateStore: StateStore {
                         """
                         UPDATE users SET status = u.status, snapshot_json = u.snapshot,
                             last_seen_run = COALESCE(\(seen), users.last_seen_run),
-                            okta_updated_at = NULLIF(u.okta_updated, \(none)), updated_at = \(now),
-                            raw_digest = NULLIF(u.digest, '')
+                            okta_updated_at = NULLIF(u.okta_updated, \(none)), updated_at = \(now)
                         FROM unnest(\(touchIds)::text[], \(touchStatus)::text[], \(touchSnapshot)::text[],
-                            \(touchOktaUpdated)::bigint[], \(touchDigest)::text[]) AS u(id, status, snapshot, okta_updated, digest)
+                            \(touchOktaUpdated)::bigint[]) AS u(id, status, snapshot, okta_updated)
                         WHERE users.connector = \(connector) AND users.user_id = u.id
                         """, logger: logger)
                 }
@@ -399,11 +397,36 @@ public final class PostgreSQLStateStore: StateStore {
                 if !removeIds.isEmpty {
                     try await connection.query(
                         """
-                        UPDATE users SET record_json = NULL, record_hash = NULL, raw_digest = NULL, version = u.version,
-                            removed_at = \(now), updated_at = \(now)
+                        UPDATE users SET record_json = NULL, record_hash = NULL, version = u.version, removed_at = \(now),
+                            updated_at = \(now)
                         FROM unnest(\(removeIds)::text[], \(removeVersion)::bigint[]) AS u(id, version)
                         WHERE users.connector = \(connector) AND users.user_id = u.id
                         """, logger: logger)
+                }
+                // The raw digests the writes came with; every other written or removed user forgets
+                // its stored one (only a row made from the digested read may skip the next time).
+                var digestIds: [String] = [], digestValues: [String] = [], forget: [String] = removeIds
+                for (id, digest) in zip(writeIds + touchIds, writeDigest + touchDigest) {
+                    if digest.isEmpty {
+                        forget.append(id)
+                    } else {
+                        digestIds.append(id)
+                        digestValues.append(digest)
+                    }
+                }
+                if !digestIds.isEmpty {
+                    try await connection.query(
+                        """
+                        INSERT INTO user_digests (connector, user_id, raw_digest, seen_run)
+                        SELECT \(connector), d.id, d.digest, NULL FROM unnest(\(digestIds)::text[], \(digestValues)::text[])
+                            AS d(id, digest)
+                        ON CONFLICT (connector, user_id) DO UPDATE SET raw_digest = excluded.raw_digest, seen_run = NULL
+                        """, logger: logger)
+                }
+                if !forget.isEmpty {
+                    try await connection.query(
+                        "DELETE FROM user_digests WHERE connector = \(connector) AND user_id = ANY(\(forget))",
+                        logger: logger)
                 }
                 if !queueIds.isEmpty {
                     try await connection.query(
@@ -440,13 +463,18 @@ public final class PostgreSQLStateStore: StateStore {
             connector: connector, userId: userId, status: try row["status"].decode(String.self), snapshot: snapshot,
             recordJSON: try row["record_json"].decode(String?.self),
             recordHash: try row["record_hash"].decode(String?.self), version: try row["version"].decode(Int64.self),
-            lastSeenRun: try row["last_seen_run"].decode(Int64?.self),
+            lastSeenRun: [try row["last_seen_run"].decode(Int64?.self), try row["digest_seen_run"].decode(Int64?.self)]
+                .compactMap { $0 }.max(),
             removedAt: try row["removed_at"].decode(Int64?.self).map { Timestamp(millisecondsSinceEpoch: $0) },
             updatedAt: Timestamp(millisecondsSinceEpoch: try row["updated_at"].decode(Int64.self)))
     }
 
-    static let userColumns =
-        "connector, user_id, status, snapshot_json, record_json, record_hash, version, last_seen_run, removed_at, updated_at"
+    /// The columns of a stored user: the row, with the run that last found it listed unchanged.
+    static let userColumns = """
+        connector, user_id, status, snapshot_json, record_json, record_hash, version, last_seen_run, removed_at, updated_at,
+        (SELECT seen_run FROM user_digests d WHERE d.connector = users.connector AND d.user_id = users.user_id)
+            AS digest_seen_run
+        """
 
     public func user(connector: String, id: String) async throws -> StoredUser? {
         try await rows(
@@ -485,31 +513,30 @@ public final class PostgreSQLStateStore: StateStore {
         guard !userIds.isEmpty else { return [:] }
         var digests: [String: String] = [:]
         for try await (id, digest) in try await client.query(
-            """
-            SELECT user_id, raw_digest FROM users WHERE connector = \(connector) AND user_id = ANY(\(userIds))
-            AND removed_at IS NULL AND raw_digest IS NOT NULL
-            """, logger: logger
+            "SELECT user_id, raw_digest FROM user_digests WHERE connector = \(connector) AND user_id = ANY(\(userIds))",
+            logger: logger
         ).decode((String, String).self) {
             digests[id] = digest
         }
         return digests
     }
 
-    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64, at: Timestamp)
-        async throws -> Set<String>
+    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64) async throws
+        -> Set<String>
     {
         guard !digests.isEmpty else { return [] }
         let ids = Array(digests.keys)
         let values = ids.map { digests[$0]! }
         var marked: Set<String> = []
-        // One statement: a compare-and-set on the digest, so a user an event changed meanwhile is left alone.
+        // One statement, a compare-and-set on the digest: a user an event changed or removed
+        // meanwhile has no matching digest row. Only the narrow digest row is written.
         for try await id in try await client.query(
             """
-            UPDATE users SET last_seen_run = \(runId), updated_at = \(at.millisecondsSinceEpoch)
+            UPDATE user_digests SET seen_run = \(runId)
             FROM unnest(\(ids)::text[], \(values)::text[]) AS u(id, digest)
-            WHERE users.connector = \(connector) AND users.user_id = u.id AND users.raw_digest = u.digest
-                AND users.removed_at IS NULL
-            RETURNING users.user_id
+            WHERE user_digests.connector = \(connector) AND user_digests.user_id = u.id
+                AND user_digests.raw_digest = u.digest
+            RETURNING user_digests.user_id
             """, logger: logger
         ).decode(String.self) {
             marked.insert(id)
@@ -524,6 +551,8 @@ public final class PostgreSQLStateStore: StateStore {
             """
             SELECT user_id FROM users WHERE connector = \(connector) AND removed_at IS NULL
             AND (last_seen_run IS NULL OR last_seen_run <> \(runId)) AND updated_at < \(untouchedSince.millisecondsSinceEpoch)
+            AND NOT EXISTS (SELECT 1 FROM user_digests d WHERE d.connector = users.connector
+                AND d.user_id = users.user_id AND d.seen_run = \(runId))
             ORDER BY user_id
             """, logger: logger
         ).decode(String.self) {

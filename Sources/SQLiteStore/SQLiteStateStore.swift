@@ -136,12 +136,13 @@ public final class SQLiteStateStore: StateStore {
                         try db.cachedStatement(
                             sql: """
                                 UPDATE users SET status = ?, snapshot_json = ?, last_seen_run = COALESCE(?, last_seen_run),
-                                okta_updated_at = ?, updated_at = ?, raw_digest = ? WHERE connector = ? AND user_id = ?
+                                okta_updated_at = ?, updated_at = ? WHERE connector = ? AND user_id = ?
                                 """
                         ).execute(arguments: [
-                            snapshot.user.status, snapshotJSON, batch.seenInRun, oktaUpdate, now, rawDigest,
-                            batch.connector, change.userId,
+                            snapshot.user.status, snapshotJSON, batch.seenInRun, oktaUpdate, now, batch.connector,
+                            change.userId,
                         ])
+                        try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, rawDigest)
                         outcomes.append(.unchanged)
                         continue
                     }
@@ -149,19 +150,20 @@ public final class SQLiteStateStore: StateStore {
                     try db.cachedStatement(
                         sql: """
                             INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
-                                last_seen_run, removed_at, updated_at, okta_updated_at, raw_digest)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+                                last_seen_run, removed_at, updated_at, okta_updated_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
                             ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
                                 snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
                                 record_hash = excluded.record_hash, version = excluded.version,
                                 last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
                                 removed_at = NULL, updated_at = excluded.updated_at,
-                                okta_updated_at = excluded.okta_updated_at, raw_digest = excluded.raw_digest
+                                okta_updated_at = excluded.okta_updated_at
                             """
                     ).execute(arguments: [
                         batch.connector, change.userId, snapshot.user.status, snapshotJSON, recordJSON, hash, next,
-                        batch.seenInRun, now, oktaUpdate, rawDigest,
+                        batch.seenInRun, now, oktaUpdate,
                     ])
+                    try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, rawDigest)
                     try Self.enqueue(
                         db, connector: batch.connector, userId: change.userId, operation: .upsert, version: next,
                         recordJSON: recordJSON, at: now)
@@ -174,10 +176,11 @@ public final class SQLiteStateStore: StateStore {
                     let next = version + 1
                     try db.cachedStatement(
                         sql: """
-                            UPDATE users SET record_json = NULL, record_hash = NULL, raw_digest = NULL, version = ?,
-                            removed_at = ?, updated_at = ? WHERE connector = ? AND user_id = ?
+                            UPDATE users SET record_json = NULL, record_hash = NULL, version = ?, removed_at = ?,
+                            updated_at = ? WHERE connector = ? AND user_id = ?
                             """
                     ).execute(arguments: [next, now, now, batch.connector, change.userId])
+                    try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, nil)
                     try Self.enqueue(
                         db, connector: batch.connector, userId: change.userId, operation: .delete, version: next,
                         recordJSON: nil, at: now)
@@ -190,6 +193,28 @@ public final class SQLiteStateStore: StateStore {
             return outcomes
         }
     }
+
+    /// Stores the raw digest a write came with, or forgets the stored one (a write from elsewhere,
+    /// a removal): only a user whose stored row was made from the digested read may skip the next time.
+    static func setRawDigest(_ db: Database, connector: String, userId: String, _ digest: String?) throws {
+        if let digest {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO user_digests (connector, user_id, raw_digest, seen_run) VALUES (?, ?, ?, NULL)
+                    ON CONFLICT (connector, user_id) DO UPDATE SET raw_digest = excluded.raw_digest, seen_run = NULL
+                    """
+            ).execute(arguments: [connector, userId, digest])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM user_digests WHERE connector = ? AND user_id = ?")
+                .execute(arguments: [connector, userId])
+        }
+    }
+
+    /// The columns of a stored user: the row, with the run that last found it listed unchanged.
+    static let userColumns = """
+        users.*, (SELECT seen_run FROM user_digests d WHERE d.connector = users.connector AND d.user_id = users.user_id)
+            AS digest_seen_run
+        """
 
     static func enqueue(
         _ db: Database, connector: String, userId: String, operation: OutboxOperation, version: Int64,
@@ -206,7 +231,8 @@ public final class SQLiteStateStore: StateStore {
     public func user(connector: String, id: String) async throws -> StoredUser? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM users WHERE connector = ? AND user_id = ?", arguments: [connector, id]
+                db, sql: "SELECT \(Self.userColumns) FROM users WHERE connector = ? AND user_id = ?",
+                arguments: [connector, id]
             )
             .map(Self.storedUser)
         }
@@ -217,7 +243,7 @@ public final class SQLiteStateStore: StateStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM users WHERE connector = ? AND removed_at IS NULL AND user_id > ?
+                    SELECT \(Self.userColumns) FROM users WHERE connector = ? AND removed_at IS NULL AND user_id > ?
                     ORDER BY user_id LIMIT ?
                     """,
                 arguments: [connector, userId ?? "", limit]
@@ -241,9 +267,12 @@ public final class SQLiteStateStore: StateStore {
                 db,
                 sql: """
                     SELECT user_id FROM users WHERE connector = ? AND removed_at IS NULL
-                    AND (last_seen_run IS NULL OR last_seen_run <> ?) AND updated_at < ? ORDER BY user_id
+                    AND (last_seen_run IS NULL OR last_seen_run <> ?) AND updated_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM user_digests d WHERE d.connector = users.connector
+                        AND d.user_id = users.user_id AND d.seen_run = ?)
+                    ORDER BY user_id
                     """,
-                arguments: [connector, runId, untouchedSince.millisecondsSinceEpoch])
+                arguments: [connector, runId, untouchedSince.millisecondsSinceEpoch, runId])
         }
     }
 
@@ -255,14 +284,14 @@ public final class SQLiteStateStore: StateStore {
                 Array(userIds[$0..<min($0 + 500, userIds.count)])
             }) {
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                // By primary key only (see `rawDigests`).
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT user_id, record_hash FROM users WHERE connector = ? AND removed_at IS NULL
-                        AND user_id IN (\(placeholders))
+                        SELECT user_id, record_hash, removed_at FROM users WHERE connector = ? AND user_id IN (\(placeholders))
                         """,
                     arguments: StatementArguments([connector] + chunk))
-                for row in rows { hashes[row["user_id"]] = row["record_hash"] }
+                for row in rows where row["removed_at"] as Int64? == nil { hashes[row["user_id"]] = row["record_hash"] }
             }
             return hashes
         }
@@ -276,10 +305,9 @@ public final class SQLiteStateStore: StateStore {
                 let chunk = userIds[start..<min(start + 500, userIds.count)]
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                 let statement = try db.cachedStatement(
-                    sql: """
-                        SELECT user_id, raw_digest FROM users WHERE connector = ? AND user_id IN (\(placeholders))
-                        AND removed_at IS NULL AND raw_digest IS NOT NULL
-                        """)
+                    sql:
+                        "SELECT user_id, raw_digest FROM user_digests WHERE connector = ? AND user_id IN (\(placeholders))"
+                )
                 let cursor = try Row.fetchCursor(statement, arguments: StatementArguments([connector] + Array(chunk)))
                 while let row = try cursor.next() { digests[row[0]] = row[1] }
             }
@@ -287,20 +315,18 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64, at: Timestamp)
-        async throws -> Set<String>
+    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64) async throws
+        -> Set<String>
     {
         guard !digests.isEmpty else { return [] }
-        let now = at.millisecondsSinceEpoch
         return try await pool.write { db in
             var marked: Set<String> = []
+            // Only the narrow digest row is written: the user's own row is what it was. A removal
+            // deletes the digest row, so a matching digest is a present user's.
             let update = try db.cachedStatement(
-                sql: """
-                    UPDATE users SET last_seen_run = ?, updated_at = ?
-                    WHERE connector = ? AND user_id = ? AND raw_digest = ? AND removed_at IS NULL
-                    """)
+                sql: "UPDATE user_digests SET seen_run = ? WHERE connector = ? AND user_id = ? AND raw_digest = ?")
             for (userId, digest) in digests {
-                try update.execute(arguments: [runId, now, connector, userId, digest])
+                try update.execute(arguments: [runId, connector, userId, digest])
                 if db.changesCount > 0 { marked.insert(userId) }
             }
             return marked
@@ -378,7 +404,8 @@ public final class SQLiteStateStore: StateStore {
         return StoredUser(
             connector: connector, userId: userId, status: row["status"], snapshot: snapshot,
             recordJSON: row["record_json"], recordHash: row["record_hash"], version: row["version"],
-            lastSeenRun: row["last_seen_run"], removedAt: timestamp(row["removed_at"]),
+            lastSeenRun: [row["last_seen_run"] as Int64?, row["digest_seen_run"] as Int64?].compactMap { $0 }.max(),
+            removedAt: timestamp(row["removed_at"]),
             updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]))
     }
 

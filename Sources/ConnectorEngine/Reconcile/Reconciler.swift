@@ -381,7 +381,7 @@ public struct Reconciler: Sendable {
         for index in written where unchanged[ids[index]] == nil { changes.append(try change(index)) }
         if !unchanged.isEmpty {
             let marked = try await store.markSeenUnchanged(
-                connector: connector.slug, digests: unchanged, inRun: runId, at: Timestamp(clock.now))
+                connector: connector.slug, digests: unchanged, inRun: runId)
             state.counts.unchanged += marked.count
             state.unchangedByDigest += marked.count
             // Changed by an event since their digest was read: the full path decides.
