@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark (issue 16), one command:
-#   scripts/bench-peers.sh [--small 1000] [--large 20000] [--no-build]
+#   scripts/bench-peers.sh [--small 1000] [--large 20000] [--no-build] [--scratch-path .build]
 # Builds okta-connector and okta-sim (release), installs airbyte-source-okta==0.3.26 from PyPI into
 # .build-peers/airbyte (gitignored), maps <domain>.okta.com to 127.0.0.1 in /etc/hosts (Airbyte
 # builds https://<domain>.okta.com; the line is removed on exit), and runs scripts/bench_peers.py:
@@ -11,10 +11,12 @@ cd "$(dirname "$0")/.."
 
 domain=okta-connector-bench
 build=1
+scratch=.build
 passthrough=()
 while (($#)); do
     case "$1" in
         --no-build) build=0 ;;
+        --scratch-path) scratch=$2; shift ;;
         --domain) domain=$2; passthrough+=("$1" "$2"); shift ;;
         *) passthrough+=("$1") ;;
     esac
@@ -26,10 +28,10 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 command -v update-ca-certificates >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ca-certificates
 if ((build)); then
-    swift build -c release --product okta-connector
-    swift build -c release --product okta-sim
+    swift build -c release --scratch-path "$scratch" --product okta-connector
+    swift build -c release --scratch-path "$scratch" --product okta-sim
 fi
-binaries=$(swift build -c release --show-bin-path)
+binaries=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 
 venv=.build-peers/airbyte
 if [[ ! -x $venv/bin/source-okta ]]; then

@@ -95,7 +95,10 @@ def connector_config(work, host, port, enrich, name):
     url = f"https://{host}" + ("" if port == 443 else f":{port}")
     path = os.path.join(directory, "okta-connector.yaml")
     with open(path, "w") as file:
-        file.write(f"""store:
+        # `reconcile` serves no event hooks: the listener's TLS settings do not matter here.
+        file.write(f"""server:
+  insecure_plain_http: true
+store:
   url: sqlite://{directory}/state.db
 logging:
   level: warning

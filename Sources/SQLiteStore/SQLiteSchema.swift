@@ -171,6 +171,9 @@ enum SQLiteSchema {
                         seen_run INTEGER,
                         PRIMARY KEY (connector, user_id)
                     ) WITHOUT ROWID;
+                    -- Mark and sweep reads the index alone: the candidates' wide rows are not read.
+                    DROP INDEX users_present;
+                    CREATE INDEX users_present ON users (connector, removed_at, last_seen_run, updated_at, user_id);
                     """)
         }
         return migrator

@@ -262,6 +262,8 @@ public final class SQLiteStateStore: StateStore {
 
     public func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
     {
+        // Sorted here rather than by the query: an ORDER BY makes SQLite walk the primary key and
+        // read every present user's wide row instead of the covering `users_present` index.
         try await pool.read { db in
             try String.fetchAll(
                 db,
@@ -270,9 +272,9 @@ public final class SQLiteStateStore: StateStore {
                     AND (last_seen_run IS NULL OR last_seen_run <> ?) AND updated_at < ?
                     AND NOT EXISTS (SELECT 1 FROM user_digests d WHERE d.connector = users.connector
                         AND d.user_id = users.user_id AND d.seen_run = ?)
-                    ORDER BY user_id
                     """,
-                arguments: [connector, runId, untouchedSince.millisecondsSinceEpoch, runId])
+                arguments: [connector, runId, untouchedSince.millisecondsSinceEpoch, runId]
+            ).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         }
     }
 

@@ -282,8 +282,9 @@ public struct Reconciler: Sendable {
 
     /// One page of the listing. A user whose raw object, enrichment and mapping are what the store
     /// last wrote for it (equal ``UserInputDigester`` digests) is only marked seen: no decode, no
-    /// mapping, no hash. Every other user is decoded, mapped and committed as before; all of that
-    /// happens before the page writes anything, so a malformed user fails the page as a whole.
+    /// mapping, no hash. Every other user is decoded, mapped and committed as before, in one
+    /// transaction; a malformed user fails the run before that transaction (users already marked
+    /// seen stay so: a failed run removes nothing).
     func process(
         _ page: OktaUserPage, runId: Int64, plan: EnrichSettings.Plan?, options: ReconcileOptions,
         state: inout RunState, log: Logger
@@ -368,27 +369,17 @@ public struct Reconciler: Sendable {
             let staged = enrichment[ids[index]] ?? StagedEnrichment()
             digests[ids[index]] = digester.digest(rawDigest: raw, apps: staged.apps, devices: staged.devices)
         }
-        // The users whose stored digest is the listed one (none to look for in an empty store).
-        var unchanged: [String: String] = [:]
+        // Users whose stored digest is the listed one are marked seen, in one compare-and-set per
+        // page (nothing to look for in an empty store); the rest are decoded, mapped and committed.
+        var unchanged: Set<String> = []
         if state.presentBefore > 0, !digests.isEmpty, !options.compareEveryUser {
-            for (id, stored) in try await store.rawDigests(connector: connector.slug, userIds: Array(digests.keys))
-            where digests[id] == stored {
-                unchanged[id] = stored
-            }
+            unchanged = try await store.markSeenUnchanged(connector: connector.slug, digests: digests, inRun: runId)
+            state.counts.unchanged += unchanged.count
+            state.unchangedByDigest += unchanged.count
         }
         var changes: [UserChange] = []
         changes.reserveCapacity(written.count - unchanged.count)
-        for index in written where unchanged[ids[index]] == nil { changes.append(try change(index)) }
-        if !unchanged.isEmpty {
-            let marked = try await store.markSeenUnchanged(
-                connector: connector.slug, digests: unchanged, inRun: runId)
-            state.counts.unchanged += marked.count
-            state.unchangedByDigest += marked.count
-            // Changed by an event since their digest was read: the full path decides.
-            for index in written where unchanged[ids[index]] != nil && !marked.contains(ids[index]) {
-                changes.append(try change(index))
-            }
-        }
+        for index in written where !unchanged.contains(ids[index]) { changes.append(try change(index)) }
         guard !changes.isEmpty else { return }
         let outcomes = try await store.commit(
             UserWriteBatch(
