@@ -226,7 +226,12 @@ let package = Package(
         // Helpers shared by the test targets (a manual clock, polling, the shared Okta data); never in a product.
         .target(
             name: "ConnectorTestSupport",
-            dependencies: ["ConnectorDomain", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ConnectorDomain", "ConnectorStore", "SQLiteStore", "PostgreSQLStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
@@ -320,7 +325,7 @@ let package = Package(
         .testTarget(
             name: "ConnectorStoreTests",
             dependencies: [
-                "ConnectorStore", "SQLiteStore", "ConnectorDomain", "PostgreSQLStore",
+                "ConnectorStore", "SQLiteStore", "ConnectorDomain", "PostgreSQLStore", "ConnectorTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

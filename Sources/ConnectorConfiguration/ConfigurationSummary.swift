@@ -69,11 +69,20 @@ extension ServiceConfiguration {
             for due in connector.schedule.occurrences(after: now, count: 3) {
                 lines.append("    next due:    \(formatter.string(from: due)) (\(Timestamp(due).iso8601))")
             }
-            lines.append(
-                "  event hook:    \(connector.eventHook.path) (header \(connector.eventHook.authHeader), "
-                    + "\(connector.eventHook.secrets.count) secret\(connector.eventHook.secrets.count == 1 ? "" : "s"))"
-            )
-            lines.append("  hook URL:      \(hookURL(for: connector))")
+            lines.append("  event source:  \(connector.eventSource.rawValue)")
+            if connector.eventSource.takesHooks {
+                lines.append(
+                    "  event hook:    \(connector.eventHook.path) (header \(connector.eventHook.authHeader), "
+                        + "\(connector.eventHook.secrets.count) secret\(connector.eventHook.secrets.count == 1 ? "" : "s"))"
+                )
+                lines.append("  hook URL:      \(hookURL(for: connector))")
+            }
+            if connector.eventSource.polls {
+                let log = connector.systemLog
+                lines.append(
+                    "  System Log:    polled every \(Self.seconds(log.interval)), overlap \(Self.seconds(log.overlap))"
+                        + (connector.eventSource == .both ? ", hook grace \(Self.seconds(log.hookGrace))" : ""))
+            }
             let enrich = [connector.enrich.apps ? "apps" : nil, connector.enrich.devices ? "devices" : nil]
                 .compactMap { $0 }
             lines.append(

@@ -87,7 +87,7 @@ public struct ConnectorApplication: Sendable {
             }
             let forwarder = OutboxForwarder(
                 connector: connector.slug, store: store, sink: sink.sink, clock: clock, logger: logger,
-                batchSize: connector.sink.batchSize)
+                batchSize: connector.sink.batchSize, fence: fence)
             // The sink's lifetime first: the group stops services in reverse, so it is released last.
             var parts = [
                 ConnectorPart(name: "sink", service: sink.lifetime, worker: false),
@@ -101,10 +101,19 @@ public struct ConnectorApplication: Sendable {
                 appliers.set(connector.slug, nil)
             }
             if let snapshots { parts.append(ConnectorPart(name: "csv-snapshots", service: snapshots)) }
+            // System Log polling (SPEC §17) is a worker part: one replica polls, into the shared inbox.
+            var poller: SystemLogPoller?
+            if connector.active, connector.eventSource.polls {
+                let polling = SystemLogPoller(
+                    connector: connector, store: store, client: client, clock: clock, logger: logger, health: health,
+                    onStored: { [applier] in applier.wake() })
+                parts.append(ConnectorPart(name: "system-log-poller", service: polling))
+                poller = polling
+            }
             return (
                 ConnectorRuntime(
                     settings: connector, client: client, applier: applier, reconciler: reconciler, forwarder: forwarder,
-                    snapshots: snapshots, board: health, fence: fence), parts
+                    snapshots: snapshots, poller: poller, board: health, fence: fence), parts
             )
         }
         let receiver = EventHookReceiver(

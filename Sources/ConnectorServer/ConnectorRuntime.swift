@@ -11,6 +11,8 @@ public struct ConnectorRuntime: Sendable {
     public let reconciler: Reconciler
     public let forwarder: OutboxForwarder
     public let snapshots: CSVSnapshots?
+    /// The System Log poller, when the connector's event source includes polling.
+    public let poller: SystemLogPoller?
     /// Where the connector's parts report trouble.
     public let board: ConnectorHealthBoard
     /// The worker lease this replica holds for the connector, if it holds it.

@@ -103,13 +103,15 @@ public struct CSVSnapshotWriter: Sendable {
     /// - Parameter item: The item's text.
     /// - Returns: The escaped text.
     public static func escapeListItem(_ item: String) -> String {
-        guard item.contains(";") || item.contains("\\") else { return item }
-        var escaped = ""
-        for character in item {
-            if character == "\\" || character == ";" { escaped.append("\\") }
-            escaped.append(character)
+        // Unicode scalars, not characters: a combining mark after `;` makes one Character of both,
+        // which a reader of bytes still splits at.
+        guard item.unicodeScalars.contains(where: { $0 == ";" || $0 == "\\" }) else { return item }
+        var escaped = String.UnicodeScalarView()
+        for scalar in item.unicodeScalars {
+            if scalar == "\\" || scalar == ";" { escaped.append("\\") }
+            escaped.append(scalar)
         }
-        return escaped
+        return String(escaped)
     }
 
     /// Reads a list cell back into its items: splits at every `;` not escaped by `\`, and undoes the
@@ -119,22 +121,22 @@ public struct CSVSnapshotWriter: Sendable {
     public static func listItems(_ cell: String) -> [String] {
         guard !cell.isEmpty else { return [] }
         var items: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var escaping = false
-        for character in cell {
+        for scalar in cell.unicodeScalars {
             if escaping {
-                current.append(character)
+                current.append(scalar)
                 escaping = false
-            } else if character == "\\" {
+            } else if scalar == "\\" {
                 escaping = true
-            } else if character == ";" {
-                items.append(current)
-                current = ""
+            } else if scalar == ";" {
+                items.append(String(current))
+                current = String.UnicodeScalarView()
             } else {
-                current.append(character)
+                current.append(scalar)
             }
         }
-        items.append(current)
+        items.append(String(current))
         return items
     }
 
@@ -147,11 +149,22 @@ public struct CSVSnapshotWriter: Sendable {
 
     /// One CSV field, quoted when it holds the delimiter, a quote, a line break or edge spaces.
     public func field(_ text: String) -> String {
+        // Unicode scalars, not characters: `,` or `"` followed by a combining mark is one Character,
+        // and "\r\n" is one too; a reader of bytes sees each scalar.
+        let delimiterScalars = delimiter.unicodeScalars
+        let scalars = text.unicodeScalars
         let needsQuotes =
-            text.contains(delimiter) || text.contains("\"") || text.contains("\n") || text.contains("\r")
-            || text.first == " " || text.last == " "
+            scalars.contains { $0 == "\"" || $0 == "\n" || $0 == "\r" || delimiterScalars.contains($0) }
+            || scalars.first == " " || scalars.last == " "
         guard needsQuotes else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var quoted = String.UnicodeScalarView()
+        quoted.append("\"")
+        for scalar in scalars {
+            if scalar == "\"" { quoted.append("\"") }
+            quoted.append(scalar)
+        }
+        quoted.append("\"")
+        return String(quoted)
     }
 
     /// Writes a snapshot from pages of records (two passes: the columns, then the rows).

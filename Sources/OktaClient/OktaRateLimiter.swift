@@ -11,6 +11,7 @@ public enum OktaBucket: String, Sendable, Hashable, CaseIterable {
     case apps = "/api/v1/apps*"
     case devices = "/api/v1/devices*"
     case eventHooks = "/api/v1/eventHooks*"
+    case logs = "/api/v1/logs"
     case token = "/oauth2/v1/token"
 
     /// The bucket's name for operators: `users` in "waiting 41 s for Okta's users bucket".
@@ -22,6 +23,7 @@ public enum OktaBucket: String, Sendable, Hashable, CaseIterable {
         case .apps: "apps"
         case .devices: "devices"
         case .eventHooks: "event hooks"
+        case .logs: "System Log"
         case .token: "token"
         }
     }

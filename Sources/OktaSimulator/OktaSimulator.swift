@@ -42,6 +42,8 @@ public struct SimulatorOptions: Sendable {
     public var epoch: Timestamp = Timestamp.parse("2026-06-01T00:00:00Z")!
     /// Where the simulator logs.
     public var logger = Logger(label: "okta-sim")
+    /// Events the System Log keeps; the oldest leave first.
+    public var systemLogCapacity = 200_000
 
     /// Default options: 1000 users, seed 7, Enterprise rate limits, plain HTTP on a free loopback port.
     public init() {}
@@ -60,6 +62,8 @@ public final class OktaSimulator: Sendable {
     public let churn: ChurnDriver
     let faultInjector = FaultInjector()
     let registry = EventHookRegistry()
+    /// The System Log, fed by the same mutations as the event hooks.
+    let systemLog: SystemLogJournal
     let deliverer: HookDeliverer
     let base: SimulatorBaseURL
     let httpClient: HTTPClient
@@ -81,6 +85,7 @@ public final class OktaSimulator: Sendable {
         org = SimulatedOrg(
             blueprint: OrgBlueprint(seed: options.seed, userCount: options.users, epoch: options.epoch), clock: clock)
         churn = ChurnDriver(org: org, seed: options.seed &+ 1)
+        systemLog = SystemLogJournal(capacity: options.systemLogCapacity)
 
         var clientTLS = TLSConfiguration.makeClientConfiguration()
         if !options.hookTrustRootsPEM.isEmpty {
@@ -115,8 +120,14 @@ public final class OktaSimulator: Sendable {
             org: org, base: base, faults: faultInjector, deliverer: deliverer, churn: churn, counters: requestCounters
         )
         .register(on: router)
+        SystemLogAPI(journal: systemLog, base: base, clock: clock, faults: faultInjector).register(on: router)
         let deliverer = self.deliverer
-        org.onEvents { events in deliverer.enqueue(events) }
+        let systemLog = self.systemLog
+        // Okta records every event in its System Log, whether a hook delivers it or not.
+        org.onEvents { events in
+            systemLog.append(events, at: Timestamp(clock.now))
+            deliverer.enqueue(events)
+        }
 
         let scheme = options.tls == nil ? "http" : "https"
         let server: HTTPServerBuilder
@@ -183,6 +194,9 @@ public final class OktaSimulator: Sendable {
 
     /// What event hook delivery did so far.
     public var hookStats: HookDeliveryStats { deliverer.stats }
+
+    /// How many events the System Log holds.
+    public var systemLogCount: Int { systemLog.count }
 
     /// The org's event hooks.
     public var eventHooks: [EventHookObject] { registry.all().map { $0.redacted(baseURL: baseURL) } }

@@ -166,6 +166,23 @@ enum PostgreSQLSchema {
                 """
             ]),
         Migration(
+            identifier: "v4: system log polling cursor",
+            sql: [
+                """
+                CREATE TABLE system_log_cursors (
+                    connector TEXT COLLATE "C" PRIMARY KEY,
+                    next_url TEXT,
+                    newest_published BIGINT,
+                    newest_uuid TEXT,
+                    last_poll_at BIGINT,
+                    last_outcome TEXT,
+                    last_succeeded_at BIGINT,
+                    polled_events BIGINT NOT NULL DEFAULT 0,
+                    missed_deliveries BIGINT NOT NULL DEFAULT 0
+                )
+                """
+            ]),
+        Migration(
             // The digest of what a user's snapshot and record were made from, written by reconciles,
             // and the run that last found the user listed unchanged by it: a narrow table, so that
             // marking an unchanged user seen writes a few bytes, not the user's wide row (SPEC §6).

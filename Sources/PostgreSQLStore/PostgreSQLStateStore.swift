@@ -195,12 +195,22 @@ public final class PostgreSQLStateStore: StateStore {
         return result
     }
 
+    /// Whether the database answers with the schema this binary knows, within two seconds: while
+    /// the server is away the pool keeps a query waiting for a connection, and a readiness probe
+    /// must answer before its own timeout.
     public func isReady() async -> Bool {
-        do {
-            let applied = try await appliedMigrations()
-            return Set(applied) == Set(PostgreSQLSchema.migrations.map(\.identifier))
-        } catch {
-            return false
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                guard let applied = try? await self.appliedMigrations() else { return false }
+                return Set(applied) == Set(PostgreSQLSchema.migrations.map(\.identifier))
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                return false
+            }
+            let ready = await group.next() ?? false
+            group.cancelAll()
+            return ready
         }
     }
 
@@ -279,6 +289,24 @@ public final class PostgreSQLStateStore: StateStore {
                 }
                 guard fence.admits(lease, at: batch.at) else {
                     throw StoreError.fenced(connector: connector, epoch: fence.epoch)
+                }
+            }
+            if let runFence = batch.runFence {
+                // Held until commit, like the worker lease above: a process taking the run lease
+                // over waits for this write or finds it done.
+                var lease: RunLease?
+                for try await (holder, acquired, expires) in try await connection.query(
+                    """
+                    SELECT holder, acquired_at, expires_at FROM run_leases WHERE connector = \(connector) FOR SHARE
+                    """, logger: logger
+                ).decode((String, Int64, Int64).self) {
+                    lease = RunLease(
+                        connector: connector, holder: holder, acquiredAt: Timestamp(millisecondsSinceEpoch: acquired),
+                        expiresAt: Timestamp(millisecondsSinceEpoch: expires))
+                }
+                // Lease times are wall-clock times shared between processes, whatever the writer's clock.
+                guard runFence.admits(lease, at: Timestamp(Date())) else {
+                    throw StoreError.runFenced(connector: connector, holder: runFence.holder)
                 }
             }
             var outcomes = [UserWriteOutcome](repeating: .unchanged, count: encoded.count)

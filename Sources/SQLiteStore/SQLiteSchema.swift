@@ -158,6 +158,22 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v6: system log polling cursor") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE system_log_cursors (
+                        connector TEXT PRIMARY KEY,
+                        next_url TEXT,
+                        newest_published INTEGER,
+                        newest_uuid TEXT,
+                        last_poll_at INTEGER,
+                        last_outcome TEXT,
+                        last_succeeded_at INTEGER,
+                        polled_events INTEGER NOT NULL DEFAULT 0,
+                        missed_deliveries INTEGER NOT NULL DEFAULT 0
+                    );
+                    """)
+        }
         migrator.registerMigration("v7: raw user digests") { db in
             // The digest of what a user's snapshot and record were made from, written by reconciles,
             // and the run that last found the user listed unchanged by it: a narrow table, so that

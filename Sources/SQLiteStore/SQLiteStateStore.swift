@@ -101,6 +101,15 @@ public final class SQLiteStateStore: StateStore {
                     throw StoreError.fenced(connector: batch.connector, epoch: fence.epoch)
                 }
             }
+            if let runFence = batch.runFence {
+                let lease = try Row.fetchOne(
+                    db, sql: "SELECT * FROM run_leases WHERE connector = ?", arguments: [batch.connector]
+                ).map(Self.runLease)
+                // Lease times are wall-clock times shared between processes, whatever the writer's clock.
+                guard runFence.admits(lease, at: Timestamp(Date())) else {
+                    throw StoreError.runFenced(connector: batch.connector, holder: runFence.holder)
+                }
+            }
             var outcomes: [UserWriteOutcome] = []
             outcomes.reserveCapacity(encoded.count)
             let now = batch.at.millisecondsSinceEpoch

@@ -11,14 +11,13 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import OktaSimulator
-import PostgreSQLStore
-import PostgresNIO
-import SQLiteStore
 import Synchronization
 
 /// The ingest benchmark of SPEC §14: deliveries per second and acknowledgement latency over HTTPS
-/// with full durability (each `200` after the inbox transaction committed, SQLite `synchronous=FULL`),
-/// beside the same server stack answering a bare `200 OK` as the ceiling.
+/// with full durability (each `200` after the inbox transaction committed: SQLite `synchronous=FULL`,
+/// PostgreSQL with its default `synchronous_commit=on`), beside the same server stack answering a
+/// bare `200 OK` as the ceiling. PostgreSQL rows when a server is given (`--postgres-url`, or
+/// `OKTA_TEST_POSTGRES_URL` as `scripts/with-postgres.sh` sets it).
 struct IngestBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest", abstract: "Event hook deliveries/s and p50/p99 acknowledgement latency over HTTPS.")
@@ -26,13 +25,13 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Concurrent senders to measure.") var concurrency: [Int] = [1, 8, 32]
     @Option(help: "Seconds per measurement.") var seconds: Double = 5
     @Option(help: "Events per delivery.") var events = 1
+    @Option(help: "A PostgreSQL server to measure beside SQLite (a database of its own is created on it).")
+    var postgresURL: String = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"] ?? ""
     @Option(
         help:
             "The load generator: `wrk` (Debian's wrk with a Lua script, in its own process, so the figures are the server's alone) or `in-process`."
     )
     var loadGenerator: LoadGenerator = .inProcess
-    @Option(help: "wrk: also measure with the inbox on PostgreSQL at this server URL (default OKTA_TEST_POSTGRES_URL).")
-    var postgresURL: String = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"] ?? ""
 
     enum LoadGenerator: String, ExpressibleByArgument {
         case wrk
@@ -53,20 +52,29 @@ struct IngestBenchmark: AsyncParsableCommand {
         let certificate = try SelfSignedCertificate()
         let files = try certificate.write(to: directory.appendingPathComponent("tls"))
         let tls = TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey)
-        let store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
         let connector = benchConnector()
-
-        // The receiver as `serve` runs it.
-        let receiverRouter = Router()
-        EventHookReceiver(
-            connectors: [connector], committer: InboxGroupCommitter(inbox: store), stats: ReceiverStats(),
-            clock: SystemWallClock(), logger: logger
-        ).register(on: receiverRouter, maximumBodyBytes: 1 << 20)
+        var stores: [(name: String, store: any StateStore)] = [
+            ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
+        ]
+        if !postgresURL.isEmpty {
+            stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
+        } else {
+            print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
+        }
         // The ceiling: the same stack answering 200 without reading or storing anything.
         let bareRouter = Router()
         bareRouter.post(RouterPath(connector.eventHook.path)) { _, _ in Response(status: .ok) }
 
-        let receiverPort = try await start(receiverRouter, tls: tls, logger: logger)
+        // The receiver as `serve` runs it, once per store.
+        var receiverPorts: [Int] = []
+        for (_, store) in stores {
+            let receiverRouter = Router()
+            EventHookReceiver(
+                connectors: [connector], committer: InboxGroupCommitter(inbox: store), stats: ReceiverStats(),
+                clock: SystemWallClock(), logger: logger
+            ).register(on: receiverRouter, maximumBodyBytes: 1 << 20)
+            receiverPorts.append(try await start(receiverRouter, tls: tls, logger: logger))
+        }
         let barePort = try await start(bareRouter, tls: tls, logger: logger)
         var clientTLS = TLSConfiguration.makeClientConfiguration()
         clientTLS.additionalTrustRoots = [
@@ -80,28 +88,34 @@ struct IngestBenchmark: AsyncParsableCommand {
             "ingest benchmark: HTTPS (TLS 1.2+, HTTP/1.1 keep-alive), \(events) event(s) per delivery, \(format(seconds, 0)) s per row"
         )
         print(
-            "receiver: SQLite WAL, synchronous=FULL, group commit; ceiling: the same server stack answering a bare 200 OK"
-        )
-        print("senders  ceiling/s  ceiling p50/p99 ms  durable/s  durable p50/p99 ms  durable/ceiling")
-        var best = 0.0
+            "receivers: SQLite WAL synchronous=FULL, PostgreSQL synchronous_commit=on, both with group commit; "
+                + "ceiling: the same server stack answering a bare 200 OK")
+        print("store       senders  ceiling/s  ceiling p50/p99 ms  durable/s  durable p50/p99 ms  durable/ceiling")
+        var best = [Double](repeating: 0, count: stores.count)
         for senders in concurrency {
-            let ceiling = try await measure(client, port: barePort, senders: senders, rate: nil)
-            let durable = try await measure(client, port: receiverPort, senders: senders, rate: nil)
-            best = max(best, durable.perSecond)
-            print(
-                "\(String(senders).leftPad(7))  \(format(ceiling.perSecond, 0).leftPad(9))  "
-                    + "\((format(ceiling.p50, 2) + " / " + format(ceiling.p99, 2)).leftPad(18))  "
-                    + "\(format(durable.perSecond, 0).leftPad(9))  \((format(durable.p50, 2) + " / " + format(durable.p99, 2)).leftPad(18))  "
-                    + "\(format(durable.perSecond / ceiling.perSecond, 2).leftPad(15))")
+            // The ceiling measured next to each store's row, so that both see the same machine state.
+            for (index, (name, _)) in stores.enumerated() {
+                let ceiling = try await measure(client, port: barePort, senders: senders, rate: nil)
+                let durable = try await measure(client, port: receiverPorts[index], senders: senders, rate: nil)
+                best[index] = max(best[index], durable.perSecond)
+                print(
+                    "\(name.padding(toLength: 10, withPad: " ", startingAt: 0))  \(String(senders).leftPad(7))  "
+                        + "\(format(ceiling.perSecond, 0).leftPad(9))  "
+                        + "\((format(ceiling.p50, 2) + " / " + format(ceiling.p99, 2)).leftPad(18))  "
+                        + "\(format(durable.perSecond, 0).leftPad(9))  \((format(durable.p50, 2) + " / " + format(durable.p99, 2)).leftPad(18))  "
+                        + "\(format(durable.perSecond / ceiling.perSecond, 2).leftPad(15))")
+            }
         }
         // At half the best durable throughput, paced (open loop): the latency Okta sees on a normal day.
-        let half = best / 2
-        let paced = try await measure(client, port: receiverPort, senders: 16, rate: half)
-        print(
-            "at half load (\(format(half, 0))/s offered, paced): \(format(paced.perSecond, 0))/s acknowledged, "
-                + "p50 \(format(paced.p50, 2)) ms, p99 \(format(paced.p99, 2)) ms (target p99 < 10 ms)")
-        let stored = try await store.inboxDepth(connector: connector.slug)
-        print("events committed to the inbox during the run: \(stored)")
+        for (index, (name, store)) in stores.enumerated() {
+            let half = best[index] / 2
+            let paced = try await measure(client, port: receiverPorts[index], senders: 16, rate: half)
+            print(
+                "\(name) at half load (\(format(half, 0))/s offered, paced): \(format(paced.perSecond, 0))/s acknowledged, "
+                    + "p50 \(format(paced.p50, 2)) ms, p99 \(format(paced.p99, 2)) ms (target p99 < 10 ms)")
+            let stored = try await store.inboxDepth(connector: connector.slug)
+            print("\(name): events committed to the inbox during the run: \(stored)")
+        }
         try await client.shutdown()
     }
 
@@ -186,21 +200,13 @@ struct IngestBenchmark: AsyncParsableCommand {
         try Self.wrkScript(events: events).write(to: script, atomically: true, encoding: .utf8)
         let connector = benchConnector()
 
-        var stores: [(String, any StateStore)] = [
-            ("sqlite", try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path))
+        var stores: [(name: String, store: any StateStore)] = [
+            ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
         ]
-        var postgres: PostgreSQLStateStore?
         if !postgresURL.isEmpty {
-            let server = try PostgreSQLLocation(url: postgresURL)
-            let name = "okta_ingest_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            _ = try await PostgreSQLStateStore.administer(server, logger: logger) { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            }
-            var location = server
-            location.database = name
-            let store = try await PostgreSQLStateStore(location: location, logger: logger)
-            postgres = store
-            stores.append(("postgresql", store))
+            stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
+        } else {
+            print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
         }
         let bareRouter = Router()
         bareRouter.post(RouterPath(connector.eventHook.path)) { _, _ in Response(status: .ok) }
@@ -243,7 +249,6 @@ struct IngestBenchmark: AsyncParsableCommand {
             )
             print("\(name): events committed to the inbox: \(try await store.inboxDepth(connector: connector.slug))")
         }
-        await postgres?.close()
     }
 
     /// One wrk run; its Lua `done()` prints the figures as one JSON line.

@@ -203,24 +203,7 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store: any StateStore
-        if let postgresURL {
-            let quiet: Logger = {
-                var logger = Logger(label: "bench-store")
-                logger.logLevel = .critical
-                return logger
-            }()
-            let server = try PostgreSQLLocation(url: postgresURL)
-            let name = "okta_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            _ = try await PostgreSQLStateStore.administer(server, logger: quiet) { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quiet)
-            }
-            var location = server
-            location.database = name
-            store = try await PostgreSQLStateStore(location: location, logger: quiet)
-        } else {
-            store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
-        }
+        let store = try await BenchStore.make(postgresURL: postgresURL, directory: directory)
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         var logger = Logger(label: "bench")
         logger.logLevel = .critical

@@ -30,6 +30,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Changes per second made in the simulated org.") var changes: Double = 1
     @Option(help: "Folder for the demo's files (default: a new temporary folder).") var directory: String?
     @Option(help: "Stop after this many seconds (0: run until Ctrl-C).") var seconds: Double = 0
+    @Option(
+        help:
+            "Where events come from: hooks (Okta posts to the listener), system_log (the connector polls Okta's System Log every 10 s; no hook is registered), or both."
+    )
+    var eventSource: EventSourceArgument = .hooks
 
     @Option(help: "Seconds Ctrl-C may take to stop everything (a running reconcile is cancelled).")
     var shutdownTimeout: Double = 5
@@ -67,7 +72,7 @@ struct DemoCommand: AsyncParsableCommand {
             enrich: EnrichSettings(apps: true, devices: true, plan: .auto), mapper: UserMapper(),
             sink: .ndjson(
                 NDJSONSinkSettings(path: folder.appendingPathComponent("out/users.ndjson").path, batchSize: 500)),
-            reconcile: ReconcileSettings(maxRemovalShare: 0.2))
+            reconcile: ReconcileSettings(maxRemovalShare: 0.2), eventSource: eventSource.source)
         let configuration = ServiceConfiguration(
             file: "(demo)",
             server: ServerSettings(
@@ -129,14 +134,21 @@ struct DemoCommand: AsyncParsableCommand {
         let hookURL = URL(string: "https://localhost:\(port)\(connector.eventHook.path)")!
         say("   listening at \(hookURL.absoluteString)")
 
-        say("3. Registering the event hook in Okta and letting Okta verify it…")
-        let client = OktaAPIClient.make(for: connector, httpClient: http, clock: SystemWallClock(), logger: logger)
-        let registration = try await EventHookRegistrar.register(
-            connector: connector, publicURL: hookURL, client: client)
-        say(
-            "   hook \(registration.hook.id ?? "?"): "
-                + (registration.verificationError.map { "verification failed: \($0)" }
-                    ?? "verified, Okta will deliver events"))
+        if connector.eventSource.takesHooks {
+            say("3. Registering the event hook in Okta and letting Okta verify it…")
+            let client = OktaAPIClient.make(for: connector, httpClient: http, clock: SystemWallClock(), logger: logger)
+            let registration = try await EventHookRegistrar.register(
+                connector: connector, publicURL: hookURL, client: client)
+            say(
+                "   hook \(registration.hook.id ?? "?"): "
+                    + (registration.verificationError.map { "verification failed: \($0)" }
+                        ?? "verified, Okta will deliver events"))
+            if connector.eventSource == .both {
+                say("   and the connector polls the System Log every 10 s to fill the deliveries Okta misses")
+            }
+        } else {
+            say("3. No event hook: the connector polls Okta's System Log (GET /api/v1/logs) every 10 s instead.")
+        }
 
         say("4. Initial full reconcile (every user listed from the Management API, mapped, written, forwarded)…")
         var lastRun: RunRecord?
@@ -153,7 +165,11 @@ struct DemoCommand: AsyncParsableCommand {
         say("   the sink file out/users.ndjson holds one JSON line per record")
 
         say("5. Now changing the simulated org (\(changes)/s): sign-ins, profile edits, status changes, apps, devices.")
-        say("   Okta sends event hooks; the connector applies them and forwards the changed records. Ctrl-C stops.")
+        say(
+            "   "
+                + (connector.eventSource.takesHooks
+                    ? "Okta sends event hooks" : "The connector reads the new events from the System Log")
+                + "; the connector applies them and forwards the changed records. Ctrl-C stops.")
         simulator.churn.start(perSecond: changes, duration: nil)
         let end = seconds > 0 ? Date().addingTimeInterval(seconds) : Date.distantFuture
         while Date() < end {
@@ -183,4 +199,19 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+}
+
+/// `--event-source` values.
+enum EventSourceArgument: String, ExpressibleByArgument, CaseIterable {
+    case hooks
+    case systemLog = "system_log"
+    case both
+
+    var source: EventSource {
+        switch self {
+        case .hooks: .hooks
+        case .systemLog: .systemLog
+        case .both: .both
+        }
+    }
 }

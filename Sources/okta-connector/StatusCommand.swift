@@ -29,7 +29,8 @@ struct StatusCommand: AsyncParsableCommand {
                 store: store, name: settings.name, slug: settings.slug, server: settings.server,
                 active: settings.active,
                 oktaURL: settings.okta.url.absoluteString, statuses: settings.userStatuses.map(\.rawValue),
-                schedule: "\(settings.schedule)", hookPath: settings.eventHook.path, lastDelivery: nil)
+                schedule: "\(settings.schedule)", hookPath: settings.eventHook.path, lastDelivery: nil,
+                eventSource: settings.eventSource.rawValue)
             print("\(status.name) (\(status.slug))\(status.active ? "" : " — inactive")  \(status.oktaURL)")
             print("  worker: " + (status.workerHolder.map { "replica \($0)" } ?? "no replica runs it now"))
             print(
@@ -68,8 +69,24 @@ struct StatusCommand: AsyncParsableCommand {
                     "  drift (changes the events missed) of the last runs, oldest first, newest last: \(drift.joined(separator: " "))"
                 )
             }
-            print("  events: \(Self.events(status.lastDelivery, now: now)) (hook \(status.hookPath))")
+            if settings.eventSource.takesHooks {
+                print("  events: \(Self.events(status.lastDelivery, now: now)) (hook \(status.hookPath))")
+            }
+            if settings.eventSource.polls { print("  System Log polling: " + Self.polling(status.systemLog, now: now)) }
         }
+    }
+
+    /// The System Log polling line: lag, last poll and its outcome, events only polling found.
+    static func polling(_ cursor: SystemLogCursor?, now: Date) -> String {
+        guard let cursor, let lastPoll = cursor.lastPollAt else { return "not polled yet" }
+        var parts = ["last poll \(lastPoll.iso8601): \(cursor.lastOutcome ?? "?")"]
+        if let newest = cursor.newestPublished {
+            parts.append(
+                "lag \(Int(max(0, now.timeIntervalSince(newest.date)).rounded())) s (newest event \(newest.iso8601))")
+        }
+        parts.append(
+            "\(cursor.polledEvents) events found by polling, \(cursor.missedDeliveries) of them missed by hooks")
+        return parts.joined(separator: ", ")
     }
 
     /// The next run, never a time already past: `due now`, the due time, or why there is none.

@@ -117,10 +117,11 @@ final class ServeProcess: @unchecked Sendable {
     ///   - store: The `store:` section (SQLite in the folder by default).
     ///   - environment: Extra environment (a store password).
     ///   - name: Tells replicas sharing a folder apart (their config and log files).
+    ///   - connectorOptions: Extra keys of the connector, one `key: value` a line (e.g. `event_source`).
     init(
         directory: TestDirectory, simulator: SimulatorProcess, sink: String,
         store: String = "{ url: sqlite://state.db }", environment: [String: String] = [:], name: String = "serve",
-        secret: String = "chaos-hook-secret-\(UUID().uuidString.prefix(8))"
+        secret: String = "chaos-hook-secret-\(UUID().uuidString.prefix(8))", connectorOptions: [String] = []
     ) throws {
         self.directory = directory
         self.secret = secret
@@ -143,7 +144,7 @@ final class ServeProcess: @unchecked Sendable {
                 schedule: { repeats: daily, start_time: "02:00" }
                 event_hook: { secrets: [\(secret)] }
                 sink: \(sink)
-            """)
+            """ + connectorOptions.map { "\n    " + $0 }.joined())
     }
 
     var hookURL: String { "http://127.0.0.1:\(listenPort)/hooks/okta/chaos-org" }

@@ -59,6 +59,8 @@ import Testing
                 okta: { url: https://acme.okta.com, api_token_file: /run/secrets/token }
                 schedule: { repeats: daily, start_time: "04:00" }
                 event_hook: { secrets: [two] }
+                event_source: both
+                system_log: { interval: 10s, overlap: 60s, hook_grace: 15s }
                 sink:
                   type: http
                   endpoint: https://neurons.example.com/ingest
@@ -123,7 +125,9 @@ import Testing
     }
 
     /// Whether this version's loader takes `postgres://` store URLs.
-    static var loaderAcceptsPostgreSQL: Bool { parsesMinimal(storeURL: "postgres://u:p@localhost:5432/db?sslmode=disable") }
+    static var loaderAcceptsPostgreSQL: Bool {
+        parsesMinimal(storeURL: "postgres://u:p@localhost:5432/db?sslmode=disable")
+    }
 
     /// Whether a minimal configuration with this store URL parses.
     static func parsesMinimal(storeURL: String) -> Bool {

@@ -61,6 +61,18 @@ struct CSVSafetyTests {
         #expect(rows.map { $0["Application.Okta.UserId"] } == Self.hostileCells.indices.map { "00u\($0)" })
     }
 
+    /// Found by the `csv_cell` fuzz target: a combining mark right after `;`, `,` or `"` makes one
+    /// Character of both, which the writer once took for text while a reader of bytes splits there.
+    @Test func separatorsFollowedByACombiningMarkAreStillQuotedAndEscaped() {
+        let writer = CSVSnapshotWriter(directory: "/unused", delimiter: ",", keep: 1, prefix: "org")
+        #expect(writer.field("a,\u{301}b") == "\"a,\u{301}b\"")
+        #expect(writer.field("say \"\u{301}") == "\"say \"\"\u{301}\"")
+        #expect(writer.field("one\r\ntwo") == "\"one\r\ntwo\"")
+        let items = ["Γιώργος", "\u{64E}starts with a mark", "", ";\u{301}", "\\\u{301}"]
+        let cell = items.map(CSVSnapshotWriter.escapeListItem).joined(separator: ";")
+        #expect(CSVSnapshotWriter.listItems(cell) == items)
+    }
+
     @Test func neutralisingCanBeTurnedOff() async throws {
         let folder = directory()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -8,26 +8,24 @@ import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
-import SQLiteStore
 import Testing
 
-/// A connector configured against a simulator, with a fresh SQLite store.
+/// A connector configured against a simulator, with a fresh store of the chosen backend.
 final class ConnectorHarness: @unchecked Sendable {
     let simulator: OktaSimulator
     var settings: ConnectorSettings
-    let store: SQLiteStateStore
-    let directory: URL
+    let testStore: TestStore
+    var store: any StateStore { testStore.store }
     let httpClient: HTTPClient
     var clock: any WallClock = SystemWallClock()
 
     init(
         simulator: OktaSimulator, statuses: [OktaUserStatus] = OktaUserStatus.allCases.filter { $0 != .deprovisioned },
-        plan: EnrichSettings.Plan = .auto, credentials: OktaCredentials = .apiToken(Secret("sim-api-token"))
-    ) throws {
+        plan: EnrichSettings.Plan = .auto, credentials: OktaCredentials = .apiToken(Secret("sim-api-token")),
+        backend: StoreBackend = .sqlite
+    ) async throws {
         self.simulator = simulator
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-engine-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        testStore = try await backend.makeStore()
         settings = ConnectorSettings(
             name: "Test org", slug: "test-org", server: "Cloud", active: true,
             okta: OktaSettings(url: URL(string: simulator.baseURL)!, credentials: credentials, rateLimitShare: 0.5),
@@ -43,7 +41,6 @@ final class ConnectorHarness: @unchecked Sendable {
 
     deinit {
         try? httpClient.syncShutdown()
-        try? FileManager.default.removeItem(at: directory)
     }
 
     func client(retry: RetryPolicy = RetryPolicy(maximumAttempts: 3, initialDelay: 0.01, maximumDelay: 0.05))
@@ -92,7 +89,7 @@ final class ConnectorHarness: @unchecked Sendable {
 func withConnector<T>(
     users: Int = 200, configure: (inout SimulatorOptions) -> Void = { _ in },
     statuses: [OktaUserStatus] = OktaUserStatus.allCases.filter { $0 != .deprovisioned },
-    plan: EnrichSettings.Plan = .auto,
+    plan: EnrichSettings.Plan = .auto, backend: StoreBackend = .sqlite,
     _ body: (ConnectorHarness) async throws -> T
 ) async throws -> T {
     var options = SimulatorOptions()
@@ -102,7 +99,8 @@ func withConnector<T>(
     configure(&options)
     let simulator = try await OktaSimulator.start(options)
     do {
-        let harness = try ConnectorHarness(simulator: simulator, statuses: statuses, plan: plan)
+        let harness = try await ConnectorHarness(
+            simulator: simulator, statuses: statuses, plan: plan, backend: backend)
         let result = try await body(harness)
         await simulator.stop()
         return result

@@ -10,7 +10,6 @@ import Hummingbird
 import Logging
 import NIOCore
 import NeuronsSinks
-import SQLiteStore
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -108,11 +107,14 @@ final class FakeNeurons: Sendable {
 
 @Suite("Forwarding to Neurons (SPEC §9)", .serialized, .timeLimit(.minutes(3)))
 struct ForwarderTests {
-    func makeStore() throws -> (SQLiteStateStore, URL) {
+    /// A fresh store of the backend, a folder for the sink's files, and what keeps the store alive
+    /// (its database is dropped or its file removed when that is released).
+    func makeStore(_ backend: StoreBackend = .sqlite) async throws -> (any StateStore, URL, TestStore) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "okta-forward-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return (try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path), directory)
+        let test = try await backend.makeStore()
+        return (test.store, directory, test)
     }
 
     func change(_ id: String, title: String) -> UserChange {
@@ -121,7 +123,7 @@ struct ForwarderTests {
         return .upsert(snapshot: snapshot, record: UserMapper().record(for: snapshot))
     }
 
-    func commit(_ store: SQLiteStateStore, _ changes: [UserChange]) async throws {
+    func commit(_ store: any StateStore, _ changes: [UserChange]) async throws {
         _ = try await store.commit(UserWriteBatch(connector: "c", changes: changes, at: Timestamp(Date())))
     }
 
@@ -134,9 +136,10 @@ struct ForwarderTests {
             httpClient: http, clock: clock)
     }
 
-    @Test func ndjsonGetsTheLatestVersionOfEachUserInQueueOrder() async throws {
-        let (store, directory) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+    @Test(arguments: StoreBackend.available)
+    func ndjsonGetsTheLatestVersionOfEachUserInQueueOrder(_ backend: StoreBackend) async throws {
+        let (store, directory, kept) = try await makeStore(backend)
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await commit(store, [change("00uA", title: "one"), change("00uB", title: "one")])
         try await commit(store, [change("00uA", title: "two")])
         try await commit(store, [.remove(userId: "00uB", reason: .deleted)])
@@ -153,11 +156,44 @@ struct ForwarderTests {
         #expect(try await store.outboxStats(connector: "c").depth == 0)
     }
 
-    @Test func httpBatchesCarryTokenIdempotencyKeyAndTheContractBody() async throws {
+    @Test(arguments: StoreBackend.available)
+    func aReplicaThatLostItsWorkerLeaseSendsNothing(_ backend: StoreBackend) async throws {
+        let (store, directory, kept) = try await makeStore(backend)
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
+        try await commit(store, [change("00uA", title: "one")])
+        let now = Date()
+        let a = "host-a 100 aaaa"
+        let lease = try await store.claimWorkerLease(
+            connector: "c", holder: a, at: Timestamp(now), expiresAt: Timestamp(now.addingTimeInterval(60)))
+        let fence = WorkerFenceHolder()
+        fence.set(WorkerFence(holder: a, epoch: lease.epoch))
+        let path = directory.appendingPathComponent("users.ndjson").path
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: try NDJSONSink(path: path), clock: SystemWallClock(),
+            logger: quietLogger, fence: fence)
+        #expect(try await forwarder.forwardOnce() == 1, "the holder forwards")
+        // A newer version is queued; meanwhile another replica took the connector over.
+        try await commit(store, [change("00uA", title: "two")])
+        try await store.releaseWorkerLease(connector: "c", holder: a)
+        _ = try await store.claimWorkerLease(
+            connector: "c", holder: "host-b 200 bbbb", at: Timestamp(now),
+            expiresAt: Timestamp(now.addingTimeInterval(60)))
+        await #expect(throws: StoreError.fenced(connector: "c", epoch: lease.epoch)) {
+            try await forwarder.forwardOnce()
+        }
+        // Without any lease (its keeper gave it up) the forwarder sends nothing either.
+        fence.set(nil)
+        await #expect(throws: StoreError.fenced(connector: "c", epoch: 0)) { try await forwarder.forwardOnce() }
+        #expect(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count == 1)
+        #expect(try await store.outboxStats(connector: "c").depth == 1, "left for the new holder")
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func httpBatchesCarryTokenIdempotencyKeyAndTheContractBody(_ backend: StoreBackend) async throws {
         let neurons = try await FakeNeurons()
         let http = HTTPClient.shared
-        let (store, directory) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, kept) = try await makeStore(backend)
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await commit(store, (1...3).map { change("00u\($0)", title: "t") })
         let sink = httpSink(neurons, http)
         let forwarder = OutboxForwarder(
@@ -184,11 +220,12 @@ struct ForwarderTests {
         #expect(neurons.batches.last?.headers["authorization"] == "Bearer token-2")
     }
 
-    @Test func retryAfterIsHonouredAndADownSinkGetsEverythingInVersionOrder() async throws {
+    @Test(arguments: StoreBackend.available)
+    func retryAfterIsHonouredAndADownSinkGetsEverythingInVersionOrder(_ backend: StoreBackend) async throws {
         let neurons = try await FakeNeurons()
         let http = HTTPClient.shared
-        let (store, directory) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, kept) = try await makeStore(backend)
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await commit(store, [change("00u1", title: "a")])
         neurons.answer([(503, ["Retry-After": "7"])])
         let probe = OutboxForwarder(
@@ -222,11 +259,12 @@ struct ForwarderTests {
         #expect(versions["00u2"]?.last == 5)
     }
 
-    @Test func permanentRejectionsBecomeDeadLettersAndCanBeReplayed() async throws {
+    @Test(arguments: StoreBackend.available)
+    func permanentRejectionsBecomeDeadLettersAndCanBeReplayed(_ backend: StoreBackend) async throws {
         let neurons = try await FakeNeurons()
         let http = HTTPClient.shared
-        let (store, directory) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, kept) = try await makeStore(backend)
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await commit(store, [change("00u1", title: "a")])
         neurons.answer([(400, [:])])
         let forwarder = OutboxForwarder(
@@ -263,11 +301,12 @@ struct ForwarderTests {
         }
     }
 
-    @Test func aCrashAfterTheSinkAcceptedResendsTheSameVersions() async throws {
+    @Test(arguments: StoreBackend.available)
+    func aCrashAfterTheSinkAcceptedResendsTheSameVersions(_ backend: StoreBackend) async throws {
         let neurons = try await FakeNeurons()
         let http = HTTPClient.shared
-        let (store, directory) = try makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, kept) = try await makeStore(backend)
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await commit(store, [change("00u1", title: "a"), change("00u2", title: "b")])
         let sink = CrashAfterDelivery(inner: httpSink(neurons, http), crashes: 1)
         let forwarder = OutboxForwarder(
@@ -295,8 +334,8 @@ struct MisbehavingSinkTests {
 
     @Test func hostileRetryAfterAndDateNeverTrapBackoffIsBoundedAndRecordsArriveOnce() async throws {
         let neurons = try await FakeNeurons()
-        let (store, directory) = try helper.makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, kept) = try await helper.makeStore()
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await helper.commit(store, [helper.change("00u1", title: "a"), helper.change("00u2", title: "b")])
         neurons.answer(Self.hostileRetryAfter.map { (503, ["Retry-After": $0.0, "Date": $0.1]) })
         let clock = ManualClock(now: Date())
@@ -321,8 +360,8 @@ struct MisbehavingSinkTests {
     @Test(arguments: [[401, 401], [403]])
     func aSinkThatRejectsTheCredentialsKeepsTheRecordsAndSaysSo(_ statuses: [Int]) async throws {
         let neurons = try await FakeNeurons()
-        let (store, directory) = try helper.makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, kept) = try await helper.makeStore()
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await helper.commit(store, [helper.change("00u1", title: "a")])
         neurons.answer(statuses.map { ($0, [:]) })
         let clock = ManualClock(now: Date())
@@ -350,8 +389,8 @@ struct MisbehavingSinkTests {
     ])
     func aTokenEndpointRefusingTheClientKeepsTheRecords(_ status: Int, _ body: String) async throws {
         let neurons = try await FakeNeurons()
-        let (store, directory) = try helper.makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, kept) = try await helper.makeStore()
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await helper.commit(store, [helper.change("00u1", title: "a")])
         neurons.answerTokens([(status, body)])
         let forwarder = OutboxForwarder(
@@ -371,8 +410,8 @@ struct MisbehavingSinkTests {
 
     @Test func aGracefulShutdownEndsABackoffAtOnce() async throws {
         let neurons = try await FakeNeurons()
-        let (store, directory) = try helper.makeStore()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, kept) = try await helper.makeStore()
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
         try await helper.commit(store, [helper.change("00u1", title: "a")])
         neurons.answer([(503, ["Retry-After": "3600"])])
         let forwarder = OutboxForwarder(

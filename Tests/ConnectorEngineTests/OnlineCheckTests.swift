@@ -49,4 +49,46 @@ struct OnlineCheckTests {
             #expect(denied[0].problem?.contains("401") == true)
         }
     }
+
+    @Test func aPollingConnectorIsCheckedForTheSystemLogScope() async throws {
+        let key = ES256PrivateKey()
+        let readScopes = ["okta.users.read", "okta.apps.read", "okta.devices.read"]
+        try await withConnector(
+            users: 10,
+            configure: { options in
+                options.serviceApps = [
+                    SimulatedServiceApp(
+                        clientId: "0oaPoll", publicKeyPEM: key.publicKey.pemRepresentation,
+                        grantedScopes: Set(readScopes + ["okta.logs.read"]))
+                ]
+            }
+        ) { harness in
+            var polling = harness.settings
+            polling.eventSource = .systemLog
+            polling.okta.credentials = .oauth(
+                OAuthServiceApp(
+                    clientId: "0oaPoll", privateKey: Secret(key.pemRepresentation), keyId: nil,
+                    scopes: readScopes + ["okta.logs.read"]))
+            let passed = await OnlineCheck.check(
+                polling, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
+            #expect(passed.map(\.item).contains("Okta System Log (okta.logs.read)"))
+            #expect(passed.allSatisfy { $0.problem == nil }, "\(passed.map(\.problem))")
+
+            var unscoped = polling
+            unscoped.okta.credentials = .oauth(
+                OAuthServiceApp(
+                    clientId: "0oaPoll", privateKey: Secret(key.pemRepresentation), keyId: nil, scopes: readScopes))
+            let results = await OnlineCheck.check(
+                unscoped, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
+            let log = try #require(results.first { $0.item.contains("System Log") })
+            #expect(log.problem?.contains("okta.logs.read") == true, "\(log.problem ?? "no problem")")
+
+            // A connector on hooks alone is not asked for the scope.
+            var hooks = unscoped
+            hooks.eventSource = .hooks
+            let plain = await OnlineCheck.check(
+                hooks, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
+            #expect(!plain.contains { $0.item.contains("System Log") })
+        }
+    }
 }

@@ -4,7 +4,6 @@ import ConnectorStore
 import ConnectorTestSupport
 import Foundation
 import NeuronsSinks
-import SQLiteStore
 import Synchronization
 import Testing
 
@@ -29,12 +28,10 @@ final class PoisonSensitiveSink: RecordSink {
 
 @Suite("A rejected batch is narrowed down to its bad records (SPEC §9)", .timeLimit(.minutes(2)))
 struct PoisonedBatchTests {
-    @Test func onlyTheRejectedRecordsBecomeDeadLettersAndTheRestIsDelivered() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "okta-poison-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+    @Test(arguments: StoreBackend.available)
+    func onlyTheRejectedRecordsBecomeDeadLettersAndTheRestIsDelivered(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
         let ids = (0..<40).map { String(format: "00u%02d", $0) }
         // Two versions of each user: the coalesced latest must be what arrives.
         for round in 0..<2 {

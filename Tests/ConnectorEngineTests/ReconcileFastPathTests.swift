@@ -7,7 +7,6 @@ import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
-import SQLiteStore
 import Testing
 
 /// The unchanged reconcile's fast path (raw digests) against the full path: the same pages, the
@@ -97,11 +96,14 @@ struct ReconcileFastPathTests {
         #expect(throws: DecodingError.self) { try bad.decodeUser(at: 0) }
     }
 
-    @Test(arguments: [EnrichSettings.Plan.bulk, .perUser])
-    func theFastPathStoresAndQueuesExactlyWhatTheFullPathDoes(_ plan: EnrichSettings.Plan) async throws {
-        try await withConnector(users: 240, plan: plan) { harness in
-            let full = try SQLiteStateStore(path: harness.directory.appendingPathComponent("full.db").path)
-            func reconcile(_ store: SQLiteStateStore, compareEveryUser: Bool, logs: CapturedLogs? = nil)
+    @Test(arguments: StoreBackend.available, [EnrichSettings.Plan.bulk, .perUser])
+    func theFastPathStoresAndQueuesExactlyWhatTheFullPathDoes(_ backend: StoreBackend, _ plan: EnrichSettings.Plan)
+        async throws
+    {
+        try await withConnector(users: 240, plan: plan, backend: backend) { harness in
+            let fullStore = try await backend.makeStore()
+            let full = fullStore.store
+            func reconcile(_ store: any StateStore, compareEveryUser: Bool, logs: CapturedLogs? = nil)
                 async throws -> RunRecord
             {
                 try await Reconciler(
@@ -161,8 +163,9 @@ struct ReconcileFastPathTests {
         }
     }
 
-    @Test func aUserChangedByAnEventAfterItsDigestWasStoredTakesTheFullPath() async throws {
-        try await withConnector(users: 60) { harness in
+    @Test(arguments: StoreBackend.available)
+    func aUserChangedByAnEventAfterItsDigestWasStoredTakesTheFullPath(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 60, backend: backend) { harness in
             _ = try await harness.reconcile()
             let slug = harness.settings.slug
             let user = try #require(harness.simulator.org.allUsers().first { $0.status == .active })
@@ -183,7 +186,7 @@ struct ReconcileFastPathTests {
         }
     }
 
-    func everyUser(_ store: SQLiteStateStore, _ connector: String) async throws -> [StoredUser] {
+    func everyUser(_ store: any StateStore, _ connector: String) async throws -> [StoredUser] {
         var users: [StoredUser] = []
         var after: String?
         while true {

@@ -6,7 +6,6 @@ import ConnectorTestSupport
 import Foundation
 import OktaClient
 import OktaSimulator
-import SQLiteStore
 import Testing
 
 enum SimulatorCatalogueSize {
@@ -15,9 +14,11 @@ enum SimulatorCatalogueSize {
 
 @Suite("Full reconcile against the simulator (SPEC §6)", .timeLimit(.minutes(5)))
 struct ReconcilerTests {
-    @Test(arguments: [EnrichSettings.Plan.bulk, .perUser])
-    func aFullReconcileProducesExactlyTheExpectedRecords(_ plan: EnrichSettings.Plan) async throws {
-        try await withConnector(users: 250, plan: plan) { harness in
+    @Test(arguments: StoreBackend.available, [EnrichSettings.Plan.bulk, .perUser])
+    func aFullReconcileProducesExactlyTheExpectedRecords(_ backend: StoreBackend, _ plan: EnrichSettings.Plan)
+        async throws
+    {
+        try await withConnector(users: 250, plan: plan, backend: backend) { harness in
             let run = try await harness.reconcile(ReconcileOptions(trigger: .startup))
             #expect(run.outcome == .succeeded, "\(run.errors)")
             let expected = harness.expectedHashes()
@@ -45,8 +46,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func aSecondReconcileOfAnUnchangedOrgWritesAndQueuesNothing() async throws {
-        try await withConnector(users: 150) { harness in
+    @Test(arguments: StoreBackend.available)
+    func aSecondReconcileOfAnUnchangedOrgWritesAndQueuesNothing(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 150, backend: backend) { harness in
             _ = try await harness.reconcile()
             let depth = try await harness.outboxDepth()
             let second = try await harness.reconcile()
@@ -58,8 +60,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func afterChangesInOktaOnlyTheChangedUsersAreQueuedAndCountedAsDrift() async throws {
-        try await withConnector(users: 150) { harness in
+    @Test(arguments: StoreBackend.available)
+    func afterChangesInOktaOnlyTheChangedUsersAreQueuedAndCountedAsDrift(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 150, backend: backend) { harness in
             _ = try await harness.reconcile()
             let depth = try await harness.outboxDepth()
             let org = harness.simulator.org
@@ -78,8 +81,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func usersLeavingTheSelectionOrDeletedAreRemoved() async throws {
-        try await withConnector(users: 150) { harness in
+    @Test(arguments: StoreBackend.available)
+    func usersLeavingTheSelectionOrDeletedAreRemoved(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 150, backend: backend) { harness in
             _ = try await harness.reconcile()
             let org = harness.simulator.org
             let active = org.allUsers().filter { $0.status == .active }
@@ -98,8 +102,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func aDeprovisionedUserIsRemovedOnceItsStatusIsNoLongerSelected() async throws {
-        try await withConnector(users: 120, statuses: OktaUserStatus.allCases) { harness in
+    @Test(arguments: StoreBackend.available)
+    func aDeprovisionedUserIsRemovedOnceItsStatusIsNoLongerSelected(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 120, statuses: OktaUserStatus.allCases, backend: backend) { harness in
             let user = try #require(harness.simulator.org.allUsers().first { $0.status == .active })
             try harness.simulator.org.apply(.deactivate, to: user.id)
             _ = try await harness.reconcile()
@@ -113,8 +118,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func aFailedListingRemovesNothing() async throws {
-        try await withConnector(users: 600) { harness in
+    @Test(arguments: StoreBackend.available)
+    func aFailedListingRemovesNothing(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 600, backend: backend) { harness in
             _ = try await harness.reconcile()
             let present = try await harness.store.presentUserCount(connector: harness.settings.slug)
             try harness.simulator.org.apply(
@@ -139,8 +145,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func theCircuitBreakerHoldsARunThatWouldRemoveMostUsers() async throws {
-        try await withConnector(users: 100) { harness in
+    @Test(arguments: StoreBackend.available)
+    func theCircuitBreakerHoldsARunThatWouldRemoveMostUsers(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 100, backend: backend) { harness in
             _ = try await harness.reconcile()
             let present = try await harness.store.presentUserCount(connector: harness.settings.slug)
             for user in harness.simulator.org.allUsers().prefix(60) {
@@ -157,8 +164,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func aDryRunReportsWithoutWriting() async throws {
-        try await withConnector(users: 100) { harness in
+    @Test(arguments: StoreBackend.available)
+    func aDryRunReportsWithoutWriting(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 100, backend: backend) { harness in
             let dry = try await harness.reconcile(ReconcileOptions(trigger: .manual, dryRun: true))
             #expect(dry.dryRun)
             #expect(dry.counts.created == harness.expectedHashes().count)
@@ -174,8 +182,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func invalidCredentialsFailAtOnceWithAClearMessage() async throws {
-        try await withConnector(users: 20) { harness in
+    @Test(arguments: StoreBackend.available)
+    func invalidCredentialsFailAtOnceWithAClearMessage(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 20, backend: backend) { harness in
             harness.settings.okta.credentials = .apiToken(Secret("wrong-token"))
             let run = try await harness.reconcile()
             #expect(run.outcome == .failed)
@@ -185,8 +194,9 @@ struct ReconcilerTests {
         }
     }
 
-    @Test func runsAreRecordedAndQueryable() async throws {
-        try await withConnector(users: 30) { harness in
+    @Test(arguments: StoreBackend.available)
+    func runsAreRecordedAndQueryable(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 30, backend: backend) { harness in
             let first = try await harness.reconcile(ReconcileOptions(trigger: .startup))
             let second = try await harness.reconcile(ReconcileOptions(trigger: .schedule))
             let runs = try await harness.store.runs(connector: harness.settings.slug, limit: 10)
@@ -200,8 +210,9 @@ struct ReconcilerTests {
 
 @Suite("A reconcile stopped by shutdown (SPEC §6, §15)", .timeLimit(.minutes(1)))
 struct InterruptedReconcileTests {
-    @Test func aCancelledRunIsRecordedInterruptedAndRemovesNothing() async throws {
-        try await withConnector(users: 300, plan: .perUser) { harness in
+    @Test(arguments: StoreBackend.available)
+    func aCancelledRunIsRecordedInterruptedAndRemovesNothing(_ backend: StoreBackend) async throws {
+        try await withConnector(users: 300, plan: .perUser, backend: backend) { harness in
             let first = try await harness.reconcile(ReconcileOptions(trigger: .startup))
             #expect(first.outcome == .succeeded, "\(first.errors)")
             let before = try await harness.storedHashes()

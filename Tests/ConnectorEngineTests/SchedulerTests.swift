@@ -6,7 +6,6 @@ import ConnectorTestSupport
 import Foundation
 import Logging
 import OktaSimulator
-import SQLiteStore
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -23,23 +22,21 @@ struct SchedulerTests {
 
     struct Setup {
         let clock: ManualClock
-        let store: SQLiteStateStore
+        let testStore: TestStore
+        var store: any StateStore { testStore.store }
         let recorder: Recorder
         let gate: RunGate
         let task: Task<Void, any Error>
-        let directory: URL
         let logs: CapturedLogs
     }
 
     func start(
         repeats: String = "daily", on: String? = nil, at time: String = "02:00", zone: String = "UTC",
         now: String = "2026-06-01T10:00:00Z", active: Bool = true, gate: RunGate = RunGate(),
-        prepare: (SQLiteStateStore) async throws -> Void = { _ in }
+        backend: StoreBackend = .sqlite, prepare: (any StateStore) async throws -> Void = { _ in }
     ) async throws -> Setup {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "okta-scheduler-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        let testStore = try await backend.makeStore()
+        let store = testStore.store
         try await prepare(store)
         let clock = ManualClock(now: Timestamp.parse(now)!.date)
         let recorder = Recorder()
@@ -62,7 +59,7 @@ struct SchedulerTests {
         }
         let task = Task { try await scheduler.run() }
         return Setup(
-            clock: clock, store: store, recorder: recorder, gate: gate, task: task, directory: directory, logs: logs)
+            clock: clock, testStore: testStore, recorder: recorder, gate: gate, task: task, logs: logs)
     }
 
     func runs(_ setup: Setup) -> [String] {
@@ -77,11 +74,11 @@ struct SchedulerTests {
 
     func stop(_ setup: Setup) {
         setup.task.cancel()
-        try? FileManager.default.removeItem(at: setup.directory)
     }
 
-    @Test func theFirstStartRunsAtOnceThenDaily() async throws {
-        let setup = try await start()
+    @Test(arguments: StoreBackend.available)
+    func theFirstStartRunsAtOnceThenDaily(_ backend: StoreBackend) async throws {
+        let setup = try await start(backend: backend)
         defer { stop(setup) }
         #expect(try await nextDue(setup) == "2026-06-02T02:00:00.000Z")
         #expect(runs(setup) == ["startup 2026-06-01T10:00:00.000Z"])
@@ -90,8 +87,10 @@ struct SchedulerTests {
         #expect(runs(setup).last == "schedule 2026-06-02T02:00:00.000Z")
     }
 
-    @Test func hourlyAndEveryNHours() async throws {
-        let hourly = try await start(repeats: "hourly", at: "00:15", now: "2026-06-01T10:20:00Z") { store in
+    @Test(arguments: StoreBackend.available)
+    func hourlyAndEveryNHours(_ backend: StoreBackend) async throws {
+        let hourly = try await start(repeats: "hourly", at: "00:15", now: "2026-06-01T10:20:00Z", backend: backend) {
+            store in
             try await store.saveScheduleState(
                 ScheduleState(
                     connector: "test-org", lastDueAt: Timestamp.parse("2026-06-01T10:15:00Z"),
@@ -100,7 +99,9 @@ struct SchedulerTests {
         defer { stop(hourly) }
         #expect(try await nextDue(hourly) == "2026-06-01T11:15:00.000Z")
         #expect(runs(hourly).isEmpty)
-        let sixHourly = try await start(repeats: "every 6 hours", at: "02:00", now: "2026-06-01T09:00:00Z") { store in
+        let sixHourly = try await start(
+            repeats: "every 6 hours", at: "02:00", now: "2026-06-01T09:00:00Z", backend: backend
+        ) { store in
             try await store.saveScheduleState(
                 ScheduleState(
                     connector: "test-org", lastDueAt: Timestamp.parse("2026-06-01T08:00:00Z"),
@@ -110,9 +111,11 @@ struct SchedulerTests {
         #expect(try await nextDue(sixHourly) == "2026-06-01T14:00:00.000Z")
     }
 
-    @Test func weeklyMonthlyAndDSTAreWiredThrough() async throws {
+    @Test(arguments: StoreBackend.available)
+    func weeklyMonthlyAndDSTAreWiredThrough(_ backend: StoreBackend) async throws {
         let weekly = try await start(
-            repeats: "weekly", on: "sunday", at: "03:00", zone: "Europe/Berlin", now: "2026-03-25T12:00:00Z"
+            repeats: "weekly", on: "sunday", at: "03:00", zone: "Europe/Berlin", now: "2026-03-25T12:00:00Z",
+            backend: backend
         ) {
             try await $0.saveScheduleState(
                 ScheduleState(
@@ -122,7 +125,9 @@ struct SchedulerTests {
         defer { stop(weekly) }
         // Sunday 2026-03-29 is the day clocks spring forward: 03:00 CEST = 01:00Z.
         #expect(try await nextDue(weekly) == "2026-03-29T01:00:00.000Z")
-        let monthly = try await start(repeats: "monthly", on: "last", at: "22:00", now: "2026-02-10T00:00:00Z") {
+        let monthly = try await start(
+            repeats: "monthly", on: "last", at: "22:00", now: "2026-02-10T00:00:00Z", backend: backend
+        ) {
             try await $0.saveScheduleState(
                 ScheduleState(
                     connector: "test-org", lastDueAt: Timestamp.parse("2026-01-31T22:00:00Z"),
@@ -132,8 +137,9 @@ struct SchedulerTests {
         #expect(try await nextDue(monthly) == "2026-02-28T22:00:00.000Z")
     }
 
-    @Test func afterDowntimeOneCatchUpRunThenBackOnSchedule() async throws {
-        let setup = try await start(now: "2026-06-10T10:00:00Z") { store in
+    @Test(arguments: StoreBackend.available)
+    func afterDowntimeOneCatchUpRunThenBackOnSchedule(_ backend: StoreBackend) async throws {
+        let setup = try await start(now: "2026-06-10T10:00:00Z", backend: backend) { store in
             try await store.saveScheduleState(
                 ScheduleState(
                     connector: "test-org", lastDueAt: Timestamp.parse("2026-06-05T02:00:00Z"),
@@ -144,8 +150,9 @@ struct SchedulerTests {
         #expect(runs(setup) == ["schedule 2026-06-10T10:00:00.000Z"], "one catch-up, not five")
     }
 
-    @Test func aDueRunDuringARunIsSkippedAndManualRunsDoNotMoveTheSchedule() async throws {
-        let setup = try await start(now: "2026-06-01T01:00:00Z") { store in
+    @Test(arguments: StoreBackend.available)
+    func aDueRunDuringARunIsSkippedAndManualRunsDoNotMoveTheSchedule(_ backend: StoreBackend) async throws {
+        let setup = try await start(now: "2026-06-01T01:00:00Z", backend: backend) { store in
             try await store.saveScheduleState(
                 ScheduleState(
                     connector: "test-org", lastDueAt: Timestamp.parse("2026-05-31T02:00:00Z"),
@@ -167,8 +174,9 @@ struct SchedulerTests {
         #expect(runs(setup) == ["schedule 2026-06-02T02:00:00.000Z"])
     }
 
-    @Test func aFailedRunIsRetriedWithBackoffBeforeTheNextSlot() async throws {
-        let setup = try await start()
+    @Test(arguments: StoreBackend.available)
+    func aFailedRunIsRetriedWithBackoffBeforeTheNextSlot(_ backend: StoreBackend) async throws {
+        let setup = try await start(backend: backend)
         defer { stop(setup) }
         setup.recorder.outcome.withLock { $0 = .failed }
         _ = try await nextDue(setup)
@@ -183,8 +191,9 @@ struct SchedulerTests {
         #expect(runs(setup).count == 2)
     }
 
-    @Test func anInactiveConnectorNeverRuns() async throws {
-        let setup = try await start(active: false)
+    @Test(arguments: StoreBackend.available)
+    func anInactiveConnectorNeverRuns(_ backend: StoreBackend) async throws {
+        let setup = try await start(active: false, backend: backend)
         defer { stop(setup) }
         _ = try await setup.task.value
         #expect(runs(setup).isEmpty)
@@ -193,7 +202,7 @@ struct SchedulerTests {
 
     /// A run as the CLI (or the admin API) records it: manual, not in the schedule state.
     static func recordManualRun(
-        _ store: SQLiteStateStore, at start: String, outcome: RunOutcome = .succeeded, dryRun: Bool = false
+        _ store: any StateStore, at start: String, outcome: RunOutcome = .succeeded, dryRun: Bool = false
     ) async throws {
         let started = Timestamp.parse(start)!
         let id = try await store.startRun(connector: "test-org", trigger: .manual, dryRun: dryRun, at: started)
@@ -203,9 +212,10 @@ struct SchedulerTests {
         try await store.finishRun(record)
     }
 
-    @Test func serveAfterSuccessfulManualRunsRunsNoStartupReconcile() async throws {
+    @Test(arguments: StoreBackend.available)
+    func serveAfterSuccessfulManualRunsRunsNoStartupReconcile(_ backend: StoreBackend) async throws {
         // Two CLI reconciles succeeded this morning; `serve` has never run (no schedule state).
-        let setup = try await start(now: "2026-06-01T10:00:00Z") { store in
+        let setup = try await start(now: "2026-06-01T10:00:00Z", backend: backend) { store in
             try await Self.recordManualRun(store, at: "2026-06-01T09:00:00Z")
             try await Self.recordManualRun(store, at: "2026-06-01T09:30:00Z")
         }
@@ -215,8 +225,9 @@ struct SchedulerTests {
         #expect(setup.logs.contains("next run at 2026-06-02 02:00 GMT"), "\(setup.logs.all)")
     }
 
-    @Test func failedAndDryRunsDoNotCountAsTheInitialSync() async throws {
-        let setup = try await start(now: "2026-06-01T10:00:00Z") { store in
+    @Test(arguments: StoreBackend.available)
+    func failedAndDryRunsDoNotCountAsTheInitialSync(_ backend: StoreBackend) async throws {
+        let setup = try await start(now: "2026-06-01T10:00:00Z", backend: backend) { store in
             try await Self.recordManualRun(store, at: "2026-06-01T09:00:00Z", outcome: .failed)
             try await Self.recordManualRun(store, at: "2026-06-01T09:30:00Z", dryRun: true)
         }
@@ -226,9 +237,10 @@ struct SchedulerTests {
         #expect(setup.logs.contains("initial run: no successful run recorded"), "\(setup.logs.all)")
     }
 
-    @Test func aCatchUpOnlyForASlotMissedSinceTheLastSuccessfulRun() async throws {
+    @Test(arguments: StoreBackend.available)
+    func aCatchUpOnlyForASlotMissedSinceTheLastSuccessfulRun(_ backend: StoreBackend) async throws {
         // The last scheduled run was days ago, but a manual run succeeded after today's 02:00 slot.
-        let covered = try await start(now: "2026-06-10T10:00:00Z") { store in
+        let covered = try await start(now: "2026-06-10T10:00:00Z", backend: backend) { store in
             try await store.saveScheduleState(
                 ScheduleState(
                     connector: "test-org", lastDueAt: Timestamp.parse("2026-06-05T02:00:00Z"),
@@ -239,7 +251,7 @@ struct SchedulerTests {
         #expect(try await nextDue(covered) == "2026-06-11T02:00:00.000Z")
         #expect(runs(covered).isEmpty)
         // A manual run before today's slot does not cover it: one catch-up, named after the slot.
-        let missed = try await start(zone: "Europe/Berlin", now: "2026-06-10T10:00:00Z") { store in
+        let missed = try await start(zone: "Europe/Berlin", now: "2026-06-10T10:00:00Z", backend: backend) { store in
             try await Self.recordManualRun(store, at: "2026-06-09T12:00:00Z")
         }
         defer { stop(missed) }
@@ -248,11 +260,10 @@ struct SchedulerTests {
         #expect(missed.logs.contains("catch-up: the 2026-06-10 02:00 GMT+2 slot was missed"), "\(missed.logs.all)")
     }
 
-    @Test func aRunOfAnotherProcessHoldingTheLeaseSkipsTheDueRunAndNamesIt() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-lease-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let leases = try SQLiteStateStore(path: directory.appendingPathComponent("leases.db").path)
+    @Test(arguments: StoreBackend.available)
+    func aRunOfAnotherProcessHoldingTheLeaseSkipsTheDueRunAndNamesIt(_ backend: StoreBackend) async throws {
+        let leaseStore = try await backend.makeStore()
+        let leases = leaseStore.store
         // A CLI reconcile of this connector runs in a live process (pid 1) on this host.
         let cli = ProcessIdentity(host: ProcessIdentity.current.host, pid: 1, incarnation: "cli")
         let now = Date()
@@ -261,7 +272,7 @@ struct SchedulerTests {
                 connector: "test-org", holder: cli, at: Timestamp(now),
                 expiresAt: Timestamp(now.addingTimeInterval(600)))
                 == .acquired)
-        let setup = try await start(gate: RunGate(leases: leases))
+        let setup = try await start(gate: RunGate(leases: leases), backend: backend)
         defer { stop(setup) }
         // The initial run is due at once, but the CLI holds the lease: skipped and logged with the holder.
         #expect(

@@ -9,7 +9,6 @@ import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
-import SQLiteStore
 import Testing
 
 /// The receiver, the applier and the simulator together.
@@ -22,9 +21,10 @@ final class ApplierHarness: @unchecked Sendable {
     let applier: EventApplier
 
     static func start(
-        users: Int = 60, statuses: [OktaUserStatus] = OktaUserStatus.allCases.filter { $0 != .deprovisioned }
+        users: Int = 60, statuses: [OktaUserStatus] = OktaUserStatus.allCases.filter { $0 != .deprovisioned },
+        backend: StoreBackend = .sqlite
     ) async throws -> ApplierHarness {
-        let receiver = try await ReceiverHarness(connectors: [connectorSettings()])
+        let receiver = try await ReceiverHarness(connectors: [connectorSettings()], backend: backend)
         var options = SimulatorOptions()
         options.users = users
         options.rateLimits = nil
@@ -50,7 +50,7 @@ final class ApplierHarness: @unchecked Sendable {
         try? await http.shutdown()
     }
 
-    var store: SQLiteStateStore { receiver.store }
+    var store: any StateStore { receiver.store }
     var slug: String { settings.slug }
 
     func reconcile() async throws -> RunRecord {
@@ -84,8 +84,9 @@ func later(_ seconds: Int) -> String { Timestamp(Date().addingTimeInterval(Doubl
 
 @Suite("Applying events to user state (SPEC §5)", .serialized, .timeLimit(.minutes(3)))
 struct ApplierTests {
-    @Test func loginEventsMoveLastLoginForwardWithoutCallingOkta() async throws {
-        let h = try await ApplierHarness.start()
+    @Test(arguments: StoreBackend.available)
+    func loginEventsMoveLastLoginForwardWithoutCallingOkta(_ backend: StoreBackend) async throws {
+        let h = try await ApplierHarness.start(backend: backend)
         defer { Task { await h.stop() } }
         _ = try await h.reconcile()
         let user = try #require(h.simulator.org.allUsers().first { $0.status == .active })
@@ -104,8 +105,9 @@ struct ApplierTests {
         #expect(try await h.store.inboxDepth(connector: h.slug) == 0)
     }
 
-    @Test func eventsInOneBatchAreAppliedInPublishedOrder() async throws {
-        let h = try await ApplierHarness.start()
+    @Test(arguments: StoreBackend.available)
+    func eventsInOneBatchAreAppliedInPublishedOrder(_ backend: StoreBackend) async throws {
+        let h = try await ApplierHarness.start(backend: backend)
         defer { Task { await h.stop() } }
         _ = try await h.reconcile()
         let user = try #require(h.simulator.org.allUsers().first { $0.status == .active })
@@ -121,8 +123,9 @@ struct ApplierTests {
         #expect(try await h.stored(user.id)?.snapshot.user.lastLogin?.iso8601 == late)
     }
 
-    @Test func lifecyclePasswordProfileAppAndDeviceEventsRefreshFromOkta() async throws {
-        let h = try await ApplierHarness.start()
+    @Test(arguments: StoreBackend.available)
+    func lifecyclePasswordProfileAppAndDeviceEventsRefreshFromOkta(_ backend: StoreBackend) async throws {
+        let h = try await ApplierHarness.start(backend: backend)
         defer { Task { await h.stop() } }
         _ = try await h.reconcile()
         let org = h.simulator.org
@@ -156,8 +159,9 @@ struct ApplierTests {
         #expect(try await h.stored(active[5].id)?.recordHash == h.expectedHash(active[5].id))
     }
 
-    @Test func deletionsNotFoundAndUnselectedStatusesRemoveDownstream() async throws {
-        let h = try await ApplierHarness.start()
+    @Test(arguments: StoreBackend.available)
+    func deletionsNotFoundAndUnselectedStatusesRemoveDownstream(_ backend: StoreBackend) async throws {
+        let h = try await ApplierHarness.start(backend: backend)
         defer { Task { await h.stop() } }
         _ = try await h.reconcile()
         let org = h.simulator.org
@@ -179,8 +183,9 @@ struct ApplierTests {
         #expect(Set(deletes.map(\.userId)) == Set(active.prefix(3).map(\.id)))
     }
 
-    @Test func unknownFailedAndNoOpEventsChangeNothing() async throws {
-        let h = try await ApplierHarness.start()
+    @Test(arguments: StoreBackend.available)
+    func unknownFailedAndNoOpEventsChangeNothing(_ backend: StoreBackend) async throws {
+        let h = try await ApplierHarness.start(backend: backend)
         defer { Task { await h.stop() } }
         _ = try await h.reconcile()
         let user = try #require(h.simulator.org.allUsers().first { $0.status == .active })
@@ -196,8 +201,9 @@ struct ApplierTests {
         #expect(try await h.store.inboxDepth(connector: h.slug) == 0, "all marked applied, and kept in the inbox table")
     }
 
-    @Test func unappliedEventsAreAppliedAfterARestart() async throws {
-        let h = try await ApplierHarness.start()
+    @Test(arguments: StoreBackend.available)
+    func unappliedEventsAreAppliedAfterARestart(_ backend: StoreBackend) async throws {
+        let h = try await ApplierHarness.start(backend: backend)
         defer { Task { await h.stop() } }
         _ = try await h.reconcile()
         let user = try #require(h.simulator.org.allUsers().first { $0.status == .active })
@@ -212,8 +218,9 @@ struct ApplierTests {
         #expect(try await h.stored(user.id)?.recordHash == h.expectedHash(user.id))
     }
 
-    @Test func simulatorChangesArriveThroughTheHookAndAReconcileRepairsDroppedOnes() async throws {
-        let h = try await ApplierHarness.start(users: 80)
+    @Test(arguments: StoreBackend.available)
+    func simulatorChangesArriveThroughTheHookAndAReconcileRepairsDroppedOnes(_ backend: StoreBackend) async throws {
+        let h = try await ApplierHarness.start(users: 80, backend: backend)
         defer { Task { await h.stop() } }
         _ = try await h.reconcile()
         // Register and verify the hook in the simulator, as `hooks register` does.

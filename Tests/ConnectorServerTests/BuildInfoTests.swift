@@ -8,14 +8,16 @@ import Testing
 @Suite("Version and build info")
 struct BuildInfoTests {
     @Test func theVersionCommandPrintsTheStampedValuesOrDev() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-version-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-version-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let binary = TestProcess.executable("okta-connector")
         let full = try await TestProcess.run(
             binary, arguments: ["version"], log: directory.appendingPathComponent("version.log").path, timeout: 30)
         #expect(full.status == 0)
-        #expect(full.output.contains("okta-connector \(BuildInfo.version) (commit \(BuildInfo.commit))"), "\(full.output)")
+        #expect(
+            full.output.contains("okta-connector \(BuildInfo.version) (commit \(BuildInfo.commit))"), "\(full.output)")
         let short = try await TestProcess.run(
             binary, arguments: ["version", "--short"], log: directory.appendingPathComponent("short.log").path,
             timeout: 30)

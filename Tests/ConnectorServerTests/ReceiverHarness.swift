@@ -13,7 +13,6 @@ import NIOHTTP1
 import NIOSSL
 import OktaClient
 import OktaSimulator
-import SQLiteStore
 import Synchronization
 
 /// A client trusting the certificates the tests make (verification stays on: the hostname must match).
@@ -33,10 +32,12 @@ struct Answer {
     let body: String
 }
 
-/// The event hook receiver served over real HTTPS with a SQLite store, as `serve` runs it.
+/// The event hook receiver served over real HTTPS with a store of the chosen backend, as `serve` runs it.
 final class ReceiverHarness: @unchecked Sendable {
     let directory: URL
-    let store: SQLiteStateStore
+    let testStore: TestStore
+    var store: any StateStore { testStore.store }
+    let backend: StoreBackend
     let certificate: SelfSignedCertificate
     let stats = ReceiverStats()
     let committer: InboxGroupCommitter
@@ -50,12 +51,14 @@ final class ReceiverHarness: @unchecked Sendable {
 
     init(
         connectors: [ConnectorSettings], maximumBodyBytes: Int = 1 << 20, tls: Bool = true,
-        limits: ListenerLimits = ListenerLimits()
+        limits: ListenerLimits = ListenerLimits(), backend: StoreBackend = .sqlite
     ) async throws {
         self.tls = tls
+        self.backend = backend
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-receiver-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        testStore = try await backend.makeStore()
+        let store = testStore.store
         certificate = try SelfSignedCertificate()
         let files = try certificate.write(to: directory.appendingPathComponent("tls"))
         committer = InboxGroupCommitter(inbox: store)

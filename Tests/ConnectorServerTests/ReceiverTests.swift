@@ -4,15 +4,14 @@ import ConnectorServer
 import ConnectorStore
 import ConnectorTestSupport
 import Foundation
-import GRDB
 import NIOHTTP1
-import SQLiteStore
 import Testing
 
 @Suite("Event hook receiver over HTTPS (SPEC §4)", .timeLimit(.minutes(3)))
 struct ReceiverTests {
-    @Test func verificationEchoesTheChallenge() async throws {
-        let harness = try await ReceiverHarness(connectors: [connectorSettings()])
+    @Test(arguments: StoreBackend.available)
+    func verificationEchoesTheChallenge(_ backend: StoreBackend) async throws {
+        let harness = try await ReceiverHarness(connectors: [connectorSettings()], backend: backend)
         let answer = try await harness.send(
             .GET, "/hooks/okta/test-org", headers: [("x-okta-verification-challenge", "abc\"123")])
         #expect(answer.status == 200)
@@ -46,8 +45,10 @@ struct ReceiverTests {
         #expect(harness.stats.value("test-org", "unauthorized") == 2)
     }
 
-    @Test func badBodiesAreRejectedWithNothingStored() async throws {
-        let harness = try await ReceiverHarness(connectors: [connectorSettings()], maximumBodyBytes: 4096)
+    @Test(arguments: StoreBackend.available)
+    func badBodiesAreRejectedWithNothingStored(_ backend: StoreBackend) async throws {
+        let harness = try await ReceiverHarness(
+            connectors: [connectorSettings()], maximumBodyBytes: 4096, backend: backend)
         let huge = delivery([logEvent("user.session.start", user: String(repeating: "x", count: 5000))])
         #expect(try await harness.deliver(huge).status == 413)
         let notJSON = try await harness.deliver("this is not json")
@@ -74,8 +75,9 @@ struct ReceiverTests {
         #expect(try await harness.inboxDepth() == 0)
     }
 
-    @Test func duplicateDeliveriesAndEventsAreAcknowledgedAndIgnored() async throws {
-        let harness = try await ReceiverHarness(connectors: [connectorSettings()])
+    @Test(arguments: StoreBackend.available)
+    func duplicateDeliveriesAndEventsAreAcknowledgedAndIgnored(_ backend: StoreBackend) async throws {
+        let harness = try await ReceiverHarness(connectors: [connectorSettings()], backend: backend)
         let event = logEvent("user.session.start", user: "00u1", uuid: "event-1")
         let first = delivery(id: "delivery-1", [event])
         #expect(try await harness.deliver(first).status == 200)
@@ -88,29 +90,27 @@ struct ReceiverTests {
         #expect(harness.stats.value("test-org", "duplicate_delivery") == 1)
     }
 
-    @Test func anInactiveConnectorAcknowledgesAndDiscards() async throws {
-        let harness = try await ReceiverHarness(connectors: [connectorSettings(active: false)])
+    @Test(arguments: StoreBackend.available)
+    func anInactiveConnectorAcknowledgesAndDiscards(_ backend: StoreBackend) async throws {
+        let harness = try await ReceiverHarness(connectors: [connectorSettings(active: false)], backend: backend)
         #expect(try await harness.deliver(delivery([logEvent("user.session.start", user: "00u1")])).status == 200)
         #expect(try await harness.inboxDepth() == 0)
         #expect(harness.stats.value("test-org", "inactive_discarded") == 1)
     }
 
-    @Test func aStoreFailureAnswers503AndLosesNothingAcknowledged() async throws {
-        let harness = try await ReceiverHarness(connectors: [connectorSettings()])
+    @Test(arguments: StoreBackend.available)
+    func aStoreFailureAnswers503AndLosesNothingAcknowledged(_ backend: StoreBackend) async throws {
+        let harness = try await ReceiverHarness(connectors: [connectorSettings()], backend: backend)
         #expect(try await harness.deliver(delivery([logEvent("user.session.start", user: "00u1")])).status == 200)
-        try await DatabaseQueue(path: harness.store.path).write { db in
-            try db.execute(
-                sql:
-                    "CREATE TRIGGER broken BEFORE INSERT ON inbox_deliveries BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-            )
-        }
+        try await harness.testStore.failInserts(into: "inbox_deliveries", reason: "disk full")
         let failed = try await harness.deliver(delivery([logEvent("user.session.start", user: "00u2")]))
         #expect(failed.status == 503)
         #expect(try await harness.inboxDepth() == 1, "the acknowledged delivery is still there")
     }
 
-    @Test func concurrentDeliveriesAreGroupCommitted() async throws {
-        let harness = try await ReceiverHarness(connectors: [connectorSettings()])
+    @Test(arguments: StoreBackend.available)
+    func concurrentDeliveriesAreGroupCommitted(_ backend: StoreBackend) async throws {
+        let harness = try await ReceiverHarness(connectors: [connectorSettings()], backend: backend)
         try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<64 {
                 group.addTask {

@@ -1,5 +1,6 @@
 import ConnectorDomain
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import PostgreSQLStore
 import SQLiteStore

@@ -1,5 +1,6 @@
 import ConnectorDomain
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import Logging
 import PostgreSQLStore
@@ -38,7 +39,7 @@ struct PostgreSQLStoreTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let applied = try await stores[0].appliedMigrations()
-        #expect(applied.count == 4)
+        #expect(applied.count == 5)
         #expect(Set(applied).count == applied.count, "no migration applied twice")
         for store in stores { await store.close() }
 

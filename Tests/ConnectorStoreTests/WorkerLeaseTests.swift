@@ -1,5 +1,6 @@
 import ConnectorDomain
 import ConnectorStore
+import ConnectorTestSupport
 import Foundation
 import Testing
 
@@ -84,5 +85,46 @@ struct WorkerLeaseTests {
                     connector: other, changes: [upsert("00u2")], at: at(10),
                     fence: WorkerFence(holder: a, epoch: own.epoch)))
         }
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func aRunsWriteIsRefusedOnceItsRunLeaseLapsedOrPassedToAnotherProcess(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        // Run leases are wall-clock times shared between processes.
+        let now = Timestamp(Date())
+        func later(_ seconds: Int64) -> Timestamp {
+            Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch + seconds * 1000)
+        }
+        let a = ProcessIdentity(host: "host-a", pid: 100, incarnation: "aaaa")
+        let b = ProcessIdentity(host: "host-b", pid: 200, incarnation: "bbbb")
+        #expect(
+            try await store.acquireRunLease(connector: connector, holder: a, at: now, expiresAt: later(60))
+                == .acquired)
+        let fence = RunFence(holder: a.description)
+        let written = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1), runFence: fence))
+        #expect(written == [.created(version: 1)])
+        // The lease passes to another process (the first hung past it and was taken over).
+        try await store.releaseRunLease(connector: connector, holder: a)
+        #expect(
+            try await store.acquireRunLease(connector: connector, holder: b, at: now, expiresAt: later(60))
+                == .acquired)
+        await #expect(throws: StoreError.runFenced(connector: connector, holder: a.description)) {
+            try await store.commit(
+                UserWriteBatch(
+                    connector: connector, changes: [upsert("00u1", title: "Stale")], at: at(2), runFence: fence))
+        }
+        #expect(try await store.user(connector: connector, id: "00u1")?.snapshot.user.profile["title"] == "Engineer")
+        // A lapsed lease, even one nobody took, admits no write of its run either.
+        let other = "other-connector"
+        #expect(
+            try await store.acquireRunLease(
+                connector: other, holder: a, at: later(-120), expiresAt: later(-60)) == .acquired)
+        await #expect(throws: StoreError.runFenced(connector: other, holder: a.description)) {
+            try await store.commit(
+                UserWriteBatch(connector: other, changes: [upsert("00u2")], at: at(3), runFence: fence))
+        }
+        #expect(try await store.user(connector: other, id: "00u2") == nil)
     }
 }

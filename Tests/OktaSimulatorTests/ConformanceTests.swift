@@ -228,6 +228,32 @@ struct ConformanceTests {
             }
         }
     }
+
+    @Test func systemLogEventsMatchTheLogEventSchema() async throws {
+        guard let folder = SharedOktaData.require("", test: "systemLogEventsMatchTheLogEventSchema") else { return }
+        let schemas = try OpenAPISchemas(
+            url: folder.appendingPathComponent("openapi/okta-management-2026.06.3-subset.yaml"))
+        let sample = try JSONCoding.decoder().decode(
+            JSONValue.self,
+            from: Data(contentsOf: folder.appendingPathComponent("event-hooks/delivery-user.session.start.json")))
+        guard case .array(let sampleEvents)? = sample["data"]?["events"],
+            case .object(let sampleEvent)? = sampleEvents.first
+        else { throw TestFailure("sample events") }
+        let documentedKeys = Set(sampleEvent.keys)
+        try await withSimulator(users: 10) { simulator in
+            let user = try #require(simulator.org.user(at: 0))
+            try simulator.org.recordLogin(userId: user.id)
+            _ = try simulator.org.updateProfile(id: user.id, changes: ["title": "Checked"])
+            let since = Timestamp(Date().addingTimeInterval(-60)).iso8601
+            let page = try await request("\(simulator.baseURL)/api/v1/logs?since=\(since)")
+            guard case .array(let events) = page.json, events.count == 2 else {
+                throw TestFailure("log page: \(page.text.prefix(200))")
+            }
+            for event in events {
+                #expect(schemas.check(event, against: "LogEvent", alsoAllowed: documentedKeys) == [])
+            }
+        }
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -319,10 +319,18 @@ struct ServiceConfigurationReader {
         }
         let server = object.string("server") ?? "Cloud"
         let active = object.bool("active") ?? true
-        let okta = readOkta(object.object("okta", required: true))
+        let eventSource = readEventSource(object)
+        let okta = readOkta(object.object("okta", required: true), polls: eventSource?.polls ?? false)
         let statuses = readStatuses(object)
         let schedule = readSchedule(object.object("schedule", required: true))
-        let hook = readEventHook(object.object("event_hook", required: true), slug: slug ?? "")
+        // A connector that only polls needs no inbound endpoint, so no event hook section.
+        let hook: EventHookSettings?
+        if eventSource == .systemLog, object.node("event_hook") == nil {
+            hook = EventHookSettings(path: "/hooks/okta/\(slug ?? "")", authHeader: "Authorization", secrets: [])
+        } else {
+            hook = readEventHook(object.object("event_hook", required: true), slug: slug ?? "")
+        }
+        let systemLog = readSystemLog(object.object("system_log"), eventSource: eventSource)
         let enrich = readEnrich(object.object("enrich"), path: object.child("enrich"))
         let mapper = readMapping(object.object("mapping"))
         let sink = readSink(object.object("sink", required: true))
@@ -331,15 +339,64 @@ struct ServiceConfigurationReader {
         reconcileObject?.finish()
         object.finish()
         guard let name, let slug, !slug.isEmpty, let okta, let statuses, let schedule, let hook, let enrich,
-            let mapper, let sink
+            let mapper, let sink, let eventSource, let systemLog
         else { return nil }
         return ConnectorSettings(
             name: name, slug: slug, server: server, active: active, okta: okta, userStatuses: statuses,
             schedule: schedule, eventHook: hook, enrich: enrich, mapper: mapper, sink: sink,
-            reconcile: ReconcileSettings(maxRemovalShare: maxRemoval))
+            reconcile: ReconcileSettings(maxRemovalShare: maxRemoval), eventSource: eventSource, systemLog: systemLog)
     }
 
-    func readOkta(_ object: YAMLObject?) -> OktaSettings? {
+    func readEventSource(_ object: YAMLObject) -> EventSource? {
+        guard let text = object.string("event_source") else {
+            return object.has("event_source") ? nil : .hooks
+        }
+        guard let source = EventSource(rawValue: text.lowercased()) else {
+            reader.record(
+                object.child("event_source"), object.node("event_source"),
+                .invalidValue(
+                    value: text,
+                    reason: "expected one of \(EventSource.allCases.map(\.rawValue).joined(separator: ", "))"))
+            return nil
+        }
+        return source
+    }
+
+    func readSystemLog(_ object: YAMLObject?, eventSource: EventSource?) -> SystemLogSettings? {
+        var settings = SystemLogSettings()
+        guard let object else { return settings }
+        if let eventSource, !eventSource.polls {
+            reader.record(
+                object.path, object.node,
+                .invalidValue(value: nil, reason: "system_log settings need event_source: system_log or both"))
+        }
+        var ok = true
+        if let interval = object.duration("interval") {
+            if interval < 1 {
+                reader.record(
+                    object.child("interval"), object.node("interval"),
+                    .invalidValue(value: object.string("interval"), reason: "must be at least 1s"))
+                ok = false
+            }
+            settings.interval = interval
+        } else if object.has("interval") {
+            ok = false
+        }
+        if let overlap = object.duration("overlap") {
+            settings.overlap = overlap
+        } else if object.has("overlap") {
+            ok = false
+        }
+        if let grace = object.duration("hook_grace") {
+            settings.hookGrace = grace
+        } else if object.has("hook_grace") {
+            ok = false
+        }
+        object.finish()
+        return ok ? settings : nil
+    }
+
+    func readOkta(_ object: YAMLObject?, polls: Bool = false) -> OktaSettings? {
         guard let object else { return nil }
         let urlText = object.string("url", required: true)
         let allowHTTP = object.bool("allow_insecure_http") ?? false
@@ -376,7 +433,10 @@ struct ServiceConfigurationReader {
             let clientId = oauth.string("client_id", required: true)
             let key = oauth.secret("private_key")
             let keyId = oauth.string("key_id")
-            let scopes = oauth.stringList("scopes") ?? ["okta.users.read", "okta.apps.read", "okta.devices.read"]
+            // Polling the System Log needs `okta.logs.read` too (SPEC §17).
+            let scopes =
+                oauth.stringList("scopes")
+                ?? ["okta.users.read", "okta.apps.read", "okta.devices.read"] + (polls ? ["okta.logs.read"] : [])
             oauth.finish()
             if let clientId, let key {
                 credentials = .oauth(OAuthServiceApp(clientId: clientId, privateKey: key, keyId: keyId, scopes: scopes))
@@ -656,7 +716,9 @@ struct ServiceConfigurationReader {
             }
             names[connector.name.lowercased()] = names[connector.name.lowercased()] ?? path
             slugs[connector.slug] = slugs[connector.slug] ?? path
-            if let first = paths[connector.eventHook.path] {
+            if !connector.eventSource.takesHooks {
+                // A connector that only polls serves no hook path.
+            } else if let first = paths[connector.eventHook.path] {
                 reader.record(
                     "\(path).event_hook.path", nil,
                     .duplicate(value: connector.eventHook.path, firstAt: "\(first).event_hook.path"))

@@ -34,6 +34,9 @@ extension ConnectorSettings {
             ]
         }
         parts.append(String(reconcile.maxRemovalShare))
+        parts += [
+            eventSource.rawValue, String(systemLog.interval), String(systemLog.overlap), String(systemLog.hookGrace),
+        ]
         return parts.joined(separator: "\u{1F}")
     }
 }

@@ -224,13 +224,20 @@ public struct ConnectorSettings: Sendable {
     public var mapper: UserMapper
     public var sink: SinkSettings
     public var reconcile: ReconcileSettings
+    /// Where events come from: event hooks, System Log polling, or both (SPEC §17).
+    public var eventSource: EventSource
+    /// How the System Log is polled when ``eventSource`` includes it.
+    public var systemLog: SystemLogSettings
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
     public init(
         name: String, slug: String, server: String, active: Bool, okta: OktaSettings, userStatuses: [OktaUserStatus],
         schedule: Schedule, eventHook: EventHookSettings, enrich: EnrichSettings, mapper: UserMapper,
-        sink: SinkSettings, reconcile: ReconcileSettings
+        sink: SinkSettings, reconcile: ReconcileSettings, eventSource: EventSource = .hooks,
+        systemLog: SystemLogSettings = SystemLogSettings()
     ) {
+        self.eventSource = eventSource
+        self.systemLog = systemLog
         self.name = name
         self.slug = slug
         self.server = server
@@ -243,6 +250,41 @@ public struct ConnectorSettings: Sendable {
         self.mapper = mapper
         self.sink = sink
         self.reconcile = reconcile
+    }
+}
+
+/// Where a connector's events come from (SPEC §17).
+public enum EventSource: String, Sendable, Hashable, CaseIterable {
+    /// Okta event hook deliveries to the listener (the default).
+    case hooks
+    /// Polling Okta's System Log (`GET /api/v1/logs`): no inbound endpoint needed.
+    case systemLog = "system_log"
+    /// Hooks for latency, polling to fill the deliveries Okta missed.
+    case both
+
+    /// Whether the listener takes this connector's event hook deliveries.
+    public var takesHooks: Bool { self != .systemLog }
+    /// Whether the connector polls the System Log.
+    public var polls: Bool { self != .hooks }
+}
+
+/// How the System Log is polled (SPEC §17).
+public struct SystemLogSettings: Sendable, Hashable {
+    /// Seconds between polls once the poller has caught up.
+    public var interval: TimeInterval
+    /// How far before the newest event already stored a poll starts when it has no `next` link to
+    /// follow (first start, a cursor Okta refused): System Log data is eventually consistent, and
+    /// the `uuid` dedupe makes re-reading harmless.
+    public var overlap: TimeInterval
+    /// With `both`: how long a polled event is left for its hook delivery before polling stores it
+    /// (and counts it as a missed delivery).
+    public var hookGrace: TimeInterval
+
+    /// Creates the settings: 10 s interval, 60 s overlap, 15 s hook grace by default.
+    public init(interval: TimeInterval = 10, overlap: TimeInterval = 60, hookGrace: TimeInterval = 15) {
+        self.interval = interval
+        self.overlap = overlap
+        self.hookGrace = hookGrace
     }
 }
 

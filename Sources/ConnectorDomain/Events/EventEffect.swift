@@ -91,13 +91,24 @@ extension OktaLogEvent {
             .union(deviceEventTypes).union(lifecycle).union(["user.lifecycle.delete.initiated"])).sorted()
     }()
 
-    /// The event type as a metrics label: one of ``subscribedEventTypes``, or `other` — labels come
+    /// Event types the System Log records but event hooks cannot deliver (SPEC §16: not eligible):
+    /// System Log polling reads them, so the changes they stand for do not wait for the reconcile.
+    public static let systemLogOnlyEventTypes: Set<String> = [
+        "user.account.expire_password", "user.lifecycle.delete.completed",
+    ]
+
+    /// The event types System Log polling asks for (SPEC §17): the subscribed ones and those only
+    /// the System Log has, sorted.
+    public static let polledEventTypes: [String] = subscribedEventTypes + systemLogOnlyEventTypes.sorted()
+
+    /// The event type as a metrics label: one of ``polledEventTypes``, or `other` — labels come
     /// from a bounded set whatever a delivery carries.
     public static func metricLabel(forType type: String) -> String {
-        subscribedEventTypeSet.contains(type) ? type : "other"
+        polledEventTypeSet.contains(type) ? type : "other"
     }
 
     static let subscribedEventTypeSet = Set(subscribedEventTypes)
+    static let polledEventTypeSet = Set(polledEventTypes)
 
     /// What this event means for its subject user.
     public var interpretation: EventInterpretation {
@@ -110,7 +121,9 @@ extension OktaLogEvent {
             effect.refresh = [.user]
         } else if Self.userRefreshEventTypes.contains(eventType) {
             effect.refresh = [.user]
-        } else if eventType == "user.lifecycle.delete.initiated" {
+        } else if eventType == "user.account.expire_password" {
+            effect.refresh = [.user]
+        } else if eventType == "user.lifecycle.delete.initiated" || eventType == "user.lifecycle.delete.completed" {
             effect.remove = true
         } else if Self.appEventTypes.contains(eventType) {
             effect.refresh = [.apps]

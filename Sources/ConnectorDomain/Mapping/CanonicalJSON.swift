@@ -1,5 +1,3 @@
-import Crypto
-
 /// The one canonical JSON form of a mapped record, so that equal records are equal bytes and hash
 /// equal across runs, processes and machines.
 ///
@@ -23,13 +21,6 @@ public enum CanonicalJSON {
     /// - Returns: JSON text.
     public static func string(_ value: JSONValue) -> String {
         String(decoding: encode(value), as: UTF8.self)
-    }
-
-    /// Lowercase hex SHA-256 of the canonical bytes.
-    /// - Parameter value: The value to hash.
-    /// - Returns: 64 hex digits.
-    public static func sha256Hex(_ value: JSONValue) -> String {
-        hex(SHA256.hash(data: encode(value)))
     }
 
     /// Lowercase hex of a digest.

@@ -27,6 +27,11 @@ public struct RetryPolicy: Sendable {
     /// The default for the Okta client.
     public static let okta = RetryPolicy()
 
+    /// Between attempts to reach a store that failed (a database restarting, a full disk): short,
+    /// so that work resumes within seconds of the store coming back, however long it was away;
+    /// a failing attempt costs one round trip.
+    public static let storeOutage = RetryPolicy(maximumAttempts: .max, initialDelay: 1, maximumDelay: 10)
+
     /// The backoff before a retry: between half and all of `min(maximumDelay, initialDelay × 2^(attempt-1))`.
     /// - Parameters:
     ///   - attempt: The attempt that failed, from 1.

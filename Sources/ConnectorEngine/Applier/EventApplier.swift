@@ -67,7 +67,7 @@ public final class EventApplier: Service, Sendable {
     ///     for one user cost one refresh.
     ///   - refreshConcurrency: Okta refreshes in flight at most.
     ///   - maximumAttempts: Attempts before an event whose refresh keeps failing is marked failed.
-    ///   - retry: Backoff between attempts of one event (and after store errors).
+    ///   - retry: Backoff between attempts of one event (store errors use ``RetryPolicy/storeOutage``).
     ///   - health: Where the applier reports trouble.
     ///   - fence: The worker lease its writes must carry (`nil`: unfenced, one process).
     public init(
@@ -128,7 +128,8 @@ public final class EventApplier: Service, Sendable {
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 storeFailures += 1
-                let delay = retry.delay(afterAttempt: storeFailures, random: Double.random(in: 0..<1))
+                let delay = RetryPolicy.storeOutage.delay(
+                    afterAttempt: storeFailures, random: Double.random(in: 0..<1))
                 logger.error(
                     "applying events failed; retrying",
                     metadata: ["error": "\(error)", "retry_in_seconds": "\(Int(delay.rounded(.up)))"])

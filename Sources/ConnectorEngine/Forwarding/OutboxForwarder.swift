@@ -22,6 +22,9 @@ public final class OutboxForwarder: Service, Sendable {
     let batchSize: Int
     let idleWait: TimeInterval
     let maximumBackoff: TimeInterval
+    /// The worker lease this replica holds for the connector, when it runs under one (`serve`):
+    /// every batch is checked against the store's lease before it goes out.
+    let fence: WorkerFenceHolder?
     // Not an AsyncStream: a stream whose waiting task is cancelled (the idle timer won) is finished
     // for good, and every later wait would return at once.
     private let wakeUp = WakeSignal()
@@ -32,8 +35,10 @@ public final class OutboxForwarder: Service, Sendable {
     /// Creates a forwarder.
     public init(
         connector: String, store: any StateStore, sink: any RecordSink, clock: any WallClock, logger: Logger,
-        batchSize: Int = 500, idleWait: TimeInterval = 1, maximumBackoff: TimeInterval = 300
+        batchSize: Int = 500, idleWait: TimeInterval = 1, maximumBackoff: TimeInterval = 300,
+        fence: WorkerFenceHolder? = nil
     ) {
+        self.fence = fence
         self.connector = connector
         self.store = store
         self.sink = sink
@@ -86,11 +91,19 @@ public final class OutboxForwarder: Service, Sendable {
                     "sink did not take the batch; retrying",
                     metadata: ["error": "\(error)", "retry_in_s": "\(Int64(saturating: delay.rounded(.up)))"])
                 await pause(delay)
+            } catch let error as StoreError where error.isFenced {
+                // Another replica took the connector over: its forwarder sends from now on, and
+                // the supervisor stops this one as soon as its lease keeper notices.
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                failures += 1
+                currentState.withLock { $0 = .notLeaseHolder(error.description) }
+                logger.notice("not forwarding: this replica no longer holds the connector's worker lease")
+                await pause(backoff(failures: failures, error: nil))
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
-                // The store failed (disk full, database down): the outbox is intact; try again later.
+                // The store failed (disk full, database down): the outbox is intact; try again soon.
                 failures += 1
-                let delay = backoff(failures: failures, error: nil)
+                let delay = RetryPolicy.storeOutage.delay(afterAttempt: failures, random: Double.random(in: 0..<1))
                 currentState.withLock { $0 = .storeUnavailable("\(error)") }
                 logger.error(
                     "outbox store failed; retrying",
@@ -144,6 +157,7 @@ public final class OutboxForwarder: Service, Sendable {
             seqs[entry.userId, default: []].append(entry.seq)
         }
         let ordered = Array(latest.values.sorted { $0.seq < $1.seq }.prefix(batchSize))
+        try await checkFence()
         return try await deliver(ordered, seqs: seqs)
     }
 
@@ -208,6 +222,19 @@ public final class OutboxForwarder: Service, Sendable {
         return included.count
     }
 
+    /// Refuses to send unless the store's worker lease is still the one this replica holds: a
+    /// replica that hung past its lease (and was taken over) never sends an older version of a
+    /// record after the new holder sent a newer one.
+    /// - Throws: ``StoreError/fenced(connector:epoch:)`` when the lease is not ours any more.
+    private func checkFence() async throws {
+        guard let fence else { return }
+        guard let held = fence.current else { throw StoreError.fenced(connector: connector, epoch: 0) }
+        // Lease times are wall-clock times shared between replicas, whatever the forwarder's clock.
+        guard held.admits(try await store.workerLease(connector: connector), at: Timestamp(Date())) else {
+            throw StoreError.fenced(connector: connector, epoch: held.epoch)
+        }
+    }
+
     private func countSinkError(_ kind: String) {
         Counter(label: "okta_connector_sink_errors_total", dimensions: [("connector", connector), ("kind", kind)])
             .increment()
@@ -234,12 +261,15 @@ public enum ForwarderState: Sendable, Hashable, CustomStringConvertible {
     case sinkRejectsCredentials(String)
     /// The store failed while reading or marking the outbox.
     case storeUnavailable(String)
+    /// Another replica holds the connector's worker lease and forwards its outbox.
+    case notLeaseHolder(String)
 
     /// The failure, if any.
     public var lastError: String? {
         switch self {
         case .healthy: return nil
-        case .sinkUnavailable(let error), .sinkRejectsCredentials(let error), .storeUnavailable(let error):
+        case .sinkUnavailable(let error), .sinkRejectsCredentials(let error), .storeUnavailable(let error),
+            .notLeaseHolder(let error):
             return error
         }
     }
@@ -250,6 +280,7 @@ public enum ForwarderState: Sendable, Hashable, CustomStringConvertible {
         case .sinkUnavailable: return "sink unavailable"
         case .sinkRejectsCredentials: return "sink rejects credentials"
         case .storeUnavailable: return "store unavailable"
+        case .notLeaseHolder: return "another replica forwards"
         }
     }
 }

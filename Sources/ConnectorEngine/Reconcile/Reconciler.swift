@@ -384,7 +384,7 @@ public struct Reconciler: Sendable {
         let outcomes = try await store.commit(
             UserWriteBatch(
                 connector: connector.slug, changes: changes, seenInRun: runId, at: Timestamp(clock.now),
-                rawDigests: digests))
+                runFence: RunGate.runFence, rawDigests: digests))
         for outcome in outcomes {
             switch outcome {
             case .created: state.counts.created += 1
@@ -448,7 +448,8 @@ public struct Reconciler: Sendable {
                 UserChange.remove(userId: $0, reason: state.notSelected.contains($0) ? .statusNotSelected : .notListed)
             }
             let outcomes = try await store.commit(
-                UserWriteBatch(connector: connector.slug, changes: batch, at: Timestamp(clock.now)))
+                UserWriteBatch(
+                    connector: connector.slug, changes: batch, at: Timestamp(clock.now), runFence: RunGate.runFence))
             state.counts.removed += outcomes.filter { if case .removed = $0 { true } else { false } }.count
         }
     }

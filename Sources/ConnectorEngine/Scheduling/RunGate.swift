@@ -12,6 +12,11 @@ import Synchronization
 /// (returns, throws or is cancelled), so they can never leak; a lease whose holder died lapses at
 /// its expiry or as soon as another process on the same host sees the holder gone.
 public final class RunGate: Sendable {
+    /// The run lease the current task runs under (set by ``admit(_:_:)`` for its body): a run's
+    /// writes carry it, and the store refuses them once the lease lapsed or passed to another
+    /// process, so a run that hung past its lease can never write over a newer run's results.
+    @TaskLocal public static var runFence: RunFence?
+
     private let running = Mutex<Set<String>>([])
     let leases: (any RunLeases)?
     let identity: ProcessIdentity
@@ -84,7 +89,10 @@ public final class RunGate: Sendable {
             }
             defer { group.cancelAll() }
             do {
-                return .success(try await body())
+                return .success(
+                    try await Self.$runFence.withValue(RunFence(holder: identity.description)) {
+                        try await body()
+                    })
             } catch {
                 return .failure(error)
             }

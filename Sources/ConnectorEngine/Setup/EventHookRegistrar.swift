@@ -20,6 +20,8 @@ public enum EventHookRegistrar {
         case pathMismatch(url: String, urlPath: String, hookPath: String, connector: String)
         /// The connector has no hook secret to give Okta.
         case noSecret(connector: String)
+        /// The connector polls the System Log only: `serve` answers no hook path for it.
+        case pollsOnly(connector: String)
 
         public var description: String {
             switch self {
@@ -30,6 +32,10 @@ public enum EventHookRegistrar {
                     + "or change event_hook.path and reload serve first"
             case .noSecret(let connector):
                 return "connector \"\(connector)\" has no event hook secret (event_hook.secrets)"
+            case .pollsOnly(let connector):
+                return
+                    "connector \"\(connector)\" has event_source: system_log, so serve takes no event hook deliveries "
+                    + "for it; set event_source to hooks or both (with event_hook) to register a hook"
             }
         }
     }
@@ -72,6 +78,7 @@ public enum EventHookRegistrar {
     public static func register(connector: ConnectorSettings, publicURL: URL, client: OktaAPIClient) async throws
         -> Outcome
     {
+        guard connector.eventSource.takesHooks else { throw Refusal.pollsOnly(connector: connector.name) }
         guard publicURL.path == connector.eventHook.path else {
             throw Refusal.pathMismatch(
                 url: publicURL.absoluteString, urlPath: publicURL.path, hookPath: connector.eventHook.path,

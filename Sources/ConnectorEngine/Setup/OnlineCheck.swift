@@ -55,6 +55,17 @@ public enum OnlineCheck {
                 _ = try await iterator.next()
             }
         }
+        if connector.eventSource.polls {
+            // One page of one event, newest first: a bounded query, so it reads nothing it does not need.
+            await probe("Okta System Log (okta.logs.read)", url: connector.okta.url) {
+                var components = URLComponents(
+                    url: client.orgURL.appendingPathComponent("/api/v1/logs"), resolvingAgainstBaseURL: false)!
+                components.queryItems = [
+                    URLQueryItem(name: "limit", value: "1"), URLQueryItem(name: "sortOrder", value: "DESCENDING"),
+                ]
+                _ = try await client.systemLogPage(url: components.url!.absoluteString)
+            }
+        }
         await probe("sink (\(connector.sink.summary))", url: connector.sink.tokenURL) {
             switch connector.sink {
             case .http(let settings):

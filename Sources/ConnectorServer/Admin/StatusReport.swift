@@ -30,6 +30,10 @@ public struct StatusReport: Sendable {
         public var workerHolder: String?
         /// The connector's health, known only to the process running it (`nil` when read from the store alone).
         public var health: ConnectorHealth?
+        /// `hooks`, `system_log` or `both` (SPEC §17).
+        public var eventSource: String = "hooks"
+        /// Where System Log polling stands, when the connector polls and has polled.
+        public var systemLog: SystemLogCursor?
     }
 
     public var generatedAt: Date
@@ -49,7 +53,8 @@ public struct StatusReport: Sendable {
                 store: view.store, name: settings.name, slug: settings.slug, server: settings.server,
                 active: settings.active, oktaURL: settings.okta.url.absoluteString,
                 statuses: settings.userStatuses.map(\.rawValue), schedule: "\(settings.schedule)",
-                hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug))
+                hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug),
+                eventSource: settings.eventSource.rawValue)
             status.health = runtime.health
             connectors.append(status)
         }
@@ -59,14 +64,14 @@ public struct StatusReport: Sendable {
     /// One connector's status read from the store.
     public static func connector(
         store: any StateStore, name: String, slug: String, server: String, active: Bool, oktaURL: String,
-        statuses: [String], schedule: String, hookPath: String, lastDelivery: Date?
+        statuses: [String], schedule: String, hookPath: String, lastDelivery: Date?, eventSource: String = "hooks"
     ) async throws -> Connector {
         let outbox = try await store.outboxStats(connector: slug)
         // Another process (the CLI) knows the newest delivery only from the store.
         let stored = try await store.latestDeliveryReceived(connector: slug)?.date
         let lastDelivery = [lastDelivery, stored].compactMap { $0 }.max()
         let lease = try await store.workerLease(connector: slug)
-        return Connector(
+        var connector = Connector(
             name: name, slug: slug, server: server, active: active, oktaURL: oktaURL, statuses: statuses,
             schedule: schedule, hookPath: hookPath, nextDue: try await store.scheduleState(connector: slug)?.nextDueAt,
             lastDelivery: lastDelivery, inboxDepth: try await store.inboxDepth(connector: slug),
@@ -76,6 +81,24 @@ public struct StatusReport: Sendable {
             failedEvents: try await store.failedEventCount(connector: slug),
             runs: try await store.runs(connector: slug, limit: 30),
             workerHolder: lease.flatMap { $0.expiresAt.date > Date() ? $0.holder : nil }, health: nil)
+        connector.eventSource = eventSource
+        if eventSource != "hooks" { connector.systemLog = try await store.systemLogCursor(connector: slug) }
+        return connector
+    }
+
+    /// The System Log polling state as JSON: lag, last poll and its outcome, events only polling found.
+    static func systemLogJSON(_ cursor: SystemLogCursor, now: Date) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "polledEvents": .integer(cursor.polledEvents), "missedDeliveries": .integer(cursor.missedDeliveries),
+        ]
+        if let newest = cursor.newestPublished {
+            object["newestPublished"] = .string(newest.iso8601)
+            object["lagSeconds"] = .double(max(0, now.timeIntervalSince(newest.date)).rounded())
+        }
+        if let at = cursor.lastPollAt { object["lastPollAt"] = .string(at.iso8601) }
+        if let outcome = cursor.lastOutcome { object["lastOutcome"] = .string(outcome) }
+        if let at = cursor.lastSucceededAt { object["lastSucceededAt"] = .string(at.iso8601) }
+        return .object(object)
     }
 
     static func runJSON(_ run: RunRecord) -> JSONValue {
@@ -111,6 +134,10 @@ public struct StatusReport: Sendable {
                         "runs": .array(connector.runs.prefix(10).map(StatusReport.runJSON)),
                     ]
                     if let holder = connector.workerHolder { object["workerHolder"] = .string(holder) }
+                    object["eventSource"] = .string(connector.eventSource)
+                    if let cursor = connector.systemLog {
+                        object["systemLog"] = StatusReport.systemLogJSON(cursor, now: generatedAt)
+                    }
                     if let health = connector.health {
                         object["health"] = .string(health.state)
                         if let reason = health.reason { object["healthReason"] = .string(reason) }

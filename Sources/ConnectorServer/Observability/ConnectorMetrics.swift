@@ -71,6 +71,15 @@ public final class ConnectorMetrics: Sendable {
             "Unix time at which the last successful, non-dry reconcile ended (alert when too old).",
         "okta_connector_reconcile_in_progress": "1 while a reconcile of the connector runs (in any process).",
         "okta_connector_build_info": "Always 1; the version and git commit of the running binary as labels.",
+        "okta_connector_system_log_polls_total":
+            "System Log polls, by connector and result (ok, rate_limited, malformed, failed).",
+        "okta_connector_system_log_events_total":
+            "Events read by System Log polling, by connector and kind (new, duplicate, missed_delivery).",
+        "okta_connector_system_log_lag_seconds":
+            "Age of the newest event System Log polling has read (now minus its published time).",
+        "okta_connector_system_log_last_poll_succeeded": "1 when the connector's last System Log poll succeeded.",
+        "okta_connector_system_log_last_success_timestamp_seconds":
+            "Unix time of the connector's last successful System Log poll (alert when too old).",
     ]
 
     /// Creates a connector's counters at 0, so that alerts see a value from the start rather than
@@ -88,6 +97,19 @@ public final class ConnectorMetrics: Sendable {
         for kind in ["retryable", "rejected", "credentials"] {
             Metrics.Counter(
                 label: "okta_connector_sink_errors_total", dimensions: [("connector", connector), ("kind", kind)]
+            )
+            .increment(by: 0)
+        }
+        for result in ["ok", "rate_limited", "malformed", "failed"] {
+            Metrics.Counter(
+                label: "okta_connector_system_log_polls_total",
+                dimensions: [("connector", connector), ("result", result)]
+            )
+            .increment(by: 0)
+        }
+        for kind in ["new", "duplicate", "missed_delivery"] {
+            Metrics.Counter(
+                label: "okta_connector_system_log_events_total", dimensions: [("connector", connector), ("kind", kind)]
             )
             .increment(by: 0)
         }
@@ -139,6 +161,23 @@ public final class ConnectorMetrics: Sendable {
                     max(0, now.timeIntervalSince(oldest.date)))
             } else {
                 gauge("okta_connector_apply_lag_seconds", [("connector", slug)], 0)
+            }
+            if connector.settings.eventSource.polls,
+                let cursor = try? await store.systemLogCursor(connector: slug)
+            {
+                if let newest = cursor.newestPublished {
+                    gauge(
+                        "okta_connector_system_log_lag_seconds", [("connector", slug)],
+                        max(0, now.timeIntervalSince(newest.date)))
+                }
+                gauge(
+                    "okta_connector_system_log_last_poll_succeeded", [("connector", slug)],
+                    cursor.lastOutcome == "ok" ? 1 : 0)
+                if let success = cursor.lastSucceededAt {
+                    gauge(
+                        "okta_connector_system_log_last_success_timestamp_seconds", [("connector", slug)],
+                        Double(success.millisecondsSinceEpoch) / 1000)
+                }
             }
             let health = connector.health
             for state in ConnectorHealth.states {

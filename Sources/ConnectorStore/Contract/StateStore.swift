@@ -26,7 +26,8 @@ public protocol UserStateStore: Sendable {
     /// Marks present users as seen by a run (their ``StoredUser/lastSeenRun``; mark and sweep leaves
     /// them alone) where their stored raw-input digest is still the given one: a user listed
     /// byte-identical to its stored read needs nothing else, and its row is left as it is. One
-    /// transaction, writing only the narrow digest rows.
+    /// transaction, writing only the narrow digest rows. Not fenced by the run lease: a mark names
+    /// its run, so a lapsed run's marks never count for another run's sweep.
     /// - Parameters:
     ///   - digests: User id to the digest of the user as listed now.
     /// - Returns: The users marked; the others changed since their digest was read (an event was
@@ -216,9 +217,25 @@ public protocol ScheduleStateStore: Sendable {
     func saveScheduleState(_ state: ScheduleState) async throws
 }
 
+/// The System Log polling position per connector (SPEC §17).
+public protocol SystemLogCursorStore: Sendable {
+    /// The connector's cursor, if it ever polled.
+    func systemLogCursor(connector: String) async throws -> SystemLogCursor?
+
+    /// Adds polled events to the inbox (deduplicated by `uuid`, like deliveries) and moves the
+    /// cursor in the same transaction: a restart neither loses nor repeats a page. The newest
+    /// `published` only moves forward; the poll is recorded `ok`.
+    /// - Returns: The `uuid`s of the events that were new to the inbox.
+    func storePolledEvents(_ page: PolledEventPage) async throws -> [String]
+
+    /// Records a poll that stored nothing (a failure, or events left for their hooks), leaving the
+    /// position as it is.
+    func recordSystemLogPoll(connector: String, outcome: String, succeeded: Bool, at: Timestamp) async throws
+}
+
 /// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
 public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore,
-    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases
+    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases, SystemLogCursorStore
 {
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool
@@ -234,6 +251,8 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     case corruptRow(table: String, key: String, reason: String)
     /// A write carried a worker lease this replica no longer holds: refused, nothing written.
     case fenced(connector: String, epoch: Int64)
+    /// A run's write carried a run lease this process no longer holds: refused, nothing written.
+    case runFenced(connector: String, holder: String)
 
     public var description: String {
         switch self {
@@ -245,6 +264,19 @@ public enum StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case .fenced(let connector, let epoch):
             return
                 "this replica no longer holds the worker lease of \(connector) (epoch \(epoch)); the write was refused"
+        case .runFenced(let connector, let holder):
+            return
+                "the run lease of \(connector) lapsed or passed from \(holder) to another process; the run's write was refused"
+        }
+    }
+}
+
+extension StoreError {
+    /// Whether a write was refused because its writer lost a lease (worker or run).
+    public var isFenced: Bool {
+        switch self {
+        case .fenced, .runFenced: return true
+        default: return false
         }
     }
 }

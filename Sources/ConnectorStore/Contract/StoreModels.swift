@@ -39,6 +39,10 @@ public struct UserWriteBatch: Sendable {
     /// The worker lease the writer believes it holds: the batch is refused unless the store's lease
     /// is still exactly this one and not lapsed (a replica that lost its lease writes nothing).
     public var fence: WorkerFence?
+    /// The run lease the writer (a reconcile) believes it holds: the batch is refused unless the
+    /// store's run lease still names this holder and has not lapsed (a run whose lease lapsed, and
+    /// which another process may have started again, writes nothing).
+    public var runFence: RunFence?
     /// The raw-input digest (``ConnectorDomain/UserInputDigester``) of upserted users read from a
     /// listing, stored with them for the next reconcile's fast path. An upsert without one clears
     /// the stored digest (its snapshot came another way).
@@ -47,7 +51,7 @@ public struct UserWriteBatch: Sendable {
     /// Creates a batch.
     public init(
         connector: String, changes: [UserChange], seenInRun: Int64? = nil, appliedInboxEvents: [Int64] = [],
-        at: Timestamp, fence: WorkerFence? = nil, rawDigests: [String: String] = [:]
+        at: Timestamp, fence: WorkerFence? = nil, runFence: RunFence? = nil, rawDigests: [String: String] = [:]
     ) {
         self.rawDigests = rawDigests
         self.connector = connector
@@ -56,6 +60,22 @@ public struct UserWriteBatch: Sendable {
         self.appliedInboxEvents = appliedInboxEvents
         self.at = at
         self.fence = fence
+        self.runFence = runFence
+    }
+}
+
+/// A fencing token for the writes of a run: the holder of the connector's run lease.
+public struct RunFence: Sendable, Hashable {
+    /// `host pid incarnation` of the holder (``ProcessIdentity``).
+    public var holder: String
+
+    /// Creates a fence.
+    public init(holder: String) { self.holder = holder }
+
+    /// Whether a run lease as stored still grants writes with this fence at an instant.
+    public func admits(_ lease: RunLease?, at: Timestamp) -> Bool {
+        guard let lease else { return false }
+        return lease.holder == holder && lease.expiresAt > at
     }
 }
 
@@ -531,4 +551,70 @@ public struct WorkerLease: Sendable, Hashable {
 
     /// The holder as a process identity, when it parses.
     public var holderIdentity: ProcessIdentity? { ProcessIdentity(description: holder) }
+}
+
+/// Where a connector's System Log polling stands, kept in the same transaction as the events each
+/// poll stored (SPEC §17), with what status output shows about it.
+public struct SystemLogCursor: Sendable, Hashable {
+    public var connector: String
+    /// The `next` link of the last page stored: the next poll follows it (Okta's polling pattern).
+    public var nextURL: String?
+    /// The newest `published` among the events polling read, for the lag and an overlap restart.
+    public var newestPublished: Timestamp?
+    /// The `uuid` of that event.
+    public var newestUUID: String?
+    /// When the last poll ended, whatever its outcome.
+    public var lastPollAt: Timestamp?
+    /// The last poll's outcome for operators: `ok`, or `failed: <reason>`.
+    public var lastOutcome: String?
+    /// When a poll last succeeded.
+    public var lastSucceededAt: Timestamp?
+    /// Events polling stored that no hook had delivered before (every new event with `system_log`).
+    public var polledEvents: Int64
+    /// With `both`: events polling stored after the hook grace, i.e. deliveries Okta missed.
+    public var missedDeliveries: Int64
+
+    /// Creates the model.
+    public init(
+        connector: String, nextURL: String? = nil, newestPublished: Timestamp? = nil, newestUUID: String? = nil,
+        lastPollAt: Timestamp? = nil, lastOutcome: String? = nil, lastSucceededAt: Timestamp? = nil,
+        polledEvents: Int64 = 0, missedDeliveries: Int64 = 0
+    ) {
+        self.connector = connector
+        self.nextURL = nextURL
+        self.newestPublished = newestPublished
+        self.newestUUID = newestUUID
+        self.lastPollAt = lastPollAt
+        self.lastOutcome = lastOutcome
+        self.lastSucceededAt = lastSucceededAt
+        self.polledEvents = polledEvents
+        self.missedDeliveries = missedDeliveries
+    }
+}
+
+/// One page of polled System Log events to store, with the cursor position after it.
+public struct PolledEventPage: Sendable, Hashable {
+    public var connector: String
+    /// The events to add to the inbox (deduplicated by `uuid` with hook deliveries).
+    public var events: [InboxEvent]
+    /// The link to follow next; `nil` keeps the stored one (a page read again later).
+    public var nextURL: String?
+    /// Whether events new to the inbox count as missed deliveries (`both`).
+    public var newEventsAreMissedDeliveries: Bool
+    public var receivedAt: Timestamp
+
+    /// Creates a page.
+    public init(
+        connector: String, events: [InboxEvent], nextURL: String?, newEventsAreMissedDeliveries: Bool,
+        receivedAt: Timestamp
+    ) {
+        self.connector = connector
+        self.events = events
+        self.nextURL = nextURL
+        self.newEventsAreMissedDeliveries = newEventsAreMissedDeliveries
+        self.receivedAt = receivedAt
+    }
+
+    /// The `event_id` column of polled events: they came in no hook delivery.
+    public static let eventId = "system-log"
 }

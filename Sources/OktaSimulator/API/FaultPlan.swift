@@ -20,7 +20,8 @@ public struct FaultPlan: Sendable, Codable, Hashable {
     public var droppedConnections: Int
     /// From this page of a user listing on (1-based), the `next` link repeats the request's own cursor.
     public var repeatNextCursorFromPage: Int?
-    /// The next N user listings answer a body that is not valid JSON.
+    /// The next N user listings answer a body that is not valid JSON (System Log pages too, when
+    /// `pathPrefix` is `/api/v1/logs`).
     public var malformedPages: Int
     /// Token revocation: every Management API call answers `401 E0000011` (whatever its path) until
     /// this is cleared, as when an admin revokes the connector's API token or deactivates its service app.
@@ -108,6 +109,16 @@ final class FaultInjector: Sendable {
                 return .slow(plan.slowDelay)
             }
             return .none
+        }
+    }
+
+    /// Whether the next System Log page should be malformed (counted down), when the plan's path
+    /// prefix names this path; a plan without a prefix leaves the System Log alone.
+    func takeMalformedPage(path: String) -> Bool {
+        plan.withLock { plan in
+            guard plan.malformedPages > 0, let prefix = plan.pathPrefix, path.hasPrefix(prefix) else { return false }
+            plan.malformedPages -= 1
+            return true
         }
     }
 

@@ -29,6 +29,7 @@ struct OktaAPIMiddleware: RouterMiddleware {
             return (OktaBucket.userLinks, "okta.users.read")
         case "apps": return (OktaBucket.apps, "okta.apps.read")
         case "devices": return (OktaBucket.devices, "okta.devices.read")
+        case "logs": return (OktaBucket.logs, "okta.logs.read")
         case "eventHooks":
             return (OktaBucket.eventHooks, method == .get ? "okta.eventHooks.read" : "okta.eventHooks.manage")
         default: return (OktaBucket.userGet, nil)
@@ -131,6 +132,7 @@ struct OktaAPIMiddleware: RouterMiddleware {
 
     static let allScopes: Set<String> = [
         "okta.users.read", "okta.apps.read", "okta.devices.read", "okta.eventHooks.read", "okta.eventHooks.manage",
+        "okta.logs.read",
     ]
 
     func rateHeaders(_ decision: RateLimiter.Decision) -> HTTPFields {

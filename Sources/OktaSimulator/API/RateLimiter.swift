@@ -21,7 +21,7 @@ public struct RateLimitSettings: Sendable, Codable, Hashable {
     /// Okta's last published Enterprise per-minute limits.
     public static let enterprise = RateLimitSettings(limits: [
         OktaBucket.usersList: 600, OktaBucket.userGet: 2000, OktaBucket.userLinks: 1000, OktaBucket.apps: 100,
-        OktaBucket.devices: 150, OktaBucket.eventHooks: 100, OktaBucket.token: 600,
+        OktaBucket.devices: 150, OktaBucket.eventHooks: 100, OktaBucket.logs: 120, OktaBucket.token: 600,
     ])
 }
 
@@ -33,6 +33,7 @@ public enum OktaBucket {
     public static let apps = "/api/v1/apps*"
     public static let devices = "/api/v1/devices*"
     public static let eventHooks = "/api/v1/eventHooks*"
+    public static let logs = "/api/v1/logs"
     public static let token = "/oauth2/v1/token"
 }
 

@@ -1,0 +1,33 @@
+import ConnectorStore
+import Foundation
+import Logging
+import PostgreSQLStore
+import PostgresNIO
+import SQLiteStore
+
+/// The store a benchmark measures: a SQLite file in its folder, or a fresh database of its own on
+/// a PostgreSQL server (created on the server named by the URL).
+enum BenchStore {
+    static let quiet: Logger = {
+        var logger = Logger(label: "bench-store")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// - Parameters:
+    ///   - postgresURL: The server for a PostgreSQL store; `nil` for SQLite.
+    ///   - directory: Where the SQLite file goes.
+    static func make(postgresURL: String?, directory: URL) async throws -> any StateStore {
+        guard let postgresURL else {
+            return try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+        }
+        let server = try PostgreSQLLocation(url: postgresURL)
+        let name = "okta_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        _ = try await PostgreSQLStateStore.administer(server, logger: quiet) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quiet)
+        }
+        var location = server
+        location.database = name
+        return try await PostgreSQLStateStore(location: location, logger: quiet)
+    }
+}
