@@ -37,7 +37,7 @@ for target in "${targets[@]}"; do
     list="${sources[$target]:-}"
     if [[ "$target" == configuration ]]; then
         # The loader with Yams as one module named Yams (the loader calls `Yams.compose`), Yams's C
-        # parser compiled with the sanitizer, every domain file but the hash that needs swift-crypto.
+        # parser compiled with the sanitizer, every domain file but those that need swift-crypto.
         yams=.build/checkouts/Yams/Sources
         if [[ ! -d "$yams" ]]; then
             echo "fuzz configuration: SKIPPED (no $yams: run swift build first)"
@@ -49,7 +49,7 @@ for target in "${targets[@]}"; do
                 -o "$build/cyaml/$(basename "$c" .c).o"
         done
         list="Fuzz/configuration.swift Fuzz/support/sha256_stand_in.swift $(ls Sources/ConnectorConfiguration/*.swift \
-            Sources/ConnectorConfiguration/*/*.swift) $(ls Sources/ConnectorDomain/*/*.swift | grep -v 'CanonicalJSON+SHA256') \
+            Sources/ConnectorConfiguration/*/*.swift) $(grep -L '^import Crypto$' Sources/ConnectorDomain/*/*.swift) \
             $(ls "$yams"/Yams/*.swift)"
         module=Yams
         extra=(-D SWIFT_PACKAGE -I "$yams/CYaml/include" "$build"/cyaml/*.o)

@@ -75,6 +75,12 @@ public final class OktaAPIClient: Sendable {
             bucket: .usersList, endpoint: "GET /api/v1/users")
     }
 
+    /// The same listing as ``listUsers(statuses:limit:)``, each page located but not decoded.
+    public func listUserPages(statuses: [OktaUserStatus], limit: Int = 200) -> OktaUserPages {
+        let pages: OktaPages<OktaUser> = listUsers(statuses: statuses, limit: limit)
+        return OktaUserPages(client: self, first: pages.first)
+    }
+
     /// One user; `OktaError.notFound` when Okta answers `404 E0000007` (deleted user).
     public func user(id: String) async throws -> OktaUser {
         try decode(
@@ -426,39 +432,83 @@ public struct OktaPages<Item: Decodable & Sendable>: AsyncSequence, Sendable {
     let endpoint: String
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(client: client, next: first, bucket: bucket, endpoint: endpoint)
+        Iterator(cursor: PageCursor(client: client, next: first, bucket: bucket, endpoint: endpoint))
     }
 
     public struct Iterator: AsyncIteratorProtocol {
-        let client: OktaAPIClient
-        var next: String?
-        let bucket: OktaBucket
-        let endpoint: String
-        var seen: Set<String> = []
+        var cursor: PageCursor
 
         public mutating func next() async throws -> [Item]? {
-            guard let url = next else { return nil }
-            let response = try await client.send(.GET, url: url, bucket: bucket, body: nil, endpoint: endpoint)
+            guard let response = try await cursor.fetch() else { return nil }
             let items: [Item]
             do {
                 items = try JSONCoding.decoder().decode([Item].self, from: response.body)
             } catch {
-                throw OktaError.malformedResponse(endpoint: endpoint, reason: "\(error)")
+                throw OktaError.malformedResponse(endpoint: cursor.endpoint, reason: "\(error)")
             }
-            seen.insert(url)
-            if let following = LinkHeader.url(rel: "next", in: response.links) {
-                guard !seen.contains(following) else { throw OktaError.repeatedCursor(endpoint: endpoint) }
-                // Only follow links to the org itself: a link elsewhere would receive the credentials.
-                guard let target = URL(string: following), target.host == client.orgURL.host,
-                    target.scheme == client.orgURL.scheme, target.port == client.orgURL.port
-                else {
-                    throw OktaError.foreignLink(endpoint: endpoint, host: URL(string: following)?.host ?? following)
-                }
-                next = following
-            } else {
-                next = nil
-            }
+            try cursor.advance(after: response)
             return items
+        }
+    }
+}
+
+/// Pages of `GET /api/v1/users` with each user located but not decoded (``OktaUserPage``), for the
+/// reconcile's fast path.
+public struct OktaUserPages: AsyncSequence, Sendable {
+    public typealias Element = OktaUserPage
+    let client: OktaAPIClient
+    let first: String
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(cursor: PageCursor(client: client, next: first, bucket: .usersList, endpoint: "GET /api/v1/users"))
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var cursor: PageCursor
+
+        public mutating func next() async throws -> OktaUserPage? {
+            guard let response = try await cursor.fetch() else { return nil }
+            let page: OktaUserPage
+            do {
+                page = try OktaUserPage(parsing: [UInt8](response.body))
+            } catch {
+                throw OktaError.malformedResponse(endpoint: cursor.endpoint, reason: "\(error)")
+            }
+            try cursor.advance(after: response)
+            return page
+        }
+    }
+}
+
+/// Where a listing is: the next page's URL, following `Link: rel="next"` until there is none, never
+/// to the same URL twice and never away from the org.
+struct PageCursor: Sendable {
+    let client: OktaAPIClient
+    var next: String?
+    let bucket: OktaBucket
+    let endpoint: String
+    var seen: Set<String> = []
+
+    /// The current page's answer, or `nil` after the last page.
+    func fetch() async throws -> OktaResponse? {
+        guard let url = next else { return nil }
+        return try await client.send(.GET, url: url, bucket: bucket, body: nil, endpoint: endpoint)
+    }
+
+    /// Moves to the page the answer links to as `next`, if any.
+    mutating func advance(after response: OktaResponse) throws {
+        if let url = next { seen.insert(url) }
+        if let following = LinkHeader.url(rel: "next", in: response.links) {
+            guard !seen.contains(following) else { throw OktaError.repeatedCursor(endpoint: endpoint) }
+            // Only follow links to the org itself: a link elsewhere would receive the credentials.
+            guard let target = URL(string: following), target.host == client.orgURL.host,
+                target.scheme == client.orgURL.scheme, target.port == client.orgURL.port
+            else {
+                throw OktaError.foreignLink(endpoint: endpoint, host: URL(string: following)?.host ?? following)
+            }
+            next = following
+        } else {
+            next = nil
         }
     }
 }

@@ -35,6 +35,9 @@ public struct SimulatorOptions: Sendable {
     /// Where to listen; port 0 picks a free one.
     public var host = "127.0.0.1"
     public var port = 0
+    /// The org URL clients use, when it is not the listening address (for example
+    /// `https://bench.okta.com` mapped to 127.0.0.1): what `_links` and `Link` headers name.
+    public var publicURL: String?
     /// The end of the generated history.
     public var epoch: Timestamp = Timestamp.parse("2026-06-01T00:00:00Z")!
     /// Where the simulator logs.
@@ -159,7 +162,9 @@ public final class OktaSimulator: Sendable {
         }
         self.port = port
         let host = options.host.contains(":") ? "[\(options.host)]" : options.host
-        baseURL = "\(scheme)://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        var publicURL = options.publicURL ?? "\(scheme)://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        while publicURL.hasSuffix("/") { publicURL.removeLast() }
+        baseURL = publicURL
         base.value = baseURL
     }
 

@@ -258,11 +258,9 @@ public final class PostgreSQLStateStore: StateStore {
     }
 
     public func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome] {
-        let encoder = JSONCoding.encoder()
-        let encoded: [(UserChange, String?)] = try batch.changes.map { change in
+        let encoded: [(UserChange, String?)] = batch.changes.map { change in
             switch change {
-            case .upsert(let snapshot, _):
-                return (change, String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+            case .upsert(let snapshot, _): return (change, snapshot.encodedJSON)
             case .remove: return (change, nil)
             }
         }
@@ -315,9 +313,9 @@ public final class PostgreSQLStateStore: StateStore {
                 }
                 var writeIds: [String] = [], writeStatus: [String] = [], writeSnapshot: [String] = []
                 var writeRecord: [String] = [], writeHash: [String] = [], writeVersion: [Int64] = []
-                var writeOktaUpdated: [Int64] = []
+                var writeOktaUpdated: [Int64] = [], writeDigest: [String] = []
                 var touchIds: [String] = [], touchStatus: [String] = [], touchSnapshot: [String] = []
-                var touchOktaUpdated: [Int64] = []
+                var touchOktaUpdated: [Int64] = [], touchDigest: [String] = []
                 var staleIds: [String] = []
                 var removeIds: [String] = [], removeVersion: [Int64] = []
                 var queueIds: [String] = [], queueOp: [String] = [], queueVersion: [Int64] = []
@@ -335,8 +333,11 @@ public final class PostgreSQLStateStore: StateStore {
                             outcomes[index] = .stale
                             continue
                         }
-                        let hash = record.contentHash
+                        let (recordJSON, hash) = record.canonicalForms
+                        // No digest travels as '' (NULL in the table).
+                        let rawDigest = batch.rawDigests[change.userId] ?? ""
                         if present, stored?.hash == hash {
+                            touchDigest.append(rawDigest)
                             touchIds.append(change.userId)
                             touchStatus.append(snapshot.user.status)
                             touchSnapshot.append(json ?? "{}")
@@ -345,7 +346,7 @@ public final class PostgreSQLStateStore: StateStore {
                             continue
                         }
                         let next = (stored?.version ?? 0) + 1
-                        let recordJSON = record.canonicalAttributesJSON
+                        writeDigest.append(rawDigest)
                         writeIds.append(change.userId)
                         writeStatus.append(snapshot.user.status)
                         writeSnapshot.append(json ?? "{}")
@@ -417,6 +418,31 @@ public final class PostgreSQLStateStore: StateStore {
                         WHERE users.connector = \(connector) AND users.user_id = u.id
                         """, logger: logger)
                 }
+                // The raw digests the writes came with; every other written or removed user forgets
+                // its stored one (only a row made from the digested read may skip the next time).
+                var digestIds: [String] = [], digestValues: [String] = [], forget: [String] = removeIds
+                for (id, digest) in zip(writeIds + touchIds, writeDigest + touchDigest) {
+                    if digest.isEmpty {
+                        forget.append(id)
+                    } else {
+                        digestIds.append(id)
+                        digestValues.append(digest)
+                    }
+                }
+                if !digestIds.isEmpty {
+                    try await connection.query(
+                        """
+                        INSERT INTO user_digests (connector, user_id, raw_digest, seen_run)
+                        SELECT \(connector), d.id, d.digest, NULL FROM unnest(\(digestIds)::text[], \(digestValues)::text[])
+                            AS d(id, digest)
+                        ON CONFLICT (connector, user_id) DO UPDATE SET raw_digest = excluded.raw_digest, seen_run = NULL
+                        """, logger: logger)
+                }
+                if !forget.isEmpty {
+                    try await connection.query(
+                        "DELETE FROM user_digests WHERE connector = \(connector) AND user_id = ANY(\(forget))",
+                        logger: logger)
+                }
                 if !queueIds.isEmpty {
                     try await connection.query(
                         """
@@ -452,13 +478,18 @@ public final class PostgreSQLStateStore: StateStore {
             connector: connector, userId: userId, status: try row["status"].decode(String.self), snapshot: snapshot,
             recordJSON: try row["record_json"].decode(String?.self),
             recordHash: try row["record_hash"].decode(String?.self), version: try row["version"].decode(Int64.self),
-            lastSeenRun: try row["last_seen_run"].decode(Int64?.self),
+            lastSeenRun: [try row["last_seen_run"].decode(Int64?.self), try row["digest_seen_run"].decode(Int64?.self)]
+                .compactMap { $0 }.max(),
             removedAt: try row["removed_at"].decode(Int64?.self).map { Timestamp(millisecondsSinceEpoch: $0) },
             updatedAt: Timestamp(millisecondsSinceEpoch: try row["updated_at"].decode(Int64.self)))
     }
 
-    static let userColumns =
-        "connector, user_id, status, snapshot_json, record_json, record_hash, version, last_seen_run, removed_at, updated_at"
+    /// The columns of a stored user: the row, with the run that last found it listed unchanged.
+    static let userColumns = """
+        connector, user_id, status, snapshot_json, record_json, record_hash, version, last_seen_run, removed_at, updated_at,
+        (SELECT seen_run FROM user_digests d WHERE d.connector = users.connector AND d.user_id = users.user_id)
+            AS digest_seen_run
+        """
 
     public func user(connector: String, id: String) async throws -> StoredUser? {
         try await rows(
@@ -493,6 +524,41 @@ public final class PostgreSQLStateStore: StateStore {
         return hashes
     }
 
+    public func rawDigests(connector: String, userIds: [String]) async throws -> [String: String] {
+        guard !userIds.isEmpty else { return [:] }
+        var digests: [String: String] = [:]
+        for try await (id, digest) in try await client.query(
+            "SELECT user_id, raw_digest FROM user_digests WHERE connector = \(connector) AND user_id = ANY(\(userIds))",
+            logger: logger
+        ).decode((String, String).self) {
+            digests[id] = digest
+        }
+        return digests
+    }
+
+    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64) async throws
+        -> Set<String>
+    {
+        guard !digests.isEmpty else { return [] }
+        let ids = Array(digests.keys)
+        let values = ids.map { digests[$0]! }
+        var marked: Set<String> = []
+        // One statement, a compare-and-set on the digest: a user an event changed or removed
+        // meanwhile has no matching digest row. Only the narrow digest row is written.
+        for try await id in try await client.query(
+            """
+            UPDATE user_digests SET seen_run = \(runId)
+            FROM unnest(\(ids)::text[], \(values)::text[]) AS u(id, digest)
+            WHERE user_digests.connector = \(connector) AND user_digests.user_id = u.id
+                AND user_digests.raw_digest = u.digest
+            RETURNING user_digests.user_id
+            """, logger: logger
+        ).decode(String.self) {
+            marked.insert(id)
+        }
+        return marked
+    }
+
     public func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
     {
         var ids: [String] = []
@@ -500,6 +566,8 @@ public final class PostgreSQLStateStore: StateStore {
             """
             SELECT user_id FROM users WHERE connector = \(connector) AND removed_at IS NULL
             AND (last_seen_run IS NULL OR last_seen_run <> \(runId)) AND updated_at < \(untouchedSince.millisecondsSinceEpoch)
+            AND NOT EXISTS (SELECT 1 FROM user_digests d WHERE d.connector = users.connector
+                AND d.user_id = users.user_id AND d.seen_run = \(runId))
             ORDER BY user_id
             """, logger: logger
         ).decode(String.self) {

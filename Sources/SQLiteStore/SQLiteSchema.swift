@@ -174,6 +174,24 @@ enum SQLiteSchema {
                     );
                     """)
         }
+        migrator.registerMigration("v7: raw user digests") { db in
+            // The digest of what a user's snapshot and record were made from, written by reconciles,
+            // and the run that last found the user listed unchanged by it: a narrow table, so that
+            // marking an unchanged user seen writes a few bytes, not the user's wide row (SPEC §6).
+            try db.execute(
+                sql: """
+                    CREATE TABLE user_digests (
+                        connector TEXT NOT NULL,
+                        user_id TEXT NOT NULL,
+                        raw_digest TEXT NOT NULL,
+                        seen_run INTEGER,
+                        PRIMARY KEY (connector, user_id)
+                    ) WITHOUT ROWID;
+                    -- Mark and sweep reads the index alone: the candidates' wide rows are not read.
+                    DROP INDEX users_present;
+                    CREATE INDEX users_present ON users (connector, removed_at, last_seen_run, updated_at, user_id);
+                    """)
+        }
         return migrator
     }
 }

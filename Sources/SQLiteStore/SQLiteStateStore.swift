@@ -85,12 +85,10 @@ public final class SQLiteStateStore: StateStore {
     // MARK: - Users
 
     public func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome] {
-        let encoder = JSONCoding.encoder()
         // Encode outside the write transaction: the writer is shared, keep its time short.
-        let encoded: [(UserChange, String?)] = try batch.changes.map { change in
+        let encoded: [(UserChange, String?)] = batch.changes.map { change in
             switch change {
-            case .upsert(let snapshot, _):
-                return (change, String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+            case .upsert(let snapshot, _): return (change, snapshot.encodedJSON)
             case .remove: return (change, nil)
             }
         }
@@ -134,7 +132,8 @@ public final class SQLiteStateStore: StateStore {
                         outcomes.append(.stale)
                         continue
                     }
-                    let hash = record.contentHash
+                    let (recordJSON, hash) = record.canonicalForms
+                    let rawDigest = batch.rawDigests[change.userId]
                     if present, storedHash == hash {
                         try db.cachedStatement(
                             sql: """
@@ -145,11 +144,11 @@ public final class SQLiteStateStore: StateStore {
                             snapshot.user.status, snapshotJSON, batch.seenInRun, oktaUpdate, now, batch.connector,
                             change.userId,
                         ])
+                        try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, rawDigest)
                         outcomes.append(.unchanged)
                         continue
                     }
                     let next = (version ?? 0) + 1
-                    let recordJSON = record.canonicalAttributesJSON
                     try db.cachedStatement(
                         sql: """
                             INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
@@ -166,6 +165,7 @@ public final class SQLiteStateStore: StateStore {
                         batch.connector, change.userId, snapshot.user.status, snapshotJSON, recordJSON, hash, next,
                         batch.seenInRun, now, oktaUpdate,
                     ])
+                    try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, rawDigest)
                     try Self.enqueue(
                         db, connector: batch.connector, userId: change.userId, operation: .upsert, version: next,
                         recordJSON: recordJSON, at: now)
@@ -182,6 +182,7 @@ public final class SQLiteStateStore: StateStore {
                             updated_at = ? WHERE connector = ? AND user_id = ?
                             """
                     ).execute(arguments: [next, now, now, batch.connector, change.userId])
+                    try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, nil)
                     try Self.enqueue(
                         db, connector: batch.connector, userId: change.userId, operation: .delete, version: next,
                         recordJSON: nil, at: now)
@@ -194,6 +195,28 @@ public final class SQLiteStateStore: StateStore {
             return outcomes
         }
     }
+
+    /// Stores the raw digest a write came with, or forgets the stored one (a write from elsewhere,
+    /// a removal): only a user whose stored row was made from the digested read may skip the next time.
+    static func setRawDigest(_ db: Database, connector: String, userId: String, _ digest: String?) throws {
+        if let digest {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO user_digests (connector, user_id, raw_digest, seen_run) VALUES (?, ?, ?, NULL)
+                    ON CONFLICT (connector, user_id) DO UPDATE SET raw_digest = excluded.raw_digest, seen_run = NULL
+                    """
+            ).execute(arguments: [connector, userId, digest])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM user_digests WHERE connector = ? AND user_id = ?")
+                .execute(arguments: [connector, userId])
+        }
+    }
+
+    /// The columns of a stored user: the row, with the run that last found it listed unchanged.
+    static let userColumns = """
+        users.*, (SELECT seen_run FROM user_digests d WHERE d.connector = users.connector AND d.user_id = users.user_id)
+            AS digest_seen_run
+        """
 
     static func enqueue(
         _ db: Database, connector: String, userId: String, operation: OutboxOperation, version: Int64,
@@ -210,7 +233,8 @@ public final class SQLiteStateStore: StateStore {
     public func user(connector: String, id: String) async throws -> StoredUser? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM users WHERE connector = ? AND user_id = ?", arguments: [connector, id]
+                db, sql: "SELECT \(Self.userColumns) FROM users WHERE connector = ? AND user_id = ?",
+                arguments: [connector, id]
             )
             .map(Self.storedUser)
         }
@@ -221,7 +245,7 @@ public final class SQLiteStateStore: StateStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM users WHERE connector = ? AND removed_at IS NULL AND user_id > ?
+                    SELECT \(Self.userColumns) FROM users WHERE connector = ? AND removed_at IS NULL AND user_id > ?
                     ORDER BY user_id LIMIT ?
                     """,
                 arguments: [connector, userId ?? "", limit]
@@ -240,14 +264,19 @@ public final class SQLiteStateStore: StateStore {
 
     public func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
     {
+        // Sorted here rather than by the query: an ORDER BY makes SQLite walk the primary key and
+        // read every present user's wide row instead of the covering `users_present` index.
         try await pool.read { db in
             try String.fetchAll(
                 db,
                 sql: """
                     SELECT user_id FROM users WHERE connector = ? AND removed_at IS NULL
-                    AND (last_seen_run IS NULL OR last_seen_run <> ?) AND updated_at < ? ORDER BY user_id
+                    AND (last_seen_run IS NULL OR last_seen_run <> ?) AND updated_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM user_digests d WHERE d.connector = users.connector
+                        AND d.user_id = users.user_id AND d.seen_run = ?)
                     """,
-                arguments: [connector, runId, untouchedSince.millisecondsSinceEpoch])
+                arguments: [connector, runId, untouchedSince.millisecondsSinceEpoch, runId]
+            ).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         }
     }
 
@@ -259,16 +288,52 @@ public final class SQLiteStateStore: StateStore {
                 Array(userIds[$0..<min($0 + 500, userIds.count)])
             }) {
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                // By primary key only (see `rawDigests`).
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT user_id, record_hash FROM users WHERE connector = ? AND removed_at IS NULL
-                        AND user_id IN (\(placeholders))
+                        SELECT user_id, record_hash, removed_at FROM users WHERE connector = ? AND user_id IN (\(placeholders))
                         """,
                     arguments: StatementArguments([connector] + chunk))
-                for row in rows { hashes[row["user_id"]] = row["record_hash"] }
+                for row in rows where row["removed_at"] as Int64? == nil { hashes[row["user_id"]] = row["record_hash"] }
             }
             return hashes
+        }
+    }
+
+    public func rawDigests(connector: String, userIds: [String]) async throws -> [String: String] {
+        guard !userIds.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var digests: [String: String] = [:]
+            for start in stride(from: 0, to: userIds.count, by: 500) {
+                let chunk = userIds[start..<min(start + 500, userIds.count)]
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let statement = try db.cachedStatement(
+                    sql:
+                        "SELECT user_id, raw_digest FROM user_digests WHERE connector = ? AND user_id IN (\(placeholders))"
+                )
+                let cursor = try Row.fetchCursor(statement, arguments: StatementArguments([connector] + Array(chunk)))
+                while let row = try cursor.next() { digests[row[0]] = row[1] }
+            }
+            return digests
+        }
+    }
+
+    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64) async throws
+        -> Set<String>
+    {
+        guard !digests.isEmpty else { return [] }
+        return try await pool.write { db in
+            var marked: Set<String> = []
+            // Only the narrow digest row is written: the user's own row is what it was. A removal
+            // deletes the digest row, so a matching digest is a present user's.
+            let update = try db.cachedStatement(
+                sql: "UPDATE user_digests SET seen_run = ? WHERE connector = ? AND user_id = ? AND raw_digest = ?")
+            for (userId, digest) in digests {
+                try update.execute(arguments: [runId, connector, userId, digest])
+                if db.changesCount > 0 { marked.insert(userId) }
+            }
+            return marked
         }
     }
 
@@ -343,7 +408,8 @@ public final class SQLiteStateStore: StateStore {
         return StoredUser(
             connector: connector, userId: userId, status: row["status"], snapshot: snapshot,
             recordJSON: row["record_json"], recordHash: row["record_hash"], version: row["version"],
-            lastSeenRun: row["last_seen_run"], removedAt: timestamp(row["removed_at"]),
+            lastSeenRun: [row["last_seen_run"] as Int64?, row["digest_seen_run"] as Int64?].compactMap { $0 }.max(),
+            removedAt: timestamp(row["removed_at"]),
             updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]))
     }
 

@@ -25,13 +25,24 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Concurrent senders to measure.") var concurrency: [Int] = [1, 8, 32]
     @Option(help: "Seconds per measurement.") var seconds: Double = 5
     @Option(help: "Events per delivery.") var events = 1
+    @Option(help: "A PostgreSQL server to measure beside SQLite (a database of its own is created on it).")
+    var postgresURL: String = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"] ?? ""
     @Option(
         help:
-            "A PostgreSQL server to measure beside SQLite (a database of its own is created on it); OKTA_TEST_POSTGRES_URL by default."
+            "The load generator: `wrk` (Debian's wrk with a Lua script, in its own process, so the figures are the server's alone) or `in-process`."
     )
-    var postgresURL: String?
+    var loadGenerator: LoadGenerator = .inProcess
+
+    enum LoadGenerator: String, ExpressibleByArgument {
+        case wrk
+        case inProcess = "in-process"
+    }
 
     func run() async throws {
+        if loadGenerator == .wrk {
+            try await runWithWrk()
+            return
+        }
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -45,12 +56,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         var stores: [(name: String, store: any StateStore)] = [
             ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
         ]
-        let postgresURL =
-            self.postgresURL
-            ?? ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"].flatMap {
-                $0.isEmpty ? nil : $0
-            }
-        if let postgresURL {
+        if !postgresURL.isEmpty {
             stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
         } else {
             print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
@@ -170,6 +176,184 @@ struct IngestBenchmark: AsyncParsableCommand {
             {"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1","eventId":"\(UUID().uuidString)",
              "eventTime":"\(now)","contentType":"application/json","data":{"events":[\(list)]}}
             """
+    }
+
+    // MARK: - wrk
+
+    /// The same measurements with `wrk` as the load generator, in its own process: the receiver on
+    /// SQLite and (with a server URL) on PostgreSQL, each beside the bare-TLS ceiling; then half of
+    /// the best durable rate, paced by wrk's `delay()` per connection.
+    func runWithWrk() async throws {
+        let logger: Logger = {
+            var logger = Logger(label: "bench")
+            logger.logLevel = .critical
+            return logger
+        }()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-ingest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = try SelfSignedCertificate()
+        let files = try certificate.write(to: directory.appendingPathComponent("tls"))
+        let tls = TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey)
+        let script = directory.appendingPathComponent("delivery.lua")
+        try Self.wrkScript(events: events).write(to: script, atomically: true, encoding: .utf8)
+        let connector = benchConnector()
+
+        var stores: [(name: String, store: any StateStore)] = [
+            ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
+        ]
+        if !postgresURL.isEmpty {
+            stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
+        } else {
+            print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
+        }
+        let bareRouter = Router()
+        bareRouter.post(RouterPath(connector.eventHook.path)) { _, _ in Response(status: .ok) }
+        let barePort = try await start(bareRouter, tls: tls, logger: logger)
+
+        print(
+            "ingest benchmark: wrk \(Self.wrkVersion()) in its own process (2 threads), HTTPS keep-alive, \(events) event(s) per delivery, \(format(seconds, 0)) s per row"
+        )
+        print("receiver: group commit, each 200 after the inbox transaction committed (SQLite WAL synchronous=FULL)")
+        print("store       senders  ceiling/s  ceiling p50/p99 ms  durable/s  durable p50/p99 ms  durable/ceiling")
+        for (name, store) in stores {
+            let receiverRouter = Router()
+            EventHookReceiver(
+                connectors: [connector], committer: InboxGroupCommitter(inbox: store), stats: ReceiverStats(),
+                clock: SystemWallClock(), logger: logger
+            ).register(on: receiverRouter, maximumBodyBytes: 1 << 20)
+            let receiverPort = try await start(receiverRouter, tls: tls, logger: logger)
+            var best = 0.0
+            var bestAt8: (Double, Double)?
+            for senders in concurrency {
+                let ceiling = try wrk(port: barePort, senders: senders, script: script, delayMilliseconds: 0)
+                let durable = try wrk(port: receiverPort, senders: senders, script: script, delayMilliseconds: 0)
+                best = max(best, durable.perSecond)
+                if senders == 8 { bestAt8 = (durable.perSecond, durable.p50) }
+                print(
+                    name.padding(toLength: 10, withPad: " ", startingAt: 0) + "  "
+                        + "\(String(senders).leftPad(7))  \(format(ceiling.perSecond, 0).leftPad(9))  "
+                        + "\((format(ceiling.p50, 2) + " / " + format(ceiling.p99, 2)).leftPad(18))  "
+                        + "\(format(durable.perSecond, 0).leftPad(9))  \((format(durable.p50, 2) + " / " + format(durable.p99, 2)).leftPad(18))  "
+                        + "\(format(durable.perSecond / ceiling.perSecond, 2).leftPad(15))")
+            }
+            // Half of the best durable rate from 8 connections, each pausing between deliveries.
+            let (rate, p50) = bestAt8 ?? (best, 1)
+            let half = rate / 2
+            let pause = max(0, 8 / half * 1000 - p50)
+            let paced = try wrk(port: receiverPort, senders: 8, script: script, delayMilliseconds: pause)
+            print(
+                "\(name): at half load (\(format(half, 0))/s aimed at, 8 connections pausing \(format(pause, 2)) ms): "
+                    + "\(format(paced.perSecond, 0))/s, p50 \(format(paced.p50, 2)) ms, p99 \(format(paced.p99, 2)) ms (target p99 < 10 ms)"
+            )
+            print("\(name): events committed to the inbox: \(try await store.inboxDepth(connector: connector.slug))")
+        }
+    }
+
+    /// One wrk run; its Lua `done()` prints the figures as one JSON line.
+    func wrk(port: Int, senders: Int, script: URL, delayMilliseconds: Double) throws -> Measurement {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let threads = min(2, senders)
+        process.arguments = [
+            "wrk", "-t", String(threads), "-c", String(senders), "-d", "\(Int(seconds.rounded(.up)))s",
+            "--timeout", "10s", "-s", script.path, "https://localhost:\(port)/hooks/okta/bench",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["INGEST_DELAY_MS"] = String(format: "%.3f", delayMilliseconds)
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do {
+            try process.run()
+        } catch {
+            throw ValidationError("cannot run wrk (apt-get install wrk, or scripts/bench-ingest.sh): \(error)")
+        }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+            let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{\"requests\"") })
+        else { throw ValidationError("wrk failed (status \(process.terminationStatus)): \(output)") }
+        struct Summary: Decodable {
+            var requests: Int
+            var duration_us: Double
+            var errors: Int
+            var p50_us: Double
+            var p99_us: Double
+        }
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(line.utf8))
+        guard summary.errors == 0 else {
+            throw ValidationError("wrk saw \(summary.errors) failed deliveries (non-200 or socket errors): \(output)")
+        }
+        return Measurement(
+            perSecond: Double(summary.requests) / (summary.duration_us / 1e6), p50: summary.p50_us / 1000,
+            p99: summary.p99_us / 1000)
+    }
+
+    static func wrkVersion() -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["wrk", "--version"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        guard (try? process.run()) != nil else { return "?" }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
+    }
+
+    /// Deliveries with an `eventId` and event `uuid`s unique across threads and runs, so that none
+    /// is deduplicated; `delay()` paces each connection for the half-load row.
+    static func wrkScript(events: Int) -> String {
+        #"""
+        local counter = 0
+        local threads = {}
+        local pause = tonumber(os.getenv("INGEST_DELAY_MS") or "0")
+        local events = \#(events)
+
+        function setup(thread)
+          table.insert(threads, thread)
+          thread:set("number", #threads)
+        end
+
+        function init(args)
+          prefix = string.format("%08x%04x", os.time() % 4294967296, (number or 0) % 65536)
+          math.randomseed(os.time() * 1000 + (number or 0))
+          prefix = prefix .. string.format("%04x", math.random(0, 65535))
+        end
+
+        function request()
+          counter = counter + 1
+          local now = os.date("!%Y-%m-%dT%H:%M:%S.000Z")
+          local list = {}
+          for index = 1, events do
+            local uuid = string.format("%s-%04x-4000-8000-%012x", string.sub(prefix, 1, 8), index % 65536, counter)
+            uuid = uuid .. string.sub(prefix, 9)
+            list[index] = '{"uuid":"' .. uuid .. '","published":"' .. now
+              .. '","eventType":"user.session.start","version":"0","severity":"INFO",'
+              .. '"actor":{"id":"00uBENCH' .. (counter % 100000) .. '","type":"User","alternateId":"u@example.com","displayName":"U"},'
+              .. '"outcome":{"result":"SUCCESS"},"target":[]}'
+          end
+          local body = '{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1",'
+            .. '"eventId":"wrk-' .. prefix .. '-' .. counter .. '","eventTime":"' .. now
+            .. '","contentType":"application/json","data":{"events":[' .. table.concat(list, ",") .. ']}}'
+          return wrk.format("POST", nil,
+            {["Authorization"] = "bench-secret", ["Content-Type"] = "application/json"}, body)
+        end
+
+        function delay()
+          return pause
+        end
+
+        function done(summary, latency, requests)
+          local e = summary.errors
+          io.write(string.format('{"requests":%d,"duration_us":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\n',
+            summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+            latency:percentile(50), latency:percentile(99)))
+        end
+        """#
     }
 
     func start(_ router: Router<BasicRequestContext>, tls: TLSFiles, logger: Logger) async throws -> Int {

@@ -32,11 +32,14 @@ struct ReconcileBenchmark: AsyncParsableCommand {
             "Also run the unlimited rows on PostgreSQL: a server URL (a database per run is created there); default OKTA_TEST_POSTGRES_URL when set."
     )
     var postgresURL: String = ProcessInfo.processInfo.environment["OKTA_TEST_POSTGRES_URL"] ?? ""
+    @Flag(help: "List users only, without apps and devices (the side-by-side comparison's setup).")
+    var listOnly = false
+    @Flag(help: "Skip the rows with rate limits on.") var skipLimited = false
 
     func run() async throws {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         print(
-            "reconcile benchmark: bulk enrichment plan; okta-sim and the connector in separate processes; CPU is the connector process's"
+            "reconcile benchmark: \(listOnly ? "users only, no enrichment" : "bulk enrichment plan"); okta-sim and the connector in separate processes; CPU is the connector process's"
         )
         print("\nrate limits off; baseline = listing the same users over HTTP and decoding them, without reconciling")
         print(
@@ -45,11 +48,16 @@ struct ReconcileBenchmark: AsyncParsableCommand {
         var stores: [(String, [String])] = [("sqlite", [])]
         if !postgresURL.isEmpty { stores.append(("postgresql", ["--postgres-url", postgresURL])) }
         var cpu: [String: [Int: Double]] = [:]
+        var unchanged: [(String, Int, ReconcileRunResult)] = []
         for count in users {
             for (storeName, storeArguments) in stores {
                 let result = try withSimulator(directory, users: count, window: nil) { url in
-                    try runChild(directory, ["reconcile-run", "--org", url] + storeArguments)
+                    try runChild(
+                        directory,
+                        ["reconcile-run", "--org", url, "--unchanged-run"] + storeArguments
+                            + (listOnly ? ["--list-only"] : []))
                 }
+                unchanged.append((storeName, count, result))
                 cpu[storeName, default: [:]][count] = result.cpuSeconds / Double(max(1, result.listed)) * 1e6
                 print(
                     storeName.padding(toLength: 10, withPad: " ", startingAt: 0) + "  "
@@ -60,6 +68,21 @@ struct ReconcileBenchmark: AsyncParsableCommand {
                         + "\(format(Double(result.calls) / Double(result.minimumCalls), 2).leftPad(13))")
             }
         }
+        print("\nthe same org again, nothing changed (the daily case); peak RSS is the process's over both runs")
+        print(
+            "store       users      listed  seconds  users/s  CPU µs/user  unchanged  CPU first/unchanged  peak RSS(MiB)"
+        )
+        for (storeName, count, result) in unchanged {
+            guard let second = result.unchanged else { continue }
+            let perUser = second.cpuSeconds / Double(max(1, second.listed)) * 1e6
+            let firstPerUser = result.cpuSeconds / Double(max(1, result.listed)) * 1e6
+            print(
+                storeName.padding(toLength: 10, withPad: " ", startingAt: 0) + "  "
+                    + "\(pad(count, 9))  \(pad(second.listed, 6))  \(format(second.seconds, 1).leftPad(7))  "
+                    + "\(format(Double(second.listed) / second.seconds, 0).leftPad(7))  \(format(perUser, 1).leftPad(11))  "
+                    + "\(pad(second.unchangedUsers, 9))  \(format(firstPerUser / perUser, 1).leftPad(19))  "
+                    + "\(format(result.peakMiB, 1).leftPad(13))")
+        }
         if let postgres = cpu["postgresql"], let sqlite = cpu["sqlite"] {
             for count in users {
                 if let p = postgres[count], let q = sqlite[count] {
@@ -67,7 +90,7 @@ struct ReconcileBenchmark: AsyncParsableCommand {
                 }
             }
         }
-        guard !limitedUsers.isEmpty else { return }
+        guard !limitedUsers.isEmpty, !skipLimited else { return }
         print(
             "\nOkta Enterprise limits per window, rate_limit_share 0.5 (Okta's windows are 60 s; shorter ones keep the run short)"
         )
@@ -146,6 +169,15 @@ struct ReconcileRunResult: Codable {
     var rateLimited: Int
     var waits: Int
     var floorSeconds: Double
+    /// The second run over the same org, nothing changed (`--unchanged-run`).
+    var unchanged: UnchangedRunResult?
+}
+
+struct UnchangedRunResult: Codable {
+    var listed: Int
+    var unchangedUsers: Int
+    var seconds: Double
+    var cpuSeconds: Double
 }
 
 /// The simulator's org summary (`GET /sim/v1/summary`).
@@ -164,6 +196,8 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
     @Flag var limited = false
     @Option var window: Double = 60
     @Option var postgresURL: String?
+    @Flag var unchangedRun = false
+    @Flag var listOnly = false
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-bench-\(UUID().uuidString)")
@@ -181,7 +215,7 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
             schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
             eventHook: EventHookSettings(
                 path: "/hooks/okta/bench", authHeader: "Authorization", secrets: [Secret("s")]),
-            enrich: EnrichSettings(apps: true, devices: true, plan: .bulk), mapper: UserMapper(),
+            enrich: EnrichSettings(apps: !listOnly, devices: !listOnly, plan: .bulk), mapper: UserMapper(),
             sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
             reconcile: ReconcileSettings(maxRemovalShare: 0.2))
         let client = OktaAPIClient.make(for: settings, httpClient: http, clock: SystemWallClock(), logger: logger)
@@ -204,6 +238,20 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
         let cpu = ProcessMemory.cpuSeconds - cpuBefore
         let peak = ProcessMemory.peakMiB
         guard run.outcome == .succeeded else { throw ValidationError("run \(run.outcome): \(run.errors)") }
+        let callsAfterFirst = client.stats.counts.total
+        var unchanged: UnchangedRunResult?
+        if unchangedRun {
+            let cpuBefore = ProcessMemory.cpuSeconds
+            let started = ContinuousClock.now
+            let again = try await Reconciler(
+                connector: settings, client: client, store: store, clock: SystemWallClock(), logger: logger
+            )
+            .run(ReconcileOptions(trigger: .manual))
+            guard again.outcome == .succeeded else { throw ValidationError("run \(again.outcome): \(again.errors)") }
+            unchanged = UnchangedRunResult(
+                listed: again.counts.listed, unchangedUsers: again.counts.unchanged,
+                seconds: (ContinuousClock.now - started).seconds, cpuSeconds: ProcessMemory.cpuSeconds - cpuBefore)
+        }
 
         // The minimum calls of the bulk plan for this org, from the simulator's own counts.
         var request = HTTPClientRequest(url: org + "/sim/v1/summary")
@@ -218,7 +266,7 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
             summary.usersPerApp.values.reduce(0) { $0 + max(1, Int((Double($1) / 500).rounded(.up))) }
             + (appCount - summary.usersPerApp.count)
         let devicePages = max(1, Int((Double(summary.devices) / 200).rounded(.up)))
-        let minimum = userPages + 1 + appPages + devicePages
+        let minimum = listOnly ? userPages : userPages + 1 + appPages + devicePages
 
         // The floor the limits impose: every bucket's calls beyond one window's budget (what the
         // share leaves: limit − ⌈limit × (1 − share)⌉) must wait whole windows; the phases of the
@@ -237,8 +285,9 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
         let result = ReconcileRunResult(
             listed: run.counts.listed, seconds: seconds, cpuSeconds: cpu,
             usersPerSecond: Double(run.counts.listed) / seconds,
-            baselineUsersPerSecond: baselineRate, peakMiB: peak, calls: client.stats.counts.total - callsBefore,
-            minimumCalls: minimum, rateLimited: run.rateLimited, waits: await client.limiter.waits, floorSeconds: floor)
+            baselineUsersPerSecond: baselineRate, peakMiB: unchangedRun ? ProcessMemory.peakMiB : peak,
+            calls: callsAfterFirst - callsBefore, minimumCalls: minimum, rateLimited: run.rateLimited,
+            waits: await client.limiter.waits, floorSeconds: floor, unchanged: unchanged)
         try await http.shutdown()
         print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
     }

@@ -25,6 +25,13 @@ struct OktaSimCommand: AsyncParsableCommand {
     @Flag(help: "Serve HTTPS with a self-signed certificate generated at start.") var tls = false
     @Option(help: "With --tls, write the generated certificate (PEM) here for clients to trust.")
     var certificateOut: String?
+    @Option(help: "With --tls, a DNS name the certificate also names (besides localhost); repeat for several.")
+    var tlsName: [String] = []
+    @Option(
+        help:
+            "The org URL clients use when it is not the listening address, e.g. https://bench.okta.com for a host name mapped to 127.0.0.1: links and Link headers name it."
+    )
+    var publicURL: String?
     @Option(name: .customLong("api-token"), help: "An accepted API token (SSWS); repeat for several.")
     var apiTokens: [String] = ["sim-api-token"]
     @Flag(help: "Switch rate limits off (for CPU benchmarks).") var noRateLimits = false
@@ -46,9 +53,17 @@ struct OktaSimCommand: AsyncParsableCommand {
         options.rateLimits =
             noRateLimits ? nil : RateLimitSettings(limits: RateLimitSettings.enterprise.limits, window: rateLimitWindow)
         options.clockSkew = clockSkew
+        if let publicURL {
+            guard let url = URL(string: publicURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
+                url.host != nil, url.path.isEmpty || url.path == "/"
+            else {
+                throw ValidationError("--public-url \(publicURL): expected http(s)://host[:port] with no path")
+            }
+            options.publicURL = publicURL
+        }
         if let hookCA { options.hookTrustRootsPEM = [try String(contentsOfFile: hookCA, encoding: .utf8)] }
         if tls {
-            let certificate = try SelfSignedCertificate()
+            let certificate = try SelfSignedCertificate(dnsNames: tlsName)
             options.tls = (certificate.certificatePEM, certificate.privateKeyPEM)
             if let certificateOut {
                 try certificate.certificatePEM.write(toFile: certificateOut, atomically: true, encoding: .utf8)

@@ -39,7 +39,7 @@ struct PostgreSQLStoreTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let applied = try await stores[0].appliedMigrations()
-        #expect(applied.count == 4)
+        #expect(applied.count == 5)
         #expect(Set(applied).count == applied.count, "no migration applied twice")
         for store in stores { await store.close() }
 

@@ -274,6 +274,54 @@ struct StoreContractTests {
                 ).contentHash)
     }
 
+    @Test(arguments: StoreBackend.available)
+    func rawDigestsMarkUnchangedUsersSeenOnlyWhileTheyStillMatch(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        // A reconcile writes four users with the digests of what they were read from.
+        let digests = ["00u1": "d1", "00u2": "d2", "00u3": "d3", "00u4": "d4"]
+        let first = try await store.startRun(connector: connector, trigger: .schedule, dryRun: false, at: at(0))
+        _ = try await store.commit(
+            UserWriteBatch(
+                connector: connector, changes: ["00u1", "00u2", "00u3", "00u4"].map { upsert($0) }, seenInRun: first,
+                at: at(1), rawDigests: digests))
+        #expect(
+            try await store.rawDigests(connector: connector, userIds: ["00u1", "00u2", "00u9"]) == [
+                "00u1": "d1", "00u2": "d2",
+            ])
+        // Since then: an event rewrote 00u2 (no digest), 00u3 was removed, and an unchanged upsert
+        // from another reconcile stored a new digest for 00u4.
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u2", title: "VP")], at: at(2)))
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [.remove(userId: "00u3", reason: .deleted)], at: at(2)))
+        let second = try await store.startRun(connector: connector, trigger: .schedule, dryRun: false, at: at(2))
+        let outcomes = try await store.commit(
+            UserWriteBatch(
+                connector: connector, changes: [upsert("00u4")], seenInRun: second, at: at(2),
+                rawDigests: ["00u4": "d4b"])
+        )
+        #expect(outcomes == [.unchanged])
+        #expect(try await store.rawDigests(connector: connector, userIds: ["00u2", "00u3", "00u4"]) == ["00u4": "d4b"])
+
+        let run = try await store.startRun(connector: connector, trigger: .schedule, dryRun: false, at: at(10))
+        let before = try #require(try await store.user(connector: connector, id: "00u1"))
+        let marked = try await store.markSeenUnchanged(
+            connector: connector, digests: ["00u1": "d1", "00u2": "d2", "00u3": "d3", "00u4": "d4"], inRun: run)
+        #expect(marked == ["00u1"], "only a user whose stored digest is still the listed one")
+        let after = try #require(try await store.user(connector: connector, id: "00u1"))
+        #expect(after.lastSeenRun == run)
+        #expect(after.updatedAt == before.updatedAt, "the user's row is left as it is")
+        #expect(after.version == before.version && after.recordJSON == before.recordJSON)
+        #expect(after.snapshot == before.snapshot && after.recordHash == before.recordHash)
+        #expect(try await store.outboxStats(connector: connector).depth == 6, "nothing queued by marking")
+        #expect(try await store.user(connector: connector, id: "00u3")?.isPresent == false, "not brought back")
+        // The others are not seen until the full path writes them.
+        let notSeen = try await store.usersNotSeen(connector: connector, inRun: run, untouchedSince: at(10))
+        #expect(notSeen == ["00u2", "00u4"], "\(notSeen)")
+        #expect(try await store.markSeenUnchanged(connector: connector, digests: [:], inRun: run).isEmpty)
+    }
+
     // MARK: runs and schedule
 
     @Test(arguments: StoreBackend.available)

@@ -64,6 +64,25 @@ struct ManagementAPITests {
         }
     }
 
+    @Test func aPublicURLIsWhatLinksAndLinkHeadersName() async throws {
+        // As behind a host name mapped to 127.0.0.1 (the side-by-side benchmark's org).
+        try await withSimulator(users: 30, configure: { $0.publicURL = "https://bench-org.okta.com/" }) { simulator in
+            #expect(simulator.baseURL == "https://bench-org.okta.com")
+            let response = try await request("http://127.0.0.1:\(simulator.port)/api/v1/users?limit=10")
+            #expect(response.nextLink?.hasPrefix("https://bench-org.okta.com/api/v1/users?") == true)
+            let links = response.headers[canonicalForm: "link"]
+            #expect(links.allSatisfy { $0.hasPrefix("<https://bench-org.okta.com/api/v1/users") })
+            guard case .array(let users) = response.json else {
+                Issue.record("not a JSON array")
+                return
+            }
+            let first = try #require(users.first)
+            #expect(
+                first["_links"]?["self"]?["href"]?.stringValue?.hasPrefix("https://bench-org.okta.com/api/v1/users/")
+                    == true)
+        }
+    }
+
     @Test func aCursorOfAnotherListingIsRejected() async throws {
         try await withSimulator(users: 20) { simulator in
             for path in ["/api/v1/users?after=bogus", "/api/v1/apps?after=00uNOTANAPP", "/api/v1/devices?after=x"] {

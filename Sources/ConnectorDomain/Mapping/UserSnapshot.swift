@@ -32,25 +32,31 @@ extension UserSnapshot {
         for (key, value) in stamps { if let value { user[key] = .string(value.iso8601) } }
         if let typeId = self.user.typeId { user["type"] = ["id": .string(typeId)] }
         var object: [String: JSONValue] = ["user": .object(user)]
-        if let apps {
-            object["apps"] = .array(
-                apps.map {
-                    ["appName": .string($0.appName), "label": .string($0.label), "instanceId": .string($0.instanceId)]
-                })
-        }
-        if let devices {
-            object["devices"] = .array(
-                devices.map { device in
-                    var members: [String: JSONValue] = ["id": .string(device.id)]
-                    let fields: [(String, String?)] = [
-                        ("name", device.name), ("platform", device.platform), ("osVersion", device.osVersion),
-                        ("manufacturer", device.manufacturer), ("model", device.model),
-                        ("serialNumber", device.serialNumber),
-                    ]
-                    for (key, value) in fields { if let value { members[key] = .string(value) } }
-                    return .object(members)
-                })
-        }
+        if let apps { object["apps"] = Self.appsJSON(apps) }
+        if let devices { object["devices"] = Self.devicesJSON(devices) }
         return CanonicalJSON.string(.object(object))
+    }
+
+    /// The apps as the snapshot's JSON holds them, in their order.
+    static func appsJSON(_ apps: [AssignedApp]) -> JSONValue {
+        .array(
+            apps.map {
+                ["appName": .string($0.appName), "label": .string($0.label), "instanceId": .string($0.instanceId)]
+            })
+    }
+
+    /// The devices as the snapshot's JSON holds them, in their order.
+    static func devicesJSON(_ devices: [DeviceSummary]) -> JSONValue {
+        .array(
+            devices.map { device in
+                var members: [String: JSONValue] = ["id": .string(device.id)]
+                let fields: [(String, String?)] = [
+                    ("name", device.name), ("platform", device.platform), ("osVersion", device.osVersion),
+                    ("manufacturer", device.manufacturer), ("model", device.model),
+                    ("serialNumber", device.serialNumber),
+                ]
+                for (key, value) in fields { if let value { members[key] = .string(value) } }
+                return .object(members)
+            })
     }
 }

@@ -45,11 +45,16 @@ public struct ReconcileOptions: Sendable {
     public var confirmRemovals: Bool
     /// Enrichment calls in flight at once (per-user plan).
     public var enrichmentConcurrency: Int
+    /// Decode, map and compare every listed user, even one whose raw object, enrichment and mapping
+    /// are those the store last wrote for it (which is otherwise only marked seen).
+    public var compareEveryUser: Bool
 
     /// Creates options.
     public init(
-        trigger: RunTrigger, dryRun: Bool = false, confirmRemovals: Bool = false, enrichmentConcurrency: Int = 8
+        trigger: RunTrigger, dryRun: Bool = false, confirmRemovals: Bool = false, enrichmentConcurrency: Int = 8,
+        compareEveryUser: Bool = false
     ) {
+        self.compareEveryUser = compareEveryUser
         self.trigger = trigger
         self.dryRun = dryRun
         self.confirmRemovals = confirmRemovals
@@ -70,6 +75,8 @@ public struct Reconciler: Sendable {
     let progress: (@Sendable (ReconcileProgress) -> Void)?
     /// How often a running reconcile logs its progress and stores its live counts.
     let progressInterval: Duration
+    /// The digests of users' inputs under this connector's mapping and enrichment.
+    let digester: UserInputDigester
 
     /// Creates a reconciler.
     /// - Parameters:
@@ -82,6 +89,8 @@ public struct Reconciler: Sendable {
         progressInterval: Duration = .seconds(15)
     ) {
         self.progressInterval = progressInterval
+        self.digester = UserInputDigester(
+            mapper: connector.mapper, apps: connector.enrich.apps, devices: connector.enrich.devices)
         self.connector = connector
         self.client = client
         self.store = store
@@ -133,7 +142,7 @@ public struct Reconciler: Sendable {
                     try await stageBulkEnrichment(
                         runId: runId, options: options, state: &state, started: started, live: live)
                 }
-                for try await page in client.listUsers(statuses: connector.userStatuses) {
+                for try await page in client.listUserPages(statuses: connector.userStatuses) {
                     try await process(page, runId: runId, plan: choice?.plan, options: options, state: &state, log: log)
                     await report(
                         "listing users", state: state, expected: previous?.counts.listed, plan: choice?.plan,
@@ -185,6 +194,7 @@ public struct Reconciler: Sendable {
                 "outcome": "\(record.outcome.rawValue)", "listed": "\(record.counts.listed)",
                 "created": "\(record.counts.created)", "updated": "\(record.counts.updated)",
                 "unchanged": "\(record.counts.unchanged)", "removed": "\(record.counts.removed)",
+                "unchanged_by_digest": "\(state.unchangedByDigest)",
                 "drift": "\(record.drift)",
                 "okta_calls": "\(record.oktaCalls.values.reduce(0, +))",
             ])
@@ -195,6 +205,8 @@ public struct Reconciler: Sendable {
         var presentBefore: Int
         var counts = RunCounts()
         var listedPresent = 0
+        /// Users found unchanged from their raw digest alone (not decoded, mapped or hashed).
+        var unchangedByDigest = 0
         var held = false
         var staged = false
         /// Listed users whose status is no longer selected: removed by the sweep, behind the
@@ -238,22 +250,22 @@ public struct Reconciler: Sendable {
     /// The per-user plan: app links and devices of each user, a few calls in flight.
     /// - Returns: The enrichment of each user Okta still has; users deleted since the listing
     ///   (`404 E0000007`) have none.
-    func enrichPerUser(_ users: [OktaUser], concurrency: Int) async throws -> [String: StagedEnrichment?] {
+    func enrichPerUser(_ users: [String], concurrency: Int) async throws -> [String: StagedEnrichment?] {
         let wantApps = connector.enrich.apps
         let wantDevices = connector.enrich.devices
         return try await withThrowingTaskGroup(of: (String, StagedEnrichment?).self) { group in
             var result: [String: StagedEnrichment?] = [:]
             var iterator = users.makeIterator()
-            func add(_ user: OktaUser) {
+            func add(_ userId: String) {
                 group.addTask {
                     do {
-                        let apps = wantApps ? try await client.appLinks(userId: user.id).compactMap(\.assignedApp) : []
+                        let apps = wantApps ? try await client.appLinks(userId: userId).compactMap(\.assignedApp) : []
                         let devices =
-                            wantDevices ? try await client.userDevices(userId: user.id).map(\.device.summary) : []
-                        return (user.id, StagedEnrichment(apps: apps, devices: devices))
+                            wantDevices ? try await client.userDevices(userId: userId).map(\.device.summary) : []
+                        return (userId, StagedEnrichment(apps: apps, devices: devices))
                     } catch OktaError.notFound {
                         // Deleted between the listing and now: skipped by this run (see `process`).
-                        return (user.id, nil)
+                        return (userId, nil)
                     }
                 }
             }
@@ -268,45 +280,70 @@ public struct Reconciler: Sendable {
 
     // MARK: pages
 
+    /// One page of the listing. A user whose raw object, enrichment and mapping are what the store
+    /// last wrote for it (equal ``UserInputDigester`` digests) is only marked seen: no decode, no
+    /// mapping, no hash. Every other user is decoded, mapped and committed as before, in one
+    /// transaction; a malformed user fails the run before that transaction (users already marked
+    /// seen stay so: a failed run removes nothing).
     func process(
-        _ users: [OktaUser], runId: Int64, plan: EnrichSettings.Plan?, options: ReconcileOptions, state: inout RunState,
-        log: Logger
+        _ page: OktaUserPage, runId: Int64, plan: EnrichSettings.Plan?, options: ReconcileOptions,
+        state: inout RunState, log: Logger
     ) async throws {
-        guard !users.isEmpty else { return }
-        state.counts.listed += users.count
-        let ids = users.map(\.id)
+        guard !page.users.isEmpty else { return }
+        state.counts.listed += page.users.count
+        // Who each listed user is: from the raw object when it says so plainly, else by decoding it.
+        var decoded: [Int: OktaUser] = [:]
+        var ids: [String] = []
+        var statuses: [String] = []
+        ids.reserveCapacity(page.users.count)
+        for (index, raw) in page.users.enumerated() {
+            if let id = raw.id, let status = raw.status {
+                ids.append(id)
+                statuses.append(status)
+            } else {
+                let user = try decodeListed(page, index)
+                decoded[index] = user
+                ids.append(user.id)
+                statuses.append(user.status)
+            }
+        }
         var enrichment: [String: StagedEnrichment] = [:]
         var gone: Set<String> = []
         switch plan {
         case .bulk: enrichment = try await store.stagedEnrichment(runId: runId, userIds: ids)
         case .perUser, .auto:
-            for (id, staged) in try await enrichPerUser(users, concurrency: options.enrichmentConcurrency) {
+            for (id, staged) in try await enrichPerUser(ids, concurrency: options.enrichmentConcurrency) {
                 if let staged { enrichment[id] = staged } else { gone.insert(id) }
             }
         case nil: break
         }
         let selected = Set(connector.userStatuses.map(\.rawValue))
-        var changes: [UserChange] = []
-        changes.reserveCapacity(users.count)
-        for user in users {
-            guard selected.contains(user.status) else {
+        var written: [Int] = []
+        written.reserveCapacity(page.users.count)
+        for index in page.users.indices {
+            guard selected.contains(statuses[index]) else {
                 // Not written and not marked seen: the sweep removes it, counted against the breaker.
-                state.notSelected.insert(user.id)
+                state.notSelected.insert(ids[index])
                 continue
             }
-            guard !gone.contains(user.id) else {
+            guard !gone.contains(ids[index]) else {
                 // Deleted in Okta between the listing and its enrichment: writing it without apps and
                 // devices would be false. Not marked seen either, so the sweep treats it as not listed.
-                log.info("user deleted during the reconcile; skipped", metadata: ["user": "\(user.id)"])
+                log.info("user deleted during the reconcile; skipped", metadata: ["user": "\(ids[index])"])
                 continue
             }
+            written.append(index)
+        }
+        func change(_ index: Int) throws -> UserChange {
+            let user = try decoded[index] ?? decodeListed(page, index)
             let staged = enrichment[user.id] ?? StagedEnrichment()
             let snapshot = UserSnapshot(
                 user: user, apps: connector.enrich.apps ? staged.apps : nil,
                 devices: connector.enrich.devices ? staged.devices : nil)
-            changes.append(.upsert(snapshot: snapshot, record: connector.mapper.record(for: snapshot)))
+            return .upsert(snapshot: snapshot, record: connector.mapper.record(for: snapshot))
         }
         if options.dryRun {
+            let changes = try written.map(change)
             let stored = try await store.recordHashes(connector: connector.slug, userIds: ids)
             for change in changes {
                 switch change {
@@ -323,10 +360,31 @@ public struct Reconciler: Sendable {
             }
             return
         }
+        // The digest of each written user's inputs, when its raw object can take the fast path (a
+        // user listed twice in one page never does: its upserts are applied in order).
+        let counted = Dictionary(ids.map { ($0, 1) }, uniquingKeysWith: +)
+        var digests: [String: String] = [:]
+        for index in written {
+            guard let raw = page.users[index].digest, counted[ids[index]] == 1 else { continue }
+            let staged = enrichment[ids[index]] ?? StagedEnrichment()
+            digests[ids[index]] = digester.digest(rawDigest: raw, apps: staged.apps, devices: staged.devices)
+        }
+        // Users whose stored digest is the listed one are marked seen, in one compare-and-set per
+        // page (nothing to look for in an empty store); the rest are decoded, mapped and committed.
+        var unchanged: Set<String> = []
+        if state.presentBefore > 0, !digests.isEmpty, !options.compareEveryUser {
+            unchanged = try await store.markSeenUnchanged(connector: connector.slug, digests: digests, inRun: runId)
+            state.counts.unchanged += unchanged.count
+            state.unchangedByDigest += unchanged.count
+        }
+        var changes: [UserChange] = []
+        changes.reserveCapacity(written.count - unchanged.count)
+        for index in written where !unchanged.contains(ids[index]) { changes.append(try change(index)) }
+        guard !changes.isEmpty else { return }
         let outcomes = try await store.commit(
             UserWriteBatch(
                 connector: connector.slug, changes: changes, seenInRun: runId, at: Timestamp(clock.now),
-                runFence: RunGate.runFence))
+                runFence: RunGate.runFence, rawDigests: digests))
         for outcome in outcomes {
             switch outcome {
             case .created: state.counts.created += 1
@@ -335,6 +393,15 @@ public struct Reconciler: Sendable {
             case .removed: state.counts.removed += 1
             case .alreadyAbsent: break
             }
+        }
+    }
+
+    /// One listed user, decoded; a malformed one fails the page as a malformed answer.
+    func decodeListed(_ page: OktaUserPage, _ index: Int) throws -> OktaUser {
+        do {
+            return try page.decodeUser(at: index)
+        } catch {
+            throw OktaError.malformedResponse(endpoint: "GET /api/v1/users", reason: "user \(index): \(error)")
         }
     }
 

@@ -20,6 +20,21 @@ public protocol UserStateStore: Sendable {
     /// The mapped-record hashes of present users among some ids (for dry runs).
     func recordHashes(connector: String, userIds: [String]) async throws -> [String: String]
 
+    /// The raw-input digests stored with present users among some ids (a reconcile's fast path).
+    func rawDigests(connector: String, userIds: [String]) async throws -> [String: String]
+
+    /// Marks present users as seen by a run (their ``StoredUser/lastSeenRun``; mark and sweep leaves
+    /// them alone) where their stored raw-input digest is still the given one: a user listed
+    /// byte-identical to its stored read needs nothing else, and its row is left as it is. One
+    /// transaction, writing only the narrow digest rows. Not fenced by the run lease: a mark names
+    /// its run, so a lapsed run's marks never count for another run's sweep.
+    /// - Parameters:
+    ///   - digests: User id to the digest of the user as listed now.
+    /// - Returns: The users marked; the others changed since their digest was read (an event was
+    ///   applied, or they were removed) and need a full upsert.
+    func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64) async throws
+        -> Set<String>
+
     /// Present users that a run did not see and nothing else touched since it started: the
     /// removal candidates of mark and sweep.
     func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]

@@ -43,12 +43,17 @@ public struct UserWriteBatch: Sendable {
     /// store's run lease still names this holder and has not lapsed (a run whose lease lapsed, and
     /// which another process may have started again, writes nothing).
     public var runFence: RunFence?
+    /// The raw-input digest (``ConnectorDomain/UserInputDigester``) of upserted users read from a
+    /// listing, stored with them for the next reconcile's fast path. An upsert without one clears
+    /// the stored digest (its snapshot came another way).
+    public var rawDigests: [String: String]
 
     /// Creates a batch.
     public init(
         connector: String, changes: [UserChange], seenInRun: Int64? = nil, appliedInboxEvents: [Int64] = [],
-        at: Timestamp, fence: WorkerFence? = nil, runFence: RunFence? = nil
+        at: Timestamp, fence: WorkerFence? = nil, runFence: RunFence? = nil, rawDigests: [String: String] = [:]
     ) {
+        self.rawDigests = rawDigests
         self.connector = connector
         self.changes = changes
         self.seenInRun = seenInRun
