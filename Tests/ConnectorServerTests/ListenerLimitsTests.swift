@@ -171,8 +171,12 @@ struct ListenerLimitsTests {
         // Okta gives up after 3 s; a real delivery stays far below it.
         #expect(percentile(underLoad, 0.99) < 500)
         #expect(try await harness.inboxDepth() == 100)
-        // The slow ones are still held open until their deadline, not served.
-        #expect(slow.prefix(10).allSatisfy { $0.read(timeout: 0).text.isEmpty })
+        // The slow ones are never served: held open until their 10 s deadline, then answered
+        // `408` (on a loaded machine the two measurements above can outlast the deadline).
+        let answers = slow.prefix(10).map { $0.read(timeout: 0).text }
+        #expect(
+            answers.allSatisfy { $0.isEmpty || $0.hasPrefix("HTTP/1.1 408") },
+            "slow clients answered: \(answers.filter { !$0.isEmpty }.map { $0.prefix(40) })")
     }
 
     @Test func theListenerOffersOnlyForwardSecretSuites() async throws {
