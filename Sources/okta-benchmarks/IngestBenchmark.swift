@@ -38,6 +38,19 @@ struct IngestBenchmark: AsyncParsableCommand {
         case inProcess = "in-process"
     }
 
+    /// The stores measured: SQLite in `directory`, and PostgreSQL when a server is given.
+    func measuredStores(in directory: URL) async throws -> [(name: String, store: any StateStore)] {
+        var stores: [(name: String, store: any StateStore)] = [
+            ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
+        ]
+        if !postgresURL.isEmpty {
+            stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
+        } else {
+            print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
+        }
+        return stores
+    }
+
     func run() async throws {
         if loadGenerator == .wrk {
             try await runWithWrk()
@@ -53,14 +66,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         let files = try certificate.write(to: directory.appendingPathComponent("tls"))
         let tls = TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey)
         let connector = benchConnector()
-        var stores: [(name: String, store: any StateStore)] = [
-            ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
-        ]
-        if !postgresURL.isEmpty {
-            stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
-        } else {
-            print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
-        }
+        let stores = try await measuredStores(in: directory)
         // The ceiling: the same stack answering 200 without reading or storing anything.
         let bareRouter = Router()
         bareRouter.post(RouterPath(connector.eventHook.path)) { _, _ in Response(status: .ok) }
@@ -200,14 +206,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         try Self.wrkScript(events: events).write(to: script, atomically: true, encoding: .utf8)
         let connector = benchConnector()
 
-        var stores: [(name: String, store: any StateStore)] = [
-            ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
-        ]
-        if !postgresURL.isEmpty {
-            stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
-        } else {
-            print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
-        }
+        let stores = try await measuredStores(in: directory)
         let bareRouter = Router()
         bareRouter.post(RouterPath(connector.eventHook.path)) { _, _ in Response(status: .ok) }
         let barePort = try await start(bareRouter, tls: tls, logger: logger)

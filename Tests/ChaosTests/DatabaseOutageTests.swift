@@ -222,24 +222,10 @@ struct DatabaseOutageTests {
 
         var location = try PostgreSQLLocation(url: postgres.url)
         location.password = postgres.password
-        let reader = try await PostgreSQLStateStore(location: location, logger: Self.logger)
-        defer { Task { await reader.close() } }
-        let settled = await eventually(timeout: 120) {
-            let inbox = (try? await reader.inboxDepth(connector: "chaos-org")) ?? 1
-            let outbox = (try? await reader.outboxStats(connector: "chaos-org").depth) ?? 1
-            return inbox == 0 && outbox == 0
-        }
+        let settled = try await PostgresChaosStore.drained(location)
         #expect(settled, "every acknowledged event applied and every change forwarded after the outage")
         let drainedAfter = Date().timeIntervalSince(restartedAt)
-        let stored = try await PostgreSQLStateStore.administer(location, logger: Self.logger) { connection in
-            var uuids: Set<String> = []
-            for try await uuid in try await connection.query(
-                "SELECT uuid FROM inbox_events WHERE connector = 'chaos-org'", logger: Self.logger
-            ).decode(String.self) {
-                uuids.insert(uuid)
-            }
-            return uuids
-        }
+        let stored = try await PostgresChaosStore.storedEventUUIDs(location)
         let lost = acknowledged.subtracting(stored).count
         #expect(lost == 0, "\(lost) acknowledged events lost")
         print(

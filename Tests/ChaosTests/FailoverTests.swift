@@ -122,25 +122,12 @@ struct FailoverTests {
         for task in sending { await task.value }
 
         // Everything acknowledged is stored and applied, and the outbox drains.
-        let reader = try await PostgreSQLStateStore(location: location, logger: Self.logger)
-        defer { Task { await reader.close() } }
-        let settled = await eventually(timeout: 120) {
-            let depth = (try? await reader.inboxDepth(connector: "chaos-org")) ?? 1
-            let outbox = (try? await reader.outboxStats(connector: "chaos-org").depth) ?? 1
-            return depth == 0 && outbox == 0
-        }
+        let settled = try await PostgresChaosStore.drained(location)
         #expect(settled, "every event applied and every change forwarded")
         let acknowledged = streams.reduce(into: [String: String]()) { $0.merge($1.acknowledged) { a, _ in a } }
-        var stored: Set<String> = []
-        _ = try await PostgreSQLStateStore.administer(location, logger: Self.logger) { connection in
-            var uuids: Set<String> = []
-            for try await uuid in try await connection.query(
-                "SELECT uuid FROM inbox_events WHERE connector = 'chaos-org'", logger: Self.logger
-            ).decode(String.self) {
-                uuids.insert(uuid)
-            }
-            return uuids
-        }.forEach { stored.insert($0) }
+        let stored = try await PostgresChaosStore.storedEventUUIDs(location)
+        let reader = try await PostgreSQLStateStore(location: location, logger: Self.logger)
+        defer { Task { await reader.close() } }
         let lost = acknowledged.keys.filter { !stored.contains($0) }.count
         #expect(lost == 0, "\(lost) acknowledged events lost")
 
