@@ -31,6 +31,10 @@ extension RunsCommand {
         @Option(help: "The connector's name (or URL name).") var connector: String
         @Option(help: "How many runs to show.") var limit = 20
 
+        func validate() throws {
+            guard limit > 0 else { throw ValidationError("--limit must be at least 1 (got \(limit))") }
+        }
+
         func run() async throws {
             let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
             let runs = try await store.runs(connector: settings.slug, limit: limit)

@@ -122,7 +122,9 @@ struct AdminAPI: Sendable {
         // `?id=N` replays one; without it, all of the connector's.
         secured.post("/api/connectors/:name/dead-letters/replay") { request, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
-            let ids = request.uri.queryParameters.get("id").map { $0.split(separator: ",").compactMap { Int64($0) } }
+            guard case .success(let ids) = RowSelection.parse(request.uri.queryParameters.get("id")) else {
+                return json(["error": "id must be dead letter ids separated by commas"], status: .badRequest)
+            }
             let count = try await replayDeadLetters(runtime, ids: ids)
             return json(["replayed": .integer(Int64(count))])
         }
@@ -144,7 +146,9 @@ struct AdminAPI: Sendable {
         // `?id=N` retries one; without it, all of the connector's.
         secured.post("/api/connectors/:name/failed-events/retry") { request, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
-            let ids = request.uri.queryParameters.get("id").map { $0.split(separator: ",").compactMap { Int64($0) } }
+            guard case .success(let ids) = RowSelection.parse(request.uri.queryParameters.get("id")) else {
+                return json(["error": "id must be failed event ids separated by commas"], status: .badRequest)
+            }
             let count = try await view.store.retryFailedEvents(
                 connector: runtime.settings.slug, seqs: ids, at: Timestamp(Date()))
             runtime.applier.wake()
@@ -241,6 +245,27 @@ func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
     Response(
         status: status, headers: [.contentType: "application/json"],
         body: ResponseBody(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(value))))
+}
+
+/// The rows a replay or retry names (`id=N` or `id=N,M`, from the API or a console form): absent
+/// means all of the connector's; anything given must be row ids only, never quietly narrowed or
+/// widened (a mistyped id must not replay everything).
+enum RowSelection {
+    struct Invalid: Error {
+        let text: String
+    }
+
+    static func parse(_ text: String?) -> Result<[Int64]?, Invalid> {
+        guard let text else { return .success(nil) }
+        var ids: [Int64] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let id = Int64(item.trimmingCharacters(in: .whitespaces)), id > 0 else {
+                return .failure(Invalid(text: String(text.prefix(40))))
+            }
+            ids.append(id)
+        }
+        return .success(ids)
+    }
 }
 
 func notFound() -> Response { json(["error": "no such connector"], status: .notFound) }

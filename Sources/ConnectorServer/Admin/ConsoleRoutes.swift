@@ -189,7 +189,12 @@ extension AdminAPI {
         }
         router.post("/connectors/:name/dead-letters/replay") { _, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
-            let ids = context.form["id"].flatMap(Int64.init).map { [$0] }
+            guard case .success(let ids) = RowSelection.parse(context.form["id"]) else {
+                return redirect(
+                    "/connectors/\(runtime.settings.slug)/dead-letters",
+                    notice: "Nothing replayed: \"\(context.form["id"] ?? "")\" is not a dead letter id.",
+                    context: context)
+            }
             let count = try await replayDeadLetters(runtime, ids: ids)
             return redirect(
                 "/connectors/\(runtime.settings.slug)/dead-letters",
@@ -197,7 +202,12 @@ extension AdminAPI {
         }
         router.post("/connectors/:name/failed-events/retry") { _, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
-            let ids = context.form["id"].flatMap(Int64.init).map { [$0] }
+            guard case .success(let ids) = RowSelection.parse(context.form["id"]) else {
+                return redirect(
+                    "/connectors/\(runtime.settings.slug)/dead-letters#failed-events",
+                    notice: "Nothing retried: \"\(context.form["id"] ?? "")\" is not a failed event id.",
+                    context: context)
+            }
             let count = try await view.store.retryFailedEvents(
                 connector: runtime.settings.slug, seqs: ids, at: Timestamp(Date()))
             runtime.applier.wake()
@@ -271,6 +281,9 @@ extension AdminAPI {
                     results.append(
                         "\(id): verification FAILED: "
                             + EventHookRegistrar.verificationAdvice(error, url: url, connector: settings))
+                } catch {
+                    // A transport failure for one hook: said for that hook, the others still asked.
+                    results.append("\(id): verification not asked: \(error)")
                 }
             }
             logger.notice(
