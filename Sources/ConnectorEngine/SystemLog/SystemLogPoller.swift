@@ -124,16 +124,20 @@ public final class SystemLogPoller: Service, Sendable {
     public func run() async throws {
         var failures = 0
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            let outcome = await poll()
+            // A poll waiting out a rate-limit reset ends at once on a graceful shutdown (each page
+            // was stored with its link in one transaction: nothing is lost).
+            let outcome = await cancelWhenGracefulShutdown { await self.poll() }
             let delay: TimeInterval
             switch outcome {
             case .failed:
                 failures += 1
                 delay = max(
                     connector.systemLog.interval, retry.delay(afterAttempt: failures, random: Double.random(in: 0..<1)))
-            case .interrupted:
+            case .interrupted(let newEvents):
                 failures = 0
-                delay = 0
+                // More to read: at once, unless the pages brought nothing new (then a page read
+                // over and over must not become a busy loop).
+                delay = newEvents > 0 ? 0 : connector.systemLog.interval
             case .caughtUp, .waitingForHooks:
                 failures = 0
                 delay = connector.systemLog.interval
@@ -154,6 +158,9 @@ public final class SystemLogPoller: Service, Sendable {
         let outcome: SystemLogPollOutcome
         do {
             outcome = try await pollPages()
+        } catch  where Task.isCancelled || error is CancellationError {
+            // Stopped (shutdown, or the lease lost): not a failure to report or store.
+            return .interrupted(newEvents: 0)
         } catch {
             let kind: SystemLogPollOutcome.FailureKind
             switch error {
@@ -171,7 +178,8 @@ public final class SystemLogPoller: Service, Sendable {
         let slug = connector.slug
         let cursor = try await store.systemLogCursor(connector: slug)
         // Without a link to follow, start `overlap` before the newest event read (or before now).
-        let newest = cursor?.newestPublished?.date ?? clock.now
+        // (Never after now: one event dated in the future must not make the restart skip past events.)
+        let newest = min(cursor?.newestPublished?.date ?? clock.now, clock.now)
         let restartURL = client.systemLogPollingURL(
             since: Timestamp(newest.addingTimeInterval(-connector.systemLog.overlap)), eventTypes: Self.eventTypes,
             limit: pageSize)
@@ -219,9 +227,13 @@ public final class SystemLogPoller: Service, Sendable {
             // `published` is on Okta's clock: age events by the answer's `Date` where there is one,
             // so that a skewed local clock neither stalls nor rushes the grace.
             let oktaNow = page.oktaDate ?? now
+            // An event dated beyond the grace ahead of Okta's clock is not young but wrong: it is
+            // stored, so that it cannot hold the page back for ever.
+            let grace = connector.systemLog.hookGrace
             if fillsGaps,
                 let young = events.firstIndex(where: {
-                    $0.published.date > oktaNow.addingTimeInterval(-connector.systemLog.hookGrace)
+                    $0.published.date > oktaNow.addingTimeInterval(-grace)
+                        && $0.published.date <= oktaNow.addingTimeInterval(grace)
                 })
             {
                 // Leave the newest events to their hooks: store the older ones, keep this page's
@@ -245,6 +257,8 @@ public final class SystemLogPoller: Service, Sendable {
             if !new.isEmpty { onStored() }
             // A page shorter than asked for is the end of what Okta has persisted so far.
             if page.events.count < pageSize { return .caughtUp(newEvents: stored) }
+            // A full page whose `next` is the link just read would be read again and again.
+            guard next != url else { throw SystemLogPageError.repeatedNextLink }
             url = next
         }
         return .interrupted(newEvents: stored)
@@ -308,6 +322,8 @@ public enum SystemLogPageError: Error, Sendable, Hashable, CustomStringConvertib
     case missingNextLink
     /// An event without a required field.
     case malformedEvent(index: Int, field: String, reason: String)
+    /// A full page whose `next` link is the link that was just read.
+    case repeatedNextLink
 
     public var description: String {
         switch self {
@@ -315,6 +331,9 @@ public enum SystemLogPageError: Error, Sendable, Hashable, CustomStringConvertib
             return "Okta's System Log answer has no next link (a polling request always has one); the cursor is kept"
         case .malformedEvent(let index, let field, let reason):
             return "Okta's System Log page is malformed: event \(index) \(field): \(reason); nothing of it is stored"
+        case .repeatedNextLink:
+            return
+                "Okta's System Log answered a full page whose next link is the same page; polling waits for the next interval"
         }
     }
 }
