@@ -551,6 +551,8 @@ public final class PostgreSQLStateStore: StateStore {
             FROM unnest(\(ids)::text[], \(values)::text[]) AS u(id, digest)
             WHERE user_digests.connector = \(connector) AND user_digests.user_id = u.id
                 AND user_digests.raw_digest = u.digest
+                AND EXISTS (SELECT 1 FROM users WHERE users.connector = user_digests.connector
+                    AND users.user_id = user_digests.user_id AND users.removed_at IS NULL)
             RETURNING user_digests.user_id
             """, logger: logger
         ).decode(String.self) {

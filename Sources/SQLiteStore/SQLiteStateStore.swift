@@ -326,9 +326,15 @@ public final class SQLiteStateStore: StateStore {
         return try await pool.write { db in
             var marked: Set<String> = []
             // Only the narrow digest row is written: the user's own row is what it was. A removal
-            // deletes the digest row, so a matching digest is a present user's.
+            // deletes the digest row; the user is checked present too, so that a digest left by a
+            // writer that knows no digests (an older replica during an upgrade) never keeps a
+            // removed user removed.
             let update = try db.cachedStatement(
-                sql: "UPDATE user_digests SET seen_run = ? WHERE connector = ? AND user_id = ? AND raw_digest = ?")
+                sql: """
+                    UPDATE user_digests SET seen_run = ? WHERE connector = ? AND user_id = ? AND raw_digest = ?
+                    AND EXISTS (SELECT 1 FROM users u WHERE u.connector = user_digests.connector
+                        AND u.user_id = user_digests.user_id AND u.removed_at IS NULL)
+                    """)
             for (userId, digest) in digests {
                 try update.execute(arguments: [runId, connector, userId, digest])
                 if db.changesCount > 0 { marked.insert(userId) }
