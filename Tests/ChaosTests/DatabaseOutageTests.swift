@@ -235,6 +235,6 @@ struct DatabaseOutageTests {
                 + " after the database was back, inbox and outbox drained "
                 + String(format: "%.1f s", drainedAfter)
                 + " after it, \(acknowledged.count) events acknowledged, \(lost) lost")
-        directory.remove()
+        if settled { directory.remove() } else { print("kept for inspection: \(directory.url.path)") }
     }
 }
