@@ -41,4 +41,15 @@ enum PostgresChaosStore {
             return uuids
         }
     }
+
+    /// The connector's unapplied inbox events and queued outbox entries now (for a failure message).
+    static func depths(_ location: PostgreSQLLocation, connector: String = "chaos-org") async -> String {
+        guard let reader = try? await PostgreSQLStateStore(location: location, logger: logger) else {
+            return "store unreadable"
+        }
+        defer { Task { await reader.close() } }
+        let inbox = (try? await reader.inboxDepth(connector: connector)).map(String.init) ?? "?"
+        let outbox = (try? await reader.outboxStats(connector: connector).depth).map(String.init) ?? "?"
+        return "inbox \(inbox), outbox \(outbox)"
+    }
 }

@@ -98,7 +98,9 @@ public final class OutboxForwarder: Service, Sendable {
                 failures += 1
                 currentState.withLock { $0 = .notLeaseHolder(error.description) }
                 logger.notice("not forwarding: this replica no longer holds the connector's worker lease")
-                await pause(backoff(failures: failures, error: nil))
+                // Looked at again soon, not after the sink's backoff: the lease is often only
+                // lapsing for a moment (renewed once the store answers again after an outage).
+                await pause(RetryPolicy.storeOutage.delay(afterAttempt: failures, random: Double.random(in: 0..<1)))
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 // The store failed (disk full, database down): the outbox is intact; try again soon.

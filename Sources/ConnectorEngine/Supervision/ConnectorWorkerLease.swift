@@ -111,10 +111,15 @@ public struct ConnectorWorkerLease: Service {
                         let renewed = try await store.claimWorkerLease(
                             connector: connector, holder: holder, at: Timestamp(now),
                             expiresAt: Timestamp(now.addingTimeInterval(leaseDuration)))
-                        if renewed.holder == holder {
-                            renewedAt = now
-                        } else {
+                        if renewed.holder != holder {
                             lost = "another replica holds it now (epoch \(renewed.epoch))"
+                        } else if renewed.epoch != lease.epoch {
+                            // It lapsed (the store was away longer than the lease) and was taken
+                            // again under a new epoch: the parts restart with the new fence, since
+                            // every write under the old one is refused.
+                            lost = "it lapsed and was taken again (epoch \(lease.epoch) → \(renewed.epoch))"
+                        } else {
+                            renewedAt = now
                         }
                     } catch {
                         // Stop before the lease can lapse: the next holder must not find us working.
