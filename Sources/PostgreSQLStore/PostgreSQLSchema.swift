@@ -198,5 +198,21 @@ enum PostgreSQLSchema {
                 )
                 """
             ]),
+        Migration(
+            // A reconcile keeps the users it listed in memory, not as a mark per user; the sweep
+            // pages through present ids from an index (no heap rows), and a held run keeps what it
+            // would have removed for the operator.
+            identifier: "v6: sweep from an index, held removals",
+            sql: [
+                "CREATE INDEX users_presence ON users (connector, user_id) INCLUDE (removed_at, updated_at)",
+                """
+                CREATE TABLE held_removals (
+                    connector TEXT COLLATE "C" NOT NULL,
+                    run_id BIGINT NOT NULL,
+                    user_id TEXT COLLATE "C" NOT NULL,
+                    PRIMARY KEY (connector, run_id, user_id)
+                )
+                """,
+            ]),
     ]
 }

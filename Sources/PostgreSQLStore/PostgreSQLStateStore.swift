@@ -4,16 +4,31 @@ import Foundation
 public import Logging
 import NIOSSL
 public import PostgresNIO
+import Synchronization
 
 /// The store for several replicas: one PostgreSQL database (SPEC §10), through PostgresNIO's
 /// connection pool. The same contract and behaviour as the SQLite store; writes that touch many
 /// rows are set-based (`= ANY($1)`, `unnest`), so no call makes a round trip per row.
 public final class PostgreSQLStateStore: StateStore {
-    let client: PostgresClient
+    /// The connection pool in use and the task running it; replaced when it stops answering.
+    struct Pool {
+        var client: PostgresClient
+        var runTask: Task<Void, Never>
+        var replacements = 0
+    }
+
+    let pool: Mutex<Pool>
     let logger: Logger
-    let runTask: Task<Void, Never>
+    /// Watches the pool (see ``watch(interval:deadline:failuresBeforeReplacing:)``).
+    let watchdog: Mutex<Task<Void, Never>?> = Mutex(nil)
     /// Where the database is (without the password).
     public let location: PostgreSQLLocation
+
+    /// The pool every query goes through.
+    var client: PostgresClient { pool.withLock { $0.client } }
+
+    /// How many times the pool was replaced because it stopped answering.
+    public var poolReplacements: Int { pool.withLock { $0.replacements } }
 
     /// Connects, then applies pending migrations under the migration lock.
     /// - Throws: ``StoreError`` naming the host and the problem (refused, bad credentials, missing
@@ -22,21 +37,81 @@ public final class PostgreSQLStateStore: StateStore {
     public init(location: PostgreSQLLocation, logger: Logger) async throws {
         self.location = location
         self.logger = logger
-        let configuration = try Self.configuration(for: location)
         // One plain connection first: the pool retries a failing connect for a long while and then
         // reports only that its breaker tripped; a single attempt says at once what is wrong
         // (refused, bad credentials, no such database, TLS) and stops.
         try await Self.probe(location, logger: logger)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
+        let client = PostgresClient(configuration: try Self.configuration(for: location), backgroundLogger: logger)
         // The pool lives as long as the store: `close()` ends it.
-        runTask = Task { await client.run() }
+        pool = Mutex(Pool(client: client, runTask: Task { await client.run() }))
         do {
             try await migrate()
         } catch {
-            runTask.cancel()
+            await close()
             throw Self.describe(error, location: location)
         }
+        // Holds the store only during a look, so that a store nobody closes still goes away.
+        let task = Task { [weak self] in
+            var failures = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.watchInterval)
+                guard let store = self, !Task.isCancelled else { return }
+                failures = await store.look(afterFailures: failures)
+            }
+        }
+        watchdog.withLock { $0 = task }
+    }
+
+    /// How often the watchdog looks at the pool.
+    static let watchInterval = Duration.seconds(5)
+
+    /// One look of the pool's watchdog: a query through the pool must answer within `deadline`.
+    /// After `failuresBeforeReplacing` failed looks in a row, while a connection of its own reaches
+    /// the database, the pool is replaced by a new one and the old one shut down, which fails the
+    /// requests waiting in it (their callers retry on the new pool). PostgresNIO's pool has been
+    /// seen to keep requests waiting for good after the server restarted; the store never stays
+    /// silent and stuck because of it.
+    /// - Returns: The failed looks in a row so far.
+    func look(afterFailures failures: Int, deadline: Duration = .seconds(10), failuresBeforeReplacing: Int = 3) async
+        -> Int
+    {
+        if await Self.answers(client, within: deadline) { return 0 }
+        guard failures + 1 >= failuresBeforeReplacing else { return failures + 1 }
+        // The database itself away: the pool reconnects by itself once it is back.
+        guard (try? await Self.probe(location, logger: logger)) != nil else { return failures + 1 }
+        replacePool(reason: "it did not answer \(failuresBeforeReplacing) looks in a row while the database did")
+        return 0
+    }
+
+    /// Whether a query through a pool answers within a deadline.
+    static func answers(_ client: PostgresClient, within deadline: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await client.query("SELECT 1", logger: Logger(label: "probe")).collect()) != nil }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return false
+            }
+            let answered = await group.next() ?? false
+            group.cancelAll()
+            return answered
+        }
+    }
+
+    /// Puts a new pool in place and shuts the old one down (its waiting requests fail).
+    func replacePool(reason: String) {
+        guard let configuration = try? Self.configuration(for: location) else { return }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let old = pool.withLock { pool -> Task<Void, Never> in
+            let old = pool.runTask
+            pool.client = client
+            pool.runTask = Task { await client.run() }
+            pool.replacements += 1
+            return old
+        }
+        old.cancel()
+        logger.warning(
+            "the database connection pool was replaced; requests waiting in it fail and are tried again",
+            metadata: ["reason": "\(reason)", "database": "\(location.description)"])
     }
 
     /// The client configuration for a location (TLS per `sslmode`, TLS 1.2 at least).
@@ -128,6 +203,8 @@ public final class PostgreSQLStateStore: StateStore {
 
     /// Closes the pool's connections.
     public func close() async {
+        watchdog.withLock { $0 }?.cancel()
+        let runTask = pool.withLock { $0.runTask }
         runTask.cancel()
         await runTask.value
     }
@@ -478,17 +555,14 @@ public final class PostgreSQLStateStore: StateStore {
             connector: connector, userId: userId, status: try row["status"].decode(String.self), snapshot: snapshot,
             recordJSON: try row["record_json"].decode(String?.self),
             recordHash: try row["record_hash"].decode(String?.self), version: try row["version"].decode(Int64.self),
-            lastSeenRun: [try row["last_seen_run"].decode(Int64?.self), try row["digest_seen_run"].decode(Int64?.self)]
-                .compactMap { $0 }.max(),
+            lastSeenRun: try row["last_seen_run"].decode(Int64?.self),
             removedAt: try row["removed_at"].decode(Int64?.self).map { Timestamp(millisecondsSinceEpoch: $0) },
             updatedAt: Timestamp(millisecondsSinceEpoch: try row["updated_at"].decode(Int64.self)))
     }
 
-    /// The columns of a stored user: the row, with the run that last found it listed unchanged.
+    /// The columns of a stored user.
     static let userColumns = """
-        connector, user_id, status, snapshot_json, record_json, record_hash, version, last_seen_run, removed_at, updated_at,
-        (SELECT seen_run FROM user_digests d WHERE d.connector = users.connector AND d.user_id = users.user_id)
-            AS digest_seen_run
+        connector, user_id, status, snapshot_json, record_json, record_hash, version, last_seen_run, removed_at, updated_at
         """
 
     public func user(connector: String, id: String) async throws -> StoredUser? {
@@ -536,46 +610,66 @@ public final class PostgreSQLStateStore: StateStore {
         return digests
     }
 
-    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64) async throws
-        -> Set<String>
-    {
+    public func unchangedByDigest(connector: String, digests: [String: String]) async throws -> Set<String> {
         guard !digests.isEmpty else { return [] }
         let ids = Array(digests.keys)
         let values = ids.map { digests[$0]! }
-        var marked: Set<String> = []
-        // One statement, a compare-and-set on the digest: a user an event changed or removed
-        // meanwhile has no matching digest row. Only the narrow digest row is written.
+        var unchanged: Set<String> = []
+        // One read: a user an event changed or removed meanwhile has no matching digest row, or is
+        // not present (a digest an older replica left behind never keeps a removed user removed).
         for try await id in try await client.query(
             """
-            UPDATE user_digests SET seen_run = \(runId)
-            FROM unnest(\(ids)::text[], \(values)::text[]) AS u(id, digest)
-            WHERE user_digests.connector = \(connector) AND user_digests.user_id = u.id
-                AND user_digests.raw_digest = u.digest
-                AND EXISTS (SELECT 1 FROM users WHERE users.connector = user_digests.connector
-                    AND users.user_id = user_digests.user_id AND users.removed_at IS NULL)
-            RETURNING user_digests.user_id
+            SELECT d.user_id FROM user_digests d
+            JOIN unnest(\(ids)::text[], \(values)::text[]) AS u(id, digest)
+                ON d.user_id = u.id AND d.raw_digest = u.digest
+            WHERE d.connector = \(connector)
+                AND EXISTS (SELECT 1 FROM users WHERE users.connector = d.connector
+                    AND users.user_id = d.user_id AND users.removed_at IS NULL)
             """, logger: logger
         ).decode(String.self) {
-            marked.insert(id)
+            unchanged.insert(id)
         }
-        return marked
+        return unchanged
     }
 
-    public func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
+    public func presentUserIds(connector: String, untouchedSince: Timestamp, after userId: String?, limit: Int)
+        async throws -> [String]
     {
         var ids: [String] = []
         for try await id in try await client.query(
             """
-            SELECT user_id FROM users WHERE connector = \(connector) AND removed_at IS NULL
-            AND (last_seen_run IS NULL OR last_seen_run <> \(runId)) AND updated_at < \(untouchedSince.millisecondsSinceEpoch)
-            AND NOT EXISTS (SELECT 1 FROM user_digests d WHERE d.connector = users.connector
-                AND d.user_id = users.user_id AND d.seen_run = \(runId))
-            ORDER BY user_id
+            SELECT user_id FROM users WHERE connector = \(connector) AND user_id > \(userId ?? "")
+            AND removed_at IS NULL AND updated_at < \(untouchedSince.millisecondsSinceEpoch)
+            ORDER BY user_id LIMIT \(limit)
             """, logger: logger
         ).decode(String.self) {
             ids.append(id)
         }
         return ids
+    }
+
+    public func recordHeldRemovals(connector: String, runId: Int64, userIds: [String]) async throws {
+        // An empty list is kept as a row without a user, so that "nothing" is told apart from "not kept".
+        let ids = userIds.isEmpty ? [""] : userIds
+        try await transaction { connection in
+            try await connection.query("DELETE FROM held_removals WHERE connector = \(connector)", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO held_removals (connector, run_id, user_id)
+                SELECT \(connector), \(runId), id FROM unnest(\(ids)::text[]) AS u(id) ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func heldRemovals(connector: String, runId: Int64) async throws -> [String]? {
+        var ids: [String] = []
+        for try await id in try await client.query(
+            "SELECT user_id FROM held_removals WHERE connector = \(connector) AND run_id = \(runId) ORDER BY user_id",
+            logger: logger
+        ).decode(String.self) {
+            ids.append(id)
+        }
+        return ids.isEmpty ? nil : ids.filter { !$0.isEmpty }
     }
 
     // MARK: - Enrichment staging

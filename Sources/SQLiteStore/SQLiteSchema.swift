@@ -192,6 +192,23 @@ enum SQLiteSchema {
                     CREATE INDEX users_present ON users (connector, removed_at, last_seen_run, updated_at, user_id);
                     """)
         }
+        migrator.registerMigration("v8: user presence without the wide row, held removals") { db in
+            // Whether a user is present, and the sweep's pages of present ids, answered from the
+            // index: `removed_at` and `updated_at` come after the snapshot in a user's row, so
+            // reading them from the row walks its overflow pages (kilobytes per user) — what an
+            // unchanged reconcile spent most of its time on. A reconcile keeps the users it listed
+            // in memory, not as a mark per user; a held run keeps what it would have removed.
+            try db.execute(
+                sql: """
+                    CREATE INDEX users_presence ON users (connector, user_id, removed_at, updated_at);
+                    CREATE TABLE held_removals (
+                        connector TEXT NOT NULL,
+                        run_id INTEGER NOT NULL,
+                        user_id TEXT NOT NULL,
+                        PRIMARY KEY (connector, run_id, user_id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -212,11 +212,8 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    /// The columns of a stored user: the row, with the run that last found it listed unchanged.
-    static let userColumns = """
-        users.*, (SELECT seen_run FROM user_digests d WHERE d.connector = users.connector AND d.user_id = users.user_id)
-            AS digest_seen_run
-        """
+    /// The columns of a stored user.
+    static let userColumns = "users.*"
 
     static func enqueue(
         _ db: Database, connector: String, userId: String, operation: OutboxOperation, version: Int64,
@@ -262,21 +259,40 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
+    public func presentUserIds(connector: String, untouchedSince: Timestamp, after userId: String?, limit: Int)
+        async throws -> [String]
     {
-        // Sorted here rather than by the query: an ORDER BY makes SQLite walk the primary key and
-        // read every present user's wide row instead of the covering `users_present` index.
         try await pool.read { db in
+            // From the `users_presence` index alone: the users' wide rows are not read.
             try String.fetchAll(
-                db,
-                sql: """
-                    SELECT user_id FROM users WHERE connector = ? AND removed_at IS NULL
-                    AND (last_seen_run IS NULL OR last_seen_run <> ?) AND updated_at < ?
-                    AND NOT EXISTS (SELECT 1 FROM user_digests d WHERE d.connector = users.connector
-                        AND d.user_id = users.user_id AND d.seen_run = ?)
-                    """,
-                arguments: [connector, runId, untouchedSince.millisecondsSinceEpoch, runId]
-            ).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                db.cachedStatement(
+                    sql: """
+                        SELECT user_id FROM users INDEXED BY users_presence
+                        WHERE connector = ? AND user_id > ? AND removed_at IS NULL AND updated_at < ?
+                        ORDER BY user_id LIMIT ?
+                        """),
+                arguments: [connector, userId ?? "", untouchedSince.millisecondsSinceEpoch, limit])
+        }
+    }
+
+    public func recordHeldRemovals(connector: String, runId: Int64, userIds: [String]) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM held_removals WHERE connector = ?", arguments: [connector])
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO held_removals (connector, run_id, user_id) VALUES (?, ?, ?)")
+            for userId in userIds { try insert.execute(arguments: [connector, runId, userId]) }
+            // An empty list is kept too, as a row without a user, so that "nothing" is told apart
+            // from "not kept".
+            if userIds.isEmpty { try insert.execute(arguments: [connector, runId, ""]) }
+        }
+    }
+
+    public func heldRemovals(connector: String, runId: Int64) async throws -> [String]? {
+        try await pool.read { db in
+            let ids = try String.fetchAll(
+                db, sql: "SELECT user_id FROM held_removals WHERE connector = ? AND run_id = ? ORDER BY user_id",
+                arguments: [connector, runId])
+            return ids.isEmpty ? nil : ids.filter { !$0.isEmpty }
         }
     }
 
@@ -319,27 +335,31 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64) async throws
-        -> Set<String>
-    {
+    public func unchangedByDigest(connector: String, digests: [String: String]) async throws -> Set<String> {
         guard !digests.isEmpty else { return [] }
-        return try await pool.write { db in
-            var marked: Set<String> = []
-            // Only the narrow digest row is written: the user's own row is what it was. A removal
-            // deletes the digest row; the user is checked present too, so that a digest left by a
-            // writer that knows no digests (an older replica during an upgrade) never keeps a
-            // removed user removed.
-            let update = try db.cachedStatement(
-                sql: """
-                    UPDATE user_digests SET seen_run = ? WHERE connector = ? AND user_id = ? AND raw_digest = ?
-                    AND EXISTS (SELECT 1 FROM users u WHERE u.connector = user_digests.connector
-                        AND u.user_id = user_digests.user_id AND u.removed_at IS NULL)
-                    """)
-            for (userId, digest) in digests {
-                try update.execute(arguments: [runId, connector, userId, digest])
-                if db.changesCount > 0 { marked.insert(userId) }
+        let ids = Array(digests.keys)
+        return try await pool.read { db in
+            var unchanged: Set<String> = []
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(start + 500, ids.count)]
+                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                // The user is checked present too, so that a digest left by a writer that knows no
+                // digests (an older replica during an upgrade) never keeps a removed user removed;
+                // from the `users_presence` index, not the user's wide row.
+                let statement = try db.cachedStatement(
+                    sql: """
+                        SELECT d.user_id, d.raw_digest FROM user_digests d
+                        WHERE d.connector = ? AND d.user_id IN (\(placeholders))
+                        AND EXISTS (SELECT 1 FROM users u INDEXED BY users_presence
+                            WHERE u.connector = d.connector AND u.user_id = d.user_id AND u.removed_at IS NULL)
+                        """)
+                let cursor = try Row.fetchCursor(statement, arguments: StatementArguments([connector] + Array(chunk)))
+                while let row = try cursor.next() {
+                    let id: String = row[0]
+                    if digests[id] == row[1] { unchanged.insert(id) }
+                }
             }
-            return marked
+            return unchanged
         }
     }
 
@@ -414,7 +434,7 @@ public final class SQLiteStateStore: StateStore {
         return StoredUser(
             connector: connector, userId: userId, status: row["status"], snapshot: snapshot,
             recordJSON: row["record_json"], recordHash: row["record_hash"], version: row["version"],
-            lastSeenRun: [row["last_seen_run"] as Int64?, row["digest_seen_run"] as Int64?].compactMap { $0 }.max(),
+            lastSeenRun: row["last_seen_run"],
             removedAt: timestamp(row["removed_at"]),
             updatedAt: Timestamp(millisecondsSinceEpoch: row["updated_at"]))
     }

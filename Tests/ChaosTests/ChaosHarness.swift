@@ -137,7 +137,7 @@ final class ServeProcess: @unchecked Sendable {
               admin: { listen: 127.0.0.1:\(adminPort), token_file: admin-token }
               shutdown_timeout: 10s
             store: \(store)
-            logging: { format: json, level: notice }
+            logging: { format: json, level: \(ProcessInfo.processInfo.environment["OKTA_CHAOS_LOG_LEVEL"] ?? "notice") }
             connectors:
               - name: Chaos org
                 okta: { url: \(simulator.baseURL), allow_insecure_http: true, api_token: sim-api-token }

@@ -79,6 +79,14 @@ struct ReconcileFastPathTests {
         for malformed in ["{}", "[{\"id\":\"a\"", "[1]", "[{\"id\":\"a\",}]", "[{}] x"] {
             #expect(throws: OktaUserPage.Malformed.self) { try OktaUserPage(parsing: Array(malformed.utf8)) }
         }
+        // An id that is not valid UTF-8 is never read with replacement characters: the object goes to
+        // the decoder, which refuses it.
+        var invalid = Array(#"[{"id":"00u"#.utf8) + [0xC3, 0x28] + Array(#"","status":"ACTIVE"}]"#.utf8)
+        let invalidPage = try OktaUserPage(parsing: invalid)
+        #expect(invalidPage.users[0].id == nil && invalidPage.users[0].digest == nil)
+        #expect(throws: (any Error).self) { try invalidPage.decodeUser(at: 0) }
+        invalid = Array(#"[{"id":"00u1","status":"ACT"#.utf8) + [0xFF] + Array(#""}]"#.utf8)
+        #expect(try OktaUserPage(parsing: invalid).users[0].status == nil)
         // Numbers as the decoder types them, whichever reads them.
         let numbers = [
             "0", "-0", "7", "-12", "3.0", "-3.00", "0.5", "-0.25", "1e2", "2.5E-3", "9223372036854775807",

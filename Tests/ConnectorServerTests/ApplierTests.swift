@@ -218,6 +218,36 @@ struct ApplierTests {
         #expect(try await h.stored(user.id)?.recordHash == h.expectedHash(user.id))
     }
 
+    /// Rows nobody in this process announces — stored by another replica's receiver, or by a commit
+    /// that finished after the receiver answered 503 — are found by the applier's own next look.
+    @Test(arguments: StoreBackend.available)
+    func eventsStoredWithoutAWakeUpAreAppliedAtTheNextLook(_ backend: StoreBackend) async throws {
+        let h = try await ApplierHarness.start(backend: backend)
+        defer { Task { await h.stop() } }
+        _ = try await h.reconcile()
+        let clock = ManualClock(now: Date())
+        let applier = EventApplier(
+            connector: h.settings, store: h.store, client: h.client, clock: clock, logger: quietLogger,
+            coalescingWindow: 0, idleWait: 1)
+        let service = Task { try await applier.run() }
+        defer { service.cancel() }
+        #expect(await clock.waitForSleepers(), "the applier waits while the inbox is empty")
+        let user = try #require(h.simulator.org.allUsers().first { $0.status == .active })
+        try h.simulator.org.updateProfile(id: user.id, changes: ["title": "Stored Elsewhere"])
+        // The receiver stores the delivery but nobody wakes this applier.
+        #expect(
+            try await h.receiver.deliver(delivery([logEvent("user.account.update_profile", user: user.id)])).status
+                == 200)
+        #expect(try await h.store.inboxDepth(connector: h.slug) == 1)
+        #expect(clock.nextDeadline.map { $0 <= clock.now.addingTimeInterval(1) } == true, "a look within 1 s")
+        clock.advance(by: 1)
+        let applied = try await eventually(timeout: 10) {
+            try await h.store.inboxDepth(connector: h.slug) == 0
+        }
+        #expect(applied, "applied at the next look, without a wake-up")
+        #expect(try await h.stored(user.id)?.recordHash == h.expectedHash(user.id))
+    }
+
     @Test(arguments: StoreBackend.available)
     func simulatorChangesArriveThroughTheHookAndAReconcileRepairsDroppedOnes(_ backend: StoreBackend) async throws {
         let h = try await ApplierHarness.start(users: 80, backend: backend)

@@ -216,7 +216,7 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreBackend.available)
-    func markAndSweepFindsOnlyUsersTheRunDidNotSeeAndNothingTouched(_ backend: StoreBackend) async throws {
+    func theSweepPagesThroughPresentUsersNothingTouchedSinceTheRunStarted(_ backend: StoreBackend) async throws {
         let test = try await backend.makeStore()
         let store = test.store
         _ = try await store.commit(
@@ -229,10 +229,36 @@ struct StoreContractTests {
             ))
         // ... while an event creates 00u4 during the run.
         _ = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u4")], at: at(12)))
-        #expect(try await store.usersNotSeen(connector: connector, inRun: run, untouchedSince: at(10)) == ["00u3"])
-        #expect(try await store.presentUserCount(connector: connector) == 4)
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [upsert("00u5"), upsert("00u6")], at: at(5)))
+        _ = try await store.commit(
+            UserWriteBatch(connector: connector, changes: [.remove(userId: "00u5", reason: .deleted)], at: at(6)))
+        // Untouched since the run started: 00u3 and 00u6 (00u5 is removed), in id order, page by page.
+        #expect(
+            try await store.presentUserIds(connector: connector, untouchedSince: at(10), after: nil, limit: 10) == [
+                "00u3", "00u6",
+            ])
+        #expect(
+            try await store.presentUserIds(connector: connector, untouchedSince: at(10), after: nil, limit: 1) == [
+                "00u3"
+            ])
+        #expect(
+            try await store.presentUserIds(connector: connector, untouchedSince: at(10), after: "00u3", limit: 1) == [
+                "00u6"
+            ])
+        #expect(try await store.presentUserIds(connector: connector, untouchedSince: at(10), after: "00u6", limit: 1) == [])
+        #expect(try await store.presentUserCount(connector: connector) == 5)
         let page = try await store.presentUsers(connector: connector, after: "00u1", limit: 2)
         #expect(page.map(\.userId) == ["00u2", "00u3"])
+
+        // A held run keeps what it would remove; a later held run's list replaces it.
+        #expect(try await store.heldRemovals(connector: connector, runId: run) == nil)
+        try await store.recordHeldRemovals(connector: connector, runId: run, userIds: ["00u3", "00u6"])
+        #expect(try await store.heldRemovals(connector: connector, runId: run) == ["00u3", "00u6"])
+        let later = try await store.startRun(connector: connector, trigger: .schedule, dryRun: false, at: at(20))
+        try await store.recordHeldRemovals(connector: connector, runId: later, userIds: [])
+        #expect(try await store.heldRemovals(connector: connector, runId: run) == nil)
+        #expect(try await store.heldRemovals(connector: connector, runId: later) == [], "kept, and empty")
     }
 
     @Test(arguments: StoreBackend.available)
@@ -275,7 +301,7 @@ struct StoreContractTests {
     }
 
     @Test(arguments: StoreBackend.available)
-    func rawDigestsMarkUnchangedUsersSeenOnlyWhileTheyStillMatch(_ backend: StoreBackend) async throws {
+    func rawDigestsFindUnchangedUsersOnlyWhileTheyStillMatch(_ backend: StoreBackend) async throws {
         let test = try await backend.makeStore()
         let store = test.store
         // A reconcile writes four users with the digests of what they were read from.
@@ -304,22 +330,15 @@ struct StoreContractTests {
         #expect(outcomes == [.unchanged])
         #expect(try await store.rawDigests(connector: connector, userIds: ["00u2", "00u3", "00u4"]) == ["00u4": "d4b"])
 
-        let run = try await store.startRun(connector: connector, trigger: .schedule, dryRun: false, at: at(10))
         let before = try #require(try await store.user(connector: connector, id: "00u1"))
-        let marked = try await store.markSeenUnchanged(
-            connector: connector, digests: ["00u1": "d1", "00u2": "d2", "00u3": "d3", "00u4": "d4"], inRun: run)
-        #expect(marked == ["00u1"], "only a user whose stored digest is still the listed one")
+        let unchanged = try await store.unchangedByDigest(
+            connector: connector, digests: ["00u1": "d1", "00u2": "d2", "00u3": "d3", "00u4": "d4"])
+        #expect(unchanged == ["00u1"], "only a present user whose stored digest is still the listed one")
         let after = try #require(try await store.user(connector: connector, id: "00u1"))
-        #expect(after.lastSeenRun == run)
-        #expect(after.updatedAt == before.updatedAt, "the user's row is left as it is")
-        #expect(after.version == before.version && after.recordJSON == before.recordJSON)
-        #expect(after.snapshot == before.snapshot && after.recordHash == before.recordHash)
-        #expect(try await store.outboxStats(connector: connector).depth == 6, "nothing queued by marking")
+        #expect(after == before, "a read: the user's row is left as it is")
+        #expect(try await store.outboxStats(connector: connector).depth == 6, "nothing queued")
         #expect(try await store.user(connector: connector, id: "00u3")?.isPresent == false, "not brought back")
-        // The others are not seen until the full path writes them.
-        let notSeen = try await store.usersNotSeen(connector: connector, inRun: run, untouchedSince: at(10))
-        #expect(notSeen == ["00u2", "00u4"], "\(notSeen)")
-        #expect(try await store.markSeenUnchanged(connector: connector, digests: [:], inRun: run).isEmpty)
+        #expect(try await store.unchangedByDigest(connector: connector, digests: [:]).isEmpty)
     }
 
     // MARK: runs and schedule

@@ -214,8 +214,10 @@ struct RawJSONScanner {
         return true
     }
 
-    func plainString(_ range: Range<Int>) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    /// The text of a string without escapes; `nil` when it is not valid UTF-8 (the object is then
+    /// left to the decoder, which rejects it, rather than read with replacement characters).
+    func plainString(_ range: Range<Int>) -> String? {
+        String(validating: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
     /// The objects of a top-level array, located, with their `id`, `status` and digest.
@@ -279,10 +281,10 @@ struct RawJSONScanner {
                         let (content, escaped) = try probe.skipString()
                         if escaped {
                             eligible = false
-                        } else if isId {
-                            id = plainString(content)
+                        } else if let text = plainString(content) {
+                            if isId { id = text } else { status = text }
                         } else {
-                            status = plainString(content)
+                            eligible = false
                         }
                     }
                 } else if equals(key, "_links") {

@@ -43,6 +43,11 @@ public struct ApplierCounts: Sendable, Hashable {
 /// rejects the credentials (``OktaCredentialPause``) events that need Okta are held, without
 /// counting attempts, until the next probe. Store errors are logged and retried with backoff.
 /// A pass that makes no progress waits for the next due event or a delivery, never spins.
+///
+/// A wake-up from this process's receiver is only a shortcut: the applier also looks at the inbox
+/// every `idleWait` (1 s) on its own, because rows arrive that nobody here announces — stored by
+/// another replica's receiver, or by a commit that finished after the receiver had already answered
+/// `503` (a database outage), whose re-delivery is then only a duplicate.
 public final class EventApplier: Service, Sendable {
     let connector: ConnectorSettings
     let store: any StateStore
@@ -58,6 +63,8 @@ public final class EventApplier: Service, Sendable {
     let health: ConnectorHealthBoard
     /// The worker lease its writes rely on, when replicas share the store.
     let fence: WorkerFenceHolder?
+    /// The longest wait between two looks at the inbox when nothing announced new events.
+    let idleWait: TimeInterval
     private let wakeUp = WakeSignal()
     private let countsState = Mutex(ApplierCounts())
 
@@ -70,12 +77,14 @@ public final class EventApplier: Service, Sendable {
     ///   - retry: Backoff between attempts of one event (store errors use ``RetryPolicy/storeOutage``).
     ///   - health: Where the applier reports trouble.
     ///   - fence: The worker lease its writes must carry (`nil`: unfenced, one process).
+    ///   - idleWait: The longest wait between two looks at the inbox without a wake-up.
     public init(
         connector: ConnectorSettings, store: any StateStore, client: OktaAPIClient, clock: any WallClock,
         logger: Logger,
         coalescingWindow: TimeInterval = 0.2, refreshConcurrency: Int = 8, maximumAttempts: Int = 8,
         retry: RetryPolicy = RetryPolicy(initialDelay: 5, maximumDelay: 900),
-        health: ConnectorHealthBoard = ConnectorHealthBoard(), fence: WorkerFenceHolder? = nil
+        health: ConnectorHealthBoard = ConnectorHealthBoard(), fence: WorkerFenceHolder? = nil,
+        idleWait: TimeInterval = 1
     ) {
         self.connector = connector
         self.store = store
@@ -90,6 +99,7 @@ public final class EventApplier: Service, Sendable {
         self.retry = retry
         self.health = health
         self.fence = fence
+        self.idleWait = max(0.05, idleWait)
     }
 
     /// The fencing token for a write now; throws when this replica lost the lease.
@@ -138,8 +148,10 @@ public final class EventApplier: Service, Sendable {
                 woken = false
                 continue
             }
-            // Nothing due now: wait for a delivery or the next due event, never spin.
-            let deadline = nextDue.map { max($0.date, clock.now.addingTimeInterval(0.05)) }
+            // Nothing due now: wait for a delivery, the next due event or the next look, never spin.
+            let now = clock.now
+            let look = now.addingTimeInterval(idleWait)
+            let deadline = nextDue.map { min(look, max($0.date, now.addingTimeInterval(0.05))) } ?? look
             woken = await cancelWhenGracefulShutdown {
                 await self.wakeUp.wait(until: deadline, clock: self.clock)
             }

@@ -212,6 +212,8 @@ public struct Reconciler: Sendable {
         /// Listed users whose status is no longer selected: removed by the sweep, behind the
         /// circuit breaker like every other removal.
         var notSelected: Set<String> = []
+        /// The users listed and kept (written or unchanged): the sweep leaves them alone.
+        var listed = ListedUserIds()
     }
 
     func choiceWasBulk(_ state: RunState) -> Bool { state.staged }
@@ -369,14 +371,15 @@ public struct Reconciler: Sendable {
             let staged = enrichment[ids[index]] ?? StagedEnrichment()
             digests[ids[index]] = digester.digest(rawDigest: raw, apps: staged.apps, devices: staged.devices)
         }
-        // Users whose stored digest is the listed one are marked seen, in one compare-and-set per
-        // page (nothing to look for in an empty store); the rest are decoded, mapped and committed.
+        // Users whose stored digest is the listed one need nothing written at all (one read per
+        // page; nothing to look for in an empty store); the rest are decoded, mapped and committed.
         var unchanged: Set<String> = []
         if state.presentBefore > 0, !digests.isEmpty, !options.compareEveryUser {
-            unchanged = try await store.markSeenUnchanged(connector: connector.slug, digests: digests, inRun: runId)
+            unchanged = try await store.unchangedByDigest(connector: connector.slug, digests: digests)
             state.counts.unchanged += unchanged.count
             state.unchangedByDigest += unchanged.count
         }
+        for index in written { state.listed.insert(ids[index]) }
         var changes: [UserChange] = []
         changes.reserveCapacity(written.count - unchanged.count)
         for index in written where !unchanged.contains(ids[index]) { changes.append(try change(index)) }
@@ -417,8 +420,7 @@ public struct Reconciler: Sendable {
             candidates = []
             candidateCount = max(0, state.presentBefore - state.listedPresent)
         } else {
-            candidates = try await store.usersNotSeen(
-                connector: connector.slug, inRun: runId, untouchedSince: startStamp)
+            candidates = try await notListed(untouchedSince: startStamp, state: &state)
             candidateCount = candidates.count
         }
         guard candidateCount > 0 else { return }
@@ -433,6 +435,10 @@ public struct Reconciler: Sendable {
             record.errors.append(
                 "held: \(reason); nothing removed. Run `okta-connector reconcile --connector \"\(connector.name)\" --confirm-removals` to apply"
             )
+            if !options.dryRun {
+                // What it would remove, for the operator deciding (`runs show`, the console).
+                try await store.recordHeldRemovals(connector: connector.slug, runId: runId, userIds: candidates)
+            }
             logger.warning(
                 "reconcile held by the circuit breaker",
                 metadata: ["connector": "\(connector.slug)", "reason": "\(reason)"])
@@ -451,6 +457,23 @@ public struct Reconciler: Sendable {
                 UserWriteBatch(
                     connector: connector.slug, changes: batch, at: Timestamp(clock.now), runFence: RunGate.runFence))
             state.counts.removed += outcomes.filter { if case .removed = $0 { true } else { false } }.count
+        }
+    }
+
+    /// The present users the listing did not keep and nothing wrote since the run started: the
+    /// removal candidates of mark and sweep, in id order. Pages through the store's present ids
+    /// (a few thousand at a time, so memory stays flat) and takes away the listed ones.
+    func notListed(untouchedSince: Timestamp, state: inout RunState) async throws -> [String] {
+        state.listed.seal()
+        var candidates: [String] = []
+        var after: String?
+        while true {
+            try Task.checkCancellation()
+            let ids = try await store.presentUserIds(
+                connector: connector.slug, untouchedSince: untouchedSince, after: after, limit: 5000)
+            for id in ids where !state.listed.contains(id) { candidates.append(id) }
+            guard ids.count == 5000, let last = ids.last else { return candidates }
+            after = last
         }
     }
 

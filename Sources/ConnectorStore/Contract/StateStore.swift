@@ -23,21 +23,29 @@ public protocol UserStateStore: Sendable {
     /// The raw-input digests stored with present users among some ids (a reconcile's fast path).
     func rawDigests(connector: String, userIds: [String]) async throws -> [String: String]
 
-    /// Marks present users as seen by a run (their ``StoredUser/lastSeenRun``; mark and sweep leaves
-    /// them alone) where their stored raw-input digest is still the given one: a user listed
-    /// byte-identical to its stored read needs nothing else, and its row is left as it is. One
-    /// transaction, writing only the narrow digest rows. Not fenced by the run lease: a mark names
-    /// its run, so a lapsed run's marks never count for another run's sweep.
+    /// The present users among `digests` whose stored raw-input digest is still the given one: a
+    /// user listed byte-identical to its stored read needs nothing written at all. Read only; a user
+    /// an event changed or removed meanwhile has no matching digest (or is not present) and takes the
+    /// full path.
     /// - Parameters:
     ///   - digests: User id to the digest of the user as listed now.
-    /// - Returns: The users marked; the others changed since their digest was read (an event was
-    ///   applied, or they were removed) and need a full upsert.
-    func markSeenUnchanged(connector: String, digests: [String: String], inRun runId: Int64) async throws
-        -> Set<String>
+    /// - Returns: The users unchanged since their digest was stored.
+    func unchangedByDigest(connector: String, digests: [String: String]) async throws -> Set<String>
 
-    /// Present users that a run did not see and nothing else touched since it started: the
-    /// removal candidates of mark and sweep.
-    func usersNotSeen(connector: String, inRun runId: Int64, untouchedSince: Timestamp) async throws -> [String]
+    /// Present users that nothing wrote since `untouchedSince`, ordered by id (bytewise), after a
+    /// given id: what a reconcile's sweep pages through, taking away the ids it listed, to find
+    /// its removal candidates.
+    func presentUserIds(connector: String, untouchedSince: Timestamp, after userId: String?, limit: Int)
+        async throws -> [String]
+
+    /// Keeps the users a run held by the circuit breaker would have removed, for the operator
+    /// deciding whether to confirm (`runs show`, the console). Replaces what an earlier held run of
+    /// the connector kept: only the newest listing is current.
+    func recordHeldRemovals(connector: String, runId: Int64, userIds: [String]) async throws
+
+    /// What ``recordHeldRemovals(connector:runId:userIds:)`` kept for a run, ordered by id; `nil`
+    /// when nothing was kept for it (a later run replaced it, or an older version held it).
+    func heldRemovals(connector: String, runId: Int64) async throws -> [String]?
 }
 
 /// Enrichment gathered by a reconcile's bulk plan (apps with their users, devices with their users),
