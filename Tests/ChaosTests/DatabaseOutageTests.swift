@@ -231,13 +231,16 @@ struct DatabaseOutageTests {
         let stored = try await PostgresChaosStore.storedEventUUIDs(location)
         let lost = acknowledged.subtracting(stored).count
         #expect(lost == 0, "\(lost) acknowledged events lost")
+        let log = (try? String(contentsOf: directory.url.appendingPathComponent("serve.log"), encoding: .utf8)) ?? ""
+        let poolReplacements = log.components(separatedBy: "the database connection pool was replaced").count - 1
         print(
             "chaos database outage: PostgreSQL stopped (immediate) under serve; first 503 after "
                 + String(format: "%.1f s", firstRefusal ?? -1) + ", \(duringOutage.count) deliveries refused, "
                 + "deliveries taken again " + String(format: "%.1f s", resumedAfter)
                 + " after the database was back, inbox and outbox drained "
                 + String(format: "%.1f s", drainedAfter)
-                + " after it, \(acknowledged.count) events acknowledged, \(lost) lost")
+                + " after it, \(acknowledged.count) events acknowledged, \(lost) lost, connection pool replaced "
+                + "\(poolReplacements) times")
         if settled { directory.remove() } else { print("kept for inspection: \(directory.url.path)") }
     }
 }

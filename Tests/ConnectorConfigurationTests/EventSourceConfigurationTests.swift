@@ -62,4 +62,24 @@ struct EventSourceConfigurationTests {
         let both = try #require(try load(config(validConnector + "\n    event_source: both")).connectors.first)
         #expect(hooks.fingerprint != both.fingerprint)
     }
+
+    @Test func pollingWithExplicitOAuthScopesNeedsTheLogsScope() throws {
+        func polling(scopes: String?) -> String {
+            pollingOnly.replacingOccurrences(
+                of: "api_token: ${OKTA_API_TOKEN}",
+                with: "oauth: { client_id: 0oa1, private_key: a-key, key_id: k1"
+                    + (scopes.map { ", scopes: [\($0)]" } ?? "") + " }")
+        }
+        let missing = errors(config(polling(scopes: "okta.users.read, okta.apps.read")))
+        let error = try #require(missing.first { $0.keyPath == "connectors[0].okta.oauth.scopes" })
+        #expect(error.description.contains("okta.logs.read"))
+        #expect(try load(config(polling(scopes: "okta.users.read, okta.logs.read"))).connectors.count == 1)
+        // Without explicit scopes a polling connector asks for the logs scope by itself.
+        let connector = try #require(try load(config(polling(scopes: nil))).connectors.first)
+        guard case .oauth(let app) = connector.okta.credentials else {
+            Issue.record("expected OAuth credentials")
+            return
+        }
+        #expect(app.scopes.contains("okta.logs.read"))
+    }
 }

@@ -210,6 +210,18 @@ struct SystemLogPollerTests {
             let cursor = try #require(try await h.store.systemLogCursor(connector: h.settings.slug))
             #expect(cursor.nextURL?.contains("expired-cursor") == false)
             #expect(cursor.lastOutcome == "ok")
+
+            // The connector's Okta URL changed since the link was stored: it names another host.
+            _ = try await h.store.storePolledEvents(
+                PolledEventPage(
+                    connector: h.settings.slug, events: [],
+                    nextURL: "https://old-org.okta.com/api/v1/logs?after=somewhere",
+                    newEventsAreMissedDeliveries: false,
+                    receivedAt: Timestamp(Date())))
+            try h.changeTitles(2, from: 5)
+            #expect(await h.poller().poll() == .caughtUp(newEvents: 2), "restarts on the configured org")
+            let moved = try #require(try await h.store.systemLogCursor(connector: h.settings.slug))
+            #expect(moved.nextURL?.hasPrefix(h.simulator.baseURL) == true)
         }
     }
 }

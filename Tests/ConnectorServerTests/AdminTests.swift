@@ -160,16 +160,18 @@ struct AdminTests {
 
     @Test func reconcileNowAndResyncOneUser() async throws {
         let serve = try await ServeHarness()
-        _ = try await eventually(timeout: 20) {
-            try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
-        }
+        #expect(
+            try await eventually(timeout: 20) {
+                try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+            }, "waited for in time")
         // The startup run's record is written a moment before its gate is left (the schedule's
         // bookkeeping comes last): until then a manual run is refused with 409, as designed.
         var status = 0
-        _ = try await eventually(timeout: 20) {
-            status = try await serve.get("/api/connectors/test-org/reconcile", method: .POST).status
-            return status != 409
-        }
+        #expect(
+            try await eventually(timeout: 20) {
+                status = try await serve.get("/api/connectors/test-org/reconcile", method: .POST).status
+                return status != 409
+            }, "waited for in time")
         #expect(status == 202)
         let manual = try await eventually(timeout: 20) {
             try await serve.store.runs(connector: "test-org", limit: 5).contains {
@@ -223,9 +225,10 @@ struct AdminTests {
 
     @Test func theAdminAPIAcceptsTheNameAndNamesTheProcessHoldingTheRun() async throws {
         let serve = try await ServeHarness(name: "Test org")
-        _ = try await eventually(timeout: 20) {
-            try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
-        }
+        #expect(
+            try await eventually(timeout: 20) {
+                try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+            }, "waited for in time")
         // The name, percent-encoded with its space, as well as the URL name.
         #expect(try await serve.get("/api/connectors/Test%20org/runs").status == 200)
         #expect(try await serve.get("/api/connectors/test-org/runs").status == 200)

@@ -294,7 +294,9 @@ struct ApplierTests {
         }
         let dropped = h.simulator.hookStats.droppedUserIds
         #expect(!dropped.isEmpty)
-        _ = try await eventually(timeout: 5) { try await h.store.inboxDepth(connector: h.slug) == 0 }
+        #expect(
+            try await eventually(timeout: 5) { try await h.store.inboxDepth(connector: h.slug) == 0 },
+            "waited for in time")
         let run = try await h.reconcile()
         #expect(run.drift == dropped.count, "drift \(run.drift), dropped \(dropped.count)")
         for user in org.allUsers() where h.settings.userStatuses.contains(user.status) {

@@ -178,11 +178,12 @@ struct ConsoleSignInTests {
                 await serve.stop()
             }
         }
-        _ = try await eventually(timeout: 20) {
-            let succeeded = try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
-            let depth = try await serve.store.outboxStats(connector: "test-org").depth
-            return succeeded && depth == 0
-        }
+        #expect(
+            try await eventually(timeout: 20) {
+                let succeeded = try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+                let depth = try await serve.store.outboxStats(connector: "test-org").depth
+                return succeeded && depth == 0
+            }, "waited for in time")
         #expect(try await browser.signIn().status == 303)
         let runsBefore = try await serve.store.runs(connector: "test-org", limit: 50).count
 
@@ -381,11 +382,12 @@ struct ConsoleActionTests {
     func start(users: Int = 60, rateLimits: Bool = false) async throws -> (ServeHarness, ConsoleBrowser) {
         let serve = try await ServeHarness(users: users, rateLimits: rateLimits)
         let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
-        _ = try await eventually(timeout: 30) {
-            let succeeded = try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
-            let depth = try await serve.store.outboxStats(connector: "test-org").depth
-            return succeeded && depth == 0
-        }
+        #expect(
+            try await eventually(timeout: 30) {
+                let succeeded = try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
+                let depth = try await serve.store.outboxStats(connector: "test-org").depth
+                return succeeded && depth == 0
+            }, "waited for in time")
         #expect(try await browser.signIn().status == 303)
         return (serve, browser)
     }
@@ -449,12 +451,13 @@ struct ConsoleActionTests {
         }
         // Until the startup run has left the gate a manual run is refused, and says so.
         var notice = ""
-        _ = try await eventually(timeout: 20) {
-            let answer = try await browser.submit(
-                "/connectors/test-org/reconcile", from: "/connectors/test-org", fields: [("dry_run", "on")])
-            notice = try await browser.get(answer.location ?? "/").body
-            return !notice.contains("Not started")
-        }
+        #expect(
+            try await eventually(timeout: 20) {
+                let answer = try await browser.submit(
+                    "/connectors/test-org/reconcile", from: "/connectors/test-org", fields: [("dry_run", "on")])
+                notice = try await browser.get(answer.location ?? "/").body
+                return !notice.contains("Not started")
+            }, "waited for in time")
         #expect(notice.contains("Dry run started"))
         #expect(
             await eventually(timeout: 20) {
@@ -462,11 +465,12 @@ struct ConsoleActionTests {
                     $0.trigger == .manual && $0.dryRun && $0.outcome == .succeeded
                 } == true
             })
-        _ = try await eventually(timeout: 20) {
-            let answer = try await browser.submit("/connectors/test-org/reconcile", from: "/connectors/test-org")
-            notice = try await browser.get(answer.location ?? "/").body
-            return !notice.contains("Not started")
-        }
+        #expect(
+            try await eventually(timeout: 20) {
+                let answer = try await browser.submit("/connectors/test-org/reconcile", from: "/connectors/test-org")
+                notice = try await browser.get(answer.location ?? "/").body
+                return !notice.contains("Not started")
+            }, "waited for in time")
         #expect(notice.contains("Reconcile started."))
         let manual = try await eventually(timeout: 20) {
             try await serve.store.runs(connector: "test-org", limit: 5).contains {
@@ -490,33 +494,36 @@ struct ConsoleActionTests {
         let store = serve.store
         // Two records the sink "rejected": queued again and moved to the dead letters before the
         // forwarder (woken every second) takes them.
-        _ = try await eventually(timeout: 20) {
-            _ = try await store.requeuePresentUsers(connector: "test-org", at: Timestamp(Date()))
-            let pending = try await store.pendingOutbox(connector: "test-org", limit: 2)
-            try await store.moveToDeadLetters(
-                connector: "test-org", seqs: pending.map(\.seq), reason: "HTTP 422 attribute Email is invalid",
-                at: Timestamp(Date()))
-            return try await store.deadLetterCount(connector: "test-org") >= 2
-        }
+        #expect(
+            try await eventually(timeout: 20) {
+                _ = try await store.requeuePresentUsers(connector: "test-org", at: Timestamp(Date()))
+                let pending = try await store.pendingOutbox(connector: "test-org", limit: 2)
+                try await store.moveToDeadLetters(
+                    connector: "test-org", seqs: pending.map(\.seq), reason: "HTTP 422 attribute Email is invalid",
+                    at: Timestamp(Date()))
+                return try await store.deadLetterCount(connector: "test-org") >= 2
+            }, "waited for in time")
         // One event that failed for good.
         let user = try #require(serve.simulator.org.allUsers().first { $0.status == .active })
-        _ = try await eventually(timeout: 20) {
-            _ = try await store.insert([
-                InboxDelivery(
-                    connector: "test-org", eventId: UUID().uuidString, receivedAt: Timestamp(Date()),
-                    events: [
-                        InboxEvent(
-                            uuid: UUID().uuidString, eventType: "user.account.update_profile", subjectUserId: user.id,
-                            published: Timestamp(Date()), payloadJSON: "{}")
-                    ])
-            ])
-            let pending = try await store.pendingEvents(connector: "test-org", limit: 10)
-            try await store.setBack(
-                connector: "test-org",
-                [InboxSetback(seqs: pending.map(\.seq), error: "Okta answered 400", disposition: .fail)],
-                at: Timestamp(Date()))
-            return try await store.failedEventCount(connector: "test-org") >= 1
-        }
+        #expect(
+            try await eventually(timeout: 20) {
+                _ = try await store.insert([
+                    InboxDelivery(
+                        connector: "test-org", eventId: UUID().uuidString, receivedAt: Timestamp(Date()),
+                        events: [
+                            InboxEvent(
+                                uuid: UUID().uuidString, eventType: "user.account.update_profile",
+                                subjectUserId: user.id,
+                                published: Timestamp(Date()), payloadJSON: "{}")
+                        ])
+                ])
+                let pending = try await store.pendingEvents(connector: "test-org", limit: 10)
+                try await store.setBack(
+                    connector: "test-org",
+                    [InboxSetback(seqs: pending.map(\.seq), error: "Okta answered 400", disposition: .fail)],
+                    at: Timestamp(Date()))
+                return try await store.failedEventCount(connector: "test-org") >= 1
+            }, "waited for in time")
 
         let page = try await browser.get("/connectors/test-org/dead-letters")
         #expect(page.body.contains("HTTP 422 attribute Email is invalid"))
@@ -566,13 +573,14 @@ struct ConsoleActionTests {
             _ = try serve.simulator.org.apply(.delete, to: id)
         }
         var held: RunRecord?
-        _ = try await eventually(timeout: 30) {
-            if try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome != .held {
-                _ = try await serve.get("/api/connectors/test-org/reconcile", method: .POST)
-            }
-            held = try await serve.store.runs(connector: "test-org", limit: 1).first { $0.outcome == .held }
-            return held != nil
-        }
+        #expect(
+            try await eventually(timeout: 30) {
+                if try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome != .held {
+                    _ = try await serve.get("/api/connectors/test-org/reconcile", method: .POST)
+                }
+                held = try await serve.store.runs(connector: "test-org", limit: 1).first { $0.outcome == .held }
+                return held != nil
+            }, "waited for in time")
         let run = try #require(held)
         let page = try await browser.get("/connectors/test-org/runs/\(run.id)")
         #expect(page.body.contains("What it would remove"))

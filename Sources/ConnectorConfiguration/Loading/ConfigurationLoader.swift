@@ -447,9 +447,17 @@ struct ServiceConfigurationReader {
             let key = oauth.secret("private_key")
             let keyId = oauth.string("key_id")
             // Polling the System Log needs `okta.logs.read` too (SPEC §17).
+            let explicit = oauth.stringList("scopes")
+            if let explicit, polls, !explicit.contains("okta.logs.read") {
+                reader.record(
+                    oauth.child("scopes"), oauth.node,
+                    .invalidValue(
+                        value: explicit.joined(separator: " "),
+                        reason: "polling the System Log (event_source) needs the okta.logs.read scope too"))
+            }
             let scopes =
-                oauth.stringList("scopes")
-                ?? ["okta.users.read", "okta.apps.read", "okta.devices.read"] + (polls ? ["okta.logs.read"] : [])
+                explicit ?? ["okta.users.read", "okta.apps.read", "okta.devices.read"]
+                + (polls ? ["okta.logs.read"] : [])
             oauth.finish()
             if let clientId, let key {
                 credentials = .oauth(OAuthServiceApp(clientId: clientId, privateKey: key, keyId: keyId, scopes: scopes))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one canonical JSON form of a mapped record, so that equal records are equal bytes and hash
 /// equal across runs, processes and machines.
 ///
@@ -74,6 +76,19 @@ public enum CanonicalJSON {
     /// Whether `a` sorts before `b` by their UTF-8 bytes, comparing contiguous bytes directly (the
     /// generic `lexicographicallyPrecedes` on the UTF-8 views was a hot spot of every encoding).
     static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+        // Strings whose bytes are at hand (native and small ones) compare with `memcmp`.
+        if let answer = a.utf8.withContiguousStorageIfAvailable({ left in
+            b.utf8.withContiguousStorageIfAvailable { right -> Bool in
+                let count = min(left.count, right.count)
+                if count > 0, let l = left.baseAddress, let r = right.baseAddress {
+                    let order = memcmp(l, r, count)
+                    if order != 0 { return order < 0 }
+                }
+                return left.count < right.count
+            }
+        }), let answer {
+            return answer
+        }
         var a = a
         var b = b
         return a.withUTF8 { left in
@@ -91,6 +106,12 @@ public enum CanonicalJSON {
     ///   - output: The bytes to append to.
     public static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        // Most strings need no escape: their bytes are copied at once.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            output.append(contentsOf: text.utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])

@@ -126,7 +126,9 @@ public final class OutboxForwarder: Service, Sendable {
     }
 
     /// The wait before the next attempt: capped exponential backoff with jitter, or longer when the
-    /// sink asked for it, but never more than ``HeaderValues/maximumRetryAfter``.
+    /// sink asked for it, but never more than `maximumBackoff` (5 min): a sink that asks for hours
+    /// (or sends a nonsensical `Retry-After`) is asked again after five minutes, which costs one
+    /// more refusal at worst, rather than keeping Neurons an hour behind once it is back.
     /// - Parameters:
     ///   - failures: Failures in a row, from 1.
     ///   - error: The sink's error; `nil` for a store failure.
@@ -135,8 +137,7 @@ public final class OutboxForwarder: Service, Sendable {
         let policy = RetryPolicy(maximumAttempts: .max, initialDelay: 0.5, maximumDelay: maximumBackoff)
         let jittered = policy.delay(afterAttempt: failures, random: Double.random(in: 0..<1))
         let asked = error?.retryAfter ?? 0
-        return HeaderValues.seconds(max(asked, jittered), maximum: HeaderValues.maximumRetryAfter)?.value
-            ?? HeaderValues.maximumRetryAfter
+        return HeaderValues.seconds(max(asked, jittered), maximum: maximumBackoff)?.value ?? maximumBackoff
     }
 
     /// Sends one batch of the oldest entries.

@@ -202,6 +202,15 @@ public final class SystemLogPoller: Service, Sendable {
                 followsStoredLink = false
                 url = restartURL
                 continue
+            } catch OktaError.foreignLink where followsStoredLink {
+                // The stored link names another host: the connector's Okta URL changed since it was
+                // stored. Start again on the configured org rather than fail every poll.
+                logger.warning(
+                    "the stored System Log link is not on the configured Okta org (its URL changed); polling restarts from the newest event read"
+                )
+                followsStoredLink = false
+                url = restartURL
+                continue
             }
             followsStoredLink = false
             // Okta answers every polling request with a `next` link; without one this is not the
