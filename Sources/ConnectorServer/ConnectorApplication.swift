@@ -145,7 +145,7 @@ public struct ConnectorApplication: Sendable {
             AdminAPI(
                 view: ConnectorRuntimeView(
                     runtimes: { supervisor.runtimes }, store: store, receiver: stats, gate: gate,
-                    startManualRun: { supervisor.startManualRun($0, options: $1) }),
+                    startManualRun: { supervisor.startManualRun($0, options: $1) }, clock: clock),
                 token: adminToken, sessions: ConsoleSessions(lifetime: admin.sessionLifetime, clock: clock),
                 signInThrottle: SignInThrottle(clock: clock),
                 cookie: ConsoleCookie(secure: admin.tls != nil, lifetime: admin.sessionLifetime), hooks: hookMonitor,

@@ -1,4 +1,5 @@
 public import ConnectorConfiguration
+import ConnectorDomain
 public import ConnectorEngine
 import ConnectorStore
 public import OktaClient
@@ -42,4 +43,6 @@ struct ConnectorRuntimeView: Sendable {
     let gate: RunGate
     /// Starts a manual reconcile in the background.
     let startManualRun: @Sendable (ConnectorRuntime, ReconcileOptions) -> Void
+    /// The time the admin API, the console, the status and the metrics go by.
+    var clock: any WallClock = SystemWallClock()
 }

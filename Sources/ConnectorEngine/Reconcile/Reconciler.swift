@@ -135,6 +135,7 @@ public struct Reconciler: Sendable {
                     $0.id != runId && $0.outcome == .succeeded && !$0.dryRun
                 }
                 state.presentBefore = try await store.presentUserCount(connector: connector.slug)
+                state.listed = ListedUserIds(expected: max(state.presentBefore, previous?.counts.listed ?? 0))
                 let choice = EnrichmentPlanner.choose(
                     settings: connector.enrich, expectedUsers: previous?.counts.listed)
                 if let choice { log.info("enrichment plan", metadata: ["plan": "\(choice)"]) }

@@ -150,7 +150,7 @@ struct AdminAPI: Sendable {
                 return json(["error": "id must be failed event ids separated by commas"], status: .badRequest)
             }
             let count = try await view.store.retryFailedEvents(
-                connector: runtime.settings.slug, seqs: ids, at: Timestamp(Date()))
+                connector: runtime.settings.slug, seqs: ids, at: Timestamp(view.clock.now))
             runtime.applier.wake()
             return json(["retried": .integer(Int64(count))])
         }
@@ -205,7 +205,8 @@ struct AdminAPI: Sendable {
 
     /// Queues every present user's current record for the sink again (after the sink lost data).
     func resendAll(_ runtime: ConnectorRuntime) async throws -> Int {
-        let queued = try await view.store.requeuePresentUsers(connector: runtime.settings.slug, at: Timestamp(Date()))
+        let queued = try await view.store.requeuePresentUsers(
+            connector: runtime.settings.slug, at: Timestamp(view.clock.now))
         runtime.forwarder.wake()
         logger.notice(
             "every stored user queued again for the sink",
@@ -216,7 +217,7 @@ struct AdminAPI: Sendable {
     /// Moves dead letters (the given ones, or all) back to the outbox.
     func replayDeadLetters(_ runtime: ConnectorRuntime, ids: [Int64]?) async throws -> Int {
         let count = try await view.store.replayDeadLetters(
-            connector: runtime.settings.slug, ids: ids, at: Timestamp(Date()))
+            connector: runtime.settings.slug, ids: ids, at: Timestamp(view.clock.now))
         runtime.forwarder.wake()
         logger.notice(
             "dead letters replayed", metadata: ["connector": "\(runtime.settings.slug)", "count": "\(count)"])

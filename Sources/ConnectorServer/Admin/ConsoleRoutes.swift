@@ -209,7 +209,7 @@ extension AdminAPI {
                     context: context)
             }
             let count = try await view.store.retryFailedEvents(
-                connector: runtime.settings.slug, seqs: ids, at: Timestamp(Date()))
+                connector: runtime.settings.slug, seqs: ids, at: Timestamp(view.clock.now))
             runtime.applier.wake()
             return redirect(
                 "/connectors/\(runtime.settings.slug)/dead-letters#failed-events",
@@ -247,7 +247,7 @@ extension AdminAPI {
                 buckets.append((bucket, state.limit, state.remaining, state.resetIn))
             }
         }
-        let now = Date()
+        let now = view.clock.now
         let thisMinute = Int64(now.timeIntervalSince1970 / 60) * 60_000
         let first = thisMinute - 59 * 60_000
         let counts = try await view.store.eventsReceivedPerMinute(

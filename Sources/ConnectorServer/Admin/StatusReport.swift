@@ -54,17 +54,18 @@ public struct StatusReport: Sendable {
                 active: settings.active, oktaURL: settings.okta.url.absoluteString,
                 statuses: settings.userStatuses.map(\.rawValue), schedule: "\(settings.schedule)",
                 hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug),
-                eventSource: settings.eventSource.rawValue)
+                eventSource: settings.eventSource.rawValue, now: view.clock.now)
             status.health = runtime.health
             connectors.append(status)
         }
-        return StatusReport(generatedAt: Date(), connectors: connectors)
+        return StatusReport(generatedAt: view.clock.now, connectors: connectors)
     }
 
     /// One connector's status read from the store.
     public static func connector(
         store: any StateStore, name: String, slug: String, server: String, active: Bool, oktaURL: String,
-        statuses: [String], schedule: String, hookPath: String, lastDelivery: Date?, eventSource: String = "hooks"
+        statuses: [String], schedule: String, hookPath: String, lastDelivery: Date?, eventSource: String = "hooks",
+        now: Date = Date()
     ) async throws -> Connector {
         let outbox = try await store.outboxStats(connector: slug)
         // Another process (the CLI) knows the newest delivery only from the store.
@@ -80,7 +81,7 @@ public struct StatusReport: Sendable {
             deadLetters: try await store.deadLetterCount(connector: slug),
             failedEvents: try await store.failedEventCount(connector: slug),
             runs: try await store.runs(connector: slug, limit: 30),
-            workerHolder: lease.flatMap { $0.expiresAt.date > Date() ? $0.holder : nil }, health: nil)
+            workerHolder: lease.flatMap { $0.expiresAt.date > now ? $0.holder : nil }, health: nil)
         connector.eventSource = eventSource
         if eventSource != "hooks" { connector.systemLog = try await store.systemLogCursor(connector: slug) }
         return connector

@@ -127,7 +127,7 @@ public final class ConnectorMetrics: Sendable {
 
     /// Refreshes the gauges and returns the Prometheus text.
     func scrape(_ runtime: ConnectorRuntimeView) async -> String {
-        let now = Date()
+        let now = runtime.clock.now
         gauge("okta_connector_build_info", [("version", BuildInfo.version), ("commit", BuildInfo.commit)], 1)
         for connector in runtime.connectors {
             let slug = connector.settings.slug
