@@ -23,8 +23,9 @@ declare -A sources=(
 )
 sources[user_filter]="Fuzz/user_filter.swift Sources/OktaSimulator/API/UserFilter.swift Sources/ConnectorDomain/Okta/OktaUserStatus.swift Sources/ConnectorDomain/Okta/Timestamp.swift Sources/ConnectorDomain/Okta/JSONValue.swift Sources/ConnectorDomain/Schedule/CivilDate.swift Sources/ConnectorDomain/Time/HeaderValues.swift Sources/ConnectorDomain/Time/HTTPDate.swift"
 sources[csv_cell]="Fuzz/csv_cell.swift Sources/NeuronsSinks/CSVSnapshotWriter.swift Sources/NeuronsSinks/RecordSink.swift Sources/ConnectorDomain/Files/PrivateFileAccess.swift Sources/ConnectorDomain/Okta/JSONValue.swift Sources/ConnectorDomain/Okta/JSONCoding.swift Sources/ConnectorDomain/Okta/Timestamp.swift Sources/ConnectorDomain/Mapping/CanonicalJSON.swift Sources/ConnectorDomain/Schedule/CivilDate.swift Sources/ConnectorDomain/Time/HeaderValues.swift Sources/ConnectorDomain/Time/HTTPDate.swift"
+sources[user_page]="Fuzz/user_page.swift Fuzz/support/sha256_hasher_stand_in.swift Sources/ConnectorDomain/Okta/OktaUserPage.swift Sources/ConnectorDomain/Okta/OktaUser.swift Sources/ConnectorDomain/Okta/OktaUserStatus.swift Sources/ConnectorDomain/Okta/JSONValue.swift Sources/ConnectorDomain/Okta/JSONCoding.swift Sources/ConnectorDomain/Okta/Timestamp.swift Sources/ConnectorDomain/Mapping/CanonicalJSON.swift Sources/ConnectorDomain/Schedule/CivilDate.swift Sources/ConnectorDomain/Time/HeaderValues.swift Sources/ConnectorDomain/Time/HTTPDate.swift"
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(link_header http_headers delivery user_filter csv_cell configuration); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(link_header http_headers delivery user_filter csv_cell configuration user_page); fi
 
 status=0
 for target in "${targets[@]}"; do
