@@ -32,6 +32,10 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Option(help: "The connector's name (or URL name).") var connector: String
     @Flag(help: "Report what would change without writing anything.") var dryRun = false
     @Flag(help: "Apply removals that the circuit breaker would hold.") var confirmRemovals = false
+    @Flag(
+        help:
+            "Decode, map and compare every listed user, even those listed byte-identical to their stored read (slower; for checking the fast path)."
+    ) var compareEveryUser = false
     @Flag(help: "Log each Okta call and each rate-limit wait as it happens.") var verbose = false
 
     /// The exit status when another process runs a reconcile of the connector.
@@ -64,7 +68,8 @@ struct ReconcileCommand: AsyncParsableCommand {
         // Ctrl-C or SIGTERM cancels the run (the reconciler records it as interrupted and removes
         // nothing) and the forwarding after it; the command then exits 128 + the signal's number.
         let stop = await StopSignals(logger: logger)
-        let options = ReconcileOptions(trigger: .manual, dryRun: dryRun, confirmRemovals: confirmRemovals)
+        let options = ReconcileOptions(
+            trigger: .manual, dryRun: dryRun, confirmRemovals: confirmRemovals, compareEveryUser: compareEveryUser)
         let record: RunRecord
         do {
             let admitted = try await stop.untilStopped {

@@ -65,11 +65,33 @@ struct ListedUserIds: Sendable {
         }
     }
 
-    /// Sorts the ids for lookups; call once the listing is complete.
+    /// Sorts the ids for lookups; call once the listing is complete. In place (a heap sort): the
+    /// standard library's sort would borrow a buffer of up to half the list, megabytes for a large
+    /// org, at the moment the run's memory is at its highest.
     mutating func seal() {
         guard !sorted else { return }
-        packed.sort()
+        packed.withUnsafeMutableBufferPointer { Self.heapSort($0) }
         sorted = true
+    }
+
+    static func heapSort(_ items: UnsafeMutableBufferPointer<Packed>) {
+        func siftDown(_ start: Int, _ end: Int) {
+            var root = start
+            while 2 * root + 1 < end {
+                var child = 2 * root + 1
+                if child + 1 < end, items[child] < items[child + 1] { child += 1 }
+                guard items[root] < items[child] else { return }
+                items.swapAt(root, child)
+                root = child
+            }
+        }
+        let count = items.count
+        guard count > 1 else { return }
+        for start in stride(from: count / 2 - 1, through: 0, by: -1) { siftDown(start, count) }
+        for end in stride(from: count - 1, to: 0, by: -1) {
+            items.swapAt(0, end)
+            siftDown(0, end)
+        }
     }
 
     /// Whether an id was listed. Requires ``seal()`` after the last insertion.
