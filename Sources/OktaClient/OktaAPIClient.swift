@@ -124,6 +124,14 @@ public final class OktaAPIClient: Sendable {
             endpoint: "GET /api/v1/apps/{id}/users")
     }
 
+    /// The ids of every user assigned to an app (500 a page), read without decoding the app users
+    /// (a bulk reconcile needs nothing else of them); a page the raw reader cannot take whole is
+    /// decoded as ``OktaAppUser``s, with the same errors.
+    public func appUserIds(appId: String) -> OktaIdPages {
+        let pages: OktaPages<OktaAppUser> = appUsers(appId: appId)
+        return OktaIdPages(client: self, first: pages.first, bucket: pages.bucket, endpoint: pages.endpoint)
+    }
+
     /// Every device with its users.
     public func listDevices() -> OktaPages<OktaDeviceWithUsers> {
         pages(
@@ -448,6 +456,39 @@ public struct OktaPages<Item: Decodable & Sendable>: AsyncSequence, Sendable {
             }
             try cursor.advance(after: response)
             return items
+        }
+    }
+}
+
+/// Pages of a listing of which only the objects' ids are read (an app's users).
+public struct OktaIdPages: AsyncSequence, Sendable {
+    public typealias Element = [String]
+    let client: OktaAPIClient
+    let first: String
+    let bucket: OktaBucket
+    let endpoint: String
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(cursor: PageCursor(client: client, next: first, bucket: bucket, endpoint: endpoint))
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var cursor: PageCursor
+
+        public mutating func next() async throws -> [String]? {
+            guard let response = try await cursor.fetch() else { return nil }
+            let ids: [String]
+            do {
+                if let read = try OktaPageIds.read([UInt8](response.body)) {
+                    ids = read
+                } else {
+                    ids = try JSONCoding.decoder().decode([OktaAppUser].self, from: response.body).map(\.id)
+                }
+            } catch {
+                throw OktaError.malformedResponse(endpoint: cursor.endpoint, reason: "\(error)")
+            }
+            try cursor.advance(after: response)
+            return ids
         }
     }
 }

@@ -87,6 +87,17 @@ struct ReconcileFastPathTests {
         #expect(throws: (any Error).self) { try invalidPage.decodeUser(at: 0) }
         invalid = Array(#"[{"id":"00u1","status":"ACT"#.utf8) + [0xFF] + Array(#""}]"#.utf8)
         #expect(try OktaUserPage(parsing: invalid).users[0].status == nil)
+        // Not JSON, so not a page: numbers and escapes are checked as JSON writes them.
+        for bad in [
+            #"[{"id":"a","n":1-2}]"#, #"[{"id":"a","n":01}]"#, #"[{"id":"a","n":1.}]"#, #"[{"id":"a","n":1e}]"#,
+            #"[{"id":"a","n":-}]"#, #"[{"id":"a","s":"\x"}]"#, #"[{"id":"a","s":"\u12G4"}]"#,
+        ] {
+            #expect(throws: OktaUserPage.Malformed.self, "\(bad)") { try OktaUserPage(parsing: Array(bad.utf8)) }
+        }
+        #expect(
+            try OktaUserPage(parsing: Array(#"[{"id":"a","status":"ACTIVE","n":-0.5e+3,"s":"\u00e9\n"}]"#.utf8)).users
+                .count == 1)
+
         // Numbers as the decoder types them, whichever reads them.
         let numbers = [
             "0", "-0", "7", "-12", "3.0", "-3.00", "0.5", "-0.25", "1e2", "2.5E-3", "9223372036854775807",
@@ -191,6 +202,21 @@ struct ReconcileFastPathTests {
             #expect(run.counts.updated == 1, "the listing puts back what Okta has")
             #expect(try await harness.storedHashes() == harness.expectedHashes())
             #expect(try await harness.store.rawDigests(connector: slug, userIds: [user.id]).count == 1)
+        }
+    }
+
+    @Test func pageIdsAreReadWithoutDecodingAndLeaveAnythingUnusualToTheDecoder() throws {
+        let page = #"[{"id":"0ua1","scope":"USER","profile":{"id":"not-this-one"}},{"status":"ACTIVE","id":"0ua2"}]"#
+        #expect(try OktaPageIds.read(Array(page.utf8)) == ["0ua1", "0ua2"])
+        #expect(try OktaPageIds.read(Array("[]".utf8)) == [])
+        for unusual in [
+            #"[{"id":"0ua1"},{"scope":"USER"}]"#, #"[{"id":"0u\u0061"}]"#, #"[{"id":"a","id":"b"}]"#, #"[{"id":7}]"#,
+            #"[{"i\u0064":"a"}]"#,
+        ] {
+            #expect(try OktaPageIds.read(Array(unusual.utf8)) == nil, "\(unusual)")
+        }
+        for malformed in ["{}", "[1]", #"[{"id":"a"}"#, #"[{"id":"a"}] x"#, #"[{"id":"a","n":1-2}]"#] {
+            #expect(throws: OktaUserPage.Malformed.self) { try OktaPageIds.read(Array(malformed.utf8)) }
         }
     }
 

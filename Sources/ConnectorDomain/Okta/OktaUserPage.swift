@@ -80,6 +80,22 @@ public struct RawOktaUser: Sendable, Hashable {
     public var digest: [UInt8]?
 }
 
+/// The top-level `id` of every object of a page (a JSON array of objects), read without decoding
+/// the objects: for listings of which only the ids are used (an app's users in a bulk reconcile).
+public enum OktaPageIds {
+    /// Reads the ids of a page.
+    /// - Returns: The ids in order; `nil` when an object has no plain `id` (missing, not a string,
+    ///   escaped, not valid UTF-8, or given twice): the caller then decodes the page, which reports
+    ///   what is wrong exactly as before.
+    /// - Throws: ``OktaUserPage/Malformed`` when the body is not a JSON array of objects.
+    public static func read(_ bytes: [UInt8]) throws(OktaUserPage.Malformed) -> [String]? {
+        try bytes.withUnsafeBufferPointer { buffer throws(OktaUserPage.Malformed) in
+            var scanner = RawJSONScanner(buffer)
+            return try scanner.objectIds()
+        }
+    }
+}
+
 // MARK: - Scanning
 
 /// A validating JSON scanner over bytes: finds values without building them.
@@ -106,6 +122,15 @@ struct RawJSONScanner {
 
     func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
+    static func isHexDigit(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"):
+            return true
+        default: return false
+        }
+    }
+
     mutating func expect(_ byte: UInt8) throws(OktaUserPage.Malformed) {
         guard peek() == byte else { throw fail("expected '\(Character(Unicode.Scalar(byte)))'") }
         index += 1
@@ -125,7 +150,18 @@ struct RawJSONScanner {
             }
             if byte == UInt8(ascii: "\\") {
                 escaped = true
-                index += 2
+                guard index + 1 < bytes.count else { throw fail("unterminated string") }
+                switch bytes[index + 1] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    index += 2
+                case UInt8(ascii: "u"):
+                    guard index + 5 < bytes.count,
+                        (index + 2...index + 5).allSatisfy({ Self.isHexDigit(bytes[$0]) })
+                    else { throw fail("bad \\u escape") }
+                    index += 6
+                default: throw fail("bad escape")
+                }
                 continue
             }
             if byte < 0x20 { throw fail("control character in a string") }
@@ -181,20 +217,35 @@ struct RawJSONScanner {
         case UInt8(ascii: "t"): try skipLiteral("true")
         case UInt8(ascii: "f"): try skipLiteral("false")
         case UInt8(ascii: "n"): try skipLiteral("null")
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            let start = index
-            while index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
-                    UInt8(ascii: "e"), UInt8(ascii: "E"):
-                    index += 1
-                default:
-                    guard index > start else { throw fail("bad number") }
-                    return
-                }
-            }
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
         default: throw fail("unexpected character")
         }
+    }
+
+    /// Skips a number as JSON writes it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    mutating func skipNumber() throws(OktaUserPage.Malformed) {
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        if peek() == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            try skipDigits()
+        }
+        if peek() == UInt8(ascii: ".") {
+            index += 1
+            try skipDigits()
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            index += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            try skipDigits()
+        }
+    }
+
+    /// Skips one or more decimal digits.
+    mutating func skipDigits() throws(OktaUserPage.Malformed) {
+        let start = index
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
+        guard index > start else { throw fail("bad number") }
     }
 
     mutating func skipLiteral(_ literal: StaticString) throws(OktaUserPage.Malformed) {
@@ -245,6 +296,71 @@ struct RawJSONScanner {
         skipWhitespace()
         guard index == bytes.count else { throw fail("content after the array") }
         return users
+    }
+
+    /// The top-level plain `id` of each object of a top-level array; `nil` when one has none.
+    mutating func objectIds() throws(OktaUserPage.Malformed) -> [String]? {
+        skipWhitespace()
+        try expect(UInt8(ascii: "["))
+        var ids: [String] = []
+        var complete = true
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+        } else {
+            while true {
+                skipWhitespace()
+                guard peek() == UInt8(ascii: "{") else { throw fail("expected an object") }
+                index += 1
+                var id: String?
+                var plain = true
+                skipWhitespace()
+                if peek() == UInt8(ascii: "}") {
+                    index += 1
+                } else {
+                    while true {
+                        skipWhitespace()
+                        let (key, keyEscaped) = try skipString()
+                        skipWhitespace()
+                        try expect(UInt8(ascii: ":"))
+                        skipWhitespace()
+                        let valueStart = index
+                        try skipValue(depth: 1)
+                        if keyEscaped {
+                            plain = false
+                        } else if equals(key, "id") {
+                            var probe = self
+                            probe.index = valueStart
+                            if id != nil || probe.peek() != UInt8(ascii: "\"") {
+                                plain = false
+                            } else {
+                                let (content, escaped) = try probe.skipString()
+                                if escaped { plain = false } else { id = plainString(content) }
+                                if id == nil { plain = false }
+                            }
+                        }
+                        skipWhitespace()
+                        if peek() == UInt8(ascii: ",") {
+                            index += 1
+                        } else {
+                            try expect(UInt8(ascii: "}"))
+                            break
+                        }
+                    }
+                }
+                if plain, let id { ids.append(id) } else { complete = false }
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") {
+                    index += 1
+                } else {
+                    try expect(UInt8(ascii: "]"))
+                    break
+                }
+            }
+        }
+        skipWhitespace()
+        guard index == bytes.count else { throw fail("content after the array") }
+        return complete ? ids : nil
     }
 
     mutating func userObject() throws(OktaUserPage.Malformed) -> RawOktaUser {

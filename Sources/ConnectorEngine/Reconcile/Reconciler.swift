@@ -230,9 +230,9 @@ public struct Reconciler: Sendable {
             for try await apps in client.listApps() {
                 for app in apps where app.status == nil || app.status == "ACTIVE" {
                     let assigned = AssignedApp(appName: app.name ?? "", label: app.label ?? "", instanceId: app.id)
-                    for try await users in client.appUsers(appId: app.id) {
+                    for try await userIds in client.appUserIds(appId: app.id) {
                         try await store.stageEnrichment(
-                            runId: runId, apps: users.map { ($0.id, assigned) }, devices: [])
+                            runId: runId, apps: userIds.map { ($0, assigned) }, devices: [])
                     }
                     await report(
                         "reading app assignments", state: state, expected: nil, plan: nil, started: started,
