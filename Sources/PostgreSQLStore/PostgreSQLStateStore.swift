@@ -677,40 +677,28 @@ public final class PostgreSQLStateStore: StateStore {
     public func stageEnrichment(
         runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)]
     ) async throws {
-        let encoder = JSONCoding.encoder()
-        let rows: [(String, String, String)] =
-            try apps.map { ($0.userId, "app", String(decoding: try encoder.encode($0.app), as: UTF8.self)) }
-            + devices.map { ($0.userId, "device", String(decoding: try encoder.encode($0.device), as: UTF8.self)) }
+        let rows = try EnrichmentStagingRows.encode(apps: apps, devices: devices)
         guard !rows.isEmpty else { return }
         try await client.query(
             """
             INSERT INTO enrichment_staging (run_id, user_id, kind, payload_json)
             SELECT \(runId), s.user_id, s.kind, s.payload
-            FROM unnest(\(rows.map(\.0))::text[], \(rows.map(\.1))::text[], \(rows.map(\.2))::text[]) AS s(user_id, kind, payload)
+            FROM unnest(\(rows.map(\.userId))::text[], \(rows.map(\.kind))::text[], \(rows.map(\.payload))::text[])
+                AS s(user_id, kind, payload)
             """, logger: logger)
     }
 
     public func stagedEnrichment(runId: Int64, userIds: [String]) async throws -> [String: StagedEnrichment] {
         guard !userIds.isEmpty else { return [:] }
-        var staged: [String: StagedEnrichment] = [:]
+        var rows: [(userId: String, kind: String, payload: String)] = []
         for try await (userId, kind, payload) in try await client.query(
             """
             SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = \(runId) AND user_id = ANY(\(userIds))
             """, logger: logger
         ).decode((String, String, String).self) {
-            do {
-                if kind == "app" {
-                    staged[userId, default: StagedEnrichment()].apps.append(
-                        try JSONCoding.decode(AssignedApp.self, from: payload))
-                } else {
-                    staged[userId, default: StagedEnrichment()].devices.append(
-                        try JSONCoding.decode(DeviceSummary.self, from: payload))
-                }
-            } catch {
-                throw StoreError.corruptRow(table: "enrichment_staging", key: "\(runId)/\(userId)", reason: "\(error)")
-            }
+            rows.append((userId, kind, payload))
         }
-        return staged
+        return try EnrichmentStagingRows.decode(rows, runId: runId)
     }
 
     public func clearStagedEnrichment(runId: Int64) async throws {

@@ -368,10 +368,7 @@ public final class SQLiteStateStore: StateStore {
     public func stageEnrichment(
         runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)]
     ) async throws {
-        let encoder = JSONCoding.encoder()
-        let rows: [(String, String, String)] =
-            try apps.map { ($0.userId, "app", String(decoding: try encoder.encode($0.app), as: UTF8.self)) }
-            + devices.map { ($0.userId, "device", String(decoding: try encoder.encode($0.device), as: UTF8.self)) }
+        let rows = try EnrichmentStagingRows.encode(apps: apps, devices: devices)
         guard !rows.isEmpty else { return }
         try await pool.write { db in
             let insert = try db.cachedStatement(
@@ -382,38 +379,21 @@ public final class SQLiteStateStore: StateStore {
 
     public func stagedEnrichment(runId: Int64, userIds: [String]) async throws -> [String: StagedEnrichment] {
         guard !userIds.isEmpty else { return [:] }
-        let rows = try await pool.read { db -> [(String, String, String)] in
-            var result: [(String, String, String)] = []
-            for chunk in stride(from: 0, to: userIds.count, by: 500).map({
-                Array(userIds[$0..<min($0 + 500, userIds.count)])
-            }) {
+        let rows = try await pool.read { db -> [(userId: String, kind: String, payload: String)] in
+            var result: [(userId: String, kind: String, payload: String)] = []
+            for start in stride(from: 0, to: userIds.count, by: 500) {
+                let chunk = userIds[start..<min(start + 500, userIds.count)]
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                for row in try Row.fetchAll(
-                    db,
+                let statement = try db.cachedStatement(
                     sql:
-                        "SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = ? AND user_id IN (\(placeholders))",
-                    arguments: StatementArguments([runId] + chunk))
-                {
-                    result.append((row["user_id"], row["kind"], row["payload_json"]))
-                }
+                        "SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = ? AND user_id IN (\(placeholders))"
+                )
+                let cursor = try Row.fetchCursor(statement, arguments: StatementArguments([runId] + Array(chunk)))
+                while let row = try cursor.next() { result.append((row[0], row[1], row[2])) }
             }
             return result
         }
-        var staged: [String: StagedEnrichment] = [:]
-        for (userId, kind, payload) in rows {
-            do {
-                if kind == "app" {
-                    staged[userId, default: StagedEnrichment()].apps.append(
-                        try JSONCoding.decode(AssignedApp.self, from: payload))
-                } else {
-                    staged[userId, default: StagedEnrichment()].devices.append(
-                        try JSONCoding.decode(DeviceSummary.self, from: payload))
-                }
-            } catch {
-                throw StoreError.corruptRow(table: "enrichment_staging", key: "\(runId)/\(userId)", reason: "\(error)")
-            }
-        }
-        return staged
+        return try EnrichmentStagingRows.decode(rows, runId: runId)
     }
 
     public func clearStagedEnrichment(runId: Int64) async throws {

@@ -1,0 +1,68 @@
+public import ConnectorDomain
+import Foundation
+
+/// The rows of the enrichment staging table as both stores write and read them: `(user id, kind,
+/// payload JSON)`, kind `app` or `device`. An app's payload is the same for every user assigned to
+/// it, so each distinct value is encoded once per call and each distinct payload decoded once: a
+/// bulk reconcile stages and reads back one row per assignment, thousands per app.
+public enum EnrichmentStagingRows {
+    /// The rows for some apps and devices of users.
+    public static func encode(
+        apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)]
+    ) throws -> [(userId: String, kind: String, payload: String)] {
+        let encoder = JSONCoding.encoder()
+        var appPayloads: [AssignedApp: String] = [:]
+        var rows: [(userId: String, kind: String, payload: String)] = []
+        rows.reserveCapacity(apps.count + devices.count)
+        for (userId, app) in apps {
+            let payload: String
+            if let known = appPayloads[app] {
+                payload = known
+            } else {
+                payload = String(decoding: try encoder.encode(app), as: UTF8.self)
+                appPayloads[app] = payload
+            }
+            rows.append((userId, "app", payload))
+        }
+        for (userId, device) in devices {
+            rows.append((userId, "device", String(decoding: try encoder.encode(device), as: UTF8.self)))
+        }
+        return rows
+    }
+
+    /// Reads rows back, in their order, per user.
+    /// - Throws: ``StoreError/corruptRow(table:key:reason:)`` for a payload that does not decode.
+    public static func decode(_ rows: [(userId: String, kind: String, payload: String)], runId: Int64) throws
+        -> [String: StagedEnrichment]
+    {
+        var apps: [String: AssignedApp] = [:]
+        var devices: [String: DeviceSummary] = [:]
+        var staged: [String: StagedEnrichment] = [:]
+        for (userId, kind, payload) in rows {
+            do {
+                if kind == "app" {
+                    let app: AssignedApp
+                    if let known = apps[payload] {
+                        app = known
+                    } else {
+                        app = try JSONCoding.decode(AssignedApp.self, from: payload)
+                        apps[payload] = app
+                    }
+                    staged[userId, default: StagedEnrichment()].apps.append(app)
+                } else {
+                    let device: DeviceSummary
+                    if let known = devices[payload] {
+                        device = known
+                    } else {
+                        device = try JSONCoding.decode(DeviceSummary.self, from: payload)
+                        devices[payload] = device
+                    }
+                    staged[userId, default: StagedEnrichment()].devices.append(device)
+                }
+            } catch {
+                throw StoreError.corruptRow(table: "enrichment_staging", key: "\(runId)/\(userId)", reason: "\(error)")
+            }
+        }
+        return staged
+    }
+}
