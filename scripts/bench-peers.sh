@@ -48,6 +48,10 @@ cleanup() {
     printf '%s\n' "$kept" >/etc/hosts
 }
 trap cleanup EXIT
+# A signal ends the script through `exit`, so that the EXIT trap restores /etc/hosts.
+trap "exit 130" INT
+trap "exit 143" TERM
+trap "exit 129" HUP
 grep -q "$marker\$" /etc/hosts || printf '127.0.0.1 %s %s\n' "$host" "$marker" >>/etc/hosts
 
 python3 scripts/bench_peers.py --binaries "$binaries" --venv "$venv" "${passthrough[@]}"

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -156,7 +157,15 @@ def airbyte(venv, work, domain, certificate, label):
     return Measured(label, records, seconds, cpu, peak)
 
 
+def stop_on_signal(number, _frame):
+    """SIGTERM or SIGHUP end the run like Ctrl-C: the `finally` blocks stop the simulator, take its
+    certificate out of the trust store and remove the scratch folder."""
+    raise SystemExit(128 + number)
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--binaries", required=True, help="the release build's bin folder")
     parser.add_argument("--venv", required=True, help="the virtual environment with airbyte-source-okta")

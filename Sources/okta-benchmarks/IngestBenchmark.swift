@@ -52,6 +52,16 @@ struct IngestBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
+        do {
+            try await measure()
+        } catch {
+            await BenchStore.dropCreatedDatabases()
+            throw error
+        }
+        await BenchStore.dropCreatedDatabases()
+    }
+
+    func measure() async throws {
         if loadGenerator == .wrk {
             try await runWithWrk()
             return

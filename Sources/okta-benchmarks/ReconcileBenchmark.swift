@@ -289,6 +289,7 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
             calls: callsAfterFirst - callsBefore, minimumCalls: minimum, rateLimited: run.rateLimited,
             waits: await client.limiter.waits, floorSeconds: floor, unchanged: unchanged)
         try await http.shutdown()
+        await BenchStore.dropCreatedDatabases()
         print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
     }
 }
