@@ -78,7 +78,7 @@ public final class OktaAPIClient: Sendable {
     /// The same listing as ``listUsers(statuses:limit:)``, each page located but not decoded.
     public func listUserPages(statuses: [OktaUserStatus], limit: Int = 200) -> OktaUserPages {
         let pages: OktaPages<OktaUser> = listUsers(statuses: statuses, limit: limit)
-        return OktaUserPages(client: self, first: pages.first)
+        return pages.reading { body in try OktaUserPage(parsing: [UInt8](body)) }
     }
 
     /// One user; `OktaError.notFound` when Okta answers `404 E0000007` (deleted user).
@@ -129,7 +129,9 @@ public final class OktaAPIClient: Sendable {
     /// decoded as ``OktaAppUser``s, with the same errors.
     public func appUserIds(appId: String) -> OktaIdPages {
         let pages: OktaPages<OktaAppUser> = appUsers(appId: appId)
-        return OktaIdPages(client: self, first: pages.first, bucket: pages.bucket, endpoint: pages.endpoint)
+        return pages.reading { body in
+            try OktaPageIds.read([UInt8](body)) ?? JSONCoding.decoder().decode([OktaAppUser].self, from: body).map(\.id)
+        }
     }
 
     /// Every device with its users.
@@ -207,7 +209,9 @@ public final class OktaAPIClient: Sendable {
     ) -> OktaPages<Item> {
         var components = URLComponents(url: orgURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         components.percentEncodedQuery = query.map { "\($0.0)=\(URLFormEncoding.encode($0.1))" }.joined(separator: "&")
-        return OktaPages(client: self, first: components.url!.absoluteString, bucket: bucket, endpoint: endpoint)
+        return OktaPages(
+            client: self, first: components.url!.absoluteString, bucket: bucket, endpoint: endpoint,
+            read: { body in try JSONCoding.decoder().decode([Item].self, from: body) })
     }
 
     func escape(_ segment: String) -> String {
@@ -432,94 +436,51 @@ public struct OktaResponse: Sendable {
 }
 
 /// Pages of an Okta listing, fetched lazily: iterate with `for try await page in pages`.
-public struct OktaPages<Item: Decodable & Sendable>: AsyncSequence, Sendable {
-    public typealias Element = [Item]
+/// The pages of a listing, each read from its body by `read` (a malformed body ends the listing with
+/// ``OktaError/malformedResponse(endpoint:reason:)``), following `Link: rel="next"` (``PageCursor``).
+public struct OktaPageSequence<Element: Sendable>: AsyncSequence, Sendable {
     let client: OktaAPIClient
     let first: String
     let bucket: OktaBucket
     let endpoint: String
+    let read: @Sendable (Data) throws -> Element
+
+    /// The same listing, its pages read another way.
+    func reading<Other: Sendable>(_ read: @escaping @Sendable (Data) throws -> Other) -> OktaPageSequence<Other> {
+        OktaPageSequence<Other>(client: client, first: first, bucket: bucket, endpoint: endpoint, read: read)
+    }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(cursor: PageCursor(client: client, next: first, bucket: bucket, endpoint: endpoint))
+        Iterator(cursor: PageCursor(client: client, next: first, bucket: bucket, endpoint: endpoint), read: read)
     }
 
     public struct Iterator: AsyncIteratorProtocol {
         var cursor: PageCursor
+        let read: @Sendable (Data) throws -> Element
 
-        public mutating func next() async throws -> [Item]? {
+        public mutating func next() async throws -> Element? {
             guard let response = try await cursor.fetch() else { return nil }
-            let items: [Item]
+            let element: Element
             do {
-                items = try JSONCoding.decoder().decode([Item].self, from: response.body)
+                element = try read(response.body)
             } catch {
                 throw OktaError.malformedResponse(endpoint: cursor.endpoint, reason: "\(error)")
             }
             try cursor.advance(after: response)
-            return items
+            return element
         }
     }
 }
+
+/// Pages of decoded items.
+public typealias OktaPages<Item: Decodable & Sendable> = OktaPageSequence<[Item]>
 
 /// Pages of a listing of which only the objects' ids are read (an app's users).
-public struct OktaIdPages: AsyncSequence, Sendable {
-    public typealias Element = [String]
-    let client: OktaAPIClient
-    let first: String
-    let bucket: OktaBucket
-    let endpoint: String
-
-    public func makeAsyncIterator() -> Iterator {
-        Iterator(cursor: PageCursor(client: client, next: first, bucket: bucket, endpoint: endpoint))
-    }
-
-    public struct Iterator: AsyncIteratorProtocol {
-        var cursor: PageCursor
-
-        public mutating func next() async throws -> [String]? {
-            guard let response = try await cursor.fetch() else { return nil }
-            let ids: [String]
-            do {
-                if let read = try OktaPageIds.read([UInt8](response.body)) {
-                    ids = read
-                } else {
-                    ids = try JSONCoding.decoder().decode([OktaAppUser].self, from: response.body).map(\.id)
-                }
-            } catch {
-                throw OktaError.malformedResponse(endpoint: cursor.endpoint, reason: "\(error)")
-            }
-            try cursor.advance(after: response)
-            return ids
-        }
-    }
-}
+public typealias OktaIdPages = OktaPageSequence<[String]>
 
 /// Pages of `GET /api/v1/users` with each user located but not decoded (``OktaUserPage``), for the
 /// reconcile's fast path.
-public struct OktaUserPages: AsyncSequence, Sendable {
-    public typealias Element = OktaUserPage
-    let client: OktaAPIClient
-    let first: String
-
-    public func makeAsyncIterator() -> Iterator {
-        Iterator(cursor: PageCursor(client: client, next: first, bucket: .usersList, endpoint: "GET /api/v1/users"))
-    }
-
-    public struct Iterator: AsyncIteratorProtocol {
-        var cursor: PageCursor
-
-        public mutating func next() async throws -> OktaUserPage? {
-            guard let response = try await cursor.fetch() else { return nil }
-            let page: OktaUserPage
-            do {
-                page = try OktaUserPage(parsing: [UInt8](response.body))
-            } catch {
-                throw OktaError.malformedResponse(endpoint: cursor.endpoint, reason: "\(error)")
-            }
-            try cursor.advance(after: response)
-            return page
-        }
-    }
-}
+public typealias OktaUserPages = OktaPageSequence<OktaUserPage>
 
 /// Where a listing is: the next page's URL, following `Link: rel="next"` until there is none, never
 /// to the same URL twice and never away from the org.

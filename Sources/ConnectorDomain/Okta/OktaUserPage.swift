@@ -273,82 +273,34 @@ struct RawJSONScanner {
 
     /// The objects of a top-level array, located, with their `id`, `status` and digest.
     mutating func userObjects() throws(OktaUserPage.Malformed) -> [RawOktaUser] {
-        skipWhitespace()
-        try expect(UInt8(ascii: "["))
-        var users: [RawOktaUser] = []
-        users.reserveCapacity(200)
-        skipWhitespace()
-        if peek() == UInt8(ascii: "]") {
-            index += 1
-        } else {
-            while true {
-                skipWhitespace()
-                users.append(try userObject())
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                } else {
-                    try expect(UInt8(ascii: "]"))
-                    break
-                }
-            }
-        }
-        skipWhitespace()
-        guard index == bytes.count else { throw fail("content after the array") }
-        return users
+        try array { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in try scanner.userObject() }
     }
 
     /// The top-level plain `id` of each object of a top-level array; `nil` when one has none.
     mutating func objectIds() throws(OktaUserPage.Malformed) -> [String]? {
+        let ids = try array { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) -> String? in
+            let object = try scanner.topLevelObject()
+            return object.plain ? object.id : nil
+        }
+        return ids.contains(nil) ? nil : ids.compactMap { $0 }
+    }
+
+    /// Reads a top-level JSON array, `element` reading each item from its first byte, and requires
+    /// the input to end with it.
+    mutating func array<Element>(
+        _ element: (inout RawJSONScanner) throws(OktaUserPage.Malformed) -> Element
+    ) throws(OktaUserPage.Malformed) -> [Element] {
         skipWhitespace()
         try expect(UInt8(ascii: "["))
-        var ids: [String] = []
-        var complete = true
+        var items: [Element] = []
+        items.reserveCapacity(200)
         skipWhitespace()
         if peek() == UInt8(ascii: "]") {
             index += 1
         } else {
             while true {
                 skipWhitespace()
-                guard peek() == UInt8(ascii: "{") else { throw fail("expected an object") }
-                index += 1
-                var id: String?
-                var plain = true
-                skipWhitespace()
-                if peek() == UInt8(ascii: "}") {
-                    index += 1
-                } else {
-                    while true {
-                        skipWhitespace()
-                        let (key, keyEscaped) = try skipString()
-                        skipWhitespace()
-                        try expect(UInt8(ascii: ":"))
-                        skipWhitespace()
-                        let valueStart = index
-                        try skipValue(depth: 1)
-                        if keyEscaped {
-                            plain = false
-                        } else if equals(key, "id") {
-                            var probe = self
-                            probe.index = valueStart
-                            if id != nil || probe.peek() != UInt8(ascii: "\"") {
-                                plain = false
-                            } else {
-                                let (content, escaped) = try probe.skipString()
-                                if escaped { plain = false } else { id = plainString(content) }
-                                if id == nil { plain = false }
-                            }
-                        }
-                        skipWhitespace()
-                        if peek() == UInt8(ascii: ",") {
-                            index += 1
-                        } else {
-                            try expect(UInt8(ascii: "}"))
-                            break
-                        }
-                    }
-                }
-                if plain, let id { ids.append(id) } else { complete = false }
+                items.append(try element(&self))
                 skipWhitespace()
                 if peek() == UInt8(ascii: ",") {
                     index += 1
@@ -360,17 +312,30 @@ struct RawJSONScanner {
         }
         skipWhitespace()
         guard index == bytes.count else { throw fail("content after the array") }
-        return complete ? ids : nil
+        return items
     }
 
-    mutating func userObject() throws(OktaUserPage.Malformed) -> RawOktaUser {
-        let start = index
-        guard peek() == UInt8(ascii: "{") else { throw fail("expected a user object") }
-        index += 1
+    /// What an object says of itself at its top level, read without decoding it.
+    struct TopLevelObject {
+        /// The object's bytes, braces included.
+        var range: Range<Int>
+        /// The top-level `id` and `status`, when plain strings (no escapes, valid UTF-8).
         var id: String?
         var status: String?
+        /// The whole `_links` member (key to value), when there is one.
         var links: Range<Int>?
-        var eligible = true
+        /// Whether the object can be read this way: no escaped key (it might spell one of ours), none
+        /// of `id`, `status`, `_links` given twice, and `id`/`status` plain strings when present.
+        var plain = true
+    }
+
+    /// Reads one object from its opening brace, noting its plain top-level `id` and `status` and
+    /// where its `_links` member is.
+    mutating func topLevelObject() throws(OktaUserPage.Malformed) -> TopLevelObject {
+        let start = index
+        guard peek() == UInt8(ascii: "{") else { throw fail("expected an object") }
+        index += 1
+        var object = TopLevelObject(range: start..<start)
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -385,27 +350,24 @@ struct RawJSONScanner {
                 let valueStart = index
                 try skipValue(depth: 1)
                 if keyEscaped {
-                    // An escaped key might spell one of ours: leave the object to the decoder.
-                    eligible = false
+                    object.plain = false
                 } else if equals(key, "id") || equals(key, "status") {
                     let isId = equals(key, "id")
                     var probe = self
                     probe.index = valueStart
-                    if (isId ? id : status) != nil || probe.peek() != UInt8(ascii: "\"") {
-                        eligible = false
+                    if (isId ? object.id : object.status) != nil || probe.peek() != UInt8(ascii: "\"") {
+                        object.plain = false
                     } else {
                         let (content, escaped) = try probe.skipString()
-                        if escaped {
-                            eligible = false
-                        } else if let text = plainString(content) {
-                            if isId { id = text } else { status = text }
+                        if !escaped, let text = plainString(content) {
+                            if isId { object.id = text } else { object.status = text }
                         } else {
-                            eligible = false
+                            object.plain = false
                         }
                     }
                 } else if equals(key, "_links") {
-                    if links != nil { eligible = false }
-                    links = memberStart..<index
+                    if object.links != nil { object.plain = false }
+                    object.links = memberStart..<index
                 }
                 skipWhitespace()
                 if peek() == UInt8(ascii: ",") {
@@ -416,12 +378,21 @@ struct RawJSONScanner {
                 }
             }
         }
-        let range = start..<index
-        guard eligible, id != nil, status != nil else {
-            return RawOktaUser(range: range, id: eligible ? id : nil, status: eligible ? status : nil, digest: nil)
+        object.range = start..<index
+        return object
+    }
+
+    mutating func userObject() throws(OktaUserPage.Malformed) -> RawOktaUser {
+        let object = try topLevelObject()
+        let range = object.range
+        let start = range.lowerBound
+        guard object.plain, object.id != nil, object.status != nil else {
+            return RawOktaUser(
+                range: range, id: object.plain ? object.id : nil, status: object.plain ? object.status : nil,
+                digest: nil)
         }
         var hasher = SHA256()
-        let cut = links ?? range.upperBound..<range.upperBound
+        let cut = object.links ?? range.upperBound..<range.upperBound
         // The length of the part before the cut goes first, so that no two objects that differ
         // other than in `_links` hash the same.
         var prefixLength = UInt64(cut.lowerBound - start).littleEndian
@@ -431,7 +402,7 @@ struct RawJSONScanner {
         hasher.update(
             bufferPointer: UnsafeRawBufferPointer(
                 UnsafeBufferPointer(rebasing: bytes[cut.upperBound..<range.upperBound])))
-        return RawOktaUser(range: range, id: id, status: status, digest: Array(hasher.finalize()))
+        return RawOktaUser(range: range, id: object.id, status: object.status, digest: Array(hasher.finalize()))
     }
 }
 
