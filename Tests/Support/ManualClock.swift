@@ -46,13 +46,20 @@ public final class ManualClock: WallClock {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow: Bool = state.withLock { state in
+                // Checked under the lock the cancellation handler takes too: a task cancelled before
+                // its sleeper was noted (the handler found nothing to remove) must not wait.
+                let outcome: Bool? = state.withLock { state in
+                    if Task.isCancelled { return false }
                     if deadline <= state.now { return true }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
                     state.totalSleeps += 1
-                    return false
+                    return nil
                 }
-                if resumeNow { continuation.resume() }
+                switch outcome {
+                case true?: continuation.resume()
+                case false?: continuation.resume(throwing: CancellationError())
+                case nil: break
+                }
             }
         } onCancel: {
             let cancelled = state.withLock { state -> Sleeper? in

@@ -12,6 +12,8 @@ public import ServiceLifecycle
 /// is not the holder looks again every `renewInterval`, so when the holder dies (`kill -9`, power
 /// loss) or hangs, another takes over within `leaseDuration + renewInterval` (13 s). A holder that
 /// cannot renew stops its parts before its lease can lapse: it never works next to the next holder.
+/// A renewal that does not answer within `renewInterval` counts as failed (a database that went away
+/// keeps calls waiting rather than failing them), so this holds however the store fails.
 /// On SQLite (one replica) the lease is always this process's, and a process restarted on the same
 /// host takes over the lease of the one that died at once.
 public struct ConnectorWorkerLease: Service {
@@ -60,9 +62,7 @@ public struct ConnectorWorkerLease: Service {
             let lease: WorkerLease
             do {
                 let now = clock.now
-                lease = try await store.claimWorkerLease(
-                    connector: connector, holder: holder, at: Timestamp(now),
-                    expiresAt: Timestamp(now.addingTimeInterval(leaseDuration)))
+                lease = try await claim(at: now)
                 health.clear("lease")
             } catch {
                 logger.error("cannot read the worker lease; trying again", metadata: ["error": "\(error)"])
@@ -108,9 +108,7 @@ public struct ConnectorWorkerLease: Service {
                     if Self.stopping { break }
                     do {
                         let now = clock.now
-                        let renewed = try await store.claimWorkerLease(
-                            connector: connector, holder: holder, at: Timestamp(now),
-                            expiresAt: Timestamp(now.addingTimeInterval(leaseDuration)))
+                        let renewed = try await claim(at: now)
                         if renewed.holder != holder {
                             lost = "another replica holds it now (epoch \(renewed.epoch))"
                         } else if renewed.epoch != lease.epoch {
@@ -123,7 +121,8 @@ public struct ConnectorWorkerLease: Service {
                         }
                     } catch {
                         // Stop before the lease can lapse: the next holder must not find us working.
-                        if clock.now.timeIntervalSince(renewedAt) + renewInterval >= leaseDuration {
+                        // The next renewal ends at the latest a pause and a deadline from now.
+                        if clock.now.timeIntervalSince(renewedAt) + 2 * renewInterval >= leaseDuration {
                             lost = "it could not be renewed: \(error)"
                         }
                     }
@@ -145,6 +144,19 @@ public struct ConnectorWorkerLease: Service {
                     "could not release the worker lease; another replica takes over when it lapses",
                     metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// Claims or renews the lease; a store that does not answer within `renewInterval` counts as
+    /// failing (a database that went away keeps calls waiting), so that a holder that cannot renew
+    /// stops its parts before its lease can lapse.
+    func claim(at now: Date) async throws -> WorkerLease {
+        let (store, connector, holder, expiresAt) = (
+            store, connector, holder, Timestamp(now.addingTimeInterval(leaseDuration))
+        )
+        return try await withStoreDeadline(renewInterval, clock: clock) {
+            try await store.claimWorkerLease(
+                connector: connector, holder: holder, at: Timestamp(now), expiresAt: expiresAt)
         }
     }
 

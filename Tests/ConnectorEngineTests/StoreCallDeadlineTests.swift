@@ -1,0 +1,109 @@
+import ConnectorDomain
+import ConnectorEngine
+import ConnectorStore
+import ConnectorTestSupport
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// Store calls that must answer in time (SPEC §10, §15): a database that went away keeps calls
+/// waiting, and the worker lease keeper must still stop its parts before its lease can lapse.
+@Suite("Store call deadlines", .timeLimit(.minutes(1)))
+struct StoreCallDeadlineTests {
+    @Test func aCallThatAnswersInTimeGivesItsValueAndLeavesNoTimerBehind() async throws {
+        let clock = ManualClock(now: Date())
+        let value = try await withStoreDeadline(3, clock: clock) { 42 }
+        #expect(value == 42)
+        #expect(await eventually(timeout: 5) { clock.sleeperCount == 0 }, "the deadline's timer is gone")
+    }
+
+    @Test func aCallThatNeverAnswersFailsAtTheDeadline() async throws {
+        let clock = ManualClock(now: Date())
+        let waiting = Task {
+            try await withStoreDeadline(3, clock: clock) {
+                try await Task.sleep(for: .seconds(3600))
+                return 0
+            }
+        }
+        #expect(await clock.waitForSleepers())
+        clock.advance(by: 3)
+        await #expect(throws: StoreCallTimeout.self) { _ = try await waiting.value }
+    }
+
+    @Test func cancellingTheCallerEndsTheWait() async throws {
+        let clock = ManualClock(now: Date())
+        let waiting = Task {
+            try await withStoreDeadline(3, clock: clock) {
+                try await Task.sleep(for: .seconds(3600))
+                return 0
+            }
+        }
+        #expect(await clock.waitForSleepers())
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiting.value }
+    }
+
+    /// A lease store that answers the first claim and then never again, as PostgreSQL's pool does
+    /// while the server is away.
+    final class HangingLeases: WorkerLeases {
+        let claims = Mutex(0)
+
+        func claimWorkerLease(connector: String, holder: String, at: Timestamp, expiresAt: Timestamp) async throws
+            -> WorkerLease
+        {
+            let count = claims.withLock {
+                $0 += 1
+                return $0
+            }
+            if count > 1 { try await Task.sleep(for: .seconds(3600)) }
+            return WorkerLease(connector: connector, holder: holder, epoch: 1, expiresAt: expiresAt)
+        }
+
+        func releaseWorkerLease(connector: String, holder: String) async throws {}
+        func workerLease(connector: String) async throws -> WorkerLease? { nil }
+    }
+
+    /// A worker part that notes when it runs.
+    final class Part: Service, Sendable {
+        let running = Mutex(false)
+        let stopped = Mutex(false)
+
+        func run() async throws {
+            running.withLock { $0 = true }
+            try? await gracefulShutdown()
+            stopped.withLock { $0 = true }
+        }
+    }
+
+    @Test func theLeaseKeeperStopsItsPartsBeforeTheLeaseLapsesWhenRenewalsHang() async throws {
+        let clock = ManualClock(now: Date())
+        let start = clock.now
+        let part = Part()
+        let logger = quietLogger
+        let keeper = ConnectorWorkerLease(
+            connector: "c", store: HangingLeases(), holder: "this", clock: clock, logger: logger,
+            health: ConnectorHealthBoard(), leaseDuration: 10, renewInterval: 3
+        ) {
+            ServiceGroup(configuration: .init(services: [.init(service: part)], logger: logger))
+        }
+        let task = Task { await keeper.run() }
+        defer { task.cancel() }
+        #expect(await eventually(timeout: 10) { part.running.withLock { $0 } }, "the parts run under the lease")
+        // Time moves on while every renewal waits for a store that never answers.
+        var stoppedAt: Date?
+        for _ in 0..<40 {
+            _ = await clock.waitForSleepers(1, timeout: 1)
+            clock.advance(by: 0.5)
+            if await eventually(timeout: 0.05, { part.stopped.withLock { $0 } }) {
+                stoppedAt = clock.now
+                break
+            }
+        }
+        let stopped = try #require(stoppedAt, "the parts stopped although no renewal ever answered")
+        #expect(
+            stopped.timeIntervalSince(start) < 10,
+            "stopped \(stopped.timeIntervalSince(start)) s in: before the lease lapsed")
+    }
+}
