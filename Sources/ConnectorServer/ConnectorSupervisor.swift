@@ -186,9 +186,13 @@ public final class ConnectorSupervisor: Service, Sendable {
                 },
                 fence: runtime.fence
             ) {
-                ServiceGroup(
-                    configuration: .init(
-                        services: workerParts.map(supervised), gracefulShutdownSignals: [], logger: groupLogger))
+                var configuration = ServiceGroupConfiguration(
+                    services: workerParts.map(supervised), gracefulShutdownSignals: [], logger: groupLogger)
+                // A part stuck in a store call that never answers (a request PostgresNIO's pool lost
+                // while the database was away) would keep the connector's worker from stopping
+                // when its lease is lost, and from starting again: after 10 s it is cancelled.
+                configuration.maximumGracefulShutdownDuration = .seconds(10)
+                return ServiceGroup(configuration: configuration)
             }
             // What every replica keeps comes first: a group stops its services in reverse order.
             let services =

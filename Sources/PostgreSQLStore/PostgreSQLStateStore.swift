@@ -69,10 +69,11 @@ public final class PostgreSQLStateStore: StateStore {
     /// After `failuresBeforeReplacing` failed looks in a row, while a connection of its own reaches
     /// the database, the pool is replaced by a new one and the old one shut down, which fails the
     /// requests waiting in it (their callers retry on the new pool). PostgresNIO's pool has been
-    /// seen to keep requests waiting for good after the server restarted; the store never stays
-    /// silent and stuck because of it.
+    /// seen to keep requests waiting for good after the server restarted, and after a long outage it
+    /// waits up to a minute between connection attempts: within about 15 s of the database being
+    /// reachable again the store works again, and it never stays silent and stuck.
     /// - Returns: The failed looks in a row so far.
-    func look(afterFailures failures: Int, deadline: Duration = .seconds(10), failuresBeforeReplacing: Int = 3) async
+    func look(afterFailures failures: Int, deadline: Duration = .seconds(5), failuresBeforeReplacing: Int = 2) async
         -> Int
     {
         if await Self.answers(client, within: deadline) { return 0 }

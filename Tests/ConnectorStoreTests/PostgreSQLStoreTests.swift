@@ -110,7 +110,7 @@ struct PostgreSQLStoreTests {
         let waiting = Task { try await store.presentUserCount(connector: "c") }
         #expect(await store.look(afterFailures: 0, deadline: .milliseconds(300)) == 1, "one failed look is not enough")
         #expect(store.poolReplacements == 0)
-        #expect(await store.look(afterFailures: 2, deadline: .milliseconds(300)) == 0)
+        #expect(await store.look(afterFailures: 1, deadline: .milliseconds(300)) == 0)
         #expect(store.poolReplacements == 1)
         let started = Date()
         await #expect(throws: (any Error).self, "the waiting request fails rather than waiting on") {
