@@ -635,7 +635,10 @@ enum OktaUserReader {
                 return .integer(negative ? -magnitude : magnitude)
             }
             guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self),
-                let value = Double(text), value.isFinite
+                let value = Double(text), value.isFinite,
+                // A fraction a double cannot hold (`92233720368547758.7`) leaves an integral value,
+                // which the decoder may read as an integer: its own rules decide (found by fuzzing).
+                value.rounded() != value
             else { return nil }
             return .double(value)
         }
