@@ -296,21 +296,27 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    /// Runs `body` for consecutive slices of at most 500 ids, with the `?,?,…` placeholders of
+    /// each: SQLite limits the parameters of one statement.
+    static func inChunks(_ ids: [String], _ body: (ArraySlice<String>, String) throws -> Void) rethrows {
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = ids[start..<min(start + 500, ids.count)]
+            try body(chunk, Array(repeating: "?", count: chunk.count).joined(separator: ","))
+        }
+    }
+
     public func recordHashes(connector: String, userIds: [String]) async throws -> [String: String] {
         guard !userIds.isEmpty else { return [:] }
         return try await pool.read { db in
             var hashes: [String: String] = [:]
-            for chunk in stride(from: 0, to: userIds.count, by: 500).map({
-                Array(userIds[$0..<min($0 + 500, userIds.count)])
-            }) {
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            try Self.inChunks(userIds) { chunk, placeholders in
                 // By primary key only (see `rawDigests`).
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
                         SELECT user_id, record_hash, removed_at FROM users WHERE connector = ? AND user_id IN (\(placeholders))
                         """,
-                    arguments: StatementArguments([connector] + chunk))
+                    arguments: StatementArguments([connector] + Array(chunk)))
                 for row in rows where row["removed_at"] as Int64? == nil { hashes[row["user_id"]] = row["record_hash"] }
             }
             return hashes
@@ -321,9 +327,7 @@ public final class SQLiteStateStore: StateStore {
         guard !userIds.isEmpty else { return [:] }
         return try await pool.read { db in
             var digests: [String: String] = [:]
-            for start in stride(from: 0, to: userIds.count, by: 500) {
-                let chunk = userIds[start..<min(start + 500, userIds.count)]
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            try Self.inChunks(userIds) { chunk, placeholders in
                 let statement = try db.cachedStatement(
                     sql:
                         "SELECT user_id, raw_digest FROM user_digests WHERE connector = ? AND user_id IN (\(placeholders))"
@@ -340,9 +344,7 @@ public final class SQLiteStateStore: StateStore {
         let ids = Array(digests.keys)
         return try await pool.read { db in
             var unchanged: Set<String> = []
-            for start in stride(from: 0, to: ids.count, by: 500) {
-                let chunk = ids[start..<min(start + 500, ids.count)]
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            try Self.inChunks(ids) { chunk, placeholders in
                 // The user is checked present too, so that a digest left by a writer that knows no
                 // digests (an older replica during an upgrade) never keeps a removed user removed;
                 // from the `users_presence` index, not the user's wide row.
@@ -381,9 +383,7 @@ public final class SQLiteStateStore: StateStore {
         guard !userIds.isEmpty else { return [:] }
         let rows = try await pool.read { db -> [(userId: String, kind: String, payload: String)] in
             var result: [(userId: String, kind: String, payload: String)] = []
-            for start in stride(from: 0, to: userIds.count, by: 500) {
-                let chunk = userIds[start..<min(start + 500, userIds.count)]
-                let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            try Self.inChunks(userIds) { chunk, placeholders in
                 let statement = try db.cachedStatement(
                     sql:
                         "SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = ? AND user_id IN (\(placeholders))"

@@ -61,6 +61,16 @@ struct IngestBenchmark: AsyncParsableCommand {
         await BenchStore.dropCreatedDatabases()
     }
 
+    /// A scratch folder (the caller removes it) holding a self-signed certificate for the listener.
+    func scratch() throws -> (directory: URL, certificate: SelfSignedCertificate, tls: TLSFiles) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "okta-ingest-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificate = try SelfSignedCertificate()
+        let files = try certificate.write(to: directory.appendingPathComponent("tls"))
+        return (directory, certificate, TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey))
+    }
+
     func measure() async throws {
         if loadGenerator == .wrk {
             try await runWithWrk()
@@ -68,13 +78,8 @@ struct IngestBenchmark: AsyncParsableCommand {
         }
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "okta-ingest-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, certificate, tls) = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = try SelfSignedCertificate()
-        let files = try certificate.write(to: directory.appendingPathComponent("tls"))
-        let tls = TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey)
         let connector = benchConnector()
         let stores = try await measuredStores(in: directory)
         // The ceiling: the same stack answering 200 without reading or storing anything.
@@ -205,13 +210,8 @@ struct IngestBenchmark: AsyncParsableCommand {
             logger.logLevel = .critical
             return logger
         }()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "okta-ingest-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, _, tls) = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = try SelfSignedCertificate()
-        let files = try certificate.write(to: directory.appendingPathComponent("tls"))
-        let tls = TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey)
         let script = directory.appendingPathComponent("delivery.lua")
         try Self.wrkScript(events: events).write(to: script, atomically: true, encoding: .utf8)
         let connector = benchConnector()

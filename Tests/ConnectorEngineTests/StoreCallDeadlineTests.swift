@@ -19,14 +19,19 @@ struct StoreCallDeadlineTests {
         #expect(await eventually(timeout: 5) { clock.sleeperCount == 0 }, "the deadline's timer is gone")
     }
 
-    @Test func aCallThatNeverAnswersFailsAtTheDeadline() async throws {
-        let clock = ManualClock(now: Date())
-        let waiting = Task {
+    /// A call through a 3 s deadline to a store that never answers.
+    func waitForACallThatNeverAnswers(_ clock: ManualClock) -> Task<Int, any Error> {
+        Task {
             try await withStoreDeadline(3, clock: clock) {
                 try await Task.sleep(for: .seconds(3600))
                 return 0
             }
         }
+    }
+
+    @Test func aCallThatNeverAnswersFailsAtTheDeadline() async throws {
+        let clock = ManualClock(now: Date())
+        let waiting = waitForACallThatNeverAnswers(clock)
         #expect(await clock.waitForSleepers())
         clock.advance(by: 3)
         await #expect(throws: StoreCallTimeout.self) { _ = try await waiting.value }
@@ -34,12 +39,7 @@ struct StoreCallDeadlineTests {
 
     @Test func cancellingTheCallerEndsTheWait() async throws {
         let clock = ManualClock(now: Date())
-        let waiting = Task {
-            try await withStoreDeadline(3, clock: clock) {
-                try await Task.sleep(for: .seconds(3600))
-                return 0
-            }
-        }
+        let waiting = waitForACallThatNeverAnswers(clock)
         #expect(await clock.waitForSleepers())
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
