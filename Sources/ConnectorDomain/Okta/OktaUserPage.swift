@@ -178,41 +178,16 @@ struct RawJSONScanner {
         case UInt8(ascii: "\""): _ = try skipString()
         case UInt8(ascii: "{"):
             index += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "}") {
-                index += 1
-                return
-            }
-            while true {
-                skipWhitespace()
-                _ = try skipString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                } else {
-                    try expect(UInt8(ascii: "}"))
-                    return
-                }
+            try list(closedBy: UInt8(ascii: "}")) { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in
+                _ = try scanner.skipString()
+                scanner.skipWhitespace()
+                try scanner.expect(UInt8(ascii: ":"))
+                try scanner.skipValue(depth: depth + 1)
             }
         case UInt8(ascii: "["):
             index += 1
-            skipWhitespace()
-            if peek() == UInt8(ascii: "]") {
-                index += 1
-                return
-            }
-            while true {
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                } else {
-                    try expect(UInt8(ascii: "]"))
-                    return
-                }
+            try list(closedBy: UInt8(ascii: "]")) { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in
+                try scanner.skipValue(depth: depth + 1)
             }
         case UInt8(ascii: "t"): try skipLiteral("true")
         case UInt8(ascii: "f"): try skipLiteral("false")
@@ -285,6 +260,29 @@ struct RawJSONScanner {
         return ids.contains(nil) ? nil : ids.compactMap { $0 }
     }
 
+    /// Reads the comma-separated items of an object or an array, from just after its opening
+    /// bracket through `close`; `item` reads each from its first byte (whitespace skipped).
+    mutating func list(
+        closedBy close: UInt8, _ item: (inout RawJSONScanner) throws(OktaUserPage.Malformed) -> Void
+    ) throws(OktaUserPage.Malformed) {
+        skipWhitespace()
+        if peek() == close {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            try item(&self)
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") {
+                index += 1
+            } else {
+                try expect(close)
+                return
+            }
+        }
+    }
+
     /// Reads a top-level JSON array, `element` reading each item from its first byte, and requires
     /// the input to end with it.
     mutating func array<Element>(
@@ -294,21 +292,8 @@ struct RawJSONScanner {
         try expect(UInt8(ascii: "["))
         var items: [Element] = []
         items.reserveCapacity(200)
-        skipWhitespace()
-        if peek() == UInt8(ascii: "]") {
-            index += 1
-        } else {
-            while true {
-                skipWhitespace()
-                items.append(try element(&self))
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
-                } else {
-                    try expect(UInt8(ascii: "]"))
-                    break
-                }
-            }
+        try list(closedBy: UInt8(ascii: "]")) { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in
+            items.append(try element(&scanner))
         }
         skipWhitespace()
         guard index == bytes.count else { throw fail("content after the array") }
@@ -336,46 +321,33 @@ struct RawJSONScanner {
         guard peek() == UInt8(ascii: "{") else { throw fail("expected an object") }
         index += 1
         var object = TopLevelObject(range: start..<start)
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            index += 1
-        } else {
-            while true {
-                skipWhitespace()
-                let memberStart = index
-                let (key, keyEscaped) = try skipString()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                skipWhitespace()
-                let valueStart = index
-                try skipValue(depth: 1)
-                if keyEscaped {
+        try list(closedBy: UInt8(ascii: "}")) { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in
+            let memberStart = scanner.index
+            let (key, keyEscaped) = try scanner.skipString()
+            scanner.skipWhitespace()
+            try scanner.expect(UInt8(ascii: ":"))
+            scanner.skipWhitespace()
+            let valueStart = scanner.index
+            try scanner.skipValue(depth: 1)
+            if keyEscaped {
+                object.plain = false
+            } else if scanner.equals(key, "id") || scanner.equals(key, "status") {
+                let isId = scanner.equals(key, "id")
+                var probe = scanner
+                probe.index = valueStart
+                if (isId ? object.id : object.status) != nil || probe.peek() != UInt8(ascii: "\"") {
                     object.plain = false
-                } else if equals(key, "id") || equals(key, "status") {
-                    let isId = equals(key, "id")
-                    var probe = self
-                    probe.index = valueStart
-                    if (isId ? object.id : object.status) != nil || probe.peek() != UInt8(ascii: "\"") {
-                        object.plain = false
-                    } else {
-                        let (content, escaped) = try probe.skipString()
-                        if !escaped, let text = plainString(content) {
-                            if isId { object.id = text } else { object.status = text }
-                        } else {
-                            object.plain = false
-                        }
-                    }
-                } else if equals(key, "_links") {
-                    if object.links != nil { object.plain = false }
-                    object.links = memberStart..<index
-                }
-                skipWhitespace()
-                if peek() == UInt8(ascii: ",") {
-                    index += 1
                 } else {
-                    try expect(UInt8(ascii: "}"))
-                    break
+                    let (content, escaped) = try probe.skipString()
+                    if !escaped, let text = scanner.plainString(content) {
+                        if isId { object.id = text } else { object.status = text }
+                    } else {
+                        object.plain = false
+                    }
                 }
+            } else if scanner.equals(key, "_links") {
+                if object.links != nil { object.plain = false }
+                object.links = memberStart..<scanner.index
             }
         }
         object.range = start..<index
