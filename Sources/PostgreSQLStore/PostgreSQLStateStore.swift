@@ -15,6 +15,8 @@ public final class PostgreSQLStateStore: StateStore {
         var client: PostgresClient
         var runTask: Task<Void, Never>
         var replacements = 0
+        /// Set by `close()`: no pool is put in place after it.
+        var closed = false
     }
 
     let pool: Mutex<Pool>
@@ -79,40 +81,56 @@ public final class PostgreSQLStateStore: StateStore {
         if await Self.answers(client, within: deadline) { return 0 }
         guard failures + 1 >= failuresBeforeReplacing else { return failures + 1 }
         // The database itself away: the pool reconnects by itself once it is back.
-        guard (try? await Self.probe(location, logger: logger)) != nil else { return failures + 1 }
-        replacePool(reason: "it did not answer \(failuresBeforeReplacing) looks in a row while the database did")
-        return 0
+        guard (try? await Self.probe(location, logger: logger)) != nil, !Task.isCancelled else { return failures + 1 }
+        let replaced = replacePool(
+            reason: "it did not answer \(failuresBeforeReplacing) looks in a row while the database did")
+        return replaced ? 0 : failures + 1
     }
 
-    /// Whether a query through a pool answers within a deadline.
+    /// Whether a query through a pool answers within a deadline. The query is not waited for past
+    /// it: one already sent on a connection whose server vanished without a reset cannot be
+    /// cancelled, and would hold the watchdog until TCP gives up.
     static func answers(_ client: PostgresClient, within deadline: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await client.query("SELECT 1", logger: Logger(label: "probe")).collect()) != nil }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return false
+        let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
+        do {
+            _ = try await withStoreDeadline(seconds, clock: SystemWallClock()) {
+                try await client.query("SELECT 1", logger: Logger(label: "probe")).collect().count
             }
-            let answered = await group.next() ?? false
-            group.cancelAll()
-            return answered
+            return true
+        } catch {
+            return false
         }
     }
 
     /// Puts a new pool in place and shuts the old one down (its waiting requests fail).
-    func replacePool(reason: String) {
-        guard let configuration = try? Self.configuration(for: location) else { return }
+    /// - Returns: Whether a new pool is in place (not after `close()`, nor when the configuration
+    ///   cannot be built, which is logged).
+    @discardableResult
+    func replacePool(reason: String) -> Bool {
+        let configuration: PostgresClient.Configuration
+        do {
+            configuration = try Self.configuration(for: location)
+        } catch {
+            logger.error(
+                "the database connection pool does not answer and cannot be replaced",
+                metadata: ["reason": "\(reason)", "error": "\(error)"])
+            return false
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let old = pool.withLock { pool -> Task<Void, Never> in
+        let old = pool.withLock { pool -> Task<Void, Never>? in
+            guard !pool.closed else { return nil }
             let old = pool.runTask
             pool.client = client
             pool.runTask = Task { await client.run() }
             pool.replacements += 1
             return old
         }
+        guard let old else { return false }
         old.cancel()
         logger.warning(
             "the database connection pool was replaced; requests waiting in it fail and are tried again",
             metadata: ["reason": "\(reason)", "database": "\(location.description)"])
+        return true
     }
 
     /// The client configuration for a location (TLS per `sslmode`, TLS 1.2 at least).
@@ -204,8 +222,14 @@ public final class PostgreSQLStateStore: StateStore {
 
     /// Closes the pool's connections.
     public func close() async {
-        watchdog.withLock { $0 }?.cancel()
-        let runTask = pool.withLock { $0.runTask }
+        let runTask = pool.withLock { pool in
+            pool.closed = true
+            return pool.runTask
+        }
+        if let watchdog = watchdog.withLock({ $0 }) {
+            watchdog.cancel()
+            await watchdog.value
+        }
         runTask.cancel()
         await runTask.value
     }

@@ -111,6 +111,15 @@ struct ReconcileFastPathTests {
         let expected = try JSONCoding.decoder().decode([OktaUser].self, from: Data(numeric.bytes))
         #expect(try numeric.decodeAll() == expected)
         #expect(try numeric.decodeAll().first?.profile["n4"] == .integer(3))
+        // Each number alone, so that the direct reader, not the decoder, reads those it takes.
+        let direct: Set = ["0", "-0", "7", "-12", "3.0", "-3.00", "0.5", "-0.25", "9223372036854775807"]
+        for number in numbers {
+            let single = try OktaUserPage(
+                parsing: Array(#"[{"id":"00u9","status":"ACTIVE","profile":{"n":\#(number)}}]"#.utf8))
+            let expected = try JSONCoding.decoder().decode([OktaUser].self, from: Data(single.bytes))
+            #expect(try single.decodeAll() == expected, "\(number)")
+            if direct.contains(number) { #expect(single.readsDirectly(at: 0), "\(number) is read directly") }
+        }
         // A user the direct reader refuses is decoded with the decoder's own error.
         let bad = try OktaUserPage(parsing: Array(#"[{"id":"00u1","status":"ACTIVE","created":"yesterday"}]"#.utf8))
         #expect(throws: DecodingError.self) { try bad.decodeUser(at: 0) }

@@ -14,8 +14,13 @@ import Testing
 struct StoreCallDeadlineTests {
     @Test func aCallThatAnswersInTimeGivesItsValueAndLeavesNoTimerBehind() async throws {
         let clock = ManualClock(now: Date())
-        let value = try await withStoreDeadline(3, clock: clock) { 42 }
+        // The call answers only once the deadline's timer sleeps, so a timer left behind shows.
+        let value = try await withStoreDeadline(3, clock: clock) {
+            _ = await clock.waitForSleepers(1)
+            return 42
+        }
         #expect(value == 42)
+        #expect(clock.totalSleeps == 1, "the deadline's timer did sleep")
         #expect(await eventually(timeout: 5) { clock.sleeperCount == 0 }, "the deadline's timer is gone")
     }
 

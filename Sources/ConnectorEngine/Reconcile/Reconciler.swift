@@ -437,8 +437,16 @@ public struct Reconciler: Sendable {
                 "held: \(reason); nothing removed. Run `okta-connector reconcile --connector \"\(connector.name)\" --confirm-removals` to apply"
             )
             if !options.dryRun {
-                // What it would remove, for the operator deciding (`runs show`, the console).
-                try await store.recordHeldRemovals(connector: connector.slug, runId: runId, userIds: candidates)
+                // What it would remove, for the operator deciding (`runs show`, the console). Only
+                // for showing: a store failure here leaves the run held, and says so.
+                do {
+                    try await store.recordHeldRemovals(connector: connector.slug, runId: runId, userIds: candidates)
+                } catch {
+                    logger.warning(
+                        "the held run's list of removals could not be kept",
+                        metadata: ["connector": "\(connector.slug)", "error": "\(error)"])
+                    record.errors.append("the list of users it would remove could not be kept: \(error)")
+                }
             }
             logger.warning(
                 "reconcile held by the circuit breaker",

@@ -56,6 +56,9 @@ public struct ConnectorWorkerLease: Service {
 
     static var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
 
+    /// The pause before trying again after a failed renewal.
+    static let retryPause: TimeInterval = 0.5
+
     public func run() async {
         var announcedStandby = false
         while !Self.stopping {
@@ -103,8 +106,11 @@ public struct ConnectorWorkerLease: Service {
             group.addTask {
                 var renewedAt = clock.now
                 var lost: String?
+                var retrySoon = false
                 while lost == nil {
-                    await pause(renewInterval)
+                    // After a failed renewal, try again soon rather than after the full interval:
+                    // one slow answer (a checkpoint) must not stop the parts.
+                    await pause(retrySoon ? Self.retryPause : renewInterval)
                     if Self.stopping { break }
                     do {
                         let now = clock.now
@@ -119,10 +125,12 @@ public struct ConnectorWorkerLease: Service {
                         } else {
                             renewedAt = now
                         }
+                        retrySoon = false
                     } catch {
                         // Stop before the lease can lapse: the next holder must not find us working.
-                        // The next renewal ends at the latest a pause and a deadline from now.
-                        if clock.now.timeIntervalSince(renewedAt) + 2 * renewInterval >= leaseDuration {
+                        // The next renewal ends at the latest a short pause and a deadline from now.
+                        retrySoon = true
+                        if clock.now.timeIntervalSince(renewedAt) + Self.retryPause + renewInterval >= leaseDuration {
                             lost = "it could not be renewed: \(error)"
                         }
                     }
@@ -138,7 +146,10 @@ public struct ConnectorWorkerLease: Service {
         if Self.stopping {
             // Shutdown: hand the connector over at once instead of after the lease lapses.
             do {
-                try await store.releaseWorkerLease(connector: connector, holder: holder)
+                let (store, connector, holder) = (store, connector, holder)
+                try await withStoreDeadline(renewInterval, clock: clock) {
+                    try await store.releaseWorkerLease(connector: connector, holder: holder)
+                }
             } catch {
                 logger.warning(
                     "could not release the worker lease; another replica takes over when it lapses",
