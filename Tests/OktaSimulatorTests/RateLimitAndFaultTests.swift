@@ -69,11 +69,15 @@ struct RateLimitAndFaultTests {
     }
 
     @Test func theConcurrencyLimitAnswers429WithZeroRemaining() async throws {
-        try await withSimulator(users: 5, configure: limited([:], concurrency: 1)) { simulator in
+        // The slow answer waits on the simulator's manual clock: it holds the only slot until the
+        // test moves time, however loaded the machine is.
+        let clock = ManualClock(now: Date(timeIntervalSince1970: 1_790_000_000.5))
+        try await withSimulator(users: 5, configure: limited([:], concurrency: 1, clock: clock)) { simulator in
             simulator.faults = FaultPlan(slowResponses: 1, slowDelay: 0.5)
             async let slow = request("\(simulator.baseURL)/api/v1/users?limit=1")
-            try await Task.sleep(for: .milliseconds(150))
+            #expect(await clock.waitForSleepers(1), "the slow request holds the slot")
             let rejected = try await request("\(simulator.baseURL)/api/v1/users?limit=1")
+            clock.advance(by: 1)
             #expect(rejected.status == 429)
             #expect(rejected.header("X-Rate-Limit-Limit") == "1")
             #expect(rejected.header("X-Rate-Limit-Remaining") == "0")

@@ -79,8 +79,9 @@ struct OktaAPIMiddleware: RouterMiddleware {
                 HTTPResponse.Status(code: status), code: "E0000009", summary: "Internal Server Error")
         case .slow(let delay):
             // The delay comes from the control API: clamped, so that no value posted there can trap.
+            // It passes on the simulator's clock, so a test with a manual clock decides when it ends.
             let seconds = HeaderValues.seconds(delay, maximum: 600)?.value ?? 0
-            try await Task.sleep(for: .milliseconds(Int64(saturating: seconds * 1000)))
+            try await clock.sleep(seconds: seconds)
         case .none:
             break
         }
