@@ -11,6 +11,8 @@ public func fuzzDelivery(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         precondition(problem.message.utf8.count <= 200, "an overlong error message")
     case .success(let delivery):
         precondition(!delivery.eventId.isEmpty, "a delivery without an eventId")
+        // Only JSON, strictly, gets through, with each object's keys distinct.
+        precondition((try? JSONDuplicateKeys.first(in: body)) == .some(nil), "an accepted body that is not strict JSON")
         for event in delivery.events {
             precondition(!event.uuid.isEmpty && !event.eventType.isEmpty, "an event without uuid or eventType")
             // The stored payload is canonical JSON that reads back to itself.

@@ -86,6 +86,22 @@ struct AdversarialInputTests {
                 "duplicate key written with an escape",
                 Array(valid.replacingOccurrences(of: #""eventId":"#, with: #""eventId":"a","\u0065ventId":"#).utf8)
             ),
+            // Not JSON, in keys and values the decoder skips without looking inside (the fuzzer's
+            // find): refused before another reader could split them into keys differently.
+            (
+                "a bad \\u escape in an unread key",
+                Array(valid.replacingOccurrences(of: #""contentType""#, with: #""x\\\uuid\\\": 1, "contentType""#).utf8)
+            ),
+            (
+                "a control character in an unread value",
+                Array(
+                    valid.replacingOccurrences(of: #""contentType""#, with: "\"x\": \"a\u{01}b\", \"contentType\"").utf8
+                )
+            ),
+            (
+                "a number that is not JSON in an unread value",
+                Array(valid.replacingOccurrences(of: #""contentType""#, with: #""x": 01, "contentType""#).utf8)
+            ),
             (
                 "duplicate uuid inside an event",
                 Array(

@@ -109,6 +109,14 @@ public enum EventHookDeliveryParser {
         guard String(validating: body, as: UTF8.self) != nil else {
             return .failure(Problem(message: "the body is not UTF-8"))
         }
+        // Checked strictly before the decoder reads it: the decoder lets through some bodies that
+        // are not JSON, and those could be read differently by whoever checked the body.
+        let duplicateKey: String?
+        do {
+            duplicateKey = try JSONDuplicateKeys.first(in: body)
+        } catch {
+            return .failure(Problem(message: "the body is not JSON (\(error))"))
+        }
         let envelope: Envelope
         do {
             envelope = try JSONCoding.decoder().decode(Envelope.self, from: body)
@@ -126,7 +134,7 @@ public enum EventHookDeliveryParser {
         }
         guard !envelope.eventId.isEmpty else { return .failure(Problem(message: "eventId is empty")) }
         // A key given twice means one thing here and maybe another to whoever checked the body.
-        if let key = JSONDuplicateKeys.first(in: body) {
+        if let key = duplicateKey {
             return .failure(Problem(message: "duplicate key \"\(key.prefix(64))\""))
         }
         var events: [Event] = []

@@ -56,13 +56,7 @@ public struct OktaUserPage: Sendable {
     }
 
     /// Why a page is not a JSON array of objects.
-    public struct Malformed: Error, Sendable, Hashable, CustomStringConvertible {
-        /// The byte offset where reading stopped.
-        public var offset: Int
-        public var reason: String
-
-        public var description: String { "\(reason) at byte \(offset)" }
-    }
+    public typealias Malformed = MalformedJSON
 }
 
 /// Where one user object is in its page, what it says of itself without being decoded, and the
@@ -88,8 +82,8 @@ public enum OktaPageIds {
     ///   escaped, not valid UTF-8, or given twice): the caller then decodes the page, which reports
     ///   what is wrong exactly as before.
     /// - Throws: ``OktaUserPage/Malformed`` when the body is not a JSON array of objects.
-    public static func read(_ bytes: [UInt8]) throws(OktaUserPage.Malformed) -> [String]? {
-        try bytes.withUnsafeBufferPointer { buffer throws(OktaUserPage.Malformed) in
+    public static func read(_ bytes: [UInt8]) throws(MalformedJSON) -> [String]? {
+        try bytes.withUnsafeBufferPointer { buffer throws(MalformedJSON) in
             var scanner = RawJSONScanner(buffer)
             return try scanner.objectIds()
         }
@@ -98,206 +92,19 @@ public enum OktaPageIds {
 
 // MARK: - Scanning
 
-/// A validating JSON scanner over bytes: finds values without building them.
-struct RawJSONScanner {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index = 0
-
-    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    static let maximumDepth = 512
-
-    func fail(_ reason: String) -> OktaUserPage.Malformed {
-        OktaUserPage.Malformed(offset: index, reason: reason)
-    }
-
-    mutating func skipWhitespace() {
-        while index < bytes.count {
-            switch bytes[index] {
-            case 0x20, 0x0A, 0x0D, 0x09: index += 1
-            default: return
-            }
-        }
-    }
-
-    func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
-
-    static func isHexDigit(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-            UInt8(ascii: "A")...UInt8(ascii: "F"):
-            return true
-        default: return false
-        }
-    }
-
-    mutating func expect(_ byte: UInt8) throws(OktaUserPage.Malformed) {
-        guard peek() == byte else { throw fail("expected '\(Character(Unicode.Scalar(byte)))'") }
-        index += 1
-    }
-
-    /// Skips a string starting at its opening quote.
-    /// - Returns: The range of its content and whether it has escapes.
-    mutating func skipString() throws(OktaUserPage.Malformed) -> (content: Range<Int>, escaped: Bool) {
-        try expect(UInt8(ascii: "\""))
-        let start = index
-        var escaped = false
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                index += 1
-                return (start..<index - 1, escaped)
-            }
-            if byte == UInt8(ascii: "\\") {
-                escaped = true
-                guard index + 1 < bytes.count else { throw fail("unterminated string") }
-                switch bytes[index + 1] {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    index += 2
-                case UInt8(ascii: "u"):
-                    guard index + 5 < bytes.count,
-                        (index + 2...index + 5).allSatisfy({ Self.isHexDigit(bytes[$0]) })
-                    else { throw fail("bad \\u escape") }
-                    index += 6
-                default: throw fail("bad escape")
-                }
-                continue
-            }
-            if byte < 0x20 { throw fail("control character in a string") }
-            index += 1
-        }
-        throw fail("unterminated string")
-    }
-
-    mutating func skipValue(depth: Int = 0) throws(OktaUserPage.Malformed) {
-        guard depth < Self.maximumDepth else { throw fail("nested too deeply") }
-        skipWhitespace()
-        guard let byte = peek() else { throw fail("unexpected end") }
-        switch byte {
-        case UInt8(ascii: "\""): _ = try skipString()
-        case UInt8(ascii: "{"):
-            index += 1
-            try list(closedBy: UInt8(ascii: "}")) { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in
-                _ = try scanner.skipString()
-                scanner.skipWhitespace()
-                try scanner.expect(UInt8(ascii: ":"))
-                try scanner.skipValue(depth: depth + 1)
-            }
-        case UInt8(ascii: "["):
-            index += 1
-            try list(closedBy: UInt8(ascii: "]")) { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in
-                try scanner.skipValue(depth: depth + 1)
-            }
-        case UInt8(ascii: "t"): try skipLiteral("true")
-        case UInt8(ascii: "f"): try skipLiteral("false")
-        case UInt8(ascii: "n"): try skipLiteral("null")
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
-        default: throw fail("unexpected character")
-        }
-    }
-
-    /// Skips a number as JSON writes it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-    mutating func skipNumber() throws(OktaUserPage.Malformed) {
-        if peek() == UInt8(ascii: "-") { index += 1 }
-        if peek() == UInt8(ascii: "0") {
-            index += 1
-        } else {
-            try skipDigits()
-        }
-        if peek() == UInt8(ascii: ".") {
-            index += 1
-            try skipDigits()
-        }
-        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
-            index += 1
-            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
-            try skipDigits()
-        }
-    }
-
-    /// Skips one or more decimal digits.
-    mutating func skipDigits() throws(OktaUserPage.Malformed) {
-        let start = index
-        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") { index += 1 }
-        guard index > start else { throw fail("bad number") }
-    }
-
-    mutating func skipLiteral(_ literal: StaticString) throws(OktaUserPage.Malformed) {
-        let count = literal.utf8CodeUnitCount
-        guard index + count <= bytes.count else { throw fail("unexpected end") }
-        for offset in 0..<count where bytes[index + offset] != literal.utf8Start[offset] {
-            throw fail("bad literal")
-        }
-        index += count
-    }
-
-    func equals(_ range: Range<Int>, _ text: StaticString) -> Bool {
-        guard range.count == text.utf8CodeUnitCount else { return false }
-        for offset in 0..<range.count where bytes[range.lowerBound + offset] != text.utf8Start[offset] {
-            return false
-        }
-        return true
-    }
-
-    /// The text of a string without escapes; `nil` when it is not valid UTF-8 (the object is then
-    /// left to the decoder, which rejects it, rather than read with replacement characters).
-    func plainString(_ range: Range<Int>) -> String? {
-        String(validating: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-    }
-
+extension RawJSONScanner {
     /// The objects of a top-level array, located, with their `id`, `status` and digest.
-    mutating func userObjects() throws(OktaUserPage.Malformed) -> [RawOktaUser] {
-        try array { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in try scanner.userObject() }
+    mutating func userObjects() throws(MalformedJSON) -> [RawOktaUser] {
+        try array { (scanner: inout RawJSONScanner) throws(MalformedJSON) in try scanner.userObject() }
     }
 
     /// The top-level plain `id` of each object of a top-level array; `nil` when one has none.
-    mutating func objectIds() throws(OktaUserPage.Malformed) -> [String]? {
-        let ids = try array { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) -> String? in
+    mutating func objectIds() throws(MalformedJSON) -> [String]? {
+        let ids = try array { (scanner: inout RawJSONScanner) throws(MalformedJSON) -> String? in
             let object = try scanner.topLevelObject()
             return object.plain ? object.id : nil
         }
         return ids.contains(nil) ? nil : ids.compactMap { $0 }
-    }
-
-    /// Reads the comma-separated items of an object or an array, from just after its opening
-    /// bracket through `close`; `item` reads each from its first byte (whitespace skipped).
-    mutating func list(
-        closedBy close: UInt8, _ item: (inout RawJSONScanner) throws(OktaUserPage.Malformed) -> Void
-    ) throws(OktaUserPage.Malformed) {
-        skipWhitespace()
-        if peek() == close {
-            index += 1
-            return
-        }
-        while true {
-            skipWhitespace()
-            try item(&self)
-            skipWhitespace()
-            if peek() == UInt8(ascii: ",") {
-                index += 1
-            } else {
-                try expect(close)
-                return
-            }
-        }
-    }
-
-    /// Reads a top-level JSON array, `element` reading each item from its first byte, and requires
-    /// the input to end with it.
-    mutating func array<Element>(
-        _ element: (inout RawJSONScanner) throws(OktaUserPage.Malformed) -> Element
-    ) throws(OktaUserPage.Malformed) -> [Element] {
-        skipWhitespace()
-        try expect(UInt8(ascii: "["))
-        var items: [Element] = []
-        items.reserveCapacity(200)
-        try list(closedBy: UInt8(ascii: "]")) { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in
-            items.append(try element(&scanner))
-        }
-        skipWhitespace()
-        guard index == bytes.count else { throw fail("content after the array") }
-        return items
     }
 
     /// What an object says of itself at its top level, read without decoding it.
@@ -316,12 +123,12 @@ struct RawJSONScanner {
 
     /// Reads one object from its opening brace, noting its plain top-level `id` and `status` and
     /// where its `_links` member is.
-    mutating func topLevelObject() throws(OktaUserPage.Malformed) -> TopLevelObject {
+    mutating func topLevelObject() throws(MalformedJSON) -> TopLevelObject {
         let start = index
         guard peek() == UInt8(ascii: "{") else { throw fail("expected an object") }
         index += 1
         var object = TopLevelObject(range: start..<start)
-        try list(closedBy: UInt8(ascii: "}")) { (scanner: inout RawJSONScanner) throws(OktaUserPage.Malformed) in
+        try list(closedBy: UInt8(ascii: "}")) { (scanner: inout RawJSONScanner) throws(MalformedJSON) in
             let memberStart = scanner.index
             let (key, keyEscaped) = try scanner.skipString()
             scanner.skipWhitespace()
@@ -354,7 +161,7 @@ struct RawJSONScanner {
         return object
     }
 
-    mutating func userObject() throws(OktaUserPage.Malformed) -> RawOktaUser {
+    mutating func userObject() throws(MalformedJSON) -> RawOktaUser {
         let object = try topLevelObject()
         let range = object.range
         let start = range.lowerBound
