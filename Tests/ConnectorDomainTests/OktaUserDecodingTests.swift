@@ -119,6 +119,32 @@ struct OktaUserDecodingTests {
         }
     }
 
+    @Test func theReconcilesDirectReaderReadsEveryKeyTheDecoderReads() throws {
+        // One sample per key the decoder reads: a key added to the decoder fails here until it has
+        // one, and the fast path must then read it (or leave users carrying it to the decoder).
+        let samples: [String: String] = [
+            "id": #""00u2""#, "status": #""SUSPENDED""#, "created": #""2013-06-24T16:39:18.000Z""#,
+            "activated": #""2013-06-24T16:39:19.000Z""#, "statusChanged": #""2013-06-24T16:39:19.000Z""#,
+            "lastLogin": #""2013-06-24T17:39:19.000Z""#, "lastUpdated": #""2013-07-02T21:36:25.344Z""#,
+            "passwordChanged": #""2013-07-02T21:36:25.344Z""#, "type": #"{"id":"oty1"}"#,
+            "profile": #"{"login":"a@example.com","n":1}"#,
+        ]
+        let base = #"{"id":"00u1","status":"ACTIVE""#
+        let plain = try OktaUserPage(parsing: Array("[\(base)}]".utf8)).decodeUser(at: 0)
+        for key in OktaUser.decodedKeys {
+            let sample = try #require(samples[key], "a sample for \(key)")
+            let object =
+                key == "id" || key == "status"
+                ? base.replacingOccurrences(of: key == "id" ? #""00u1""# : #""ACTIVE""#, with: sample) + "}"
+                : "\(base),\"\(key)\":\(sample)}"
+            let page = try OktaUserPage(parsing: Array("[\(object)]".utf8))
+            let decoded = try JSONCoding.decoder().decode(OktaUser.self, from: Data(object.utf8))
+            #expect(try page.decodeUser(at: 0) == decoded, "\(key)")
+            #expect(decoded != plain, "the sample for \(key) is read")
+            #expect(page.readsDirectly(at: 0), "\(key) takes the quick way")
+        }
+    }
+
     @Test func encodingRoundTrips() throws {
         let user = try decodeJSON(OktaUser.self, UserFixtures.customAndUnicode)
         let again = try JSONCoding.decode(OktaUser.self, from: try JSONCoding.string(user))

@@ -39,10 +39,13 @@ public struct OktaUser: Sendable, Hashable {
 
     /// The status, when it is one this version knows.
     public var knownStatus: OktaUserStatus? { OktaUserStatus(rawValue: status) }
+
+    /// The top-level keys the decoder reads; any other key of a user object is ignored.
+    public static var decodedKeys: [String] { CodingKeys.allCases.map(\.stringValue) }
 }
 
 extension OktaUser: Codable {
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, status, created, activated, statusChanged, lastLogin, lastUpdated, passwordChanged, type,
             profile
     }

@@ -525,9 +525,7 @@ enum OktaUserReader {
 }
 
 extension OktaUser.CodingKeys {
-    /// Every key the decoder reads.
-    static let names: Set<String> = [
-        "id", "status", "created", "activated", "statusChanged", "lastLogin", "lastUpdated", "passwordChanged",
-        "type", "profile",
-    ]
+    /// Every key the decoder reads, from its coding keys: a key added there and not handled by the
+    /// direct reader sends users that carry it to the decoder instead of being skipped.
+    static let names = Set(OktaUser.decodedKeys)
 }
