@@ -25,6 +25,9 @@ public final class PostgreSQLStateStore: StateStore {
     let watchdog: Mutex<Task<Void, Never>?> = Mutex(nil)
     /// Where the database is (without the password).
     public let location: PostgreSQLLocation
+    /// The `application_name` of this store's connections, unique per store: the watchdog tells its
+    /// pool's connections by it, and an operator sees them by it in `pg_stat_activity`.
+    public let applicationName = "okta-connector/" + String(UInt32.random(in: .min ... .max), radix: 16)
 
     /// The pool every query goes through.
     var client: PostgresClient { pool.withLock { $0.client } }
@@ -43,7 +46,9 @@ public final class PostgreSQLStateStore: StateStore {
         // reports only that its breaker tripped; a single attempt says at once what is wrong
         // (refused, bad credentials, no such database, TLS) and stops.
         try await Self.probe(location, logger: logger)
-        let client = PostgresClient(configuration: try Self.configuration(for: location), backgroundLogger: logger)
+        let client = PostgresClient(
+            configuration: try Self.configuration(for: location, applicationName: applicationName),
+            backgroundLogger: logger)
         // The pool lives as long as the store: `close()` ends it.
         pool = Mutex(Pool(client: client, runTask: Task { await client.run() }))
         do {
@@ -69,11 +74,14 @@ public final class PostgreSQLStateStore: StateStore {
 
     /// One look of the pool's watchdog: a query through the pool must answer within `deadline`.
     /// After `failuresBeforeReplacing` failed looks in a row, while a connection of its own reaches
-    /// the database, the pool is replaced by a new one and the old one shut down, which fails the
-    /// requests waiting in it (their callers retry on the new pool). PostgresNIO's pool has been
-    /// seen to keep requests waiting for good after the server restarted, and after a long outage it
-    /// waits up to a minute between connection attempts: within about 15 s of the database being
-    /// reachable again the store works again, and it never stays silent and stuck.
+    /// the database and none of the pool's connections is working there, the pool is replaced by a
+    /// new one and the old one shut down, which fails the requests waiting in it (their callers
+    /// retry on the new pool). PostgresNIO's pool has been seen to keep requests waiting for good
+    /// after the server restarted, its connections idle, and after a long outage it waits up to a
+    /// minute between connection attempts: within about 15 s of the database being reachable again
+    /// the store works again, and it never stays silent and stuck. A pool that is only saturated
+    /// (its connections running queries) is left alone, and said so once, since replacing it would
+    /// fail work in progress.
     /// - Returns: The failed looks in a row so far.
     func look(afterFailures failures: Int, deadline: Duration = .seconds(5), failuresBeforeReplacing: Int = 2) async
         -> Int
@@ -81,10 +89,43 @@ public final class PostgreSQLStateStore: StateStore {
         if await Self.answers(client, within: deadline) { return 0 }
         guard failures + 1 >= failuresBeforeReplacing else { return failures + 1 }
         // The database itself away: the pool reconnects by itself once it is back.
-        guard (try? await Self.probe(location, logger: logger)) != nil, !Task.isCancelled else { return failures + 1 }
+        guard
+            let working = try? await Self.workingConnections(
+                location, applicationName: applicationName, logger: logger),
+            !Task.isCancelled
+        else { return failures + 1 }
+        if working > 0 {
+            if failures + 1 == failuresBeforeReplacing {
+                logger.warning(
+                    "the database connection pool is saturated: every connection is busy and requests wait",
+                    metadata: ["working": "\(working)", "database": "\(location.description)"])
+            }
+            return failures + 1
+        }
         let replaced = replacePool(
-            reason: "it did not answer \(failuresBeforeReplacing) looks in a row while the database did")
+            reason:
+                "it did not answer \(failuresBeforeReplacing) looks in a row while the database did, and none of its connections was working"
+        )
         return replaced ? 0 : failures + 1
+    }
+
+    /// How many of a pool's connections are working in the database now: running a statement, or
+    /// in a transaction that moved within the last 5 s. Read on a connection of its own.
+    static func workingConnections(
+        _ location: PostgreSQLLocation, applicationName: String, logger: Logger
+    ) async throws -> Int {
+        try await probe(location, logger: logger) { (connection: PostgresConnection) async throws -> Int in
+            let query: PostgresQuery = """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE application_name = \(applicationName) AND pid <> pg_backend_pid()
+                  AND (state = 'active'
+                       OR (state LIKE 'idle in transaction%' AND state_change > now() - interval '5 seconds'))
+                """
+            let rows: PostgresRowSequence = try await connection.query(query, logger: logger)
+            var count: Int64 = 0
+            for try await value in rows.decode(Int64.self) { count = value }
+            return Int(count)
+        }
     }
 
     /// Whether a query through a pool answers within a deadline. The query is not waited for past
@@ -109,7 +150,7 @@ public final class PostgreSQLStateStore: StateStore {
     func replacePool(reason: String) -> Bool {
         let configuration: PostgresClient.Configuration
         do {
-            configuration = try Self.configuration(for: location)
+            configuration = try Self.configuration(for: location, applicationName: applicationName)
         } catch {
             logger.error(
                 "the database connection pool does not answer and cannot be replaced",
@@ -134,7 +175,9 @@ public final class PostgreSQLStateStore: StateStore {
     }
 
     /// The client configuration for a location (TLS per `sslmode`, TLS 1.2 at least).
-    static func configuration(for location: PostgreSQLLocation) throws -> PostgresClient.Configuration {
+    static func configuration(
+        for location: PostgreSQLLocation, applicationName: String = "okta-connector"
+    ) throws -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS = try tlsConfiguration(for: location).map { .require($0) } ?? .disable
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
@@ -144,6 +187,7 @@ public final class PostgreSQLStateStore: StateStore {
         // Kept open (and kept alive) even when idle: a delivery after a quiet hour must be committed
         // within the receiver's 2 s deadline, not wait for a new connection's start-up and login.
         configuration.options.minimumConnections = 2
+        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
         return configuration
     }
 
@@ -173,6 +217,13 @@ public final class PostgreSQLStateStore: StateStore {
 
     /// Connects once and disconnects, to report a connection problem clearly.
     static func probe(_ location: PostgreSQLLocation, logger: Logger) async throws {
+        try await probe(location, logger: logger) { _ in }
+    }
+
+    /// Connects once, runs `body` on the connection, and disconnects.
+    static func probe<Result>(
+        _ location: PostgreSQLLocation, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
         let tls: PostgresConnection.Configuration.TLS
         if let settings = try tlsConfiguration(for: location) {
             do {
@@ -192,7 +243,14 @@ public final class PostgreSQLStateStore: StateStore {
             let opened = try await PostgresConnection.connect(
                 on: PostgresClient.defaultEventLoopGroup.next(), configuration: connection, id: 0, logger: logger
             ).get()
-            try? await opened.close()
+            do {
+                let result = try await body(opened)
+                try? await opened.close()
+                return result
+            } catch {
+                try? await opened.close()
+                throw error
+            }
         } catch {
             throw describe(error, location: location)
         }

@@ -3,9 +3,10 @@ import ConnectorStore
 import ConnectorTestSupport
 import Foundation
 import Logging
-@testable import PostgreSQLStore
 import PostgresNIO
 import Testing
+
+@testable import PostgreSQLStore
 
 /// What is particular to the PostgreSQL store: migrations under a lock, a newer schema refused,
 /// clear connection errors without the password. Needs `OKTA_TEST_POSTGRES_URL`; says SKIPPED without.
@@ -89,23 +90,37 @@ struct PostgreSQLStoreTests {
     /// A pool that stops answering while the database answers (PostgresNIO's has been seen to keep
     /// requests waiting for good after a server restart) is replaced: what waited in it fails at
     /// once, and the store works again. Here every connection of the pool is kept busy.
+    /// Takes every connection of a store's pool with `hold` until the returned task is cancelled,
+    /// and waits until a query through the pool no longer answers.
+    func fillPool(
+        of store: PostgreSQLStateStore, _ hold: @escaping @Sendable (PostgresConnection) async throws -> Void
+    ) async -> Task<Void, Never> {
+        let client = store.client
+        let holders = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<16 {
+                    group.addTask { try? await client.withConnection { connection in try await hold(connection) } }
+                }
+            }
+        }
+        let full = await eventually(timeout: 20) {
+            await PostgreSQLStateStore.answers(client, within: .milliseconds(300)) == false
+        }
+        #expect(full, "every connection of the pool is taken")
+        return holders
+    }
+
     @Test func aPoolThatStopsAnsweringIsReplacedAndWhatWaitedInItFails() async throws {
         guard !skipped() else { return }
         let (store, _, _) = try await PostgresTestDatabase.makeStore()
         defer { Task { await store.close() } }
-        let busy = store.client
-        let sleepers = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<16 {
-                    group.addTask { _ = try? await busy.query("SELECT pg_sleep(60)", logger: quietStoreLogger).collect() }
-                }
-            }
-        }
-        defer { sleepers.cancel() }
-        let saturated = await eventually(timeout: 20) {
-            await PostgreSQLStateStore.answers(busy, within: .milliseconds(300)) == false
-        }
-        #expect(saturated, "every connection of the pool is busy")
+        // Stuck as PostgresNIO's pool was seen stuck: every connection taken, none working in the
+        // database (idle there), requests waiting.
+        let holders = await fillPool(of: store) { _ in try await Task.sleep(for: .seconds(60)) }
+        defer { holders.cancel() }
+        #expect(
+            try await PostgreSQLStateStore.workingConnections(
+                store.location, applicationName: store.applicationName, logger: quietStoreLogger) == 0)
         // A request that now waits for a connection.
         let waiting = Task { try await store.presentUserCount(connector: "c") }
         #expect(await store.look(afterFailures: 0, deadline: .milliseconds(300)) == 1, "one failed look is not enough")
@@ -119,5 +134,34 @@ struct PostgreSQLStoreTests {
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(try await store.presentUserCount(connector: "c") == 0, "the new pool answers")
         #expect(await store.look(afterFailures: 0) == 0)
+    }
+
+    @Test func aPoolThatIsOnlyBusyIsLeftAlone() async throws {
+        guard !skipped() else { return }
+        let (store, _, _) = try await PostgresTestDatabase.makeStore()
+        defer { Task { await store.close() } }
+        // Saturated: every connection runs a long statement in the database.
+        let holders = await fillPool(of: store) { connection in
+            try await connection.query("SELECT pg_sleep(60)", logger: quietStoreLogger)
+        }
+        defer { holders.cancel() }
+        let working = await eventually(timeout: 10) {
+            let count = try? await PostgreSQLStateStore.workingConnections(
+                store.location, applicationName: store.applicationName, logger: quietStoreLogger)
+            return count == 16
+        }
+        #expect(working, "the database sees the pool's 16 connections working, by the store's application name")
+        #expect(await store.look(afterFailures: 0, deadline: .milliseconds(300)) == 1)
+        #expect(await store.look(afterFailures: 1, deadline: .milliseconds(300)) == 2, "busy is not stuck")
+        #expect(await store.look(afterFailures: 2, deadline: .milliseconds(300)) == 3)
+        #expect(store.poolReplacements == 0, "work in progress is not failed")
+        // The sleeping statements end now rather than outlive the test in the shared server.
+        holders.cancel()
+        let applicationName = store.applicationName
+        try await PostgreSQLStateStore.probe(store.location, logger: quietStoreLogger) { connection in
+            let query: PostgresQuery =
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \(applicationName)"
+            try await connection.query(query, logger: quietStoreLogger)
+        }
     }
 }
