@@ -361,20 +361,10 @@ public final class PostgreSQLStateStore: StateStore {
     /// Whether the database answers with the schema this binary knows, within two seconds: while
     /// the server is away the pool keeps a query waiting for a connection, and a readiness probe
     /// must answer before its own timeout.
+    /// A call the pool lost is left behind rather than waited for (see `withStoreDeadline`).
     public func isReady() async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                guard let applied = try? await self.appliedMigrations() else { return false }
-                return Set(applied) == Set(PostgreSQLSchema.migrations.map(\.identifier))
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(2))
-                return false
-            }
-            let ready = await group.next() ?? false
-            group.cancelAll()
-            return ready
-        }
+        let applied = try? await withStoreDeadline(2, clock: SystemWallClock()) { try await self.appliedMigrations() }
+        return applied.map { Set($0) == Set(PostgreSQLSchema.migrations.map(\.identifier)) } ?? false
     }
 
     // MARK: - Helpers

@@ -86,6 +86,44 @@ struct SupervisionTests {
         #expect(steady.runs.withLock { $0 } == 1)
     }
 
+    /// A service stuck in a call that ignores cancellation, until `release()`.
+    final class StuckService: Service, Sendable {
+        let waiting = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let entered = Mutex(false)
+
+        func run() async throws {
+            await withCheckedContinuation { continuation in
+                waiting.withLock { $0 = continuation }
+                entered.withLock { $0 = true }
+            }
+        }
+
+        func release() { waiting.withLock { $0 }?.resume() }
+    }
+
+    @Test func aPartStuckInACallThatIgnoresCancellationIsLeftBehindSoTheGroupEnds() async throws {
+        let clock = ManualClock(now: Date())
+        let health = ConnectorHealthBoard()
+        let stuck = StuckService()
+        defer { stuck.release() }
+        let group = Group([
+            SupervisedService(name: "forwarder", service: stuck, health: health, clock: clock, logger: quietLogger)
+        ])
+        #expect(await eventually { stuck.entered.withLock { $0 } })
+        group.task.cancel()
+        // The part does not end; once it had its time, the group ends without it.
+        #expect(await clock.waitForSleepers(1), "the part has its time to end")
+        #expect(clock.nextDeadline == clock.now.addingTimeInterval(SupervisedService.abandonAfter))
+        let ended = Atomic(false)
+        let waiter = Task {
+            _ = try? await group.task.value
+            ended.store(true, ordering: .relaxed)
+        }
+        defer { waiter.cancel() }
+        clock.advance(by: SupervisedService.abandonAfter)
+        #expect(await eventually(timeout: 10) { ended.load(ordering: .relaxed) }, "the group ended without the part")
+    }
+
     @Test func aWakeSignalIsNeverLostAndADeadlineEndsTheWait() async throws {
         let clock = ManualClock(now: Date())
         let signal = WakeSignal()

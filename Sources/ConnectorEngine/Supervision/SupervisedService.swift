@@ -2,6 +2,7 @@ public import ConnectorDomain
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// Runs one of a connector's services and restarts it when it ends unexpectedly (SPEC §11): the
 /// failure is logged at error level with its cause, the connector's health says `restarting`, and
@@ -43,7 +44,7 @@ public struct SupervisedService: Service {
             let started = clock.now
             let reason: String
             do {
-                try await service.run()
+                try await runOnce()
                 if Self.stopping { return }
                 if mayFinish {
                     try? await gracefulShutdown()
@@ -70,5 +71,89 @@ public struct SupervisedService: Service {
             if Self.stopping { return }
             health.clear(name)
         }
+    }
+
+    /// How long a cancelled service may take to end before it is left behind.
+    public static let abandonAfter: Double = 5
+
+    /// Runs the service once, in a task of its own (it keeps the task-local graceful shutdown): a
+    /// service stuck in a call that ignores cancellation (a request PostgresNIO's pool lost while the
+    /// database was away never answers, nor fails when cancelled) would keep its group, and the
+    /// connector's worker with it, from ever stopping or starting again. Once cancelled, it gets
+    /// `abandonAfter` seconds to end; then it is left behind, cancelled, with an error saying so.
+    func runOnce() async throws {
+        let inner = Task { try await service.run() }
+        let outcome = FirstOutcome()
+        try await withTaskCancellationHandler {
+            let result = await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
+                outcome.wait(continuation)
+                Task { outcome.finish(await inner.result) }
+            }
+            try result.get()
+        } onCancel: {
+            inner.cancel()
+            outcome.startTimer { [clock, name, logger] in
+                Task {
+                    do {
+                        try await clock.sleep(until: clock.now.addingTimeInterval(Self.abandonAfter))
+                    } catch {
+                        return  // the service ended in time
+                    }
+                    if outcome.finish(.failure(CancellationError())) {
+                        logger.error(
+                            "connector service did not stop when cancelled (stuck in a call that ignores cancellation); left behind",
+                            metadata: ["service": "\(name)", "waited_s": "\(Int(Self.abandonAfter))"])
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first of several outcomes, handed to one waiting continuation.
+private final class FirstOutcome: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Result<Void, any Error>, Never>?
+        var result: Result<Void, any Error>?
+        var timer: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<Result<Void, any Error>, Never>) {
+        let early = state.withLock { state -> Result<Void, any Error>? in
+            if let result = state.result { return result }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(returning: early) }
+    }
+
+    /// Starts the timer that gives up on the service, unless it ended already; ending cancels it.
+    func startTimer(_ start: () -> Task<Void, Never>) {
+        state.withLock { state in
+            guard state.result == nil, state.timer == nil else { return }
+            state.timer = start()
+        }
+    }
+
+    /// Gives the outcome unless one was given already.
+    /// - Returns: Whether this one was the first.
+    @discardableResult
+    func finish(_ result: Result<Void, any Error>) -> Bool {
+        let (first, continuation, timer) = state.withLock {
+            state -> (Bool, CheckedContinuation<Result<Void, any Error>, Never>?, Task<Void, Never>?) in
+            guard state.result == nil else { return (false, nil, nil) }
+            state.result = result
+            defer {
+                state.continuation = nil
+                state.timer = nil
+            }
+            return (true, state.continuation, state.timer)
+        }
+        timer?.cancel()
+        continuation?.resume(returning: result)
+        return first
     }
 }
