@@ -143,8 +143,10 @@ struct FailoverTests {
             "overlapping runs: \(runs.map { "\($0.id) \($0.outcome.rawValue) \($0.startedAt.iso8601)–\($0.endedAt?.iso8601 ?? "…")" })"
         )
         let interrupted = runs.filter { $0.outcome == .interrupted }.count
-        #expect(first.takeover < 15, "takeover within 15 s")
-        #expect(secondTakeover < 15, "takeover within 15 s")
+        // By design within lease + renew interval (13 s); the rest is room for a loaded machine
+        // (the kill, the reap, and polling the status).
+        #expect(first.takeover < 25, "takeover within 25 s")
+        #expect(secondTakeover < 25, "takeover within 25 s")
         print(
             "chaos failover: 2 replicas on PostgreSQL, 2 holders killed (mid-stream, mid-reconcile), takeover in "
                 + String(format: "%.1f s and %.1f s", first.takeover, secondTakeover)

@@ -106,7 +106,7 @@ struct AdminTests {
         let serve = try await ServeHarness()
         // The startup reconcile runs at once; wait for it and for the forwarder.
         // Then the scheduler saves the next due time.
-        let done = try await eventually(timeout: 20) {
+        let done = try await eventually(timeout: 60) {
             let runs = try await serve.store.runs(connector: "test-org", limit: 1)
             let depth = try await serve.store.outboxStats(connector: "test-org").depth
             let next = try await serve.store.scheduleState(connector: "test-org")?.nextDueAt?.iso8601
@@ -161,19 +161,19 @@ struct AdminTests {
     @Test func reconcileNowAndResyncOneUser() async throws {
         let serve = try await ServeHarness()
         #expect(
-            try await eventually(timeout: 20) {
+            try await eventually(timeout: 60) {
                 try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
             }, "waited for in time")
         // The startup run's record is written a moment before its gate is left (the schedule's
         // bookkeeping comes last): until then a manual run is refused with 409, as designed.
         var status = 0
         #expect(
-            try await eventually(timeout: 20) {
+            try await eventually(timeout: 60) {
                 status = try await serve.get("/api/connectors/test-org/reconcile", method: .POST).status
                 return status != 409
             }, "waited for in time")
         #expect(status == 202)
-        let manual = try await eventually(timeout: 20) {
+        let manual = try await eventually(timeout: 60) {
             try await serve.store.runs(connector: "test-org", limit: 5).contains {
                 $0.trigger == .manual && $0.outcome == .succeeded
             }
@@ -195,7 +195,7 @@ struct AdminTests {
 
     @Test func metricsForAlertingExistFromTheStartWithHelpText() async throws {
         let serve = try await ServeHarness()
-        let done = try await eventually(timeout: 20) {
+        let done = try await eventually(timeout: 60) {
             try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
         }
         #expect(done)
@@ -226,12 +226,16 @@ struct AdminTests {
     @Test func theAdminAPIAcceptsTheNameAndNamesTheProcessHoldingTheRun() async throws {
         let serve = try await ServeHarness(name: "Test org")
         #expect(
-            try await eventually(timeout: 20) {
+            try await eventually(timeout: 60) {
                 try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
             }, "waited for in time")
         // The name, percent-encoded with its space, as well as the URL name.
         #expect(try await serve.get("/api/connectors/Test%20org/runs").status == 200)
         #expect(try await serve.get("/api/connectors/test-org/runs").status == 200)
+        // The startup run's record is written before its lease is given back.
+        #expect(
+            try await eventually(timeout: 60) { try await serve.store.runLease(connector: "test-org") == nil },
+            "the startup run gave its lease back")
         // A CLI reconcile in another live process (pid 1) holds the connector's run lease.
         let cli = ProcessIdentity(host: ProcessIdentity.current.host, pid: 1, incarnation: "cli")
         let now = Date()
@@ -354,7 +358,7 @@ struct ReloadTests {
         active.active = true
         let reactivatedAt = Timestamp(Date())
         try await application.reload(configuration([active, elsewhere]))
-        let reactivated = try await eventually(timeout: 20) {
+        let reactivated = try await eventually(timeout: 60) {
             try await store.runs(connector: "test-org", limit: 5).contains {
                 $0.trigger == .reactivation && $0.outcome == .succeeded
             }

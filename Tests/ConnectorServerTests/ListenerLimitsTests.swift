@@ -41,26 +41,28 @@ struct ListenerLimitsTests {
         // Headers one byte every 100 ms: an idle timer would never fire, the deadline does.
         let headers = Array(
             post(delivery([logEvent("user.lifecycle.create", user: "00u1")])).utf8.map { String(UnicodeScalar($0)) })
+        // Timed from before the connection: the server's deadline may start at its accept.
+        let started = Date()
         let socket = try RawSocket(port: harness.port)
         defer { socket.close() }
-        let started = Date()
         var answer = (text: "", closed: false)
         for byte in headers.prefix(40) {
             socket.send(byte)
             answer = socket.read(timeout: 0.1)
             if !answer.text.isEmpty || answer.closed { break }
         }
-        if answer.text.isEmpty { answer = socket.read(timeout: 3) }
+        if answer.text.isEmpty { answer = socket.read(timeout: 8) }
         let elapsed = Date().timeIntervalSince(started)
         #expect(answer.text.hasPrefix("HTTP/1.1 408"), "\(answer.text)")
-        #expect(elapsed > 0.9 && elapsed < 2.5, "answered at the deadline, after \(elapsed) s")
+        // The trickle lasts 4 s: an answer before it ends is the 1 s deadline's (loose for load).
+        #expect(elapsed > 0.9 && elapsed < 3.9, "answered at the deadline, after \(elapsed) s")
 
         // A body that stalls after complete headers: 408 too, nothing stored.
         let second = try RawSocket(port: harness.port)
         defer { second.close() }
         let full = post(delivery([logEvent("user.lifecycle.create", user: "00u1")]))
         second.send(String(full.dropLast(10)))
-        let stalled = second.read(timeout: 3)
+        let stalled = second.read(timeout: 8)
         #expect(stalled.text.hasPrefix("HTTP/1.1 408"), "\(stalled.text)")
         #expect(stalled.closed || second.read(timeout: 1).closed)
         #expect(try await harness.inboxDepth() == 0)
@@ -68,7 +70,7 @@ struct ListenerLimitsTests {
         // A connection that never sends anything is closed at the deadline, without an answer.
         let silent = try RawSocket(port: harness.port)
         defer { silent.close() }
-        let nothing = silent.read(timeout: 3)
+        let nothing = silent.read(timeout: 8)
         #expect(nothing.closed && nothing.text.isEmpty)
     }
 
@@ -84,7 +86,8 @@ struct ListenerLimitsTests {
         let started = Date()
         let idle = socket.read(timeout: 5)
         #expect(idle.closed)
-        #expect(Date().timeIntervalSince(started) < 3)
+        // Closed by the 1 s idle timer, well before the 5 s request deadline (loose for load).
+        #expect(Date().timeIntervalSince(started) < 4.5)
     }
 
     @Test func connectionsBeyondTheCapWaitWithoutHurtingThoseServed() async throws {
@@ -168,8 +171,9 @@ struct ListenerLimitsTests {
             p50 \(String(format: "%.2f", percentile(underLoad, 0.5))) ms, \
             p99 \(String(format: "%.2f", percentile(underLoad, 0.99))) ms with them
             """)
-        // Okta gives up after 3 s; a real delivery stays far below it.
-        #expect(percentile(underLoad, 0.99) < 500)
+        // Okta gives up after 3 s: every delivery is answered well within it (measured p99 is a few
+        // ms; the bound leaves room for a loaded machine, where one stall is the p99 of 50).
+        #expect(percentile(underLoad, 0.99) < 2000)
         #expect(try await harness.inboxDepth() == 100)
         // The slow ones are never served: held open until their 10 s deadline, then answered
         // `408` (on a loaded machine the two measurements above can outlast the deadline).

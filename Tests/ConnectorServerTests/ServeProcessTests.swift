@@ -37,7 +37,7 @@ struct ServeProcessTests {
     }
 
     func ready(adminPort: Int) async -> Bool {
-        await eventually(timeout: 20) {
+        await eventually(timeout: 60) {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)/readyz")
             request.method = .GET
             return (try? await HTTPClient.shared.execute(request, timeout: .seconds(2)).status) == .ok
@@ -86,7 +86,7 @@ struct ServeProcessTests {
         #expect(await ready(adminPort: adminPort), "serve answers /readyz")
         let expected = simulator.org.allUsers().filter { $0.status != .deprovisioned }.count
         #expect(
-            await eventually(timeout: 20) { lines(firstSink).count == expected },
+            await eventually(timeout: 60) { lines(firstSink).count == expected },
             "the initial reconcile fills the sink")
 
         // The hook: registered and verified against the running process, then live changes flow.
@@ -99,7 +99,7 @@ struct ServeProcessTests {
         #expect(register.status == 0, "hooks register verified the hook")
         let user = try #require(simulator.org.allUsers().first { $0.status == .active })
         try simulator.org.updateProfile(id: user.id, changes: ["title": "Live From Okta"])
-        #expect(await eventually(timeout: 10) { lines(firstSink).contains { $0.contains("Live From Okta") } })
+        #expect(await eventually(timeout: 30) { lines(firstSink).contains { $0.contains("Live From Okta") } })
 
         // SIGHUP: a second connector appears and runs its initial reconcile.
         try
@@ -107,7 +107,7 @@ struct ServeProcessTests {
             + connectorYAML(name: "Second", simulator: simulator.baseURL, sink: secondSink) + "\n")
             .write(toFile: configPath, atomically: true, encoding: .utf8)
         process.signal(SIGHUP)
-        #expect(await eventually(timeout: 20) { lines(secondSink).count == expected }, "the reloaded connector ran")
+        #expect(await eventually(timeout: 60) { lines(secondSink).count == expected }, "the reloaded connector ran")
 
         // SIGTERM: a clean stop in bounded time.
         let stopping = Date()
@@ -119,7 +119,7 @@ struct ServeProcessTests {
         process = try start(configPath, log: log)
         #expect(await ready(adminPort: adminPort))
         try simulator.org.updateProfile(id: user.id, changes: ["title": "After Restart"])
-        #expect(await eventually(timeout: 10) { lines(firstSink).contains { $0.contains("After Restart") } })
+        #expect(await eventually(timeout: 30) { lines(firstSink).contains { $0.contains("After Restart") } })
         #expect(lines(firstSink).count < before + 5, "no full re-send after a restart")
         #expect(await process.terminate(timeout: 25) == 0)
         await simulator.stop()

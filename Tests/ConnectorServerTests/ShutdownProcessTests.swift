@@ -74,9 +74,13 @@ struct ShutdownProcessTests {
             "the sink is down and the forwarder backs off")
         // Okta turns slow, and a reconcile starts and waits on it.
         simulator.faults = FaultPlan(slowResponses: 10_000, slowDelay: 8)
-        #expect(await admin(adminPort, .POST, "/api/connectors/slow-org/reconcile")?.status == 202)
+        // Taken once the startup run has left (until then the run lease answers 409).
         #expect(
-            await eventually(timeout: 10) {
+            await eventually(timeout: 30) {
+                await admin(adminPort, .POST, "/api/connectors/slow-org/reconcile")?.status == 202
+            }, "a reconcile is accepted")
+        #expect(
+            await eventually(timeout: 30) {
                 await admin(adminPort, .GET, "/api/connectors/slow-org/runs")?.body.contains("\"running\"") == true
             }, "a reconcile is running")
 
@@ -89,7 +93,8 @@ struct ShutdownProcessTests {
         )
         #expect(status == 0, "a stop asked for by SIGTERM exits 0")
         #expect(!serve.wasKilledBySignal)
-        #expect(took < 6.5, "within server.shutdown_timeout")
+        // server.shutdown_timeout (6 s), plus room for the process's exit on a loaded machine.
+        #expect(took < 7.5, "within server.shutdown_timeout")
         #expect(serve.output.contains("\"msg\":\"stopped"))
         simulator.faults = FaultPlan()
         await simulator.stop()

@@ -72,13 +72,14 @@ struct SystemLogServeTests {
         let user = try #require(simulator.org.allUsers().first { $0.status == .active })
         let started = Date()
         _ = try simulator.org.updateProfile(id: user.id, changes: ["title": "Found by polling"])
-        let arrived = await eventually(timeout: 15) {
+        let arrived = await eventually(timeout: 30) {
             (try? String(contentsOfFile: ndjson, encoding: .utf8))?.contains("Found by polling") == true
         }
         #expect(arrived)
-        // The interval (1 s) plus a few seconds; generous, as the machine may be shared by several builds.
+        // The interval (1 s) plus a few seconds; generous, as the machine may be shared by several
+        // builds (the lag target itself is measured by the System Log chaos test).
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed < 1 + 10, "arrived after \(elapsed) s")
+        #expect(elapsed < 1 + 20, "arrived after \(elapsed) s")
 
         // The listener serves no hook path for a connector that only polls.
         var post = HTTPClientRequest(url: "http://127.0.0.1:\(listener)/hooks/okta/test-org")
