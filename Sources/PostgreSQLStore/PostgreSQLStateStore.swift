@@ -88,12 +88,26 @@ public final class PostgreSQLStateStore: StateStore {
     {
         if await Self.answers(client, within: deadline) { return 0 }
         guard failures + 1 >= failuresBeforeReplacing else { return failures + 1 }
-        // The database itself away: the pool reconnects by itself once it is back.
-        guard
-            let working = try? await Self.workingConnections(
-                location, applicationName: applicationName, logger: logger),
-            !Task.isCancelled
-        else { return failures + 1 }
+        let working: Int
+        do {
+            // Bounded: a server that vanished without a reset would hold the query until TCP gives up.
+            let (location, applicationName, logger) = (location, applicationName, logger)
+            working = try await withStoreDeadline(5, clock: SystemWallClock()) {
+                try await Self.workingConnections(location, applicationName: applicationName, logger: logger)
+            }
+        } catch {
+            // The database itself away: the pool reconnects by itself once it is back.
+            guard (try? await Self.probe(location, logger: logger)) != nil, !Task.isCancelled else {
+                return failures + 1
+            }
+            // Reachable, but its activity cannot be read (a role without access to it): judged as
+            // before that check existed, by the pool's answer alone.
+            logger.warning(
+                "cannot read the database's activity to tell a busy pool from a stuck one",
+                metadata: ["error": "\(error)", "database": "\(location.description)"])
+            working = 0
+        }
+        guard !Task.isCancelled else { return failures + 1 }
         if working > 0 {
             if failures + 1 == failuresBeforeReplacing {
                 logger.warning(
@@ -118,7 +132,7 @@ public final class PostgreSQLStateStore: StateStore {
             let query: PostgresQuery = """
                 SELECT count(*) FROM pg_stat_activity
                 WHERE application_name = \(applicationName) AND pid <> pg_backend_pid()
-                  AND (state = 'active'
+                  AND ((state = 'active' AND wait_event_type IS DISTINCT FROM 'Client')
                        OR (state LIKE 'idle in transaction%' AND state_change > now() - interval '5 seconds'))
                 """
             let rows: PostgresRowSequence = try await connection.query(query, logger: logger)

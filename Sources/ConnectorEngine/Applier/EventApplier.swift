@@ -102,8 +102,11 @@ public final class EventApplier: Service, Sendable {
         self.idleWait = max(0.05, idleWait)
     }
 
-    /// The fencing token for a write now; throws when this replica lost the lease.
+    /// The fencing token for a write now; throws when this replica lost the lease, or when this
+    /// applier was cancelled (one left behind stuck in a call must never write once it returns,
+    /// even after this replica took the lease again under the same fence).
     func currentFence() throws -> WorkerFence? {
+        try Task.checkCancellation()
         guard let fence else { return nil }
         guard let current = fence.current else { throw StoreError.fenced(connector: connector.slug, epoch: 0) }
         return current

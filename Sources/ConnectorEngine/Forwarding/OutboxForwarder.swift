@@ -228,8 +228,11 @@ public final class OutboxForwarder: Service, Sendable {
     /// Refuses to send unless the store's worker lease is still the one this replica holds: a
     /// replica that hung past its lease (and was taken over) never sends an older version of a
     /// record after the new holder sent a newer one.
-    /// - Throws: ``StoreError/fenced(connector:epoch:)`` when the lease is not ours any more.
+    /// - Throws: ``StoreError/fenced(connector:epoch:)`` when the lease is not ours any more;
+    ///   `CancellationError` when this forwarder was cancelled (one left behind stuck in a call must
+    ///   never send once it returns, even after this replica took the lease again).
     private func checkFence() async throws {
+        try Task.checkCancellation()
         guard let fence else { return }
         guard let held = fence.current else { throw StoreError.fenced(connector: connector, epoch: 0) }
         // Lease times are wall-clock times shared between replicas, whatever the forwarder's clock.

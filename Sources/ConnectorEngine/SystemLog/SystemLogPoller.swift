@@ -87,8 +87,11 @@ public final class SystemLogPoller: Service, Sendable {
     let fence: WorkerFenceHolder?
 
     /// The fence for a write now.
-    /// - Throws: ``StoreError/fenced(connector:epoch:)`` when this replica holds no lease.
+    /// - Throws: ``StoreError/fenced(connector:epoch:)`` when this replica holds no lease;
+    ///   `CancellationError` when this poller was cancelled (one left behind stuck in a call must
+    ///   never move the cursor once it returns).
     func currentFence() throws -> WorkerFence? {
+        try Task.checkCancellation()
         guard let fence else { return nil }
         guard let held = fence.current else { throw StoreError.fenced(connector: connector.slug, epoch: 0) }
         return held
