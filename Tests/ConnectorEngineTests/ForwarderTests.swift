@@ -189,6 +189,33 @@ struct ForwarderTests {
     }
 
     @Test(arguments: StoreBackend.available)
+    func aCancelledForwarderSendsNothingEvenUnderALeaseStillHeld(_ backend: StoreBackend) async throws {
+        // A forwarder left behind stuck in a call (see SupervisedService) is cancelled; when its call
+        // returns, the lease may well be this replica's again under the same fence: it must not send.
+        let (store, directory, kept) = try await makeStore(backend)
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
+        try await commit(store, [change("00uA", title: "one")])
+        let now = Date()
+        let holder = "host-a 100 aaaa"
+        let lease = try await store.claimWorkerLease(
+            connector: "c", holder: holder, at: Timestamp(now), expiresAt: Timestamp(now.addingTimeInterval(60)))
+        let fence = WorkerFenceHolder()
+        fence.set(WorkerFence(holder: holder, epoch: lease.epoch))
+        let path = directory.appendingPathComponent("users.ndjson").path
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: try NDJSONSink(path: path), clock: SystemWallClock(),
+            logger: quietLogger, fence: fence)
+        let cancelled = Task { () async throws -> Int in
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await forwarder.forwardOnce()
+        }
+        await #expect(throws: CancellationError.self) { _ = try await cancelled.value }
+        #expect((try? String(contentsOfFile: path, encoding: .utf8))?.isEmpty ?? true, "nothing sent")
+        #expect(try await store.outboxStats(connector: "c").depth == 1, "left for the live forwarder")
+        #expect(try await forwarder.forwardOnce() == 1, "a forwarder that is not cancelled sends it")
+    }
+
+    @Test(arguments: StoreBackend.available)
     func httpBatchesCarryTokenIdempotencyKeyAndTheContractBody(_ backend: StoreBackend) async throws {
         let neurons = try await FakeNeurons()
         let http = HTTPClient.shared
