@@ -41,28 +41,22 @@ public enum EnrichmentStagingRows {
         for (userId, kind, payload) in rows {
             do {
                 if kind == "app" {
-                    let app: AssignedApp
-                    if let known = apps[payload] {
-                        app = known
-                    } else {
-                        app = try JSONCoding.decode(AssignedApp.self, from: payload)
-                        apps[payload] = app
-                    }
-                    staged[userId, default: StagedEnrichment()].apps.append(app)
+                    staged[userId, default: StagedEnrichment()].apps.append(try decoded(payload, memo: &apps))
                 } else {
-                    let device: DeviceSummary
-                    if let known = devices[payload] {
-                        device = known
-                    } else {
-                        device = try JSONCoding.decode(DeviceSummary.self, from: payload)
-                        devices[payload] = device
-                    }
-                    staged[userId, default: StagedEnrichment()].devices.append(device)
+                    staged[userId, default: StagedEnrichment()].devices.append(try decoded(payload, memo: &devices))
                 }
             } catch {
                 throw StoreError.corruptRow(table: "enrichment_staging", key: "\(runId)/\(userId)", reason: "\(error)")
             }
         }
         return staged
+    }
+
+    /// A payload decoded once: the same app or device is staged for many users.
+    static func decoded<Value: Decodable>(_ payload: String, memo: inout [String: Value]) throws -> Value {
+        if let known = memo[payload] { return known }
+        let value = try JSONCoding.decode(Value.self, from: payload)
+        memo[payload] = value
+        return value
     }
 }
