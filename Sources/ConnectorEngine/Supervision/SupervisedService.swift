@@ -2,7 +2,6 @@ public import ConnectorDomain
 import Foundation
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// Runs one of a connector's services and restarts it when it ends unexpectedly (SPEC §11): the
 /// failure is logged at error level with its cause, the connector's health says `restarting`, and
@@ -83,77 +82,27 @@ public struct SupervisedService: Service {
     /// `abandonAfter` seconds to end; then it is left behind, cancelled, with an error saying so.
     func runOnce() async throws {
         let inner = Task { try await service.run() }
-        let outcome = FirstOutcome()
+        let answer = FirstAnswer<Void>()
         try await withTaskCancellationHandler {
-            let result = await withCheckedContinuation {
-                (continuation: CheckedContinuation<Result<Void, any Error>, Never>) in
-                outcome.wait(continuation)
-                Task { outcome.finish(await inner.result) }
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                answer.wait(continuation)
+                answer.add(Task { answer.give(await inner.result) })
             }
-            try result.get()
         } onCancel: {
             inner.cancel()
-            outcome.startTimer { [clock, name, logger] in
-                Task {
+            answer.add(
+                Task { [clock, name, logger] in
                     do {
                         try await clock.sleep(until: clock.now.addingTimeInterval(Self.abandonAfter))
                     } catch {
                         return  // the service ended in time
                     }
-                    if outcome.finish(.failure(CancellationError())) {
+                    if answer.give(.failure(CancellationError())) {
                         logger.error(
                             "connector service did not stop when cancelled (stuck in a call that ignores cancellation); left behind",
                             metadata: ["service": "\(name)", "waited_s": "\(Int(Self.abandonAfter))"])
                     }
-                }
-            }
+                })
         }
-    }
-}
-
-/// The first of several outcomes, handed to one waiting continuation.
-private final class FirstOutcome: Sendable {
-    private struct State {
-        var continuation: CheckedContinuation<Result<Void, any Error>, Never>?
-        var result: Result<Void, any Error>?
-        var timer: Task<Void, Never>?
-    }
-
-    private let state = Mutex(State())
-
-    func wait(_ continuation: CheckedContinuation<Result<Void, any Error>, Never>) {
-        let early = state.withLock { state -> Result<Void, any Error>? in
-            if let result = state.result { return result }
-            state.continuation = continuation
-            return nil
-        }
-        if let early { continuation.resume(returning: early) }
-    }
-
-    /// Starts the timer that gives up on the service, unless it ended already; ending cancels it.
-    func startTimer(_ start: () -> Task<Void, Never>) {
-        state.withLock { state in
-            guard state.result == nil, state.timer == nil else { return }
-            state.timer = start()
-        }
-    }
-
-    /// Gives the outcome unless one was given already.
-    /// - Returns: Whether this one was the first.
-    @discardableResult
-    func finish(_ result: Result<Void, any Error>) -> Bool {
-        let (first, continuation, timer) = state.withLock {
-            state -> (Bool, CheckedContinuation<Result<Void, any Error>, Never>?, Task<Void, Never>?) in
-            guard state.result == nil else { return (false, nil, nil) }
-            state.result = result
-            defer {
-                state.continuation = nil
-                state.timer = nil
-            }
-            return (true, state.continuation, state.timer)
-        }
-        timer?.cancel()
-        continuation?.resume(returning: result)
-        return first
     }
 }
