@@ -435,8 +435,7 @@ public struct OktaResponse: Sendable {
     var links: [String] { headers[canonicalForm: "link"].map(String.init) }
 }
 
-/// Pages of an Okta listing, fetched lazily: iterate with `for try await page in pages`.
-/// The pages of a listing, each read from its body by `read` (a malformed body ends the listing with
+/// The pages of a listing, fetched lazily (`for try await page in pages`), each read from its body by `read` (a malformed body ends the listing with
 /// ``OktaError/malformedResponse(endpoint:reason:)``), following `Link: rel="next"` (``PageCursor``).
 public struct OktaPageSequence<Element: Sendable>: AsyncSequence, Sendable {
     let client: OktaAPIClient

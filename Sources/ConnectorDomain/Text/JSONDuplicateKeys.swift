@@ -59,7 +59,7 @@ public enum JSONDuplicateKeys {
             }
             var value: UInt32 = 0
             for _ in 0..<4 {
-                guard let digit = bytes.next(), let number = hexValue(digit) else { break }
+                guard let digit = bytes.next(), let number = RawJSONScanner.hexValue(digit) else { break }
                 value = value * 16 + number
             }
             if let high = pendingHigh, (0xDC00...0xDFFF).contains(value) {
@@ -78,14 +78,6 @@ public enum JSONDuplicateKeys {
         return String(scalars)
     }
 
-    static func hexValue(_ byte: UInt8) -> UInt32? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt32(byte - UInt8(ascii: "A") + 10)
-        default: return nil
-        }
-    }
 }
 
 extension RawJSONScanner {

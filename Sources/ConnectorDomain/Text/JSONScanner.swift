@@ -36,12 +36,13 @@ struct RawJSONScanner {
 
     func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
-    static func isHexDigit(_ byte: UInt8) -> Bool {
+    /// The value of a hexadecimal digit (of a `\u` escape), `nil` for any other byte.
+    static func hexValue(_ byte: UInt8) -> UInt32? {
         switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-            UInt8(ascii: "A")...UInt8(ascii: "F"):
-            return true
-        default: return false
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return UInt32(byte - UInt8(ascii: "A") + 10)
+        default: return nil
         }
     }
 
@@ -71,7 +72,7 @@ struct RawJSONScanner {
                     index += 2
                 case UInt8(ascii: "u"):
                     guard index + 5 < bytes.count,
-                        (index + 2...index + 5).allSatisfy({ Self.isHexDigit(bytes[$0]) })
+                        (index + 2...index + 5).allSatisfy({ Self.hexValue(bytes[$0]) != nil })
                     else { throw fail("bad \\u escape") }
                     index += 6
                 default: throw fail("bad escape")
