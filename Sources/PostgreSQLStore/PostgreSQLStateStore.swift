@@ -95,11 +95,20 @@ public final class PostgreSQLStateStore: StateStore {
             working = try await withStoreDeadline(5, clock: SystemWallClock()) {
                 try await Self.workingConnections(location, applicationName: applicationName, logger: logger)
             }
+        } catch is StoreCallTimeout {
+            // A database too slow to show its activity: a pool that may only be busy is left alone.
+            return failures + 1
         } catch {
-            // The database itself away: the pool reconnects by itself once it is back.
-            guard (try? await Self.probe(location, logger: logger)) != nil, !Task.isCancelled else {
-                return failures + 1
-            }
+            // The database itself away: the pool reconnects by itself once it is back. Bounded, and
+            // not at all once closing: `close()` waits for the watchdog.
+            guard !Task.isCancelled else { return failures + 1 }
+            let location = location
+            let logger = logger
+            let reachable =
+                (try? await withStoreDeadline(10, clock: SystemWallClock()) {
+                    try await Self.probe(location, logger: logger)
+                }) != nil
+            guard reachable, !Task.isCancelled else { return failures + 1 }
             // Reachable, but its activity cannot be read (a role without access to it): judged as
             // before that check existed, by the pool's answer alone.
             logger.warning(

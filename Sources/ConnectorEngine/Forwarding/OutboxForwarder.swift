@@ -184,6 +184,9 @@ public final class OutboxForwarder: Service, Sendable {
                     operation: $0.operation.rawValue, key: $0.userId, version: $0.version, attributesJSON: $0.recordJSON
                 )
             })
+        // A forwarder left behind (cancelled, stuck in a call that returned late) sends and writes
+        // nothing more: the entries are the live forwarder's.
+        try Task.checkCancellation()
         do {
             try await sink.deliver(batch)
         } catch .permanent(let reason) {
@@ -208,10 +211,12 @@ public final class OutboxForwarder: Service, Sendable {
         } catch {
             failureCount.add(1, ordering: .relaxed)
             if case .credentialsRejected = error { countSinkError("credentials") } else { countSinkError("retryable") }
+            try Task.checkCancellation()
             try await store.recordForwardFailure(
                 connector: connector, seqs: included, error: error.description, nextAttemptAt: Timestamp(clock.now))
             throw error
         }
+        try Task.checkCancellation()
         try await store.markForwarded(connector: connector, seqs: included)
         forwardedCount.add(batch.records.count, ordering: .relaxed)
         Counter(label: "okta_connector_records_forwarded_total", dimensions: [("connector", connector)])

@@ -29,7 +29,8 @@ public enum HeldRunRemovals {
         }
         if let later = newer.last {
             return .unavailable(
-                "run \(later.id) listed the users since: its listing replaces this run's, so this list is no longer known")
+                "run \(later.id) listed the users since: its listing replaces this run's, so this list is no longer known"
+            )
         }
         guard let kept = try await store.heldRemovals(connector: run.connector, runId: run.id) else {
             return .unavailable("run \(run.id) kept no list of its removals (held by an earlier version)")

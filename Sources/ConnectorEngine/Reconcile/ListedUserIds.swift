@@ -52,6 +52,9 @@ struct ListedUserIds: Sendable {
     /// Creates an empty list with room for about `expected` ids (the users present before the
     /// run), so that the usual run never copies the list to grow it.
     init(expected: Int = 0) {
+        // Read from the store: clamped, so that a damaged count can neither overflow nor reserve
+        // more than the largest org is expected to need.
+        let expected = min(max(expected, 0), 50_000_000)
         if expected > 0 { packed.reserveCapacity(expected + expected / 50 + 16) }
     }
 

@@ -441,6 +441,8 @@ public struct Reconciler: Sendable {
                 // for showing: a store failure here leaves the run held, and says so.
                 do {
                     try await store.recordHeldRemovals(connector: connector.slug, runId: runId, userIds: candidates)
+                } catch let error where error is CancellationError || Task.isCancelled {
+                    throw error  // a shutdown: the run is interrupted, not held
                 } catch {
                     logger.warning(
                         "the held run's list of removals could not be kept",
