@@ -70,6 +70,36 @@ struct StoreCallDeadlineTests {
         func workerLease(connector: String) async throws -> WorkerLease? { nil }
     }
 
+    /// A lease store that answers every claim after the first only after `delay` seconds of a
+    /// clock, as SQLite does behind one long write.
+    final class SlowLeases: WorkerLeases {
+        let claims = Mutex(0)
+        let answered = Mutex(0)
+        let clock: ManualClock
+        let delay: TimeInterval
+
+        init(clock: ManualClock, delay: TimeInterval) {
+            self.clock = clock
+            self.delay = delay
+        }
+
+        func claimWorkerLease(connector: String, holder: String, at: Timestamp, expiresAt: Timestamp) async throws
+            -> WorkerLease
+        {
+            let count = claims.withLock {
+                $0 += 1
+                return $0
+            }
+            // Answers `delay` after the claim was sent (virtual time), however late this task runs.
+            if count > 1 { try await clock.sleep(until: at.date.addingTimeInterval(delay)) }
+            answered.withLock { $0 += 1 }
+            return WorkerLease(connector: connector, holder: holder, epoch: 1, expiresAt: expiresAt)
+        }
+
+        func releaseWorkerLease(connector: String, holder: String) async throws {}
+        func workerLease(connector: String) async throws -> WorkerLease? { nil }
+    }
+
     /// A worker part that notes when it runs.
     final class Part: Service, Sendable {
         let running = Mutex(false)
@@ -112,5 +142,36 @@ struct StoreCallDeadlineTests {
         #expect(
             stopped.timeIntervalSince(start) < 10,
             "stopped \(stopped.timeIntervalSince(start)) s in: before the lease lapsed")
+    }
+
+    @Test func aStoreThatIsOnlySlowKeepsTheLeaseAndThePartsRunning() async throws {
+        let clock = ManualClock(now: Date())
+        let part = Part()
+        let logger = quietLogger
+        // Every renewal answers after 4 s: longer than the renew interval, well within the lease.
+        let store = SlowLeases(clock: clock, delay: 4)
+        let keeper = ConnectorWorkerLease(
+            connector: "c", store: store, holder: "this", clock: clock, logger: logger,
+            health: ConnectorHealthBoard(), leaseDuration: 10, renewInterval: 3
+        ) {
+            ServiceGroup(configuration: .init(services: [.init(service: part)], logger: logger))
+        }
+        let task = Task { await keeper.run() }
+        defer { task.cancel() }
+        #expect(await eventually(timeout: 10) { part.running.withLock { $0 } }, "the parts run under the lease")
+        for _ in 0..<60 {
+            // Time moves only once the keeper settled: waiting for the first renewal (its pause
+            // alone), or with one renewal out (the store's wait and the renewal's deadline).
+            let settled = await eventually(timeout: 10) {
+                let (claims, answered) = (store.claims.withLock { $0 }, store.answered.withLock { $0 })
+                let sleepers = clock.sleeperCount
+                return part.stopped.withLock { $0 } || (claims == 1 && sleepers == 1)
+                    || (claims - answered == 1 && sleepers == 2)
+            }
+            guard settled, !part.stopped.withLock({ $0 }) else { break }
+            clock.advance(by: 0.5)
+        }
+        #expect(!part.stopped.withLock { $0 }, "30 s of slow renewals did not stop the parts")
+        #expect(store.claims.withLock { $0 } >= 6, "renewed all along: \(store.claims.withLock { $0 }) claims")
     }
 }

@@ -12,8 +12,10 @@ public import ServiceLifecycle
 /// is not the holder looks again every `renewInterval`, so when the holder dies (`kill -9`, power
 /// loss) or hangs, another takes over within `leaseDuration + renewInterval` (13 s). A holder that
 /// cannot renew stops its parts before its lease can lapse: it never works next to the next holder.
-/// A renewal that does not answer within `renewInterval` counts as failed (a database that went away
-/// keeps calls waiting rather than failing them), so this holds however the store fails.
+/// A renewal may take the time left before the lease would lapse, less a second; one that does not
+/// answer in that time counts as failed (a database that went away keeps calls waiting rather than
+/// failing them), so this holds however the store fails, while a store that is only slow (a long
+/// write ahead of the renewal) does not stop the parts.
 /// On SQLite (one replica) the lease is always this process's, and a process restarted on the same
 /// host takes over the lease of the one that died at once.
 public struct ConnectorWorkerLease: Service {
@@ -58,6 +60,8 @@ public struct ConnectorWorkerLease: Service {
 
     /// The pause before trying again after a failed renewal.
     static let retryPause: TimeInterval = 0.5
+    /// How long before the lease would lapse the parts are stopped at the latest.
+    static let safetyMargin: TimeInterval = 1
 
     public func run() async {
         var announcedStandby = false
@@ -110,11 +114,22 @@ public struct ConnectorWorkerLease: Service {
                 while lost == nil {
                     // After a failed renewal, try again soon rather than after the full interval:
                     // one slow answer (a checkpoint) must not stop the parts.
-                    await pause(retrySoon ? Self.retryPause : renewInterval)
+                    // Renewals are spaced from when the last one was sent, not answered: a store
+                    // that is slow every time still renews well within the lease.
+                    await pause(
+                        retrySoon ? Self.retryPause : max(0, renewInterval - clock.now.timeIntervalSince(renewedAt)))
                     if Self.stopping { break }
+                    // A renewal may take the time left before the lease lapses, less a margin: a
+                    // store that is only slow (one long write) does not stop the parts, and one
+                    // that does not answer in that time stops them before the lease can lapse.
+                    let now = clock.now
+                    let left = leaseDuration - now.timeIntervalSince(renewedAt) - Self.safetyMargin
+                    guard left > 0 else {
+                        lost = "it could not be renewed before it would lapse"
+                        break
+                    }
                     do {
-                        let now = clock.now
-                        let renewed = try await claim(at: now)
+                        let renewed = try await claim(at: now, within: left)
                         if renewed.holder != holder {
                             lost = "another replica holds it now (epoch \(renewed.epoch))"
                         } else if renewed.epoch != lease.epoch {
@@ -127,10 +142,11 @@ public struct ConnectorWorkerLease: Service {
                         }
                         retrySoon = false
                     } catch {
-                        // Stop before the lease can lapse: the next holder must not find us working.
-                        // The next renewal ends at the latest a short pause and a deadline from now.
+                        // Tried again soon while there is time; stopped before the lease can lapse,
+                        // since the next holder must not find us working.
                         retrySoon = true
-                        if clock.now.timeIntervalSince(renewedAt) + Self.retryPause + renewInterval >= leaseDuration {
+                        if leaseDuration - clock.now.timeIntervalSince(renewedAt) - Self.safetyMargin <= Self.retryPause
+                        {
                             lost = "it could not be renewed: \(error)"
                         }
                     }
@@ -158,14 +174,14 @@ public struct ConnectorWorkerLease: Service {
         }
     }
 
-    /// Claims or renews the lease; a store that does not answer within `renewInterval` counts as
-    /// failing (a database that went away keeps calls waiting), so that a holder that cannot renew
-    /// stops its parts before its lease can lapse.
-    func claim(at now: Date) async throws -> WorkerLease {
+    /// Claims or renews the lease; a store that does not answer within `seconds` (`renewInterval`
+    /// unless given) counts as failing (a database that went away keeps calls waiting), so that a
+    /// holder that cannot renew stops its parts before its lease can lapse.
+    func claim(at now: Date, within seconds: TimeInterval? = nil) async throws -> WorkerLease {
         let (store, connector, holder, expiresAt) = (
             store, connector, holder, Timestamp(now.addingTimeInterval(leaseDuration))
         )
-        return try await withStoreDeadline(renewInterval, clock: clock) {
+        return try await withStoreDeadline(seconds ?? renewInterval, clock: clock) {
             try await store.claimWorkerLease(
                 connector: connector, holder: holder, at: Timestamp(now), expiresAt: expiresAt)
         }
