@@ -1,9 +1,11 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
-/// Swift 6 language mode everywhere, with the upcoming features the Hummingbird project uses.
+/// Swift 6 language mode everywhere, with the upcoming features the Hummingbird project uses; a
+/// warning in the project's own code fails the build (the dependencies' warnings do not).
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -82,6 +84,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -111,26 +114,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The engine: reconciler and scheduler (later the applier and the forwarder), as Services.
+        // The engine: the applier, reconciler, scheduler, forwarder and poller as Services, and each
+        // connector's operations. No HTTP client and no TLS here: the composition root hands them in.
         .target(
             name: "ConnectorEngine",
             dependencies: [
                 "ConnectorDomain", "ConnectorConfiguration", "ConnectorStore", "OktaClient", "NeuronsSinks",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
-        // The HTTP side: the event hook receiver (later the admin API and status page).
+        // The HTTP side: the event hook receiver, the admin API and the console, and their listeners.
         .target(
             name: "ConnectorServer",
             dependencies: [
                 "ConnectorDomain", "ConnectorConfiguration", "ConnectorStore", "ConnectorEngine", "OktaClient",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -142,6 +142,21 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The composition root: builds the process's services from its configuration (the store, the
+        // outgoing HTTP client, each connector through `ConnectorAssembly`, the listeners).
+        .target(
+            name: "ConnectorApp",
+            dependencies: [
+                "ConnectorDomain", "ConnectorConfiguration", "ConnectorStore", "SQLiteStore", "PostgreSQLStore",
+                "OktaClient", "NeuronsSinks", "ConnectorEngine", "ConnectorServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -185,6 +200,7 @@ let package = Package(
             dependencies: [
                 "ConnectorDomain",
                 "ConnectorConfiguration",
+                "ConnectorApp",
                 "ConnectorEngine",
                 "ConnectorServer",
                 "ConnectorStore", "SQLiteStore",
@@ -199,6 +215,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -209,6 +226,7 @@ let package = Package(
                 "ConnectorDomain",
                 "ConnectorConfiguration",
                 "ConnectorStore", "SQLiteStore",
+                "ConnectorApp",
                 "ConnectorEngine",
                 "ConnectorServer",
                 "OktaClient",
@@ -227,7 +245,7 @@ let package = Package(
         .target(
             name: "ConnectorTestSupport",
             dependencies: [
-                "ConnectorDomain", "ConnectorStore", "SQLiteStore", "PostgreSQLStore",
+                "ConnectorDomain", "ConnectorStore", "SQLiteStore", "PostgreSQLStore", "OktaClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -238,8 +256,8 @@ let package = Package(
         .testTarget(
             name: "ConnectorEngineTests",
             dependencies: [
-                "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore", "SQLiteStore",
-                "OktaClient",
+                "ConnectorApp", "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore",
+                "SQLiteStore", "OktaClient",
                 "OktaSimulator", "ConnectorTestSupport", "NeuronsSinks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -264,7 +282,8 @@ let package = Package(
             dependencies: [
                 "okta-connector", "PostgreSQLStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                "ConnectorServer", "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain", "ConnectorStore",
+                "ConnectorApp", "ConnectorServer", "ConnectorEngine", "ConnectorConfiguration", "ConnectorDomain",
+                "ConnectorStore",
                 "SQLiteStore",
                 "OktaClient", "OktaSimulator", "ConnectorTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -435,38 +435,97 @@ public struct OktaResponse: Sendable {
     var links: [String] { headers[canonicalForm: "link"].map(String.init) }
 }
 
-/// The pages of a listing, fetched lazily (`for try await page in pages`), each read from its body by `read` (a malformed body ends the listing with
+/// The pages of a listing, fetched lazily (`for try await page in pages`).
+///
+/// From Okta, each page is read from its body by `read` (a malformed body ends the listing with
 /// ``OktaError/malformedResponse(endpoint:reason:)``), following `Link: rel="next"` (``PageCursor``).
+/// Another ``OktaDirectory`` (an in-memory one in tests) supplies its pages through
+/// ``init(supplying:)``. Either way the type is concrete, so a loop over the pages pays no
+/// existential dispatch per page, let alone per item.
 public struct OktaPageSequence<Element: Sendable>: AsyncSequence, Sendable {
-    let client: OktaAPIClient
-    let first: String
-    let bucket: OktaBucket
-    let endpoint: String
+    enum Source: Sendable {
+        case okta(client: OktaAPIClient, first: String, bucket: OktaBucket, endpoint: String)
+        case supplied(@Sendable (_ index: Int) async throws -> Element?)
+    }
+
+    let source: Source
+    /// How an Okta page's body becomes an element (unused for supplied pages).
     let read: @Sendable (Data) throws -> Element
 
-    /// The same listing, its pages read another way.
+    init(
+        client: OktaAPIClient, first: String, bucket: OktaBucket, endpoint: String,
+        read: @escaping @Sendable (Data) throws -> Element
+    ) {
+        source = .okta(client: client, first: first, bucket: bucket, endpoint: endpoint)
+        self.read = read
+    }
+
+    /// A listing whose pages come from elsewhere than Okta's HTTP API: page `index` (from 0) is
+    /// asked for when the consumer reaches it, until `page` answers `nil`; an error it throws
+    /// ends the listing as an Okta error would.
+    /// - Parameter page: The page at an index, or `nil` past the last page.
+    public init(supplying page: @escaping @Sendable (_ index: Int) async throws -> Element?) {
+        source = .supplied(page)
+        read = { _ in throw OktaError.malformedResponse(endpoint: "supplied pages", reason: "no body to read") }
+    }
+
+    /// The same listing, its pages read another way (Okta listings only: a supplied listing has
+    /// no bodies to read again).
     func reading<Other: Sendable>(_ read: @escaping @Sendable (Data) throws -> Other) -> OktaPageSequence<Other> {
-        OktaPageSequence<Other>(client: client, first: first, bucket: bucket, endpoint: endpoint, read: read)
+        switch source {
+        case .okta(let client, let first, let bucket, let endpoint):
+            return OktaPageSequence<Other>(client: client, first: first, bucket: bucket, endpoint: endpoint, read: read)
+        case .supplied:
+            preconditionFailure("reading(_:) is only for listings from Okta's HTTP API")
+        }
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(cursor: PageCursor(client: client, next: first, bucket: bucket, endpoint: endpoint), read: read)
+        switch source {
+        case .okta(let client, let first, let bucket, let endpoint):
+            return Iterator(
+                state: .okta(PageCursor(client: client, next: first, bucket: bucket, endpoint: endpoint)), read: read)
+        case .supplied(let page):
+            return Iterator(state: .supplied(page, index: 0), read: read)
+        }
     }
 
     public struct Iterator: AsyncIteratorProtocol {
-        var cursor: PageCursor
+        enum State {
+            case okta(PageCursor)
+            case supplied(@Sendable (Int) async throws -> Element?, index: Int)
+            case finished
+        }
+
+        var state: State
         let read: @Sendable (Data) throws -> Element
 
         public mutating func next() async throws -> Element? {
-            guard let response = try await cursor.fetch() else { return nil }
-            let element: Element
-            do {
-                element = try read(response.body)
-            } catch {
-                throw OktaError.malformedResponse(endpoint: cursor.endpoint, reason: "\(error)")
+            switch state {
+            case .okta(var cursor):
+                // Taken out of the state so it mutates in place (no copy of its `seen` set), and put
+                // back however this call ends, as a stored property would be.
+                state = .finished
+                defer { state = .okta(cursor) }
+                guard let response = try await cursor.fetch() else { return nil }
+                let element: Element
+                do {
+                    element = try read(response.body)
+                } catch {
+                    throw OktaError.malformedResponse(endpoint: cursor.endpoint, reason: "\(error)")
+                }
+                try cursor.advance(after: response)
+                return element
+            case .supplied(let page, let index):
+                guard let element = try await page(index) else {
+                    state = .finished
+                    return nil
+                }
+                state = .supplied(page, index: index + 1)
+                return element
+            case .finished:
+                return nil
             }
-            try cursor.advance(after: response)
-            return element
         }
     }
 }

@@ -11,11 +11,23 @@ public final class OktaCallStats: Sendable {
         public var calls: [String: Int] = [:]
         /// Calls by endpoint and status, e.g. `GET /api/v1/users 200`.
         public var byStatus: [String: Int] = [:]
+        /// `429` answers.
         public var tooManyRequests = 0
+        /// Calls sent again (after a `429`, a `5xx` or a transport error).
         public var retries = 0
 
         /// Every call.
         public var total: Int { calls.values.reduce(0, +) }
+
+        /// Creates counts (a directory other than ``OktaAPIClient`` keeps its own).
+        public init(
+            calls: [String: Int] = [:], byStatus: [String: Int] = [:], tooManyRequests: Int = 0, retries: Int = 0
+        ) {
+            self.calls = calls
+            self.byStatus = byStatus
+            self.tooManyRequests = tooManyRequests
+            self.retries = retries
+        }
     }
 
     /// The connector the calls are made for, as a metrics label (`nil`: no metrics).

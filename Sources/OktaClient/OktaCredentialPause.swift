@@ -49,7 +49,7 @@ public final class OktaCredentialPause: Sendable {
 
     /// Lets a call go to Okta, or refuses it while paused and no probe is due.
     /// - Throws: ``OktaError/credentialsRejected(reason:nextProbeAt:)`` when the call is held.
-    func admit(now: Date) throws(OktaError) {
+    public func admit(now: Date) throws(OktaError) {
         let refusal = state.withLock { state -> OktaError? in
             guard var paused = state else { return nil }
             if now >= paused.nextProbeAt {
@@ -68,7 +68,7 @@ public final class OktaCredentialPause: Sendable {
     /// Okta rejected the credentials: hold calls back until a probe succeeds.
     /// - Returns: Whether this engaged the pause (it was released before).
     @discardableResult
-    func engage(reason: String, now: Date) -> Bool {
+    public func engage(reason: String, now: Date) -> Bool {
         guard enabled else { return false }
         return state.withLock { state in
             if var paused = state {
@@ -84,7 +84,7 @@ public final class OktaCredentialPause: Sendable {
     /// Okta accepted a call.
     /// - Returns: The pause that ended, if one was engaged.
     @discardableResult
-    func release() -> State? {
+    public func release() -> State? {
         state.withLock { state in
             defer { state = nil }
             return state

@@ -6,6 +6,14 @@ public struct OktaApplication: Sendable, Hashable, Decodable {
     public var name: String?
     public var label: String?
     public var status: String?
+
+    /// Creates an app instance.
+    public init(id: String, name: String? = nil, label: String? = nil, status: String? = nil) {
+        self.id = id
+        self.name = name
+        self.label = label
+        self.status = status
+    }
 }
 
 /// An app assignment of `GET /api/v1/apps/{id}/users`: the user id and how it is assigned.
@@ -20,6 +28,12 @@ public struct OktaAppUser: Sendable, Hashable, Decodable {
 public struct OktaDeviceWithUsers: Sendable, Hashable, Decodable {
     public var device: OktaDevice
     public var userIds: [String]
+
+    /// Creates a device with its users.
+    public init(device: OktaDevice, userIds: [String]) {
+        self.device = device
+        self.userIds = userIds
+    }
 
     enum CodingKeys: String, CodingKey { case embedded = "_embedded" }
 

@@ -4,25 +4,42 @@ import Foundation
 public import Logging
 import NIOSSL
 public import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
 /// The store for several replicas: one PostgreSQL database (SPEC §10), through PostgresNIO's
 /// connection pool. The same contract and behaviour as the SQLite store; writes that touch many
 /// rows are set-based (`= ANY($1)`, `unnest`), so no call makes a round trip per row.
+///
+/// The store is a `Service`: ``run()`` runs its pool and the pool's watchdog as child tasks until
+/// graceful shutdown, cancellation or ``close()``; queries wait until it runs.
 public final class PostgreSQLStateStore: StateStore {
-    /// The connection pool in use and the task running it; replaced when it stops answering.
+    /// The connection pool in use; replaced when it stops answering.
     struct Pool {
         var client: PostgresClient
-        var runTask: Task<Void, Never>
+        /// Ends the pool's run (finished when the pool is replaced).
+        var retire: AsyncStream<Void>.Continuation
         var replacements = 0
         /// Set by `close()`: no pool is put in place after it.
         var closed = false
     }
 
+    /// A pool for ``run()`` to run until it is retired.
+    struct PoolRun: Sendable {
+        let client: PostgresClient
+        let retired: AsyncStream<Void>
+    }
+
     let pool: Mutex<Pool>
     let logger: Logger
-    /// Watches the pool (see ``watch(interval:deadline:failuresBeforeReplacing:)``).
-    let watchdog: Mutex<Task<Void, Never>?> = Mutex(nil)
+    /// The pools ``run()`` runs: the first, then each replacement.
+    let poolRuns: AsyncStream<PoolRun>
+    let startPool: AsyncStream<PoolRun>.Continuation
+    /// Opened once a pool runs: queries wait for it (a pool leased before it runs only warns and waits).
+    let running = Latch()
+    /// Opened once ``run()`` ended.
+    let stopped = Latch()
+    let runStarted = Mutex(false)
     /// Where the database is (without the password).
     public let location: PostgreSQLLocation
     /// The `application_name` of this store's connections, unique per store: the watchdog tells its
@@ -30,43 +47,96 @@ public final class PostgreSQLStateStore: StateStore {
     public let applicationName = "okta-connector/" + String(UInt32.random(in: .min ... .max), radix: 16)
 
     /// The pool every query goes through.
-    var client: PostgresClient { pool.withLock { $0.client } }
+    var client: PostgresClient {
+        get async {
+            await running.wait()
+            return pool.withLock { $0.client }
+        }
+    }
 
     /// How many times the pool was replaced because it stopped answering.
     public var poolReplacements: Int { pool.withLock { $0.replacements } }
 
-    /// Connects, then applies pending migrations under the migration lock.
+    /// Connects, applies pending migrations under the migration lock, and makes the pool, which
+    /// ``run()`` runs.
     /// - Throws: ``StoreError`` naming the host and the problem (refused, bad credentials, missing
     ///   database, TLS), never the password; ``StoreError/schemaFromNewerVersion(unknownMigrations:)``
     ///   when the database was migrated by a newer binary (left untouched).
     public init(location: PostgreSQLLocation, logger: Logger) async throws {
         self.location = location
         self.logger = logger
-        // One plain connection first: the pool retries a failing connect for a long while and then
-        // reports only that its breaker tripped; a single attempt says at once what is wrong
-        // (refused, bad credentials, no such database, TLS) and stops.
-        try await Self.probe(location, logger: logger)
+        // One plain connection first, which applies the migrations: the pool retries a failing
+        // connect for a long while and then reports only that its breaker tripped; a single attempt
+        // says at once what is wrong (refused, bad credentials, no such database, TLS) and stops.
+        try await Self.probe(location, logger: logger) { connection in
+            try await Self.migrate(on: connection, logger: logger)
+        }
         let client = PostgresClient(
             configuration: try Self.configuration(for: location, applicationName: applicationName),
             backgroundLogger: logger)
-        // The pool lives as long as the store: `close()` ends it.
-        pool = Mutex(Pool(client: client, runTask: Task { await client.run() }))
-        do {
-            try await migrate()
-        } catch {
-            await close()
-            throw Self.describe(error, location: location)
-        }
-        // Holds the store only during a look, so that a store nobody closes still goes away.
-        let task = Task { [weak self] in
-            var failures = 0
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.watchInterval)
-                guard let store = self, !Task.isCancelled else { return }
-                failures = await store.look(afterFailures: failures)
+        (poolRuns, startPool) = AsyncStream.makeStream(of: PoolRun.self)
+        let (retired, retire) = AsyncStream.makeStream(of: Void.self)
+        pool = Mutex(Pool(client: client, retire: retire))
+        startPool.yield(PoolRun(client: client, retired: retired))
+    }
+
+    /// Runs the pool (and each pool that replaces it) and its watchdog, until graceful shutdown,
+    /// cancellation or ``close()``; then the pool's connections are closed. Run it once.
+    public func run() async {
+        runStarted.withLock { $0 = true }
+        defer { stopped.open() }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.watch() }
+            group.addTask {
+                // At graceful shutdown (or cancellation) no new pool starts, and the loop below ends.
+                try? await gracefulShutdown()
+                self.stopPools()
             }
+            for await poolRun in poolRuns {
+                group.addTask {
+                    await withTaskGroup(of: Void.self) { inner in
+                        inner.addTask {
+                            self.running.open()
+                            await poolRun.client.run()
+                        }
+                        inner.addTask { for await _ in poolRun.retired {} }
+                        // Whichever ends first, retirement or the pool, ends the other.
+                        await inner.next()
+                        inner.cancelAll()
+                    }
+                }
+            }
+            group.cancelAll()
         }
-        watchdog.withLock { $0 = task }
+    }
+
+    /// Ends ``run()`` (when it runs) and waits for the pool's connections to close; nothing starts
+    /// after it.
+    public func close() async {
+        stopPools()
+        if runStarted.withLock({ $0 }) { await stopped.wait() }
+    }
+
+    /// No pool is put in place any more, and the running one is retired.
+    func stopPools() {
+        let retire = pool.withLock { pool in
+            pool.closed = true
+            return pool.retire
+        }
+        retire.finish()
+        startPool.finish()
+        // A query still waiting to start goes on to fail on the closed pool instead of waiting.
+        running.open()
+    }
+
+    /// Looks at the pool every ``watchInterval`` until cancelled (see ``look(afterFailures:deadline:failuresBeforeReplacing:)``).
+    func watch() async {
+        var failures = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.watchInterval)
+            guard !Task.isCancelled else { return }
+            failures = await look(afterFailures: failures)
+        }
     }
 
     /// How often the watchdog looks at the pool.
@@ -181,16 +251,18 @@ public final class PostgreSQLStateStore: StateStore {
             return false
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let old = pool.withLock { pool -> Task<Void, Never>? in
+        let (retired, retire) = AsyncStream.makeStream(of: Void.self)
+        let old = pool.withLock { pool -> AsyncStream<Void>.Continuation? in
             guard !pool.closed else { return nil }
-            let old = pool.runTask
+            let old = pool.retire
             pool.client = client
-            pool.runTask = Task { await client.run() }
+            pool.retire = retire
             pool.replacements += 1
             return old
         }
         guard let old else { return false }
-        old.cancel()
+        startPool.yield(PoolRun(client: client, retired: retired))
+        old.finish()
         logger.warning(
             "the database connection pool was replaced; requests waiting in it fail and are tried again",
             metadata: ["reason": "\(reason)", "database": "\(location.description)"])
@@ -301,20 +373,6 @@ public final class PostgreSQLStateStore: StateStore {
         }
     }
 
-    /// Closes the pool's connections.
-    public func close() async {
-        let runTask = pool.withLock { pool in
-            pool.closed = true
-            return pool.runTask
-        }
-        if let watchdog = watchdog.withLock({ $0 }) {
-            watchdog.cancel()
-            await watchdog.value
-        }
-        runTask.cancel()
-        await runTask.value
-    }
-
     /// An operator's message for a connection or query failure: which host, what went wrong.
     static func describe(_ error: any Error, location: PostgreSQLLocation) -> any Error {
         if error is StoreError { return error }
@@ -339,34 +397,44 @@ public final class PostgreSQLStateStore: StateStore {
         return StoreError.cannotOpen(location: location.description, reason: reason)
     }
 
-    func migrate() async throws {
-        try await transaction { connection in
-            // Replicas starting together: one migrates, the others wait here and find it done.
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(\(PostgreSQLSchema.migrationLock))", logger: logger)
-            try await connection.query(
-                """
-                CREATE TABLE IF NOT EXISTS okta_connector_migrations (
-                    identifier TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)
-                """, logger: logger)
-            var applied: Set<String> = []
-            for try await identifier in try await connection.query(
-                "SELECT identifier FROM okta_connector_migrations", logger: logger
-            ).decode(String.self) {
-                applied.insert(identifier)
+    /// Applies the pending migrations on one connection, under the migration lock.
+    /// - Throws: ``StoreError/schemaFromNewerVersion(unknownMigrations:)`` when a newer binary
+    ///   migrated the database (left untouched).
+    static func migrate(on connection: PostgresConnection, logger: Logger) async throws {
+        do {
+            try await connection.withTransaction(logger: logger) { connection in
+                try await applyMigrations(on: connection, logger: logger)
             }
-            let known = Set(PostgreSQLSchema.migrations.map(\.identifier))
-            let unknown = applied.subtracting(known).sorted()
-            guard unknown.isEmpty else { throw StoreError.schemaFromNewerVersion(unknownMigrations: unknown) }
-            let now = Timestamp(Date()).millisecondsSinceEpoch
-            for migration in PostgreSQLSchema.migrations where !applied.contains(migration.identifier) {
-                for statement in migration.sql {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
-                try await connection.query(
-                    "INSERT INTO okta_connector_migrations (identifier, applied_at) VALUES (\(migration.identifier), \(now))",
-                    logger: logger)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+    }
+
+    static func applyMigrations(on connection: PostgresConnection, logger: Logger) async throws {
+        // Replicas starting together: one migrates, the others wait here and find it done.
+        try await connection.query("SELECT pg_advisory_xact_lock(\(PostgreSQLSchema.migrationLock))", logger: logger)
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS okta_connector_migrations (
+                identifier TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)
+            """, logger: logger)
+        var applied: Set<String> = []
+        for try await identifier in try await connection.query(
+            "SELECT identifier FROM okta_connector_migrations", logger: logger
+        ).decode(String.self) {
+            applied.insert(identifier)
+        }
+        let known = Set(PostgreSQLSchema.migrations.map(\.identifier))
+        let unknown = applied.subtracting(known).sorted()
+        guard unknown.isEmpty else { throw StoreError.schemaFromNewerVersion(unknownMigrations: unknown) }
+        let now = Timestamp(Date()).millisecondsSinceEpoch
+        for migration in PostgreSQLSchema.migrations where !applied.contains(migration.identifier) {
+            for statement in migration.sql {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
+            try await connection.query(
+                "INSERT INTO okta_connector_migrations (identifier, applied_at) VALUES (\(migration.identifier), \(now))",
+                logger: logger)
         }
     }
 
@@ -423,220 +491,7 @@ public final class PostgreSQLStateStore: StateStore {
 
     // MARK: - Users
 
-    struct Existing {
-        var version: Int64
-        var hash: String?
-        var removed: Bool
-        var oktaUpdatedAt: Int64?
-    }
-
-    public func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome] {
-        let encoded: [(UserChange, String?)] = batch.changes.map { change in
-            switch change {
-            case .upsert(let snapshot, _): return (change, snapshot.encodedJSON)
-            case .remove: return (change, nil)
-            }
-        }
-        // Rounds of distinct users: a batch naming a user twice applies its changes in order.
-        var rounds: [[(Int, UserChange, String?)]] = []
-        var roundOf: [String: Int] = [:]
-        for (index, (change, json)) in encoded.enumerated() {
-            let round = (roundOf[change.userId].map { $0 + 1 }) ?? 0
-            roundOf[change.userId] = round
-            if rounds.count <= round { rounds.append([]) }
-            rounds[round].append((index, change, json))
-        }
-        let connector = batch.connector
-        let now = batch.at.millisecondsSinceEpoch
-        let logger = logger
-        return try await transaction { connection in
-            try await Self.check(batch.fence, connector: connector, at: batch.at, on: connection, logger: logger)
-            if let runFence = batch.runFence {
-                // Held until commit, like the worker lease above: a process taking the run lease
-                // over waits for this write or finds it done.
-                var lease: RunLease?
-                for try await (holder, acquired, expires) in try await connection.query(
-                    """
-                    SELECT holder, acquired_at, expires_at FROM run_leases WHERE connector = \(connector) FOR SHARE
-                    """, logger: logger
-                ).decode((String, Int64, Int64).self) {
-                    lease = RunLease(
-                        connector: connector, holder: holder, acquiredAt: Timestamp(millisecondsSinceEpoch: acquired),
-                        expiresAt: Timestamp(millisecondsSinceEpoch: expires))
-                }
-                // Lease times are wall-clock times shared between processes, whatever the writer's clock.
-                guard runFence.admits(lease, at: Timestamp(Date())) else {
-                    throw StoreError.runFenced(connector: connector, holder: runFence.holder)
-                }
-            }
-            var outcomes = [UserWriteOutcome](repeating: .unchanged, count: encoded.count)
-            for round in rounds {
-                let ids = round.map { $0.1.userId }
-                var existing: [String: Existing] = [:]
-                let selected = try await connection.query(
-                    """
-                    SELECT user_id, version, record_hash, removed_at, okta_updated_at FROM users
-                    WHERE connector = \(connector) AND user_id = ANY(\(ids)) FOR UPDATE
-                    """, logger: logger)
-                for try await (id, version, hash, removed, oktaUpdated) in selected.decode(
-                    (String, Int64, String?, Int64?, Int64?).self)
-                {
-                    existing[id] = Existing(
-                        version: version, hash: hash, removed: removed != nil, oktaUpdatedAt: oktaUpdated)
-                }
-                var writeIds: [String] = [], writeStatus: [String] = [], writeSnapshot: [String] = []
-                var writeRecord: [String] = [], writeHash: [String] = [], writeVersion: [Int64] = []
-                var writeOktaUpdated: [Int64] = [], writeDigest: [String] = []
-                var touchIds: [String] = [], touchStatus: [String] = [], touchSnapshot: [String] = []
-                var touchOktaUpdated: [Int64] = [], touchDigest: [String] = []
-                var staleIds: [String] = []
-                var removeIds: [String] = [], removeVersion: [Int64] = []
-                var queueIds: [String] = [], queueOp: [String] = [], queueVersion: [Int64] = []
-                var queueRecord: [String] = []
-                // NULL for an unknown lastUpdated travels as this value.
-                let none = Int64.min
-                for (index, change, json) in round {
-                    let stored = existing[change.userId]
-                    let present = stored.map { !$0.removed } ?? false
-                    switch change {
-                    case .upsert(let snapshot, let record):
-                        let oktaUpdate = snapshot.user.lastUpdated?.millisecondsSinceEpoch
-                        if let storedUpdate = stored?.oktaUpdatedAt, let oktaUpdate, oktaUpdate < storedUpdate {
-                            staleIds.append(change.userId)
-                            outcomes[index] = .stale
-                            continue
-                        }
-                        let (recordJSON, hash) = record.canonicalForms
-                        // No digest travels as '' (NULL in the table).
-                        let rawDigest = batch.rawDigests[change.userId] ?? ""
-                        if present, stored?.hash == hash {
-                            touchDigest.append(rawDigest)
-                            touchIds.append(change.userId)
-                            touchStatus.append(snapshot.user.status)
-                            touchSnapshot.append(json ?? "{}")
-                            touchOktaUpdated.append(oktaUpdate ?? none)
-                            outcomes[index] = .unchanged
-                            continue
-                        }
-                        let next = (stored?.version ?? 0) + 1
-                        writeDigest.append(rawDigest)
-                        writeIds.append(change.userId)
-                        writeStatus.append(snapshot.user.status)
-                        writeSnapshot.append(json ?? "{}")
-                        writeRecord.append(recordJSON)
-                        writeHash.append(hash)
-                        writeVersion.append(next)
-                        writeOktaUpdated.append(oktaUpdate ?? none)
-                        queueIds.append(change.userId)
-                        queueOp.append(OutboxOperation.upsert.rawValue)
-                        queueVersion.append(next)
-                        queueRecord.append(recordJSON)
-                        outcomes[index] = present ? .updated(version: next) : .created(version: next)
-                    case .remove:
-                        guard present, let version = stored?.version else {
-                            outcomes[index] = .alreadyAbsent
-                            continue
-                        }
-                        removeIds.append(change.userId)
-                        removeVersion.append(version + 1)
-                        queueIds.append(change.userId)
-                        queueOp.append(OutboxOperation.delete.rawValue)
-                        queueVersion.append(version + 1)
-                        queueRecord.append("")
-                        outcomes[index] = .removed(version: version + 1)
-                    }
-                }
-                let seen = batch.seenInRun
-                if !writeIds.isEmpty {
-                    try await connection.query(
-                        """
-                        INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
-                            last_seen_run, removed_at, updated_at, okta_updated_at)
-                        SELECT \(connector), u.id, u.status, u.snapshot, u.record, u.hash, u.version, \(seen), NULL, \(now),
-                            NULLIF(u.okta_updated, \(none))
-                        FROM unnest(\(writeIds)::text[], \(writeStatus)::text[], \(writeSnapshot)::text[], \(writeRecord)::text[],
-                            \(writeHash)::text[], \(writeVersion)::bigint[], \(writeOktaUpdated)::bigint[])
-                            AS u(id, status, snapshot, record, hash, version, okta_updated)
-                        ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
-                            snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
-                            record_hash = excluded.record_hash, version = excluded.version,
-                            last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
-                            removed_at = NULL, updated_at = excluded.updated_at, okta_updated_at = excluded.okta_updated_at
-                        """, logger: logger)
-                }
-                if !touchIds.isEmpty {
-                    try await connection.query(
-                        """
-                        UPDATE users SET status = u.status, snapshot_json = u.snapshot,
-                            last_seen_run = COALESCE(\(seen), users.last_seen_run),
-                            okta_updated_at = NULLIF(u.okta_updated, \(none)), updated_at = \(now)
-                        FROM unnest(\(touchIds)::text[], \(touchStatus)::text[], \(touchSnapshot)::text[],
-                            \(touchOktaUpdated)::bigint[]) AS u(id, status, snapshot, okta_updated)
-                        WHERE users.connector = \(connector) AND users.user_id = u.id
-                        """, logger: logger)
-                }
-                if let seen, !staleIds.isEmpty {
-                    try await connection.query(
-                        """
-                        UPDATE users SET last_seen_run = \(seen)
-                        WHERE connector = \(connector) AND user_id = ANY(\(staleIds))
-                        """, logger: logger)
-                }
-                if !removeIds.isEmpty {
-                    try await connection.query(
-                        """
-                        UPDATE users SET record_json = NULL, record_hash = NULL, version = u.version, removed_at = \(now),
-                            updated_at = \(now)
-                        FROM unnest(\(removeIds)::text[], \(removeVersion)::bigint[]) AS u(id, version)
-                        WHERE users.connector = \(connector) AND users.user_id = u.id
-                        """, logger: logger)
-                }
-                // The raw digests the writes came with; every other written or removed user forgets
-                // its stored one (only a row made from the digested read may skip the next time).
-                var digestIds: [String] = [], digestValues: [String] = [], forget: [String] = removeIds
-                for (id, digest) in zip(writeIds + touchIds, writeDigest + touchDigest) {
-                    if digest.isEmpty {
-                        forget.append(id)
-                    } else {
-                        digestIds.append(id)
-                        digestValues.append(digest)
-                    }
-                }
-                if !digestIds.isEmpty {
-                    try await connection.query(
-                        """
-                        INSERT INTO user_digests (connector, user_id, raw_digest, seen_run)
-                        SELECT \(connector), d.id, d.digest, NULL FROM unnest(\(digestIds)::text[], \(digestValues)::text[])
-                            AS d(id, digest)
-                        ON CONFLICT (connector, user_id) DO UPDATE SET raw_digest = excluded.raw_digest, seen_run = NULL
-                        """, logger: logger)
-                }
-                if !forget.isEmpty {
-                    try await connection.query(
-                        "DELETE FROM user_digests WHERE connector = \(connector) AND user_id = ANY(\(forget))",
-                        logger: logger)
-                }
-                if !queueIds.isEmpty {
-                    try await connection.query(
-                        """
-                        INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
-                        SELECT \(connector), q.id, q.op, q.version, NULLIF(q.record, ''), \(now), 0, \(now)
-                        FROM unnest(\(queueIds)::text[], \(queueOp)::text[], \(queueVersion)::bigint[], \(queueRecord)::text[])
-                            WITH ORDINALITY AS q(id, op, version, record, position)
-                        ORDER BY q.position
-                        """, logger: logger)
-                }
-            }
-            if !batch.appliedInboxEvents.isEmpty {
-                try await connection.query(
-                    """
-                    UPDATE inbox_events SET applied_at = \(now), failed_at = NULL
-                    WHERE connector = \(connector) AND applied_at IS NULL AND seq = ANY(\(batch.appliedInboxEvents))
-                    """, logger: logger)
-            }
-            return outcomes
-        }
-    }
+    // The batch write (`commit`) is in PostgreSQLStateStore+UserWrites.swift.
 
     static func storedUser(_ row: PostgresRandomAccessRow) throws -> StoredUser {
         let connector = try row["connector"].decode(String.self)
@@ -1254,19 +1109,18 @@ public final class PostgreSQLStateStore: StateStore {
         return try await transaction { connection in
             // The row is locked for the decision; a missing row is taken by the insert below, and a
             // concurrent insert of the same connector waits on the primary key, then re-decides.
+            var current: RunLease?
             for try await (leaseHolder, acquired, expires) in try await connection.query(
                 """
                 SELECT holder, acquired_at, expires_at FROM run_leases WHERE connector = \(connector) FOR UPDATE
                 """, logger: logger
             ).decode((String, Int64, Int64).self) {
-                let lease = RunLease(
+                current = RunLease(
                     connector: connector, holder: leaseHolder, acquiredAt: Timestamp(millisecondsSinceEpoch: acquired),
                     expiresAt: Timestamp(millisecondsSinceEpoch: expires))
-                let free =
-                    lease.expiresAt <= at || lease.holder == holder.description
-                    || holder.considersGone(lease.holderIdentity)
-                guard free else { return .held(lease) }
             }
+            let decision = RunLeaseDecision.claim(current: current, by: holder, at: at)
+            guard decision == .acquired else { return decision }
             try await connection.query(
                 """
                 INSERT INTO run_leases (connector, holder, acquired_at, expires_at)
@@ -1328,7 +1182,6 @@ public final class PostgreSQLStateStore: StateStore {
     public func claimWorkerLease(connector: String, holder: String, at: Timestamp, expiresAt: Timestamp)
         async throws -> WorkerLease
     {
-        let claimant = ProcessIdentity(description: holder)
         let logger = logger
         return try await transaction { connection in
             // Make sure the row exists, then decide on it locked: two replicas claiming at once
@@ -1350,17 +1203,16 @@ public final class PostgreSQLStateStore: StateStore {
             guard let current else {
                 throw StoreError.corruptRow(table: "worker_leases", key: connector, reason: "the row vanished")
             }
-            let mine = current.holder == holder
-            let free =
-                current.expiresAt <= at || (claimant.map { $0.considersGone(current.holderIdentity) } ?? false)
-            guard mine || free else { return current }
-            let epoch = mine ? current.epoch : current.epoch + 1
+            // The placeholder row (epoch 0, lapsed) gives the first holder epoch 1.
+            let decision = WorkerLeaseDecision.claim(
+                current: current, connector: connector, by: holder, at: at, expiresAt: expiresAt)
+            guard case .granted(let lease) = decision else { return decision.lease }
             try await connection.query(
                 """
-                UPDATE worker_leases SET holder = \(holder), epoch = \(epoch), expires_at = \(expiresAt.millisecondsSinceEpoch)
+                UPDATE worker_leases SET holder = \(holder), epoch = \(lease.epoch), expires_at = \(expiresAt.millisecondsSinceEpoch)
                 WHERE connector = \(connector)
                 """, logger: logger)
-            return WorkerLease(connector: connector, holder: holder, epoch: epoch, expiresAt: expiresAt)
+            return lease
         }
     }
 

@@ -82,150 +82,24 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    /// Nothing to run: the file's connections open on demand.
+    public func run() async {}
+
+    /// Closes the file's connections (a checkpoint of the write-ahead log included).
+    public func close() async {
+        do {
+            try pool.close()
+        } catch {
+            // Still in use: GRDB closes them when the pool goes away.
+        }
+    }
+
     // MARK: - Users
 
-    public func commit(_ batch: UserWriteBatch) async throws -> [UserWriteOutcome] {
-        // Encode outside the write transaction: the writer is shared, keep its time short.
-        let encoded: [(UserChange, String?)] = batch.changes.map { change in
-            switch change {
-            case .upsert(let snapshot, _): return (change, snapshot.encodedJSON)
-            case .remove: return (change, nil)
-            }
-        }
-        return try await pool.write { db in
-            try Self.check(batch.fence, connector: batch.connector, at: batch.at, in: db)
-            if let runFence = batch.runFence {
-                let lease = try Row.fetchOne(
-                    db, sql: "SELECT * FROM run_leases WHERE connector = ?", arguments: [batch.connector]
-                ).map(Self.runLease)
-                // Lease times are wall-clock times shared between processes, whatever the writer's clock.
-                guard runFence.admits(lease, at: Timestamp(Date())) else {
-                    throw StoreError.runFenced(connector: batch.connector, holder: runFence.holder)
-                }
-            }
-            var outcomes: [UserWriteOutcome] = []
-            outcomes.reserveCapacity(encoded.count)
-            let now = batch.at.millisecondsSinceEpoch
-            let select = try db.cachedStatement(
-                sql: """
-                    SELECT version, record_hash, removed_at, okta_updated_at FROM users
-                    WHERE connector = ? AND user_id = ?
-                    """)
-            for (change, snapshotJSON) in encoded {
-                let existing = try Row.fetchOne(select, arguments: [batch.connector, change.userId])
-                let version: Int64? = existing?["version"]
-                let storedHash: String? = existing?["record_hash"]
-                let removedAt: Int64? = existing?["removed_at"]
-                let storedOktaUpdate: Int64? = existing?["okta_updated_at"]
-                let present = existing != nil && removedAt == nil
-                switch change {
-                case .upsert(let snapshot, let record):
-                    let oktaUpdate = snapshot.user.lastUpdated?.millisecondsSinceEpoch
-                    if let storedOktaUpdate, let oktaUpdate, oktaUpdate < storedOktaUpdate {
-                        // An older read than the stored one (a refresh raced a reconcile): keep the
-                        // newer; a run that listed the user still saw it.
-                        if let run = batch.seenInRun {
-                            try db.cachedStatement(
-                                sql: "UPDATE users SET last_seen_run = ? WHERE connector = ? AND user_id = ?"
-                            ).execute(arguments: [run, batch.connector, change.userId])
-                        }
-                        outcomes.append(.stale)
-                        continue
-                    }
-                    let (recordJSON, hash) = record.canonicalForms
-                    let rawDigest = batch.rawDigests[change.userId]
-                    if present, storedHash == hash {
-                        try db.cachedStatement(
-                            sql: """
-                                UPDATE users SET status = ?, snapshot_json = ?, last_seen_run = COALESCE(?, last_seen_run),
-                                okta_updated_at = ?, updated_at = ? WHERE connector = ? AND user_id = ?
-                                """
-                        ).execute(arguments: [
-                            snapshot.user.status, snapshotJSON, batch.seenInRun, oktaUpdate, now, batch.connector,
-                            change.userId,
-                        ])
-                        try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, rawDigest)
-                        outcomes.append(.unchanged)
-                        continue
-                    }
-                    let next = (version ?? 0) + 1
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT INTO users (connector, user_id, status, snapshot_json, record_json, record_hash, version,
-                                last_seen_run, removed_at, updated_at, okta_updated_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
-                            ON CONFLICT (connector, user_id) DO UPDATE SET status = excluded.status,
-                                snapshot_json = excluded.snapshot_json, record_json = excluded.record_json,
-                                record_hash = excluded.record_hash, version = excluded.version,
-                                last_seen_run = COALESCE(excluded.last_seen_run, users.last_seen_run),
-                                removed_at = NULL, updated_at = excluded.updated_at,
-                                okta_updated_at = excluded.okta_updated_at
-                            """
-                    ).execute(arguments: [
-                        batch.connector, change.userId, snapshot.user.status, snapshotJSON, recordJSON, hash, next,
-                        batch.seenInRun, now, oktaUpdate,
-                    ])
-                    try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, rawDigest)
-                    try Self.enqueue(
-                        db, connector: batch.connector, userId: change.userId, operation: .upsert, version: next,
-                        recordJSON: recordJSON, at: now)
-                    outcomes.append(present ? .updated(version: next) : .created(version: next))
-                case .remove:
-                    guard present, let version else {
-                        outcomes.append(.alreadyAbsent)
-                        continue
-                    }
-                    let next = version + 1
-                    try db.cachedStatement(
-                        sql: """
-                            UPDATE users SET record_json = NULL, record_hash = NULL, version = ?, removed_at = ?,
-                            updated_at = ? WHERE connector = ? AND user_id = ?
-                            """
-                    ).execute(arguments: [next, now, now, batch.connector, change.userId])
-                    try Self.setRawDigest(db, connector: batch.connector, userId: change.userId, nil)
-                    try Self.enqueue(
-                        db, connector: batch.connector, userId: change.userId, operation: .delete, version: next,
-                        recordJSON: nil, at: now)
-                    outcomes.append(.removed(version: next))
-                }
-            }
-            if !batch.appliedInboxEvents.isEmpty {
-                try Self.markApplied(db, connector: batch.connector, seqs: batch.appliedInboxEvents, at: now)
-            }
-            return outcomes
-        }
-    }
-
-    /// Stores the raw digest a write came with, or forgets the stored one (a write from elsewhere,
-    /// a removal): only a user whose stored row was made from the digested read may skip the next time.
-    static func setRawDigest(_ db: Database, connector: String, userId: String, _ digest: String?) throws {
-        if let digest {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO user_digests (connector, user_id, raw_digest, seen_run) VALUES (?, ?, ?, NULL)
-                    ON CONFLICT (connector, user_id) DO UPDATE SET raw_digest = excluded.raw_digest, seen_run = NULL
-                    """
-            ).execute(arguments: [connector, userId, digest])
-        } else {
-            try db.cachedStatement(sql: "DELETE FROM user_digests WHERE connector = ? AND user_id = ?")
-                .execute(arguments: [connector, userId])
-        }
-    }
+    // The batch write (`commit`) is in SQLiteStateStore+UserWrites.swift.
 
     /// The columns of a stored user.
     static let userColumns = "users.*"
-
-    static func enqueue(
-        _ db: Database, connector: String, userId: String, operation: OutboxOperation, version: Int64,
-        recordJSON: String?, at now: Int64
-    ) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO outbox (connector, user_id, op, version, record_json, created_at, attempts, next_attempt_at)
-                VALUES (?, ?, ?, ?, ?, ?, 0, ?)
-                """
-        ).execute(arguments: [connector, userId, operation.rawValue, version, recordJSON, now, now])
-    }
 
     public func user(connector: String, id: String) async throws -> StoredUser? {
         try await pool.read { db in
@@ -884,15 +758,11 @@ public final class SQLiteStateStore: StateStore {
         connector: String, holder: ProcessIdentity, at: Timestamp, expiresAt: Timestamp
     ) async throws -> RunLeaseAcquisition {
         try await pool.write { db in
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM run_leases WHERE connector = ?", arguments: [connector])
-            {
-                let lease = Self.runLease(row)
-                let free =
-                    lease.expiresAt <= at || lease.holder == holder.description
-                    || holder.considersGone(lease.holderIdentity)
-                guard free else { return .held(lease) }
-            }
+            let current = try Row.fetchOne(
+                db, sql: "SELECT * FROM run_leases WHERE connector = ?", arguments: [connector]
+            ).map(Self.runLease)
+            let decision = RunLeaseDecision.claim(current: current, by: holder, at: at)
+            guard decision == .acquired else { return decision }
             try db.execute(
                 sql: """
                     INSERT INTO run_leases (connector, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
@@ -942,28 +812,20 @@ public final class SQLiteStateStore: StateStore {
     public func claimWorkerLease(connector: String, holder: String, at: Timestamp, expiresAt: Timestamp)
         async throws -> WorkerLease
     {
-        let claimant = ProcessIdentity(description: holder)
-        return try await pool.write { db in
+        try await pool.write { db in
             let current = try Row.fetchOne(
                 db, sql: "SELECT * FROM worker_leases WHERE connector = ?", arguments: [connector]
             ).map(Self.workerLease)
-            let epoch: Int64
-            if let current {
-                let mine = current.holder == holder
-                let free =
-                    current.expiresAt <= at || (claimant.map { $0.considersGone(current.holderIdentity) } ?? false)
-                guard mine || free else { return current }
-                epoch = mine ? current.epoch : current.epoch + 1
-            } else {
-                epoch = 1
-            }
+            let decision = WorkerLeaseDecision.claim(
+                current: current, connector: connector, by: holder, at: at, expiresAt: expiresAt)
+            guard case .granted(let lease) = decision else { return decision.lease }
             try db.execute(
                 sql: """
                     INSERT INTO worker_leases (connector, holder, epoch, expires_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT (connector) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch,
                     expires_at = excluded.expires_at
-                    """, arguments: [connector, holder, epoch, expiresAt.millisecondsSinceEpoch])
-            return WorkerLease(connector: connector, holder: holder, epoch: epoch, expiresAt: expiresAt)
+                    """, arguments: [connector, holder, lease.epoch, expiresAt.millisecondsSinceEpoch])
+            return lease
         }
     }
 

@@ -30,7 +30,10 @@ enum BenchStore {
         created.withLock { $0.append((server, name)) }
         var location = server
         location.database = name
-        return try await PostgreSQLStateStore(location: location, logger: quiet)
+        let store = try await PostgreSQLStateStore(location: location, logger: quiet)
+        // Runs until the process ends (a benchmark program has no service group).
+        Task { await store.run() }
+        return store
     }
 
     /// The databases made on servers, dropped by ``dropCreatedDatabases()``.

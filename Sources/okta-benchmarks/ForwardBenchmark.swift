@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -53,10 +54,14 @@ struct ForwardBenchmark: AsyncParsableCommand {
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next() ?? 0
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let sink = NeuronsHTTPSink(
+        let sinkSettings = HTTPSinkSettings(
             endpoint: URL(string: "http://127.0.0.1:\(port)/ingest")!,
             tokenURL: URL(string: "http://127.0.0.1:\(port)/token")!,
-            clientId: "bench", clientSecret: Secret("bench"), scope: nil, httpClient: http, clock: SystemWallClock())
+            clientId: "bench", clientSecret: Secret("bench"), scope: nil, batchSize: batchSize, caFile: nil)
+        let (sink, _) = ConnectorAssembly.neuronsSink(sinkSettings, httpClient: http, clock: SystemWallClock())
+        let environment = ConnectorEnvironment(
+            store: store, httpClient: http, gate: RunGate(leases: store, logger: logger), clock: SystemWallClock(),
+            logger: logger)
 
         // Queue the records: realistic mapped users from the simulator's generator.
         let blueprint = OrgBlueprint(seed: 7, userCount: records)
@@ -94,16 +99,15 @@ struct ForwardBenchmark: AsyncParsableCommand {
         }
         let baselineSeconds = (ContinuousClock.now - baselineStarted).seconds
 
-        let forwarder = OutboxForwarder(
-            connector: "bench", store: store, sink: sink, clock: SystemWallClock(), logger: logger, batchSize: batchSize
-        )
+        let bench = try ConnectorAssembly.assemble(
+            try Self.connector("bench", okta: "http://127.0.0.1:\(port)", sink: .http(sinkSettings)), in: environment)
         let started = ContinuousClock.now
-        _ = try await forwarder.drain()
+        let forwarded = try await bench.runtime.operations.forwardQueued().records
         let seconds = (ContinuousClock.now - started).seconds
         print("forwarding benchmark: outbox (SQLite) → HTTP sink on loopback, \(batchSize) records per batch")
         print("records   seconds  records/s  baseline records/s (same batches, no outbox)  ratio")
         print(
-            "\(String(queued).leftPad(7))  \(format(seconds, 2).leftPad(7))  \(format(Double(forwarder.forwarded) / seconds, 0).leftPad(9))  "
+            "\(String(queued).leftPad(7))  \(format(seconds, 2).leftPad(7))  \(format(Double(forwarded) / seconds, 0).leftPad(9))  "
                 + "\(format(Double(sample.count) / baselineSeconds, 0).leftPad(43))  \(format(baselineSeconds / seconds, 2).leftPad(5))"
         )
 
@@ -113,34 +117,34 @@ struct ForwardBenchmark: AsyncParsableCommand {
         options.rateLimits = nil
         options.logger.logLevel = .critical
         let simulator = try await OktaSimulator.start(options)
-        let settings = ConnectorSettings(
-            name: "Zero", slug: "zero", server: "Cloud", active: true,
-            okta: OktaSettings(
-                url: URL(string: simulator.baseURL)!, credentials: .apiToken(Secret("sim-api-token")),
-                rateLimitShare: 0.5),
-            userStatuses: OktaUserStatus.allCases.filter { $0 != .deprovisioned },
-            schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
-            eventHook: EventHookSettings(path: "/hooks/okta/zero", authHeader: "Authorization", secrets: [Secret("s")]),
-            enrich: EnrichSettings(apps: true, devices: true, plan: .auto), mapper: UserMapper(),
-            sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
-            reconcile: ReconcileSettings(maxRemovalShare: 0.2))
-        let client = OktaAPIClient.make(for: settings, httpClient: http, clock: SystemWallClock(), logger: logger)
-        let reconciler = Reconciler(
-            connector: settings, client: client, store: store, clock: SystemWallClock(), logger: logger)
-        let zeroForwarder = OutboxForwarder(
-            connector: "zero", store: store, sink: sink, clock: SystemWallClock(), logger: logger)
-        _ = try await reconciler.run(ReconcileOptions(trigger: .manual))
-        let first = try await zeroForwarder.drain()
-        _ = try await reconciler.run(ReconcileOptions(trigger: .manual))
-        let second = try await zeroForwarder.drain()
+        let zero = try ConnectorAssembly.assemble(
+            try Self.connector("zero", okta: simulator.baseURL, sink: .http(sinkSettings)), in: environment)
+        let operations = zero.runtime.operations
+        _ = try await operations.reconcile(ReconcileOptions(trigger: .manual))
+        let first = try await operations.forwardQueued().entries
+        _ = try await operations.reconcile(ReconcileOptions(trigger: .manual))
+        let second = try await operations.forwardQueued().entries
         print(
             "unchanged reconcile: first run forwarded \(first) records, the second (nothing changed) forwarded \(second)"
         )
         await simulator.stop()
         try await http.shutdown()
     }
-}
 
+    /// A benchmark connector on an Okta org and a sink.
+    static func connector(_ slug: String, okta: String, sink: SinkSettings) throws -> ConnectorSettings {
+        ConnectorSettings(
+            name: slug, slug: slug, server: "Cloud", active: true,
+            okta: OktaSettings(
+                url: URL(string: okta)!, credentials: .apiToken(Secret("sim-api-token")), rateLimitShare: 0.5),
+            userStatuses: OktaUserStatus.allCases.filter { $0 != .deprovisioned },
+            schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
+            eventHook: EventHookSettings(
+                path: "/hooks/okta/\(slug)", authHeader: "Authorization", secrets: [Secret("s")]),
+            enrich: EnrichSettings(apps: true, devices: true, plan: .auto), mapper: UserMapper(), sink: sink,
+            reconcile: ReconcileSettings(maxRemovalShare: 0.2))
+    }
+}
 /// The connector-side view of simulated users (what a reconcile would map).
 struct SnapshotMaker {
     let org: SimulatedOrg

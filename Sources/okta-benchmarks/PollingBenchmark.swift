@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -9,6 +10,7 @@ import Logging
 import OktaClient
 import OktaSimulator
 import SQLiteStore
+import ServiceLifecycle
 
 /// System Log polling (SPEC §17): how long an event takes from Okta's `published` time to the
 /// connector's inbox (lag p50/p99), and the calls per minute it costs, against the simulator with
@@ -51,8 +53,14 @@ struct PollingBenchmark: AsyncParsableCommand {
         var logger = Logger(label: "okta-benchmarks")
         logger.logLevel = .error
         let clock = SystemWallClock()
-        let client = OktaAPIClient.make(for: connector, httpClient: http, clock: clock, logger: logger)
-        let poller = SystemLogPoller(connector: connector, store: store, client: client, clock: clock, logger: logger)
+        let assembled = try ConnectorAssembly.assemble(
+            connector,
+            in: ConnectorEnvironment(
+                store: store, httpClient: http, gate: RunGate(leases: store, logger: logger), clock: clock,
+                logger: logger))
+        guard let poller = assembled.parts.first(where: { $0.name == "system-log-poller" })?.service else {
+            throw ValidationError("the connector polls the System Log, so it has a poller")
+        }
 
         print(
             "polling benchmark: \(users) users, \(format(changes, 1)) changes/s for \(Int(seconds)) s, "

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -199,6 +200,14 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
     @Flag var unchangedRun = false
     @Flag var listOnly = false
 
+    /// One manual reconcile through the connector's operations, as `reconcile` runs it.
+    static func reconcile(_ operations: ConnectorOperations) async throws -> RunRecord {
+        guard case .ran(let report) = try await operations.reconcile(ReconcileOptions(trigger: .manual)) else {
+            throw ValidationError("another reconcile of the benchmark connector holds its run lease")
+        }
+        return report.record
+    }
+
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -218,7 +227,13 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
             enrich: EnrichSettings(apps: !listOnly, devices: !listOnly, plan: .bulk), mapper: UserMapper(),
             sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
             reconcile: ReconcileSettings(maxRemovalShare: 0.2))
-        let client = OktaAPIClient.make(for: settings, httpClient: http, clock: SystemWallClock(), logger: logger)
+        let environment = ConnectorEnvironment(
+            store: store, httpClient: http, gate: RunGate(leases: store, logger: logger), clock: SystemWallClock(),
+            logger: logger)
+        let client = ConnectorAssembly.oktaClient(
+            for: settings, httpClient: http, clock: SystemWallClock(), logger: logger)
+        let assembled = try ConnectorAssembly.assemble(settings, in: environment)
+        let operations = assembled.runtime.operations
 
         var baselineRate = 0.0
         if !limited {
@@ -227,26 +242,20 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
             for try await page in client.listUsers(statuses: settings.userStatuses) { listed += page.count }
             baselineRate = Double(listed) / (ContinuousClock.now - started).seconds
         }
-        let callsBefore = client.stats.counts.total
+        let callsBefore = operations.oktaCallCount
         let cpuBefore = ProcessMemory.cpuSeconds
         let started = ContinuousClock.now
-        let run = try await Reconciler(
-            connector: settings, client: client, store: store, clock: SystemWallClock(), logger: logger
-        )
-        .run(ReconcileOptions(trigger: .manual))
+        let run = try await Self.reconcile(operations)
         let seconds = (ContinuousClock.now - started).seconds
         let cpu = ProcessMemory.cpuSeconds - cpuBefore
         let peak = ProcessMemory.peakMiB
         guard run.outcome == .succeeded else { throw ValidationError("run \(run.outcome): \(run.errors)") }
-        let callsAfterFirst = client.stats.counts.total
+        let callsAfterFirst = operations.oktaCallCount
         var unchanged: UnchangedRunResult?
         if unchangedRun {
             let cpuBefore = ProcessMemory.cpuSeconds
             let started = ContinuousClock.now
-            let again = try await Reconciler(
-                connector: settings, client: client, store: store, clock: SystemWallClock(), logger: logger
-            )
-            .run(ReconcileOptions(trigger: .manual))
+            let again = try await Self.reconcile(operations)
             guard again.outcome == .succeeded else { throw ValidationError("run \(again.outcome): \(again.errors)") }
             unchanged = UnchangedRunResult(
                 listed: again.counts.listed, unchangedUsers: again.counts.unchanged,
@@ -287,7 +296,7 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
             usersPerSecond: Double(run.counts.listed) / seconds,
             baselineUsersPerSecond: baselineRate, peakMiB: unchangedRun ? ProcessMemory.peakMiB : peak,
             calls: callsAfterFirst - callsBefore, minimumCalls: minimum, rateLimited: run.rateLimited,
-            waits: await client.limiter.waits, floorSeconds: floor, unchanged: unchanged)
+            waits: await operations.rateLimitWaitCount(), floorSeconds: floor, unchanged: unchanged)
         try await http.shutdown()
         await BenchStore.dropCreatedDatabases()
         print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -38,7 +39,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         guard online else { return }
-        let http = CommandSupport.makeHTTPClient(connectTimeout: .seconds(5))
+        let http = OutgoingHTTPClient.make(connectTimeout: .seconds(5))
         var failed = false
         print("\nOnline checks:")
         for connector in configuration.connectors {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -7,9 +7,6 @@ import ConnectorServer
 import ConnectorStore
 import Foundation
 import Logging
-import NIOCore
-import PostgreSQLStore
-import SQLiteStore
 
 /// What the subcommands share: loading the configuration, opening the store, one HTTP client.
 enum CommandSupport {
@@ -35,37 +32,48 @@ enum CommandSupport {
         return connector
     }
 
-    /// For the commands that only read and replay what the store holds (`runs`, `dead-letters`,
-    /// `events`): the configuration without resolving Okta and hook secrets, one connector, its store.
-    static func readStore(config: String, connector: String) async throws -> (ConnectorSettings, any StateStore) {
+    /// For the commands that only read what the store holds (`runs`, `dead-letters`, `events`): the
+    /// configuration without resolving Okta and hook secrets, one connector, and its store, open
+    /// while `body` runs.
+    static func readStore(
+        config: String, connector: String, _ body: (ConnectorSettings, any StateStore) async throws -> Void
+    ) async throws {
         let configuration = try loadConfiguration(config, secrets: .unresolved)
         let settings = try self.connector(connector, in: configuration)
-        return (settings, try await openStore(configuration))
+        try await withStore(configuration, logger: logger(configuration.logging, level: .warning)) { store in
+            try await body(settings, store)
+        }
     }
 
-    /// Opens the configured store (migrations applied): SQLite or PostgreSQL by `store.url`.
-    static func openStore(_ configuration: ServiceConfiguration) async throws -> any StateStore {
+    /// The operations of one connector over its store alone, for the commands that replay what the
+    /// store holds (`dead-letters replay`, `events retry`, `resync --all`): no Okta token is resolved.
+    static func withStoreOperations(
+        config: String, connector: String, _ body: (ConnectorOperations) async throws -> Void
+    ) async throws {
+        let configuration = try loadConfiguration(config, secrets: .unresolved)
+        let settings = try self.connector(connector, in: configuration)
+        let logger = logger(configuration.logging, level: .warning)
+        try await withStore(configuration, logger: logger) { store in
+            try await body(
+                ConnectorOperations(
+                    settings: settings, store: store, parts: nil, clock: SystemWallClock(), logger: logger))
+        }
+    }
+
+    /// Opens the configured store (migrations applied), or exits 1 saying why, and keeps it open and
+    /// running while `body` works on it.
+    /// - Parameter logger: The logger the store and its database library log through.
+    static func withStore<T>(
+        _ configuration: ServiceConfiguration, logger: Logger, _ body: (any StateStore) async throws -> T
+    ) async throws -> T {
+        let store: any StateStore
         do {
-            switch configuration.store.backend {
-            case .sqlite(let path):
-                return try SQLiteStateStore(path: path, access: configuration.store.fileAccess)
-            case .postgres(let url, let password, let caFile):
-                var location = try PostgreSQLLocation(url: url)
-                if let password { location.password = password.reveal() }
-                if let caFile { location.caFile = caFile }
-                return try await PostgreSQLStateStore(location: location, logger: logger())
-            }
+            store = try await StoreOpening.open(configuration.store, logger: logger)
         } catch {
             printError("\(error)")
             throw ExitCode(1)
         }
-    }
-
-    /// The process's HTTP client: TLS 1.2 or newer verified against the system's roots, no
-    /// redirects followed, bounded timeouts.
-    /// - Parameter connectTimeout: How long a connection may take (short for `check-config --online`).
-    static func makeHTTPClient(connectTimeout: TimeAmount = .seconds(10)) -> HTTPClient {
-        OutgoingHTTPClient.make(connectTimeout: connectTimeout)
+        return try await StoreOpening.using(store, body)
     }
 
     /// A logger writing to standard error at a level.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorConfiguration
 import ConnectorDomain
+import ConnectorEngine
 import ConnectorStore
 import Foundation
 
@@ -18,16 +19,17 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Option(help: "How many to show.") var limit = 100
 
         func run() async throws {
-            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
-            let letters = try await store.deadLetters(connector: settings.slug, limit: limit)
-            guard !letters.isEmpty else {
-                print("No dead letters for \"\(settings.name)\".")
-                return
-            }
-            for letter in letters {
-                print(
-                    "\(letter.id)  \(letter.failedAt.iso8601)  \(letter.operation.rawValue) \(letter.userId) v\(letter.version)  \(letter.reason)"
-                )
+            try await CommandSupport.readStore(config: config, connector: connector) { settings, store in
+                let letters = try await store.deadLetters(connector: settings.slug, limit: limit)
+                guard !letters.isEmpty else {
+                    print("No dead letters for \"\(settings.name)\".")
+                    return
+                }
+                for letter in letters {
+                    print(
+                        "\(letter.id)  \(letter.failedAt.iso8601)  \(letter.operation.rawValue) \(letter.userId) v\(letter.version)  \(letter.reason)"
+                    )
+                }
             }
         }
     }
@@ -40,10 +42,12 @@ struct DeadLettersCommand: AsyncParsableCommand {
         @Argument(help: "Dead letter ids; none means all of the connector's.") var ids: [Int64] = []
 
         func run() async throws {
-            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
-            let count = try await store.replayDeadLetters(
-                connector: settings.slug, ids: ids.isEmpty ? nil : ids, at: Timestamp(Date()))
-            print("Re-queued \(count) dead letter\(count == 1 ? "" : "s") of \"\(settings.name)\" for the sink.")
+            try await CommandSupport.withStoreOperations(config: config, connector: connector) { operations in
+                let count = try await operations.replayDeadLetters(ids: ids.isEmpty ? nil : ids)
+                print(
+                    "Re-queued \(count) dead letter\(count == 1 ? "" : "s") of \"\(operations.settings.name)\" for the sink."
+                )
+            }
         }
     }
 }

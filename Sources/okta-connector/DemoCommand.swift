@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -84,7 +85,7 @@ struct DemoCommand: AsyncParsableCommand {
         let storePath = folder.appendingPathComponent("state.db").path
         let ndjson = folder.appendingPathComponent("out/users.ndjson").path
         let store = try SQLiteStateStore(path: storePath)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let http = OutgoingHTTPClient.make()
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = try ConnectorApplication(
             configuration: configuration, store: store, httpClient: http, clock: SystemWallClock(), logger: logger,
@@ -103,7 +104,8 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             _ = try await stop.untilStopped {
                 try await walkthrough(
-                    ports: ports, connector: connector, http: http, store: store, simulator: simulator,
+                    ports: ports, connector: connector, runtimes: { application.runtimes }, store: store,
+                    simulator: simulator,
                     ndjson: ndjson, seconds: seconds, changes: changes, logger: walkthroughLogger)
             }
         } catch {
@@ -126,7 +128,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     /// Steps 3 to 5: register the hook, wait for the initial reconcile, then churn and show records.
     func walkthrough(
-        ports: AsyncStream<Int>, connector: ConnectorSettings, http: HTTPClient, store: SQLiteStateStore,
+        ports: AsyncStream<Int>, connector: ConnectorSettings, runtimes: @Sendable () -> [ConnectorRuntime],
+        store: SQLiteStateStore,
         simulator: OktaSimulator, ndjson: String, seconds: Double, changes: Double, logger: Logger
     ) async throws {
         var iterator = ports.makeAsyncIterator()
@@ -136,13 +139,14 @@ struct DemoCommand: AsyncParsableCommand {
 
         if connector.eventSource.takesHooks {
             say("3. Registering the event hook in Okta and letting Okta verify it…")
-            let client = OktaAPIClient.make(for: connector, httpClient: http, clock: SystemWallClock(), logger: logger)
-            let registration = try await EventHookRegistrar.register(
-                connector: connector, publicURL: hookURL, client: client)
-            say(
-                "   hook \(registration.hook.id ?? "?"): "
-                    + (registration.verificationError.map { "verification failed: \($0)" }
-                        ?? "verified, Okta will deliver events"))
+            // The connector starts right after the listener: its operations register the hook.
+            var runtime = runtimes().first
+            while runtime == nil {
+                try await Task.sleep(for: .milliseconds(50))
+                runtime = runtimes().first
+            }
+            guard let runtime else { return }
+            say("   " + (await runtime.operations.registerHook(url: hookURL.absoluteString)))
             if connector.eventSource == .both {
                 say("   and the connector polls the System Log every 10 s to fill the deliveries Okta misses")
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorConfiguration
 import ConnectorDomain
+import ConnectorEngine
 import ConnectorStore
 import Foundation
 
@@ -24,16 +25,17 @@ struct EventsCommand: AsyncParsableCommand {
         @Option(help: "How many to show.") var limit = 100
 
         func run() async throws {
-            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
-            let events = try await store.failedEvents(connector: settings.slug, limit: limit)
-            guard !events.isEmpty else {
-                print("No failed events for \"\(settings.name)\".")
-                return
-            }
-            for event in events {
-                print(
-                    "\(event.seq)  \(event.failedAt.iso8601)  \(event.eventType) user \(event.subjectUserId ?? "-")  "
-                        + "\(event.attempts) attempt\(event.attempts == 1 ? "" : "s")  \(event.lastError)")
+            try await CommandSupport.readStore(config: config, connector: connector) { settings, store in
+                let events = try await store.failedEvents(connector: settings.slug, limit: limit)
+                guard !events.isEmpty else {
+                    print("No failed events for \"\(settings.name)\".")
+                    return
+                }
+                for event in events {
+                    print(
+                        "\(event.seq)  \(event.failedAt.iso8601)  \(event.eventType) user \(event.subjectUserId ?? "-")  "
+                            + "\(event.attempts) attempt\(event.attempts == 1 ? "" : "s")  \(event.lastError)")
+                }
             }
         }
     }
@@ -47,10 +49,12 @@ struct EventsCommand: AsyncParsableCommand {
         var ids: [Int64] = []
 
         func run() async throws {
-            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
-            let count = try await store.retryFailedEvents(
-                connector: settings.slug, seqs: ids.isEmpty ? nil : ids, at: Timestamp(Date()))
-            print("\(count) failed event\(count == 1 ? "" : "s") of \"\(settings.name)\" will be applied again.")
+            try await CommandSupport.withStoreOperations(config: config, connector: connector) { operations in
+                let count = try await operations.retryFailedEvents(ids: ids.isEmpty ? nil : ids)
+                print(
+                    "\(count) failed event\(count == 1 ? "" : "s") of \"\(operations.settings.name)\" will be applied again."
+                )
+            }
         }
     }
 }

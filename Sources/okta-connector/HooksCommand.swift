@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -43,8 +44,8 @@ struct HooksCommand: AsyncParsableCommand {
             _ body: (ServiceConfiguration, ConnectorSettings, OktaAPIClient) async throws -> Void
         ) async throws {
             let (configuration, settings) = try load()
-            let http = CommandSupport.makeHTTPClient()
-            let client = OktaAPIClient.make(
+            let http = OutgoingHTTPClient.make()
+            let client = ConnectorAssembly.oktaClient(
                 for: settings, httpClient: http, clock: SystemWallClock(), logger: CommandSupport.logger())
             do {
                 try await body(configuration, settings, client)

@@ -1,12 +1,11 @@
 import ArgumentParser
-import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
 import Foundation
 import Logging
-import OktaClient
 import UnixSignals
 
 /// `okta-connector reconcile`: one full reconcile of a connector, then exit.
@@ -44,23 +43,45 @@ struct ReconcileCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config)
         let settings = try CommandSupport.connector(connector, in: configuration)
-        let store = try await CommandSupport.openStore(configuration)
-        let httpClient = CommandSupport.makeHTTPClient()
         let progress = ReconcileProgressPrinter(terminal: CommandSupport.isTerminal)
         // Log lines (in logging.format) never glue onto the progress line.
         let logger = CommandSupport.logger(
             configuration.logging, level: verbose ? .debug : .warning, progress: progress)
-        let clock = SystemWallClock()
-        let client = OktaAPIClient.make(for: settings, httpClient: httpClient, clock: clock, logger: logger)
+        try await CommandSupport.withStore(configuration, logger: logger) { store in
+            try await OutgoingHTTPClient.using { httpClient in
+                let assembled: AssembledConnector
+                do {
+                    assembled = try ConnectorAssembly.assemble(
+                        settings,
+                        in: ConnectorEnvironment(
+                            store: store, httpClient: httpClient, gate: RunGate(leases: store, logger: logger),
+                            fileAccess: configuration.store.fileAccess, clock: SystemWallClock(), logger: logger,
+                            progress: { progress.update($0) }))
+                } catch {
+                    CommandSupport.printError("the connector's sink cannot be opened: \(error)")
+                    throw ExitCode(1)
+                }
+                do {
+                    try await reconcileAndForward(assembled.runtime.operations, progress: progress, logger: logger)
+                } catch {
+                    await assembled.release()
+                    throw error
+                }
+                await assembled.release()
+            }
+        }
+    }
+
+    /// The run, then the forwarding of what it queued; throws the exit status.
+    private func reconcileAndForward(
+        _ operations: ConnectorOperations, progress: ReconcileProgressPrinter, logger: Logger
+    ) async throws {
         // A wait is shown as it starts, and counts down every second while it lasts.
-        client.limiter.observeWaits { progress.waiting($0) }
+        operations.observeRateLimitWaits { progress.waiting($0) }
         let ticking = Task { await progress.run() }
         defer { ticking.cancel() }
-        let reconciler = Reconciler(
-            connector: settings, client: client, store: store, clock: clock, logger: logger,
-            progress: { progress.update($0) })
-        let gate = RunGate(leases: store, logger: logger)
         // Written at once (not buffered), so a cron log or a pipe shows it even if the run is interrupted.
+        let settings = operations.settings
         FileHandle.standardOutput.write(
             Data(
                 "Reconciling \"\(settings.name)\" from \(settings.okta.url.absoluteString)\(dryRun ? " (dry run)" : "")\n"
@@ -68,84 +89,71 @@ struct ReconcileCommand: AsyncParsableCommand {
         // Ctrl-C or SIGTERM cancels the run (the reconciler records it as interrupted and removes
         // nothing) and the forwarding after it; the command then exits 128 + the signal's number.
         let stop = await StopSignals(logger: logger)
-        let options = ReconcileOptions(
-            trigger: .manual, dryRun: dryRun, confirmRemovals: confirmRemovals, compareEveryUser: compareEveryUser)
-        let record: RunRecord
-        do {
-            let admitted = try await stop.untilStopped {
-                try await gate.admit(settings.slug) { try await reconciler.run(options) }
-            }
-            if case .busy(let holder) = admitted {
-                try? await httpClient.shutdown()
-                CommandSupport.printError(holder.message(connector: settings.slug))
-                throw ExitCode(Self.busyExitStatus)
-            }
-            guard case .ran(let finished) = admitted else {
-                progress.finish()
-                try await interrupted(by: stop, store: store, connector: settings.slug, httpClient: httpClient)
-            }
-            record = finished
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            progress.finish()
-            if stop.signal != nil {
-                try await interrupted(by: stop, store: store, connector: settings.slug, httpClient: httpClient)
-            }
-            try? await httpClient.shutdown()
-            CommandSupport.printError("the run could not be recorded: \(error)")
-            throw ExitCode(1)
-        }
-        progress.finish()
-        print(RunSummary.text(record))
+        let report = try await reconcile(operations, stop: stop, progress: progress)
+        print(RunSummary.text(report.record))
+        if let snapshot = report.snapshot { print("  CSV snapshot: \(snapshot)") }
         // Then forward what is queued, so that the command works from cron without `serve`.
-        if !dryRun {
-            var sink: ConnectorSink?
-            do {
-                let made = try RecordSinkFactory.make(
-                    for: settings, store: store, httpClient: httpClient,
-                    fileAccess: configuration.store.fileAccess, clock: clock, logger: logger)
-                sink = made
-                let forwarder = OutboxForwarder(
-                    connector: settings.slug, store: store, sink: made.sink, clock: clock, logger: logger,
-                    batchSize: settings.sink.batchSize)
-                guard let sent = try await stop.untilStopped({ try await forwarder.drain() }) else {
-                    await made.shutdown()
-                    try await interrupted(
-                        by: stop, store: store, connector: settings.slug, httpClient: httpClient, whileForwarding: true)
-                }
-                print("  forwarded \(forwarder.forwarded) records (\(sent) outbox entries) to \(settings.sink.summary)")
-                if let snapshots = made.snapshots, record.outcome == .succeeded {
-                    print("  CSV snapshot: \(try await snapshots.writeNow())")
-                }
-                await made.shutdown()
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                await sink?.shutdown()
-                if stop.signal != nil {
-                    try await interrupted(
-                        by: stop, store: store, connector: settings.slug, httpClient: httpClient, whileForwarding: true)
-                }
-                try? await httpClient.shutdown()
-                CommandSupport.printError("forwarding to the sink failed: \(error); the changes stay queued")
-                throw ExitCode(1)
-            }
-        }
-        try? await httpClient.shutdown()
-        switch record.outcome {
+        if !dryRun { try await forward(operations, stop: stop) }
+        switch report.record.outcome {
         case .succeeded: return
         case .held: throw ExitCode(3)
         default: throw ExitCode(1)
         }
     }
 
+    /// The run itself under the connector's gate; throws the exit status when it did not finish.
+    private func reconcile(
+        _ operations: ConnectorOperations, stop: StopSignals, progress: ReconcileProgressPrinter
+    ) async throws -> ReconcileReport {
+        let connector = operations.settings.slug
+        let options = ReconcileOptions(
+            trigger: .manual, dryRun: dryRun, confirmRemovals: confirmRemovals, compareEveryUser: compareEveryUser)
+        do {
+            let admitted = try await stop.untilStopped { try await operations.reconcile(options) }
+            if case .busy(let holder) = admitted {
+                CommandSupport.printError(holder.message(connector: connector))
+                throw ExitCode(Self.busyExitStatus)
+            }
+            progress.finish()
+            guard case .ran(let report) = admitted else {
+                try await interrupted(by: stop, store: operations.store, connector: connector)
+            }
+            return report
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            progress.finish()
+            if stop.signal != nil { try await interrupted(by: stop, store: operations.store, connector: connector) }
+            CommandSupport.printError("the run could not be recorded: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Sends what the outbox holds to the sink; throws the exit status when it could not.
+    private func forward(_ operations: ConnectorOperations, stop: StopSignals) async throws {
+        let settings = operations.settings
+        do {
+            guard let sent = try await stop.untilStopped({ try await operations.forwardQueued() }) else {
+                try await interrupted(
+                    by: stop, store: operations.store, connector: settings.slug, whileForwarding: true)
+            }
+            print("  forwarded \(sent.records) records (\(sent.entries) outbox entries) to \(settings.sink.summary)")
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            if stop.signal != nil {
+                try await interrupted(
+                    by: stop, store: operations.store, connector: settings.slug, whileForwarding: true)
+            }
+            CommandSupport.printError("forwarding to the sink failed: \(error); the changes stay queued")
+            throw ExitCode(1)
+        }
+    }
+
     /// Reports a run stopped by a signal and exits 128 + the signal's number.
     private func interrupted(
-        by stop: StopSignals, store: any StateStore, connector: String, httpClient: HTTPClient,
-        whileForwarding: Bool = false
+        by stop: StopSignals, store: any StateStore, connector: String, whileForwarding: Bool = false
     ) async throws -> Never {
-        try? await httpClient.shutdown()
         let signal = stop.signal ?? .sigint
         let last = try? await store.runs(connector: connector, limit: 1).first
         var message =

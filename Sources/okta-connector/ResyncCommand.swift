@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorConfiguration
 import ConnectorDomain
+import ConnectorEngine
 import ConnectorStore
 import Foundation
 
@@ -28,8 +29,11 @@ struct ResyncCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
-        let queued = try await store.requeuePresentUsers(connector: settings.slug, at: Timestamp(Date()))
-        print("Queued \(queued) user record\(queued == 1 ? "" : "s") of \"\(settings.name)\" for the sink again.")
+        try await CommandSupport.withStoreOperations(config: config, connector: connector) { operations in
+            let queued = try await operations.resendAll()
+            print(
+                "Queued \(queued) user record\(queued == 1 ? "" : "s") of \"\(operations.settings.name)\" for the sink again."
+            )
+        }
     }
 }

@@ -36,39 +36,42 @@ extension RunsCommand {
         }
 
         func run() async throws {
-            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
-            let runs = try await store.runs(connector: settings.slug, limit: limit)
-            guard !runs.isEmpty else {
-                print("No runs of \"\(settings.name)\" yet.")
-                return
-            }
-            print(
-                "id    trigger       started (UTC)              seconds  outcome    listed  created  updated  unchanged  removed  drift  calls  429s"
-            )
-            for run in runs {
-                let seconds =
-                    run.endedAt.map {
-                        String(
-                            format: "%.1f",
-                            Double($0.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000)
-                    } ?? "-"
-                let columns: [(String, Int)] = [
-                    (String(run.id), 5), (run.trigger.rawValue + (run.dryRun ? "*" : ""), 13),
-                    (run.startedAt.iso8601, 26),
-                    (seconds, 8), (run.outcome.rawValue, 10), (String(run.counts.listed), 7),
-                    (String(run.counts.created), 8),
-                    (String(run.counts.updated), 8), (String(run.counts.unchanged), 10),
-                    (String(run.counts.removed), 8),
-                    (String(run.drift), 6),
-                    (String(run.oktaCalls.values.reduce(0, +)), 6), (String(run.rateLimited), 5),
-                ]
-                print(columns.map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: " "))
-                if let owner = run.owner.flatMap(ProcessIdentity.init(description:)) {
-                    print("      process \(owner.pid) on host \(owner.host)")
+            try await CommandSupport.readStore(config: config, connector: connector) { settings, store in
+                let runs = try await store.runs(connector: settings.slug, limit: limit)
+                guard !runs.isEmpty else {
+                    print("No runs of \"\(settings.name)\" yet.")
+                    return
                 }
-                for error in run.errors { print("      \(error)") }
+                print(
+                    "id    trigger       started (UTC)              seconds  outcome    listed  created  updated  unchanged  removed  drift  calls  429s"
+                )
+                for run in runs {
+                    let seconds =
+                        run.endedAt.map {
+                            String(
+                                format: "%.1f",
+                                Double($0.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000)
+                        } ?? "-"
+                    let columns: [(String, Int)] = [
+                        (String(run.id), 5), (run.trigger.rawValue + (run.dryRun ? "*" : ""), 13),
+                        (run.startedAt.iso8601, 26),
+                        (seconds, 8), (run.outcome.rawValue, 10), (String(run.counts.listed), 7),
+                        (String(run.counts.created), 8),
+                        (String(run.counts.updated), 8), (String(run.counts.unchanged), 10),
+                        (String(run.counts.removed), 8),
+                        (String(run.drift), 6),
+                        (String(run.oktaCalls.values.reduce(0, +)), 6), (String(run.rateLimited), 5),
+                    ]
+                    print(
+                        columns.map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: " ")
+                    )
+                    if let owner = run.owner.flatMap(ProcessIdentity.init(description:)) {
+                        print("      process \(owner.pid) on host \(owner.host)")
+                    }
+                    for error in run.errors { print("      \(error)") }
+                }
+                if runs.contains(where: \.dryRun) { print("* dry run") }
             }
-            if runs.contains(where: \.dryRun) { print("* dry run") }
         }
     }
 }
@@ -91,48 +94,49 @@ extension RunsCommand {
         @Argument(help: "The run's id (the first column of `runs`).") var id: Int64
 
         func run() async throws {
-            let (settings, store) = try await CommandSupport.readStore(config: config, connector: connector)
-            guard let run = try await store.run(id: id), run.connector == settings.slug else {
-                CommandSupport.printError("\"\(settings.name)\" has no run \(id) (see `okta-connector runs`)")
-                throw ExitCode(2)
-            }
-            let seconds =
-                run.endedAt.map {
-                    String(
-                        format: "%.1f s",
-                        Double($0.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000)
-                } ?? "running"
-            print("Run \(run.id) of \"\(settings.name)\": \(run.outcome.rawValue)\(run.dryRun ? " (dry run)" : "")")
-            print("  trigger:     \(run.trigger.rawValue)")
-            print("  started:     \(run.startedAt.iso8601) (\(seconds))")
-            print(
-                "  counts:      \(run.counts.listed) listed, \(run.counts.created) created, \(run.counts.updated) updated, "
-                    + "\(run.counts.unchanged) unchanged, \(run.counts.removed) removed; drift \(run.drift)")
-            let calls = run.oktaCalls.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-            print(
-                "  okta calls:  \(calls.isEmpty ? "none" : calls.joined(separator: ", ")); \(run.rateLimited) answered 429"
-            )
-            if let owner = run.owner { print("  process:     \(owner)") }
-            if run.errors.isEmpty {
-                print("  errors:      none")
-            } else {
-                print("  errors:")
-                for error in run.errors { print("    \(HooksCommand.Terminal.clean(error))") }
-            }
-            guard run.outcome == .held else { return }
-            switch try await HeldRunRemovals.of(run, store: store) {
-            case .unavailable(let why):
-                print("  would remove: not known: \(why)")
-            case .users(let users, let total):
-                print("  would remove \(total) user\(total == 1 ? "" : "s"):")
-                for user in users {
-                    let login = user.snapshot.user.profile["login"]?.stringValue ?? ""
-                    print("    \(user.userId)  \(HooksCommand.Terminal.clean(login))  \(user.status)")
+            try await CommandSupport.readStore(config: config, connector: connector) { settings, store in
+                guard let run = try await store.run(id: id), run.connector == settings.slug else {
+                    CommandSupport.printError("\"\(settings.name)\" has no run \(id) (see `okta-connector runs`)")
+                    throw ExitCode(2)
                 }
-                if total > users.count { print("    … and \(total - users.count) more") }
+                let seconds =
+                    run.endedAt.map {
+                        String(
+                            format: "%.1f s",
+                            Double($0.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000)
+                    } ?? "running"
+                print("Run \(run.id) of \"\(settings.name)\": \(run.outcome.rawValue)\(run.dryRun ? " (dry run)" : "")")
+                print("  trigger:     \(run.trigger.rawValue)")
+                print("  started:     \(run.startedAt.iso8601) (\(seconds))")
                 print(
-                    "  To apply: okta-connector reconcile --config \(config) --connector \"\(settings.name)\" --confirm-removals"
+                    "  counts:      \(run.counts.listed) listed, \(run.counts.created) created, \(run.counts.updated) updated, "
+                        + "\(run.counts.unchanged) unchanged, \(run.counts.removed) removed; drift \(run.drift)")
+                let calls = run.oktaCalls.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                print(
+                    "  okta calls:  \(calls.isEmpty ? "none" : calls.joined(separator: ", ")); \(run.rateLimited) answered 429"
                 )
+                if let owner = run.owner { print("  process:     \(owner)") }
+                if run.errors.isEmpty {
+                    print("  errors:      none")
+                } else {
+                    print("  errors:")
+                    for error in run.errors { print("    \(HooksCommand.Terminal.clean(error))") }
+                }
+                guard run.outcome == .held else { return }
+                switch try await HeldRunRemovals.of(run, store: store) {
+                case .unavailable(let why):
+                    print("  would remove: not known: \(why)")
+                case .users(let users, let total):
+                    print("  would remove \(total) user\(total == 1 ? "" : "s"):")
+                    for user in users {
+                        let login = user.snapshot.user.profile["login"]?.stringValue ?? ""
+                        print("    \(user.userId)  \(HooksCommand.Terminal.clean(login))  \(user.status)")
+                    }
+                    if total > users.count { print("    … and \(total - users.count) more") }
+                    print(
+                        "  To apply: okta-connector reconcile --config \(config) --connector \"\(settings.name)\" --confirm-removals"
+                    )
+                }
             }
         }
     }

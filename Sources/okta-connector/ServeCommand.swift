@@ -1,5 +1,5 @@
 import ArgumentParser
-import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorServer
@@ -43,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Files this process creates are private whatever creates them (SQLite's side files, sinks'
         // temporary files): the owner, and the configured group for reading.
         umask(configuration.store.fileAccess.groupID == nil ? 0o077 : 0o027)
-        let store = try await CommandSupport.openStore(configuration)
+        // Every line, the libraries' included (PostgresNIO's), in the configured format from here on.
         StructuredLogHandler.bootstrap(configuration.logging)
         let logger = Logger(label: "okta-connector")
         for folder in configuration.worldReadablePersonalDataFolders {
@@ -51,7 +51,6 @@ struct ServeCommand: AsyncParsableCommand {
                 "a folder holding personal data is readable by every user of this machine; make it 0700 (or 0750 with store.file_group)",
                 metadata: ["folder": "\(folder)"])
         }
-        let http = CommandSupport.makeHTTPClient()
         let readyLogger = logger
         let listen = configuration.server.listen
         let path = config
@@ -62,19 +61,26 @@ struct ServeCommand: AsyncParsableCommand {
             try await application.reload(configuration)
             return "reloaded \(configuration.connectorsForThisServer.count) connector(s) from \(path)"
         }
-        let application = try ConnectorApplication(
-            configuration: configuration, store: store, httpClient: http, clock: SystemWallClock(), logger: logger,
-            onServerRunning: { port in
-                readyLogger.notice(
-                    "event hook listener ready",
-                    metadata: [
-                        "address": "\(listen.host):\(port)", "tls": "\(configuration.server.tls != nil)",
-                        "connectors": "\(configuration.connectorsForThisServer.map(\.slug).joined(separator: ","))",
-                    ])
-            },
-            onAdminRunning: { port in
-                readyLogger.notice("admin listener ready", metadata: ["port": "\(port)"])
-            }, reload: reload)
+        let application: ConnectorApplication
+        do {
+            application = try await ConnectorApplication.build(
+                configuration: configuration, logger: logger,
+                onServerRunning: { port in
+                    readyLogger.notice(
+                        "event hook listener ready",
+                        metadata: [
+                            "address": "\(listen.host):\(port)", "tls": "\(configuration.server.tls != nil)",
+                            "connectors": "\(configuration.connectorsForThisServer.map(\.slug).joined(separator: ","))",
+                        ])
+                },
+                onAdminRunning: { port in
+                    readyLogger.notice("admin listener ready", metadata: ["port": "\(port)"])
+                }, reload: reload)
+        } catch {
+            // The store cannot be opened, or a listener's TLS files cannot be read: said, exit 1.
+            CommandSupport.printError("\(error)")
+            throw ExitCode(1)
+        }
         holder.application = application
         // SIGHUP reloads the configuration; a file with errors is reported and the running one kept.
         let hangups = Task {
@@ -88,9 +94,17 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         defer { hangups.cancel() }
-        // SIGTERM/SIGINT: a graceful stop bounded by server.shutdown_timeout; the group escalates to
-        // cancellation after half of it.
-        let shutdownTimeout = configuration.server.shutdownTimeout
+        try await Self.runUntilStopped(
+            application, shutdownTimeout: configuration.server.shutdownTimeout, logger: logger)
+    }
+
+    /// Runs the application's services until a signal or a failure stops them; throws exit 1 for a
+    /// failure nobody asked for.
+    /// SIGTERM/SIGINT: a graceful stop bounded by server.shutdown_timeout; the group escalates to
+    /// cancellation after half of it.
+    static func runUntilStopped(
+        _ application: ConnectorApplication, shutdownTimeout: TimeInterval, logger: Logger
+    ) async throws {
         let group = ServiceGroup(
             configuration: .bounded(
                 services: application.services, shutdownTimeout: shutdownTimeout, logger: logger))
@@ -101,7 +115,6 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             failure = error
         }
-        try? await http.shutdown()
         switch (stop.signal, failure) {
         case (nil, nil):
             logger.notice("stopped")

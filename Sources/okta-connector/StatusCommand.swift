@@ -4,6 +4,7 @@ import ConnectorDomain
 import ConnectorServer
 import ConnectorStore
 import Foundation
+import Logging
 
 /// `okta-connector status`: each connector's state, read from the store.
 struct StatusCommand: AsyncParsableCommand {
@@ -23,57 +24,63 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try CommandSupport.loadConfiguration(config, secrets: .unresolved)
-        let store = try await CommandSupport.openStore(configuration)
-        for settings in configuration.connectors {
-            let status = try await StatusReport.connector(
-                store: store, name: settings.name, slug: settings.slug, server: settings.server,
-                active: settings.active,
-                oktaURL: settings.okta.url.absoluteString, statuses: settings.userStatuses.map(\.rawValue),
-                schedule: "\(settings.schedule)", hookPath: settings.eventHook.path, lastDelivery: nil,
-                eventSource: settings.eventSource.rawValue)
-            print("\(status.name) (\(status.slug))\(status.active ? "" : " — inactive")  \(status.oktaURL)")
-            print("  worker: " + (status.workerHolder.map { "replica \($0)" } ?? "no replica runs it now"))
-            print(
-                "  inbox: \(status.inboxDepth) waiting   outbox: \(status.outboxDepth) queued"
-                    + (status.outboxOldest.map { ", oldest \($0.iso8601)" } ?? "")
-                    + "   dead letters: \(status.deadLetters)   failed events: \(status.failedEvents)")
-            let now = Date()
-            if let running = status.runs.first(where: { $0.outcome == .running }) {
-                // Live counts: the running process stores them at a steady cadence.
-                let process =
-                    running.owner.flatMap(ProcessIdentity.init(description:)).map {
-                        " in process \($0.pid) on host \($0.host)"
-                    } ?? ""
-                print(
-                    "  run in progress: #\(running.id) \(running.trigger.rawValue)\(running.dryRun ? " (dry run)" : "")"
-                        + " since \(running.startedAt.iso8601)\(process): \(running.counts.listed) listed, "
-                        + "\(running.oktaCalls.values.reduce(0, +)) Okta calls so far")
-            }
-            if let last = status.runs.first(where: { $0.outcome != .running }) {
-                print(
-                    "  last run: #\(last.id) \(last.outcome.rawValue)\(last.dryRun ? " (dry run: nothing written)" : "")"
-                        + " at \(last.startedAt.iso8601): \(last.counts.listed) listed, "
-                        + "\(last.counts.created) created, \(last.counts.updated) updated, "
-                        + "\(last.counts.unchanged) unchanged, \(last.counts.removed) removed, drift \(last.drift)"
-                )
-                for error in last.errors { print("    \(error)") }
-            } else {
-                print("  last run: none yet")
-            }
-            print("  next run: \(Self.nextRun(status, active: settings.active, now: now)) (\(status.schedule))")
-            let drift = status.runs.filter { $0.outcome != .running && !$0.dryRun }.prefix(10).reversed().map {
-                String($0.drift)
-            }
-            if !drift.isEmpty {
-                print(
-                    "  drift (changes the events missed) of the last runs, oldest first, newest last: \(drift.joined(separator: " "))"
-                )
-            }
-            if settings.eventSource.takesHooks {
-                print("  events: \(Self.events(status.lastDelivery, now: now)) (hook \(status.hookPath))")
-            }
-            if settings.eventSource.polls { print("  System Log polling: " + Self.polling(status.systemLog, now: now)) }
+        try await CommandSupport.withStore(
+            configuration, logger: CommandSupport.logger(configuration.logging, level: .warning)
+        ) { store in
+            for settings in configuration.connectors { try await Self.report(settings, store: store) }
         }
+    }
+
+    /// One connector's lines.
+    private static func report(_ settings: ConnectorSettings, store: any StateStore) async throws {
+        let status = try await StatusReport.connector(
+            store: store, name: settings.name, slug: settings.slug, server: settings.server,
+            active: settings.active,
+            oktaURL: settings.okta.url.absoluteString, statuses: settings.userStatuses.map(\.rawValue),
+            schedule: "\(settings.schedule)", hookPath: settings.eventHook.path, lastDelivery: nil,
+            eventSource: settings.eventSource.rawValue)
+        print("\(status.name) (\(status.slug))\(status.active ? "" : " — inactive")  \(status.oktaURL)")
+        print("  worker: " + (status.workerHolder.map { "replica \($0)" } ?? "no replica runs it now"))
+        print(
+            "  inbox: \(status.inboxDepth) waiting   outbox: \(status.outboxDepth) queued"
+                + (status.outboxOldest.map { ", oldest \($0.iso8601)" } ?? "")
+                + "   dead letters: \(status.deadLetters)   failed events: \(status.failedEvents)")
+        let now = Date()
+        if let running = status.runs.first(where: { $0.outcome == .running }) {
+            // Live counts: the running process stores them at a steady cadence.
+            let process =
+                running.owner.flatMap(ProcessIdentity.init(description:)).map {
+                    " in process \($0.pid) on host \($0.host)"
+                } ?? ""
+            print(
+                "  run in progress: #\(running.id) \(running.trigger.rawValue)\(running.dryRun ? " (dry run)" : "")"
+                    + " since \(running.startedAt.iso8601)\(process): \(running.counts.listed) listed, "
+                    + "\(running.oktaCalls.values.reduce(0, +)) Okta calls so far")
+        }
+        if let last = status.runs.first(where: { $0.outcome != .running }) {
+            print(
+                "  last run: #\(last.id) \(last.outcome.rawValue)\(last.dryRun ? " (dry run: nothing written)" : "")"
+                    + " at \(last.startedAt.iso8601): \(last.counts.listed) listed, "
+                    + "\(last.counts.created) created, \(last.counts.updated) updated, "
+                    + "\(last.counts.unchanged) unchanged, \(last.counts.removed) removed, drift \(last.drift)"
+            )
+            for error in last.errors { print("    \(error)") }
+        } else {
+            print("  last run: none yet")
+        }
+        print("  next run: \(Self.nextRun(status, active: settings.active, now: now)) (\(status.schedule))")
+        let drift = status.runs.filter { $0.outcome != .running && !$0.dryRun }.prefix(10).reversed().map {
+            String($0.drift)
+        }
+        if !drift.isEmpty {
+            print(
+                "  drift (changes the events missed) of the last runs, oldest first, newest last: \(drift.joined(separator: " "))"
+            )
+        }
+        if settings.eventSource.takesHooks {
+            print("  events: \(Self.events(status.lastDelivery, now: now)) (hook \(status.hookPath))")
+        }
+        if settings.eventSource.polls { print("  System Log polling: " + Self.polling(status.systemLog, now: now)) }
     }
 
     /// The System Log polling line: lag, last poll and its outcome, events only polling found.

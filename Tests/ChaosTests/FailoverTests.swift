@@ -126,7 +126,7 @@ struct FailoverTests {
         #expect(settled, "every event applied and every change forwarded")
         let acknowledged = streams.reduce(into: [String: String]()) { $0.merge($1.acknowledged) { a, _ in a } }
         let stored = try await PostgresChaosStore.storedEventUUIDs(location)
-        let reader = try await PostgreSQLStateStore(location: location, logger: Self.logger)
+        let reader = try await PostgreSQLStateStore.running(location: location, logger: Self.logger)
         defer { Task { await reader.close() } }
         let lost = acknowledged.keys.filter { !stored.contains($0) }.count
         #expect(lost == 0, "\(lost) acknowledged events lost")

@@ -18,7 +18,7 @@ enum PostgresChaosStore {
     static func drained(_ location: PostgreSQLLocation, connector: String = "chaos-org", timeout: Double = 120)
         async throws -> Bool
     {
-        let reader = try await PostgreSQLStateStore(location: location, logger: logger)
+        let reader = try await PostgreSQLStateStore.running(location: location, logger: logger)
         defer { Task { await reader.close() } }
         return await eventually(timeout: timeout) {
             let inbox = (try? await reader.inboxDepth(connector: connector)) ?? 1
@@ -44,7 +44,7 @@ enum PostgresChaosStore {
 
     /// The connector's unapplied inbox events and queued outbox entries now (for a failure message).
     static func depths(_ location: PostgreSQLLocation, connector: String = "chaos-org") async -> String {
-        guard let reader = try? await PostgreSQLStateStore(location: location, logger: logger) else {
+        guard let reader = try? await PostgreSQLStateStore.running(location: location, logger: logger) else {
             return "store unreadable"
         }
         defer { Task { await reader.close() } }

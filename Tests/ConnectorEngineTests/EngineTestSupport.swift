@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -46,7 +47,8 @@ final class ConnectorHarness: @unchecked Sendable {
     func client(retry: RetryPolicy = RetryPolicy(maximumAttempts: 3, initialDelay: 0.01, maximumDelay: 0.05))
         -> OktaAPIClient
     {
-        OktaAPIClient.make(for: settings, httpClient: httpClient, clock: clock, logger: quietLogger, retry: retry)
+        ConnectorAssembly.oktaClient(
+            for: settings, httpClient: httpClient, clock: clock, logger: quietLogger, retry: retry)
     }
 
     func reconcile(

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -33,7 +34,7 @@ struct OktaAnswerTests {
         deinit { try? FileManager.default.removeItem(at: directory) }
 
         func client(clock: any WallClock = SystemWallClock()) -> OktaAPIClient {
-            OktaAPIClient.make(
+            ConnectorAssembly.oktaClient(
                 for: settings, httpClient: HTTPClient.shared, clock: clock, logger: quietLogger,
                 retry: RetryPolicy(maximumAttempts: 2, initialDelay: 0.01, maximumDelay: 0.02))
         }

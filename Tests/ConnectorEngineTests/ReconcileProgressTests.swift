@@ -109,7 +109,7 @@ struct ReconcileProgressTests {
             users: 1000,
             configure: { options in
                 options.rateLimits = RateLimitSettings(
-                    limits: [OktaBucket.usersList: 4, OktaBucket.apps: 1000, OktaBucket.devices: 1000], window: 1)
+                    limits: [OktaBucket.usersList: 4, OktaBucket.apps: 1000, OktaBucket.devices: 1000], window: 3)
             }
         ) { harness in
             let client = harness.client()

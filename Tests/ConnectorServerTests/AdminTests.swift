@@ -1,7 +1,7 @@
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
-import ConnectorEngine
 import ConnectorServer
 import ConnectorStore
 import ConnectorTestSupport
@@ -14,6 +14,8 @@ import SQLiteStore
 import ServiceLifecycle
 import Synchronization
 import Testing
+
+@testable import ConnectorEngine
 
 /// `serve`'s services in-process (listener, appliers, schedulers, forwarders, admin), against the simulator.
 final class ServeHarness: @unchecked Sendable {
@@ -421,7 +423,9 @@ struct ReloadTests {
             "\(error)".contains("connector broken") && "\(error)".contains("not-a-folder")
         }
         #expect(application.runtimes.map(\.settings.slug) == ["healthy"], "the healthy one keeps running")
-        #expect(application.runtimes.first?.applier === before.applier, "untouched, not restarted")
+        #expect(
+            application.runtimes.first?.operations.parts?.applier === before.operations.parts?.applier,
+            "untouched, not restarted")
 
         broken.sink = .ndjson(NDJSONSinkSettings(path: directory.appendingPathComponent("b.ndjson").path, batchSize: 5))
         try await application.reload(configuration([healthy, broken]))

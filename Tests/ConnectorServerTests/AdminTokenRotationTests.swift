@@ -1,3 +1,4 @@
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorServer

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -24,7 +25,7 @@ struct ApplierFailureTests {
         let pause = OktaCredentialPause(probeInterval: 60)
         var revoked = harness.settings
         revoked.okta.credentials = .apiToken(Secret("a-revoked-token"))
-        let rejected = OktaAPIClient.make(
+        let rejected = ConnectorAssembly.oktaClient(
             for: revoked, httpClient: harness.http, clock: clock, logger: quietLogger, pause: pause)
         let applier = EventApplier(
             connector: harness.settings, store: harness.store, client: rejected, clock: clock, logger: quietLogger,
@@ -64,7 +65,7 @@ struct ApplierFailureTests {
 
         // Okta accepts the credentials again (here: a fixed token, sharing the pause): the next probe
         // succeeds and everything held is applied.
-        let accepted = OktaAPIClient.make(
+        let accepted = ConnectorAssembly.oktaClient(
             for: harness.settings, httpClient: harness.http, clock: clock, logger: quietLogger, pause: pause)
         let recovered = EventApplier(
             connector: harness.settings, store: harness.store, client: accepted, clock: clock, logger: quietLogger,
@@ -84,7 +85,7 @@ struct ApplierFailureTests {
         let harness = try await ApplierHarness.start(users: 20)
         defer { Task { await harness.stop() } }
         let clock = ManualClock(now: Date())
-        let client = OktaAPIClient.make(
+        let client = ConnectorAssembly.oktaClient(
             for: harness.settings, httpClient: harness.http, clock: clock, logger: quietLogger,
             retry: RetryPolicy(maximumAttempts: 1))
         let applier = EventApplier(

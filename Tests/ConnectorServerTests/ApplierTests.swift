@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -39,7 +40,8 @@ final class ApplierHarness: @unchecked Sendable {
         self.simulator = simulator
         settings = connectorSettings(org: simulator.baseURL, statuses: statuses)
         http = HTTPClient(eventLoopGroupProvider: .singleton)
-        client = OktaAPIClient.make(for: settings, httpClient: http, clock: SystemWallClock(), logger: quietLogger)
+        client = ConnectorAssembly.oktaClient(
+            for: settings, httpClient: http, clock: SystemWallClock(), logger: quietLogger)
         applier = EventApplier(
             connector: settings, store: receiver.store, client: client, clock: SystemWallClock(), logger: quietLogger,
             coalescingWindow: 0.05)

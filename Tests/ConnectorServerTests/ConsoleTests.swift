@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorStore
@@ -382,8 +383,9 @@ struct ConsoleActionTests {
     func start(users: Int = 60, rateLimits: Bool = false) async throws -> (ServeHarness, ConsoleBrowser) {
         let serve = try await ServeHarness(users: users, rateLimits: rateLimits)
         let browser = ConsoleBrowser(base: "http://127.0.0.1:\(serve.adminPort)")
+        // Generous: the whole suite shares two cores.
         #expect(
-            try await eventually(timeout: 30) {
+            try await eventually(timeout: 90) {
                 let succeeded = try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
                 let depth = try await serve.store.outboxStats(connector: "test-org").depth
                 return succeeded && depth == 0

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
@@ -60,8 +61,8 @@ struct SystemLogServeTests {
         var hookIterator = hookPorts.makeAsyncIterator()
         let listener = await hookIterator.next() ?? 0
 
-        // The initial reconcile, forwarded.
-        let synced = try await eventually(timeout: 30) {
+        // The initial reconcile, forwarded (generous: the whole suite shares two cores).
+        let synced = try await eventually(timeout: 90) {
             let run = try await store.runs(connector: "test-org", limit: 1).first
             let depth = try await store.outboxStats(connector: "test-org").depth
             return run?.outcome == .succeeded && depth == 0

@@ -35,7 +35,7 @@ struct PostgreSQLStoreTests {
         // Three replicas start at once: one migrates under the lock, the others find it done.
         let stores = try await withThrowingTaskGroup(of: PostgreSQLStateStore.self) { group in
             for _ in 0..<3 {
-                group.addTask { try await PostgreSQLStateStore(location: location, logger: quietStoreLogger) }
+                group.addTask { try await PostgreSQLStateStore.running(location: location, logger: quietStoreLogger) }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -95,7 +95,7 @@ struct PostgreSQLStoreTests {
     func fillPool(
         of store: PostgreSQLStateStore, _ hold: @escaping @Sendable (PostgresConnection) async throws -> Void
     ) async -> Task<Void, Never> {
-        let client = store.client
+        let client = await store.client
         let holders = Task {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<16 {

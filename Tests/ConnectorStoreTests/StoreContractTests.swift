@@ -246,7 +246,8 @@ struct StoreContractTests {
             try await store.presentUserIds(connector: connector, untouchedSince: at(10), after: "00u3", limit: 1) == [
                 "00u6"
             ])
-        #expect(try await store.presentUserIds(connector: connector, untouchedSince: at(10), after: "00u6", limit: 1) == [])
+        #expect(
+            try await store.presentUserIds(connector: connector, untouchedSince: at(10), after: "00u6", limit: 1) == [])
         #expect(try await store.presentUserCount(connector: connector) == 5)
         let page = try await store.presentUsers(connector: connector, after: "00u1", limit: 2)
         #expect(page.map(\.userId) == ["00u2", "00u3"])

@@ -71,10 +71,25 @@ public enum PostgresTestDatabase {
     /// - Returns: The store, the database's name and its URL.
     public static func makeStore() async throws -> (PostgreSQLStateStore, String, String) {
         let (name, url) = try await create()
-        let store = try await PostgreSQLStateStore(location: try PostgreSQLLocation(url: url), logger: quietStoreLogger)
+        let store = try await PostgreSQLStateStore.running(
+            location: try PostgreSQLLocation(url: url), logger: quietStoreLogger)
         // Connected before the test starts timing anything, as a `serve` that has run a while is.
         _ = await store.isReady()
         return (store, name, url)
+    }
+}
+
+extension PostgreSQLStateStore {
+    /// Opens a store and runs it (its pool and watchdog) in a task of its own until it is closed:
+    /// for tests, which have no service group to run it in.
+    /// - Parameters:
+    ///   - location: The database.
+    ///   - logger: The store's logger.
+    /// - Returns: The running store; its owner closes it.
+    public static func running(location: PostgreSQLLocation, logger: Logger) async throws -> PostgreSQLStateStore {
+        let store = try await PostgreSQLStateStore(location: location, logger: logger)
+        Task { await store.run() }
+        return store
     }
 }
 

@@ -55,6 +55,13 @@ public struct OktaUserDevice: Sendable, Hashable, Codable {
     public var created: Timestamp?
     public var deviceUserId: String?
     public var device: OktaDevice
+
+    /// Creates a user's device link.
+    public init(created: Timestamp? = nil, deviceUserId: String? = nil, device: OktaDevice) {
+        self.created = created
+        self.deviceUserId = deviceUserId
+        self.device = device
+    }
 }
 
 /// A device linked to a user, reduced to what the mapping uses.

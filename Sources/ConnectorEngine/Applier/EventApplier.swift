@@ -51,7 +51,8 @@ public struct ApplierCounts: Sendable, Hashable {
 public final class EventApplier: Service, Sendable {
     let connector: ConnectorSettings
     let store: any StateStore
-    let client: OktaAPIClient
+    /// Okta, as the applier reads it (``OktaAPIClient``, or an in-memory directory in tests).
+    let client: any OktaDirectory
     let clock: any WallClock
     let logger: Logger
     let coalescingWindow: TimeInterval
@@ -70,6 +71,7 @@ public final class EventApplier: Service, Sendable {
 
     /// Creates an applier.
     /// - Parameters:
+    ///   - client: Where users are read again (the connector's ``OktaAPIClient``).
     ///   - coalescingWindow: How long to gather events after the first arrives, so that many events
     ///     for one user cost one refresh.
     ///   - refreshConcurrency: Okta refreshes in flight at most.
@@ -79,7 +81,7 @@ public final class EventApplier: Service, Sendable {
     ///   - fence: The worker lease its writes must carry (`nil`: unfenced, one process).
     ///   - idleWait: The longest wait between two looks at the inbox without a wake-up.
     public init(
-        connector: ConnectorSettings, store: any StateStore, client: OktaAPIClient, clock: any WallClock,
+        connector: ConnectorSettings, store: any StateStore, client: any OktaDirectory, clock: any WallClock,
         logger: Logger,
         coalescingWindow: TimeInterval = 0.2, refreshConcurrency: Int = 8, maximumAttempts: Int = 8,
         retry: RetryPolicy = RetryPolicy(initialDelay: 5, maximumDelay: 900),

@@ -68,7 +68,8 @@ public struct ReconcileOptions: Sendable {
 /// did not contain, unless that would remove too many (the circuit breaker).
 public struct Reconciler: Sendable {
     let connector: ConnectorSettings
-    let client: OktaAPIClient
+    /// Okta, as the reconcile lists it (``OktaAPIClient``, or an in-memory directory in tests).
+    let client: any OktaDirectory
     let store: any StateStore
     let clock: any WallClock
     let logger: Logger
@@ -80,11 +81,12 @@ public struct Reconciler: Sendable {
 
     /// Creates a reconciler.
     /// - Parameters:
+    ///   - client: Where users, apps and devices are listed (the connector's ``OktaAPIClient``).
     ///   - progress: Told of the progress after each page (the CLI's progress line).
     ///   - progressInterval: How often the run logs its progress and updates its record's counts in
     ///     the store while it runs (`runs`, `status` and `/api/status` show them live).
     public init(
-        connector: ConnectorSettings, client: OktaAPIClient, store: any StateStore, clock: any WallClock,
+        connector: ConnectorSettings, client: any OktaDirectory, store: any StateStore, clock: any WallClock,
         logger: Logger, progress: (@Sendable (ReconcileProgress) -> Void)? = nil,
         progressInterval: Duration = .seconds(15)
     ) {
@@ -109,7 +111,7 @@ public struct Reconciler: Sendable {
         var record = RunRecord(
             id: runId, connector: connector.slug, trigger: options.trigger, dryRun: options.dryRun,
             startedAt: startStamp)
-        let callsBefore = client.stats.counts
+        let callsBefore = client.callCounts
         let waitsBefore = await client.limiter.waits
         var previous: RunRecord?
         var log = logger
@@ -143,7 +145,8 @@ public struct Reconciler: Sendable {
                     try await stageBulkEnrichment(
                         runId: runId, options: options, state: &state, started: started, live: live)
                 }
-                for try await page in client.listUserPages(statuses: connector.userStatuses) {
+                // One concrete page type whatever the directory: no existential dispatch per page.
+                for try await page in client.listUserPages(statuses: connector.userStatuses, limit: 200) {
                     try await process(page, runId: runId, plan: choice?.plan, options: options, state: &state, log: log)
                     await report(
                         "listing users", state: state, expected: previous?.counts.listed, plan: choice?.plan,
@@ -179,7 +182,7 @@ public struct Reconciler: Sendable {
         // Drift: changes that events should have delivered but did not. Only meaningful once a run
         // has succeeded before (the first run creates everything).
         record.drift = previous == nil ? 0 : state.counts.created + state.counts.updated + state.counts.removed
-        let callsAfter = client.stats.counts
+        let callsAfter = client.callCounts
         record.oktaCalls = callsAfter.calls.merging(callsBefore.calls) { after, before in after - before }
             .filter { $0.value > 0 }
         record.rateLimited = callsAfter.tooManyRequests - callsBefore.tooManyRequests
@@ -492,7 +495,7 @@ public struct Reconciler: Sendable {
         _ phase: String, state: RunState, expected: Int?, plan: EnrichSettings.Plan?, started: Date,
         live: LiveProgress
     ) async {
-        let calls = client.stats.counts.total
+        let calls = client.callCounts.total
         let limiter = client.limiter
         let elapsed = clock.now.timeIntervalSince(started)
         var eta: TimeInterval?
@@ -533,7 +536,7 @@ public struct Reconciler: Sendable {
             let (report, counts) = live.get()
             var running = record
             running.counts = counts
-            let callsNow = client.stats.counts
+            let callsNow = client.callCounts
             running.oktaCalls = callsNow.calls.merging(callsBefore.calls) { now, before in now - before }
                 .filter { $0.value > 0 }
             running.rateLimited = callsNow.tooManyRequests - callsBefore.tooManyRequests

@@ -55,7 +55,8 @@ public enum SystemLogPollOutcome: Sendable, Hashable {
 public final class SystemLogPoller: Service, Sendable {
     let connector: ConnectorSettings
     let store: any SystemLogCursorStore
-    let client: OktaAPIClient
+    /// Okta's System Log (``OktaAPIClient``, or an in-memory directory in tests).
+    let client: any OktaDirectory
     let clock: any WallClock
     let logger: Logger
     let health: ConnectorHealthBoard
@@ -98,7 +99,8 @@ public final class SystemLogPoller: Service, Sendable {
     }
 
     public init(
-        connector: ConnectorSettings, store: any SystemLogCursorStore, client: OktaAPIClient, clock: any WallClock,
+        connector: ConnectorSettings, store: any SystemLogCursorStore, client: any OktaDirectory,
+        clock: any WallClock,
         logger: Logger, health: ConnectorHealthBoard = ConnectorHealthBoard(), pageSize: Int = 1000,
         maximumPagesPerPoll: Int = 100, retry: RetryPolicy = RetryPolicy(initialDelay: 5, maximumDelay: 300),
         onStored: @escaping @Sendable () -> Void = {}, fence: WorkerFenceHolder? = nil

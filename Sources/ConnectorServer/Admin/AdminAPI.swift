@@ -41,7 +41,7 @@ final class AdminToken: Sendable {
 /// The admin listener (SPEC §11): probes open; the API, metrics and the console behind the admin
 /// token, sent as `Authorization: Bearer` by scripts or signed in with once by a browser.
 struct AdminAPI: Sendable {
-    let view: ConnectorRuntimeView
+    let view: AdminView
     let token: AdminToken
     let sessions: ConsoleSessions
     let signInThrottle: SignInThrottle
@@ -86,7 +86,7 @@ struct AdminAPI: Sendable {
             let options = ReconcileOptions(
                 trigger: .manual, dryRun: query.get("dry_run") == "true",
                 confirmRemovals: query.get("confirm_removals") == "true")
-            switch try await startRun(runtime, options: options) {
+            switch try await runtime.operations.startReconcile(options) {
             case .started: return json(["status": "started"], status: .accepted)
             case .refused(let reason): return json(["error": .string(reason)], status: .conflict)
             }
@@ -98,12 +98,12 @@ struct AdminAPI: Sendable {
             guard OktaIdentifier.isWellFormed(id) else {
                 return json(["error": "not an Okta user id"], status: .badRequest)
             }
-            let outcome = try await runtime.applier.resync(userId: id)
+            let outcome = try await runtime.operations.resyncUser(id: id)
             return json(["user": .string(id), "outcome": .string(outcome.map { "\($0)" } ?? "nothing to do")])
         }
         secured.post("/api/connectors/:name/resync-all") { _, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return notFound() }
-            let queued = try await resendAll(runtime)
+            let queued = try await runtime.operations.resendAll()
             return json(["queued": .integer(Int64(queued))])
         }
         secured.get("/api/connectors/:name/dead-letters") { _, context in
@@ -125,7 +125,7 @@ struct AdminAPI: Sendable {
             guard case .success(let ids) = RowSelection.parse(request.uri.queryParameters.get("id")) else {
                 return json(["error": "id must be dead letter ids separated by commas"], status: .badRequest)
             }
-            let count = try await replayDeadLetters(runtime, ids: ids)
+            let count = try await runtime.operations.replayDeadLetters(ids: ids)
             return json(["replayed": .integer(Int64(count))])
         }
         secured.get("/api/connectors/:name/failed-events") { _, context in
@@ -149,9 +149,7 @@ struct AdminAPI: Sendable {
             guard case .success(let ids) = RowSelection.parse(request.uri.queryParameters.get("id")) else {
                 return json(["error": "id must be failed event ids separated by commas"], status: .badRequest)
             }
-            let count = try await view.store.retryFailedEvents(
-                connector: runtime.settings.slug, seqs: ids, at: Timestamp(view.clock.now))
-            runtime.applier.wake()
+            let count = try await runtime.operations.retryFailedEvents(ids: ids)
             return json(["retried": .integer(Int64(count))])
         }
         // The event hooks as last read from Okta (cached; never a call per request).
@@ -176,52 +174,6 @@ struct AdminAPI: Sendable {
             return json(.object(object))
         }
         registerConsole(on: secured)
-    }
-
-    /// Why a run was not started.
-    enum RunStart {
-        case started
-        case refused(String)
-    }
-
-    /// Starts a manual reconcile in the background, unless the connector is inactive or a run holds it.
-    func startRun(_ runtime: ConnectorRuntime, options: ReconcileOptions) async throws -> RunStart {
-        guard runtime.settings.active else { return .refused("the connector is inactive") }
-        // In this process or another one sharing the store (a CLI `reconcile`): the holder is named.
-        if let holder = try await view.gate.holder(of: runtime.settings.slug) {
-            return .refused(holder.message(connector: runtime.settings.slug))
-        }
-        // A manual run: it does not move the schedule. It outlives the request, so it runs in the
-        // supervisor's task group, under the run gate.
-        view.startManualRun(runtime, options)
-        logger.notice(
-            "manual reconcile started from the admin listener",
-            metadata: [
-                "connector": "\(runtime.settings.slug)", "dry_run": "\(options.dryRun)",
-                "confirm_removals": "\(options.confirmRemovals)",
-            ])
-        return .started
-    }
-
-    /// Queues every present user's current record for the sink again (after the sink lost data).
-    func resendAll(_ runtime: ConnectorRuntime) async throws -> Int {
-        let queued = try await view.store.requeuePresentUsers(
-            connector: runtime.settings.slug, at: Timestamp(view.clock.now))
-        runtime.forwarder.wake()
-        logger.notice(
-            "every stored user queued again for the sink",
-            metadata: ["connector": "\(runtime.settings.slug)", "queued": "\(queued)"])
-        return queued
-    }
-
-    /// Moves dead letters (the given ones, or all) back to the outbox.
-    func replayDeadLetters(_ runtime: ConnectorRuntime, ids: [Int64]?) async throws -> Int {
-        let count = try await view.store.replayDeadLetters(
-            connector: runtime.settings.slug, ids: ids, at: Timestamp(view.clock.now))
-        runtime.forwarder.wake()
-        logger.notice(
-            "dead letters replayed", metadata: ["connector": "\(runtime.settings.slug)", "count": "\(count)"])
-        return count
     }
 
     /// The connector with a URL name or a name (percent-decoded: `Okta%20production`), as the CLI

@@ -140,7 +140,7 @@ extension AdminAPI {
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
             let dryRun = context.form["dry_run"] == "on"
             let base = "/connectors/\(runtime.settings.slug)"
-            switch try await startRun(runtime, options: ReconcileOptions(trigger: .manual, dryRun: dryRun)) {
+            switch try await runtime.operations.startReconcile(ReconcileOptions(trigger: .manual, dryRun: dryRun)) {
             case .started:
                 return redirect(
                     base,
@@ -154,7 +154,9 @@ extension AdminAPI {
         router.post("/connectors/:name/runs/:id/confirm-removals") { _, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
             let base = "/connectors/\(runtime.settings.slug)"
-            switch try await startRun(runtime, options: ReconcileOptions(trigger: .manual, confirmRemovals: true)) {
+            switch try await runtime.operations.startReconcile(
+                ReconcileOptions(trigger: .manual, confirmRemovals: true))
+            {
             case .started:
                 return redirect(base, notice: "Reconcile with removals confirmed started.", context: context)
             case .refused(let reason):
@@ -172,7 +174,7 @@ extension AdminAPI {
                     context: context)
             }
             do {
-                let outcome = try await runtime.applier.resync(userId: id)
+                let outcome = try await runtime.operations.resyncUser(id: id)
                 return redirect(
                     base, notice: "User \(id) resynced: \(outcome.map { "\($0)" } ?? "nothing to do").",
                     context: context)
@@ -182,7 +184,7 @@ extension AdminAPI {
         }
         router.post("/connectors/:name/resync-all") { _, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
-            let queued = try await resendAll(runtime)
+            let queued = try await runtime.operations.resendAll()
             return redirect(
                 "/connectors/\(runtime.settings.slug)",
                 notice: "\(queued) user record\(queued == 1 ? "" : "s") queued for the sink again.", context: context)
@@ -195,7 +197,7 @@ extension AdminAPI {
                     notice: "Nothing replayed: \"\(context.form["id"] ?? "")\" is not a dead letter id.",
                     context: context)
             }
-            let count = try await replayDeadLetters(runtime, ids: ids)
+            let count = try await runtime.operations.replayDeadLetters(ids: ids)
             return redirect(
                 "/connectors/\(runtime.settings.slug)/dead-letters",
                 notice: "\(count) dead letter\(count == 1 ? "" : "s") re-queued for the sink.", context: context)
@@ -208,9 +210,7 @@ extension AdminAPI {
                     notice: "Nothing retried: \"\(context.form["id"] ?? "")\" is not a failed event id.",
                     context: context)
             }
-            let count = try await view.store.retryFailedEvents(
-                connector: runtime.settings.slug, seqs: ids, at: Timestamp(view.clock.now))
-            runtime.applier.wake()
+            let count = try await runtime.operations.retryFailedEvents(ids: ids)
             return redirect(
                 "/connectors/\(runtime.settings.slug)/dead-letters#failed-events",
                 notice: "\(count) failed event\(count == 1 ? "" : "s") will be applied again.", context: context)
@@ -218,14 +218,14 @@ extension AdminAPI {
         router.post("/connectors/:name/hook/verify") { _, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
             let base = "/connectors/\(runtime.settings.slug)"
-            let notice = await verifyHooks(runtime)
+            let notice = await runtime.operations.verifyHooks()
             await hooks.refresh(runtime)
             return redirect(base, notice: notice, context: context)
         }
         router.post("/connectors/:name/hook/register") { _, context in
             guard let runtime = runtime(context.parameters.get("name")) else { return noSuchConnector(context) }
             let base = "/connectors/\(runtime.settings.slug)"
-            let notice = await registerHook(runtime, url: context.form["url"] ?? "")
+            let notice = await runtime.operations.registerHook(url: context.form["url"] ?? "")
             await hooks.refresh(runtime)
             return redirect(base, notice: notice, context: context)
         }
@@ -241,12 +241,7 @@ extension AdminAPI {
             hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug),
             eventSource: settings.eventSource.rawValue)
         status.health = runtime.health
-        var buckets: [(bucket: OktaBucket, limit: Int, remaining: Int, resetIn: TimeInterval)] = []
-        for bucket in OktaBucket.allCases {
-            if let state = await runtime.client.limiter.state(of: bucket) {
-                buckets.append((bucket, state.limit, state.remaining, state.resetIn))
-            }
-        }
+        let buckets = await runtime.operations.rateLimits()
         let now = view.clock.now
         let thisMinute = Int64(now.timeIntervalSince1970 / 60) * 60_000
         let first = thisMinute - 59 * 60_000
@@ -258,76 +253,5 @@ extension AdminAPI {
         return ConnectorPageData(
             status: status, hooks: hooks.observation(settings.slug), buckets: buckets,
             rateLimitShare: settings.okta.rateLimitShare, eventsPerMinute: minutes, generatedAt: now)
-    }
-
-    /// Asks Okta to verify each of the connector's hooks again; says how it went.
-    func verifyHooks(_ runtime: ConnectorRuntime) async -> String {
-        let settings = runtime.settings
-        do {
-            let matching = try await runtime.client.eventHooks().filter {
-                EventHookRegistrar.pathMatches($0, connector: settings)
-            }
-            guard !matching.isEmpty else {
-                return "No event hook in Okta delivers to \(settings.eventHook.path): register one first."
-            }
-            var results: [String] = []
-            for hook in matching {
-                guard let id = hook.id else { continue }
-                do {
-                    let verified = try await runtime.client.eventHookLifecycle(id: id, operation: "verify")
-                    results.append("\(id): \(verified.verificationStatus ?? "?")")
-                } catch let error as OktaError {
-                    let url = URL(string: hook.channel.config.uri) ?? settings.okta.url
-                    results.append(
-                        "\(id): verification FAILED: "
-                            + EventHookRegistrar.verificationAdvice(error, url: url, connector: settings))
-                } catch {
-                    // A transport failure for one hook: said for that hook, the others still asked.
-                    results.append("\(id): verification not asked: \(error)")
-                }
-            }
-            logger.notice(
-                "event hook verification asked from the console",
-                metadata: ["connector": "\(settings.slug)", "result": "\(results.joined(separator: "; "))"])
-            return "Verification: " + results.joined(separator: "; ")
-        } catch {
-            return "Okta could not be asked: \(error)"
-        }
-    }
-
-    /// Creates or replaces the connector's hook and has Okta verify it; says how it went.
-    func registerHook(_ runtime: ConnectorRuntime, url: String) async -> String {
-        let settings = runtime.settings
-        guard let publicURL = URL(string: url.trimmingCharacters(in: .whitespaces)),
-            let scheme = publicURL.scheme, ["https", "http"].contains(scheme), publicURL.host != nil
-        else {
-            return
-                "Not registered: \"\(url.prefix(200))\" is not a URL; expected e.g. https://connector.example.com\(settings.eventHook.path)."
-        }
-        do {
-            let outcome = try await EventHookRegistrar.register(
-                connector: settings, publicURL: publicURL, client: runtime.client)
-            let hook = outcome.hook
-            logger.notice(
-                "event hook registered from the console",
-                metadata: [
-                    "connector": "\(settings.slug)", "hook": "\(hook.id ?? "?")",
-                    "verified": "\(outcome.verificationError == nil)",
-                ])
-            if let error = outcome.verificationError {
-                return "Hook \(hook.id ?? "?") → \(hook.channel.config.uri) created, but verification FAILED: \(error)"
-                    + (outcome.kept.isEmpty ? "" : " The earlier hook was kept unchanged.")
-            }
-            var notice =
-                "\(outcome.updated ? "Replaced" : "Created") event hook \(hook.id ?? "?") → \(hook.channel.config.uri): \(hook.status ?? "?"), verified."
-            for (old, reason) in outcome.leftOver {
-                notice += " The earlier hook \(old.id ?? "?") could not be removed: \(reason)."
-            }
-            return notice
-        } catch let refusal as EventHookRegistrar.Refusal {
-            return "Not registered: \(refusal.description)"
-        } catch {
-            return "Not registered: \(error)"
-        }
     }
 }

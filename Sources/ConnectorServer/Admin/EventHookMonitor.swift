@@ -75,9 +75,7 @@ final class EventHookMonitor: Service {
         let settings = runtime.settings
         let now = clock.now
         do {
-            let hooks = try await runtime.client.eventHooks().filter {
-                EventHookRegistrar.pathMatches($0, connector: settings)
-            }
+            let hooks = try await runtime.operations.eventHooks()
             observations.withLock { $0[settings.slug] = Observation(hooks: hooks, checkedAt: now, triedAt: now) }
         } catch {
             logger.notice(

@@ -45,7 +45,7 @@ public struct StatusReport: Sendable {
         self.connectors = connectors
     }
 
-    static func make(_ view: ConnectorRuntimeView) async throws -> StatusReport {
+    static func make(_ view: AdminView) async throws -> StatusReport {
         var connectors: [Connector] = []
         for runtime in view.connectors {
             let settings = runtime.settings

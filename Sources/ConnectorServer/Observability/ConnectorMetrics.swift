@@ -126,17 +126,16 @@ public final class ConnectorMetrics: Sendable {
     }
 
     /// Refreshes the gauges and returns the Prometheus text.
-    func scrape(_ runtime: ConnectorRuntimeView) async -> String {
+    func scrape(_ runtime: AdminView) async -> String {
         let now = runtime.clock.now
         gauge("okta_connector_build_info", [("version", BuildInfo.version), ("commit", BuildInfo.commit)], 1)
         for connector in runtime.connectors {
             let slug = connector.settings.slug
-            for bucket in OktaBucket.allCases {
-                if let state = await connector.client.limiter.state(of: bucket) {
-                    gauge(
-                        "okta_connector_okta_rate_limit_remaining", [("connector", slug), ("bucket", bucket.rawValue)],
-                        Double(state.remaining))
-                }
+            for state in await connector.operations.rateLimits() {
+                gauge(
+                    "okta_connector_okta_rate_limit_remaining",
+                    [("connector", slug), ("bucket", state.bucket.rawValue)],
+                    Double(state.remaining))
             }
             let store = runtime.store
             if let depth = try? await store.inboxDepth(connector: slug) {
@@ -185,9 +184,9 @@ public final class ConnectorMetrics: Sendable {
             }
             gauge(
                 "okta_connector_okta_credentials_rejected", [("connector", slug)],
-                connector.client.pause.current == nil ? 0 : 1)
+                connector.operations.credentialsPaused ? 1 : 0)
             let recent = (try? await store.runs(connector: slug, limit: 50)) ?? []
-            let running = runtime.gate.isRunning(slug) || recent.contains { $0.outcome == .running }
+            let running = connector.operations.isReconciling || recent.contains { $0.outcome == .running }
             gauge("okta_connector_reconcile_in_progress", [("connector", slug)], running ? 1 : 0)
             if let success = recent.first(where: { $0.outcome == .succeeded && !$0.dryRun }),
                 let ended = success.endedAt

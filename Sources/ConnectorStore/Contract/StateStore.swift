@@ -261,6 +261,15 @@ public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore,
 {
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool
+
+    /// Runs what keeps the store working (a connection pool and its watchdog) until graceful
+    /// shutdown, cancellation or ``close()``. Queries wait until it runs; a store with nothing to
+    /// run (an SQLite file) returns at once.
+    func run() async
+
+    /// Gives back the store's connections (ending ``run()``); called once, when nothing uses the
+    /// store any more.
+    func close() async
 }
 
 /// Errors of the store that an operator can act on.

@@ -19,7 +19,7 @@ public enum OnlineCheck {
         _ connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock, logger: Logger,
         callTimeout: TimeInterval = 10
     ) async -> [Result] {
-        let client = OktaAPIClient.make(
+        let client = ConnectorAssembly.oktaClient(
             for: connector, httpClient: httpClient, clock: clock, logger: logger,
             // One attempt with a short deadline: an unreachable org is reported in seconds, not after
             // a retry chain.
@@ -67,19 +67,29 @@ public enum OnlineCheck {
             }
         }
         await probe("sink (\(connector.sink.summary))", url: connector.sink.tokenURL) {
-            switch connector.sink {
-            case .http(let settings):
-                let sink = NeuronsHTTPSink(
-                    endpoint: settings.endpoint, tokenURL: settings.tokenURL, clientId: settings.clientId,
-                    clientSecret: settings.clientSecret, scope: settings.scope, httpClient: httpClient, clock: clock)
-                try await sink.checkToken()
-            case .ndjson(let settings):
-                if settings.path != "-" { try checkWritable((settings.path as NSString).deletingLastPathComponent) }
-            case .csv(let settings):
-                try checkWritable(settings.directory)
-            }
+            try await checkSink(connector, httpClient: httpClient, clock: clock)
         }
         return results
+    }
+
+    /// The sink answers (`http`: its token endpoint grants a token) or its folder is writable.
+    static func checkSink(_ connector: ConnectorSettings, httpClient: HTTPClient, clock: any WallClock) async throws {
+        switch connector.sink {
+        case .http(let settings):
+            let (sink, owned) = ConnectorAssembly.neuronsSink(settings, httpClient: httpClient, clock: clock)
+            // With a private CA (`ca_file`) the check uses the sink's own client, as `serve` does.
+            do {
+                try await sink.checkToken()
+                try? await owned?.shutdown()
+            } catch {
+                try? await owned?.shutdown()
+                throw error
+            }
+        case .ndjson(let settings):
+            if settings.path != "-" { try checkWritable((settings.path as NSString).deletingLastPathComponent) }
+        case .csv(let settings):
+            try checkWritable(settings.directory)
+        }
     }
 
     struct NotWritable: Error, CustomStringConvertible {

@@ -46,4 +46,25 @@ public enum OutgoingHTTPClient {
             eventLoopGroupProvider: .singleton,
             configuration: configuration(caFile: caFile, connectTimeout: connectTimeout))
     }
+
+    /// Runs `body` with a client from ``make(caFile:connectTimeout:)`` and shuts the client down
+    /// afterwards however `body` ends: for the commands that run no service group.
+    /// - Parameters:
+    ///   - caFile: A PEM CA bundle trusted besides the system roots.
+    ///   - connectTimeout: How long a connection may take.
+    ///   - body: The work with the client.
+    /// - Returns: What `body` returns.
+    public static func using<T>(
+        caFile: String? = nil, connectTimeout: TimeAmount = .seconds(10), _ body: (HTTPClient) async throws -> T
+    ) async throws -> T {
+        let client = make(caFile: caFile, connectTimeout: connectTimeout)
+        do {
+            let result = try await body(client)
+            try? await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
 }

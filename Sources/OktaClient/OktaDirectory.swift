@@ -1,0 +1,64 @@
+public import ConnectorDomain
+
+/// The Okta calls the engine makes — the event applier, the reconciler and the System Log poller —
+/// and what they read of the calls' bookkeeping, so that the engine depends on this and not on the
+/// HTTP client.
+///
+/// ``OktaAPIClient`` is the real directory; a test can give the engine an in-memory one that
+/// answers from a script, without sockets. Listings return the concrete ``OktaPageSequence``
+/// (either kind of directory can make one), so the reconcile's loop over pages and users pays no
+/// existential dispatch per page or per user.
+///
+/// Errors are ``OktaError``s with the client's meaning: ``OktaError/notFound(endpoint:)`` only for
+/// Okta's `404 E0000007` (a deleted user), ``OktaError/credentialsRejected(reason:nextProbeAt:)``
+/// while ``pause`` holds calls back, and so on.
+public protocol OktaDirectory: Sendable {
+    /// Every user with one of the statuses, page by page, each page located but not decoded.
+    /// - Parameters:
+    ///   - statuses: The statuses to list (the connector's `User status` selection).
+    ///   - limit: Users a page (Okta's maximum is 200).
+    func listUserPages(statuses: [OktaUserStatus], limit: Int) -> OktaUserPages
+
+    /// One user.
+    /// - Throws: ``OktaError/notFound(endpoint:)`` when Okta has no such user (deleted).
+    func user(id: String) async throws -> OktaUser
+
+    /// The apps assigned to a user.
+    func appLinks(userId: String) async throws -> [OktaAppLink]
+
+    /// The devices linked to a user.
+    func userDevices(userId: String) async throws -> [OktaUserDevice]
+
+    /// Every app instance, page by page (the bulk enrichment plan).
+    func listApps() -> OktaPages<OktaApplication>
+
+    /// The ids of every user assigned to an app, page by page (the bulk enrichment plan).
+    func appUserIds(appId: String) -> OktaIdPages
+
+    /// Every device with its users, page by page (the bulk enrichment plan).
+    func listDevices() -> OktaPages<OktaDeviceWithUsers>
+
+    /// The first request of a System Log polling stream.
+    /// - Parameters:
+    ///   - since: Where the stream starts.
+    ///   - eventTypes: The event types wanted; empty for every type.
+    ///   - limit: Events per page, 1 to 1000.
+    func systemLogPollingURL(since: Timestamp, eventTypes: [String], limit: Int) -> String
+
+    /// One page of the System Log, from a polling URL or a page's `next` link.
+    func systemLogPage(url: String) async throws -> SystemLogPage
+
+    /// The calls made so far, by endpoint and answer (a run records the difference it made).
+    var callCounts: OktaCallStats.Counts { get }
+
+    /// The rate limiter the calls share: its waits and windows feed a run's progress and ETA.
+    var limiter: OktaRateLimiter { get }
+
+    /// Holds calls back while Okta rejects the credentials; the applier holds events meanwhile.
+    var pause: OktaCredentialPause { get }
+}
+
+extension OktaAPIClient: OktaDirectory {
+    /// The counts of ``stats``.
+    public var callCounts: OktaCallStats.Counts { stats.counts }
+}
