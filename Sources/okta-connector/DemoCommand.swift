@@ -139,13 +139,15 @@ struct DemoCommand: AsyncParsableCommand {
 
         if connector.eventSource.takesHooks {
             say("3. Registering the event hook in Okta and letting Okta verify it…")
-            // The connector starts right after the listener: its operations register the hook.
+            // The connector starts right after the listener: its operations register the hook. A
+            // connector that does not start within 30 s (its sink cannot be opened) ends the demo.
             var runtime = runtimes().first
-            while runtime == nil {
+            let deadline = Date().addingTimeInterval(30)
+            while runtime == nil, Date() < deadline {
                 try await Task.sleep(for: .milliseconds(50))
                 runtime = runtimes().first
             }
-            guard let runtime else { return }
+            guard let runtime else { throw DemoConnectorDidNotStart() }
             say("   " + (await runtime.operations.registerHook(url: hookURL.absoluteString)))
             if connector.eventSource == .both {
                 say("   and the connector polls the System Log every 10 s to fill the deliveries Okta misses")
@@ -218,4 +220,9 @@ enum EventSourceArgument: String, ExpressibleByArgument, CaseIterable {
         case .both: .both
         }
     }
+}
+
+/// The demo's connector did not start (the service group says why in the log).
+struct DemoConnectorDidNotStart: Error, CustomStringConvertible {
+    var description: String { "the connector did not start within 30 s; see the log lines above" }
 }
