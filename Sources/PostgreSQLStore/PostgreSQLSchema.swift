@@ -214,5 +214,13 @@ enum PostgreSQLSchema {
                 )
                 """,
             ]),
+        Migration(
+            // A user's staged apps and devices come back in the order they were staged: a heap
+            // gives no order without ORDER BY (rows land in space freed by earlier runs), and the
+            // snapshot of a user must not depend on where a row happened to land.
+            identifier: "v7: staging rows keep their order",
+            sql: [
+                "ALTER TABLE enrichment_staging ADD COLUMN position BIGINT GENERATED ALWAYS AS IDENTITY"
+            ]),
     ]
 }

@@ -635,7 +635,8 @@ public final class PostgreSQLStateStore: StateStore {
             INSERT INTO enrichment_staging (run_id, user_id, kind, payload_json)
             SELECT \(runId), s.user_id, s.kind, s.payload
             FROM unnest(\(rows.map(\.userId))::text[], \(rows.map(\.kind))::text[], \(rows.map(\.payload))::text[])
-                AS s(user_id, kind, payload)
+                WITH ORDINALITY AS s(user_id, kind, payload, ordinal)
+            ORDER BY s.ordinal
             """, logger: logger)
     }
 
@@ -645,6 +646,7 @@ public final class PostgreSQLStateStore: StateStore {
         for try await (userId, kind, payload) in try await client.query(
             """
             SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = \(runId) AND user_id = ANY(\(userIds))
+            ORDER BY position
             """, logger: logger
         ).decode((String, String, String).self) {
             rows.append((userId, kind, payload))

@@ -260,7 +260,7 @@ public final class SQLiteStateStore: StateStore {
             try Self.inChunks(userIds) { chunk, placeholders in
                 let statement = try db.cachedStatement(
                     sql:
-                        "SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = ? AND user_id IN (\(placeholders))"
+                        "SELECT user_id, kind, payload_json FROM enrichment_staging WHERE run_id = ? AND user_id IN (\(placeholders)) ORDER BY rowid"
                 )
                 let cursor = try Row.fetchCursor(statement, arguments: StatementArguments([runId] + Array(chunk)))
                 while let row = try cursor.next() { result.append((row[0], row[1], row[2])) }

@@ -275,13 +275,34 @@ struct StoreContractTests {
         try await store.stageEnrichment(runId: 7, apps: [("00u1", slack)], devices: [])
         try await store.stageEnrichment(runId: 8, apps: [("00u1", slack)], devices: [])
         let staged = try await store.stagedEnrichment(runId: 7, userIds: ["00u1", "00u2", "00u3"])
-        #expect(Set(staged["00u1"]?.apps ?? []) == [box, slack])
+        #expect(staged["00u1"]?.apps == [box, slack], "in the order they were staged")
         #expect(staged["00u1"]?.devices == [phone])
         #expect(staged["00u2"]?.apps == [box])
         #expect(staged["00u3"] == nil)
         try await store.clearStagedEnrichment(runId: 7)
         #expect(try await store.stagedEnrichment(runId: 7, userIds: ["00u1"]).isEmpty)
         #expect(try await store.stagedEnrichment(runId: 8, userIds: ["00u1"]).count == 1)
+    }
+
+    /// A user's snapshot must not depend on where a staging row landed: PostgreSQL reuses the space
+    /// of cleared runs, so rows come back by the order they were staged in, not by the heap's.
+    @Test(arguments: StoreBackend.available)
+    func stagedAppsComeBackInTheOrderTheyWereStagedAcrossRuns(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let apps = (0..<40).map { AssignedApp(appName: "app\($0)", label: "App \($0)", instanceId: "0oa\($0)") }
+        for run in Int64(20)..<Int64(24) {
+            let order = run % 2 == 0 ? apps : apps.reversed()
+            for chunk in stride(from: 0, to: order.count, by: 7) {
+                let part = order[chunk..<min(chunk + 7, order.count)]
+                try await store.stageEnrichment(
+                    runId: run, apps: part.flatMap { app in ["00u9", "00u1"].map { ($0, app) } }, devices: [])
+            }
+            let staged = try await store.stagedEnrichment(runId: run, userIds: ["00u1", "00u9"])
+            #expect(staged["00u1"]?.apps == Array(order), "run \(run)")
+            #expect(staged["00u9"]?.apps == Array(order), "run \(run)")
+            try await store.clearStagedEnrichment(runId: run)
+        }
     }
 
     @Test(arguments: StoreBackend.available)
