@@ -19,10 +19,8 @@ public enum Listeners {
         receiver: EventHookReceiver, server: ServerSettings, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void
     ) throws -> any Service {
-        let router = Router()
-        receiver.register(on: router, maximumBodyBytes: server.maxBodyBytes)
-        return Application(
-            router: router,
+        Application(
+            router: buildHookRouter(receiver: receiver, maximumBodyBytes: server.maxBodyBytes),
             server: try HookListener.serverBuilder(tls: server.tls, limits: server.limits),
             configuration: HookListener.configuration(
                 address: .hostname(server.listen.host, port: server.listen.port), limits: server.limits,
@@ -51,15 +49,14 @@ public struct AdminListener: Sendable {
     ) throws {
         let token = AdminToken(admin.token)
         let clock = view.clock
-        let router = Router(context: AdminRequestContext.self)
         let hookMonitor = EventHookMonitor(runtimes: view.runtimes, clock: clock, logger: logger)
         ConnectorMetrics.bootstrap()
-        AdminAPI(
-            view: view, token: token, sessions: ConsoleSessions(lifetime: admin.sessionLifetime, clock: clock),
-            signInThrottle: SignInThrottle(clock: clock),
-            cookie: ConsoleCookie(secure: admin.tls != nil, lifetime: admin.sessionLifetime), hooks: hookMonitor,
-            metrics: ConnectorMetrics.shared, logger: logger, reload: reload
-        ).register(on: router)
+        let router = buildAdminRouter(
+            AdminDependencies(
+                view: view, token: token, sessions: ConsoleSessions(lifetime: admin.sessionLifetime, clock: clock),
+                signInThrottle: SignInThrottle(clock: clock),
+                cookie: ConsoleCookie(secure: admin.tls != nil, lifetime: admin.sessionLifetime), hooks: hookMonitor,
+                metrics: ConnectorMetrics.shared, logger: logger, reload: reload))
         // HTTPS when configured (same certificate options as the hook listener).
         let listener = Application(
             router: router,

@@ -89,11 +89,11 @@ struct IngestBenchmark: AsyncParsableCommand {
         // The receiver as `serve` runs it, once per store.
         var receiverPorts: [Int] = []
         for (_, store) in stores {
-            let receiverRouter = Router()
-            EventHookReceiver(
-                connectors: [connector], committer: InboxGroupCommitter(inbox: store), stats: ReceiverStats(),
-                clock: SystemWallClock(), logger: logger
-            ).register(on: receiverRouter, maximumBodyBytes: 1 << 20)
+            let receiverRouter = buildHookRouter(
+                receiver: EventHookReceiver(
+                    connectors: [connector], committer: InboxGroupCommitter(inbox: store), stats: ReceiverStats(),
+                    clock: SystemWallClock(), logger: logger),
+                maximumBodyBytes: 1 << 20)
             receiverPorts.append(try await start(receiverRouter, tls: tls, logger: logger))
         }
         let barePort = try await start(bareRouter, tls: tls, logger: logger)
@@ -227,11 +227,11 @@ struct IngestBenchmark: AsyncParsableCommand {
         print("receiver: group commit, each 200 after the inbox transaction committed (SQLite WAL synchronous=FULL)")
         print("store       senders  ceiling/s  ceiling p50/p99 ms  durable/s  durable p50/p99 ms  durable/ceiling")
         for (name, store) in stores {
-            let receiverRouter = Router()
-            EventHookReceiver(
-                connectors: [connector], committer: InboxGroupCommitter(inbox: store), stats: ReceiverStats(),
-                clock: SystemWallClock(), logger: logger
-            ).register(on: receiverRouter, maximumBodyBytes: 1 << 20)
+            let receiverRouter = buildHookRouter(
+                receiver: EventHookReceiver(
+                    connectors: [connector], committer: InboxGroupCommitter(inbox: store), stats: ReceiverStats(),
+                    clock: SystemWallClock(), logger: logger),
+                maximumBodyBytes: 1 << 20)
             let receiverPort = try await start(receiverRouter, tls: tls, logger: logger)
             var best = 0.0
             var bestAt8: (Double, Double)?

@@ -69,8 +69,7 @@ final class ReceiverHarness: @unchecked Sendable {
         let receiver = EventHookReceiver(
             connectors: connectors, committer: committer, stats: stats, clock: SystemWallClock(), logger: quietLogger,
             onStored: { slug in woken.append(slug) })
-        let router = Router()
-        receiver.register(on: router, maximumBodyBytes: maximumBodyBytes)
+        let router = buildHookRouter(receiver: receiver, maximumBodyBytes: maximumBodyBytes)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router,

@@ -3,7 +3,7 @@ public import ConnectorDomain
 import ConnectorStore
 public import Foundation
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 public import Logging
 import Metrics
 import NIOCore
@@ -98,24 +98,6 @@ public final class EventHookReceiver: Sendable {
         self.onStored = onStored
     }
 
-    /// Adds the `GET` and `POST` route of each connector's hook path.
-    public func register<Context: RequestContext>(on router: Router<Context>, maximumBodyBytes: Int) {
-        router.get("**") { request, _ -> Response in
-            guard let route = self.route(request.uri.path) else {
-                return Self.error(.notFound, "no event hook at this path")
-            }
-            return self.verify(request, connector: route.connector, matcher: route.matcher, header: route.header)
-        }
-        router.post("**") { request, context -> Response in
-            guard let route = self.route(request.uri.path) else {
-                return Self.error(.notFound, "no event hook at this path")
-            }
-            return try await self.deliver(
-                request, context: context, connector: route.connector, matcher: route.matcher, header: route.header,
-                maximumBodyBytes: maximumBodyBytes)
-        }
-    }
-
     /// Replaces the served connectors (configuration reload).
     public func update(connectors: [ConnectorSettings]) {
         let routes = Self.routes(connectors)
@@ -181,34 +163,53 @@ public final class EventHookReceiver: Sendable {
             stats.count(connector.slug, "unsupported_media_type")
             return Self.error(.unsupportedMediaType, "Content-Type must be application/json")
         }
-        var body = request
         let buffer: ByteBuffer
-        do {
-            buffer = try await body.collectBody(upTo: maximumBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            // `NIOTooManyBytesError` from the collection, or an `HTTPError` saying the same.
-            stats.count(connector.slug, "too_large")
-            var response = Self.error(.contentTooLarge, "the body is larger than \(maximumBodyBytes) bytes")
-            response.headers[.connection] = "close"
-            return response
-        } catch {
-            // The body stopped arriving: the request deadline answered 408 and closed the connection,
-            // or the client went away.
-            stats.count(connector.slug, "incomplete")
-            return Self.error(.requestTimeout, "the body did not arrive")
+        switch await readBody(request, connector: connector, maximumBodyBytes: maximumBodyBytes) {
+        case .success(let read): buffer = read
+        case .failure(let refusal): return refusal.response
         }
         guard connector.active else {
             // Inactive: acknowledged so that Okta does not retry, and discarded (SPEC §2).
             stats.count(connector.slug, "inactive_discarded")
             return Response(status: .ok)
         }
-        let delivery: InboxDelivery
         switch Self.parse(Data(buffer.readableBytesView), connector: connector.slug, receivedAt: Timestamp(clock.now)) {
-        case .success(let parsed): delivery = parsed
+        case .success(let delivery):
+            return await store(delivery, connector: connector)
         case .failure(let problem):
             stats.count(connector.slug, "invalid")
             return Self.error(.badRequest, problem.message)
         }
+    }
+
+    /// An answer given instead of reading on.
+    struct Refusal: Error {
+        let response: Response
+    }
+
+    /// The delivery's body, up to the limit; a body too large or one that stops arriving is refused.
+    func readBody(_ request: Request, connector: ConnectorSettings, maximumBodyBytes: Int) async
+        -> Result<ByteBuffer, Refusal>
+    {
+        var body = request
+        do {
+            return .success(try await body.collectBody(upTo: maximumBodyBytes))
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            // `NIOTooManyBytesError` from the collection, or an `HTTPError` saying the same.
+            stats.count(connector.slug, "too_large")
+            var response = Self.error(.contentTooLarge, "the body is larger than \(maximumBodyBytes) bytes")
+            response.headers[.connection] = "close"
+            return .failure(Refusal(response: response))
+        } catch {
+            // The body stopped arriving: the request deadline answered 408 and closed the connection,
+            // or the client went away.
+            stats.count(connector.slug, "incomplete")
+            return .failure(Refusal(response: Self.error(.requestTimeout, "the body did not arrive")))
+        }
+    }
+
+    /// Commits a parsed delivery to the inbox (group-committed); `200` only once it is stored.
+    func store(_ delivery: InboxDelivery, connector: ConnectorSettings) async -> Response {
         do {
             switch try await committer.store(delivery) {
             case .stored(let new, _):

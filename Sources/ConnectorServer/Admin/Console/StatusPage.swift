@@ -3,14 +3,9 @@ import ConnectorEngine
 import ConnectorStore
 import Foundation
 
-/// What the console's pages share in their text: HTML escaping, ages, health classes.
+/// What the console's pages share in their text: ages and health classes (escaping is the
+/// template engine's).
 enum StatusPage {
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "'", with: "&#39;")
-    }
-
     static func age(_ date: Date?, now: Date) -> String {
         guard let date else { return "never" }
         let seconds = Int64(saturating: now.timeIntervalSince(date))
