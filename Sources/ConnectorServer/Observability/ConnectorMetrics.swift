@@ -137,46 +137,11 @@ public final class ConnectorMetrics: Sendable {
                     [("connector", slug), ("bucket", state.bucket.rawValue)],
                     Double(state.remaining))
             }
-            let store = runtime.store
-            if let depth = try? await store.inboxDepth(connector: slug) {
-                gauge("okta_connector_inbox_depth", [("connector", slug)], Double(depth))
-            }
-            if let outbox = try? await store.outboxStats(connector: slug) {
-                gauge("okta_connector_outbox_depth", [("connector", slug)], Double(outbox.depth))
-                gauge(
-                    "okta_connector_outbox_oldest_age_seconds", [("connector", slug)],
-                    outbox.oldestCreatedAt.map { now.timeIntervalSince($0.date) } ?? 0)
-            }
-            if let letters = try? await store.deadLetterCount(connector: slug) {
-                gauge("okta_connector_dead_letters", [("connector", slug)], Double(letters))
-            }
-            if let failed = try? await store.failedEventCount(connector: slug) {
-                gauge("okta_connector_events_failed", [("connector", slug)], Double(failed))
-            }
-            // Apply lag: how old the oldest event still waiting is (0 when none waits).
-            if let oldest = try? await store.oldestPendingEventPublished(connector: slug) {
-                gauge(
-                    "okta_connector_apply_lag_seconds", [("connector", slug)],
-                    max(0, now.timeIntervalSince(oldest.date)))
-            } else {
-                gauge("okta_connector_apply_lag_seconds", [("connector", slug)], 0)
-            }
+            await recordQueues(slug, store: runtime.store, now: now)
             if connector.settings.eventSource.polls,
-                let cursor = try? await store.systemLogCursor(connector: slug)
+                let cursor = try? await runtime.store.systemLogCursor(connector: slug)
             {
-                if let newest = cursor.newestPublished {
-                    gauge(
-                        "okta_connector_system_log_lag_seconds", [("connector", slug)],
-                        max(0, now.timeIntervalSince(newest.date)))
-                }
-                gauge(
-                    "okta_connector_system_log_last_poll_succeeded", [("connector", slug)],
-                    cursor.lastOutcome == "ok" ? 1 : 0)
-                if let success = cursor.lastSucceededAt {
-                    gauge(
-                        "okta_connector_system_log_last_success_timestamp_seconds", [("connector", slug)],
-                        Double(success.millisecondsSinceEpoch) / 1000)
-                }
+                recordSystemLog(slug, cursor: cursor, now: now)
             }
             let health = connector.health
             for state in ConnectorHealth.states {
@@ -185,34 +150,75 @@ public final class ConnectorMetrics: Sendable {
             gauge(
                 "okta_connector_okta_credentials_rejected", [("connector", slug)],
                 connector.operations.credentialsPaused ? 1 : 0)
-            let recent = (try? await store.runs(connector: slug, limit: 50)) ?? []
+            let recent = (try? await runtime.store.runs(connector: slug, limit: 50)) ?? []
             let running = connector.operations.isReconciling || recent.contains { $0.outcome == .running }
             gauge("okta_connector_reconcile_in_progress", [("connector", slug)], running ? 1 : 0)
-            if let success = recent.first(where: { $0.outcome == .succeeded && !$0.dryRun }),
-                let ended = success.endedAt
-            {
-                gauge(
-                    "okta_connector_last_successful_reconcile_timestamp_seconds", [("connector", slug)],
-                    Double(ended.millisecondsSinceEpoch) / 1000)
-            }
-            if let run = recent.first(where: { $0.outcome != .running && !$0.dryRun }) {
-                let duration =
-                    run.endedAt.map { Double($0.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000 }
-                    ?? 0
-                gauge("okta_connector_reconcile_duration_seconds", [("connector", slug)], duration)
-                gauge("okta_connector_reconcile_drift", [("connector", slug)], Double(run.drift))
-                for (name, value) in [
-                    ("listed", run.counts.listed), ("created", run.counts.created), ("updated", run.counts.updated),
-                    ("unchanged", run.counts.unchanged), ("removed", run.counts.removed),
-                ] {
-                    gauge("okta_connector_reconcile_users", [("connector", slug), ("count", name)], Double(value))
-                }
-                gauge("okta_connector_reconcile_succeeded", [("connector", slug)], run.outcome == .succeeded ? 1 : 0)
-            }
+            recordRuns(slug, recent: recent)
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
+    }
+
+    /// The inbox, outbox, dead letters, failed events and the apply lag.
+    private func recordQueues(_ slug: String, store: any StateStore, now: Date) async {
+        if let depth = try? await store.inboxDepth(connector: slug) {
+            gauge("okta_connector_inbox_depth", [("connector", slug)], Double(depth))
+        }
+        if let outbox = try? await store.outboxStats(connector: slug) {
+            gauge("okta_connector_outbox_depth", [("connector", slug)], Double(outbox.depth))
+            gauge(
+                "okta_connector_outbox_oldest_age_seconds", [("connector", slug)],
+                outbox.oldestCreatedAt.map { now.timeIntervalSince($0.date) } ?? 0)
+        }
+        if let letters = try? await store.deadLetterCount(connector: slug) {
+            gauge("okta_connector_dead_letters", [("connector", slug)], Double(letters))
+        }
+        if let failed = try? await store.failedEventCount(connector: slug) {
+            gauge("okta_connector_events_failed", [("connector", slug)], Double(failed))
+        }
+        // Apply lag: how old the oldest event still waiting is (0 when none waits).
+        let oldest = try? await store.oldestPendingEventPublished(connector: slug)
+        gauge(
+            "okta_connector_apply_lag_seconds", [("connector", slug)],
+            oldest.map { max(0, now.timeIntervalSince($0.date)) } ?? 0)
+    }
+
+    /// Where System Log polling stands.
+    private func recordSystemLog(_ slug: String, cursor: SystemLogCursor, now: Date) {
+        if let newest = cursor.newestPublished {
+            gauge(
+                "okta_connector_system_log_lag_seconds", [("connector", slug)],
+                max(0, now.timeIntervalSince(newest.date)))
+        }
+        gauge(
+            "okta_connector_system_log_last_poll_succeeded", [("connector", slug)], cursor.lastOutcome == "ok" ? 1 : 0)
+        if let success = cursor.lastSucceededAt {
+            gauge(
+                "okta_connector_system_log_last_success_timestamp_seconds", [("connector", slug)],
+                Double(success.millisecondsSinceEpoch) / 1000)
+        }
+    }
+
+    /// The last successful run and the last finished one.
+    private func recordRuns(_ slug: String, recent: [RunRecord]) {
+        if let success = recent.first(where: { $0.outcome == .succeeded && !$0.dryRun }), let ended = success.endedAt {
+            gauge(
+                "okta_connector_last_successful_reconcile_timestamp_seconds", [("connector", slug)],
+                Double(ended.millisecondsSinceEpoch) / 1000)
+        }
+        guard let run = recent.first(where: { $0.outcome != .running && !$0.dryRun }) else { return }
+        let duration =
+            run.endedAt.map { Double($0.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000 } ?? 0
+        gauge("okta_connector_reconcile_duration_seconds", [("connector", slug)], duration)
+        gauge("okta_connector_reconcile_drift", [("connector", slug)], Double(run.drift))
+        for (name, value) in [
+            ("listed", run.counts.listed), ("created", run.counts.created), ("updated", run.counts.updated),
+            ("unchanged", run.counts.unchanged), ("removed", run.counts.removed),
+        ] {
+            gauge("okta_connector_reconcile_users", [("connector", slug), ("count", name)], Double(value))
+        }
+        gauge("okta_connector_reconcile_succeeded", [("connector", slug)], run.outcome == .succeeded ? 1 : 0)
     }
 }
 
