@@ -222,5 +222,10 @@ enum PostgreSQLSchema {
             sql: [
                 "ALTER TABLE enrichment_staging ADD COLUMN position BIGINT GENERATED ALWAYS AS IDENTITY"
             ]),
+        Migration(
+            // The console's events per minute count what reached the inbox from either source
+            // (deliveries and System Log polling), newest hour only: from this index, not the heap.
+            identifier: "v8: inbox events by arrival",
+            sql: ["CREATE INDEX inbox_received ON inbox_events (connector, received_at)"]),
     ]
 }

@@ -842,7 +842,7 @@ public final class PostgreSQLStateStore: StateStore {
         var minutes: [Int64: Int] = [:]
         for try await (minute, events) in try await client.query(
             """
-            SELECT received_at / 60000 * 60000 AS minute, SUM(event_count)::bigint FROM inbox_deliveries
+            SELECT received_at / 60000 * 60000 AS minute, COUNT(*) FROM inbox_events
             WHERE connector = \(connector) AND received_at >= \(since.millisecondsSinceEpoch) GROUP BY minute
             """, logger: logger
         ).decode((Int64, Int64).self) {

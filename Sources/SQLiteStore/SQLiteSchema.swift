@@ -209,6 +209,11 @@ enum SQLiteSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v9: inbox events by arrival") { db in
+            // The console's events per minute count what reached the inbox from either source
+            // (deliveries and System Log polling), newest hour only: from this index.
+            try db.execute(sql: "CREATE INDEX inbox_received ON inbox_events (connector, received_at)")
+        }
         return migrator
     }
 }

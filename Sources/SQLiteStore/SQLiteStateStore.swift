@@ -475,7 +475,7 @@ public final class SQLiteStateStore: StateStore {
             for row in try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT received_at / 60000 * 60000 AS minute, SUM(event_count) AS events FROM inbox_deliveries
+                    SELECT received_at / 60000 * 60000 AS minute, COUNT(*) AS events FROM inbox_events
                     WHERE connector = ? AND received_at >= ? GROUP BY minute
                     """, arguments: [connector, since.millisecondsSinceEpoch])
             {

@@ -32,9 +32,9 @@ struct AdminRouterHarness {
     let dependencies: AdminDependencies
     var store: any StateStore { testStore.store }
 
-    init(active: Bool = true) async throws {
+    init(active: Bool = true, okta: InMemoryOkta = InMemoryOkta()) async throws {
         testStore = try await StoreBackend.sqlite.makeStore()
-        okta = InMemoryOkta()
+        self.okta = okta
         board = ConnectorHealthBoard()
         settings = connectorSettings(active: active)
         let store = testStore.store
@@ -331,5 +331,74 @@ struct ConsolePageRenderingTests {
             #expect(!page.contains("<script>"))
             #expect(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;"))
         }
+    }
+}
+
+/// What the console says of runs (issue 23): the last successful run beside the last run, drift
+/// plotted for complete runs only, and a run waiting on Okta's rate limit says so.
+@Suite("Console runs and waits in-process (SPEC §11)", .timeLimit(.minutes(1)))
+struct ConsoleRunStateTests {
+    /// Records a finished run.
+    func run(
+        _ store: any StateStore, _ outcome: RunOutcome, dryRun: Bool = false, drift: Int, at second: Double
+    ) async throws -> Int64 {
+        let started = Timestamp(Date(timeIntervalSinceNow: -3600 + second))
+        let id = try await store.startRun(connector: "test-org", trigger: .schedule, dryRun: dryRun, at: started)
+        if outcome != .running {
+            try await store.finishRun(
+                RunRecord(
+                    id: id, connector: "test-org", trigger: .schedule, dryRun: dryRun, startedAt: started,
+                    endedAt: Timestamp(started.date.addingTimeInterval(5)), outcome: outcome,
+                    counts: RunCounts(listed: 100), drift: drift))
+        }
+        return id
+    }
+
+    @Test func anInterruptedDryRunDoesNotHideTheLastSuccessAndPartialDriftIsNotPlotted() async throws {
+        let harness = try await AdminRouterHarness()
+        let good = try await run(harness.store, .succeeded, drift: 5, at: 0)
+        let partial = try await run(harness.store, .interrupted, drift: 40, at: 10)
+        let dry = try await run(harness.store, .interrupted, dryRun: true, drift: 0, at: 20)
+        try await harness.test { client in
+            let bearer: HTTPFields = [.authorization: "Bearer \(AdminRouterHarness.token)"]
+            for path in ["/", "/connectors/test-org"] {
+                let page = String(buffer: try await client.execute(uri: path, method: .get, headers: bearer).body)
+                if path == "/" {
+                    let lastRun = try #require(
+                        page.firstMatch(of: /<dd class="last-run">(.*?)<\/dd>/.dotMatchesNewlines())?.output.1)
+                    #expect(lastRun.contains(">#\(dry)</a> interrupted (dry run)"), "\(lastRun)")
+                }
+                let success = try #require(
+                    page.firstMatch(of: /<dd class="last-success">(.*?)<\/dd>/.dotMatchesNewlines())?.output.1)
+                #expect(success.contains(">#\(good)</a> succeeded"), "\(path): \(success)")
+                #expect(page.contains("<title>run \(good) succeeded: drift 5</title>"))
+                #expect(!page.contains("<title>run \(partial) interrupted"), "a partial run's drift is not plotted")
+            }
+        }
+    }
+
+    @Test func aRunWaitingOnOktasRateLimitSaysSo() async throws {
+        let clock = ManualClock(now: Date())
+        let okta = InMemoryOkta(clock: clock)
+        let harness = try await AdminRouterHarness(okta: okta)
+        _ = try await run(harness.store, .running, drift: 0, at: 0)
+        await okta.limiter.record(.usersList, limit: 600, remaining: 0, resetIn: 30)
+        let waiting = Task { try await okta.limiter.acquire(.usersList) }
+        defer { waiting.cancel() }
+        #expect(await eventually(timeout: 10) { await okta.limiter.currentWait != nil })
+        try await harness.test { client in
+            let bearer: HTTPFields = [.authorization: "Bearer \(AdminRouterHarness.token)"]
+            let page = String(
+                buffer: try await client.execute(uri: "/connectors/test-org", method: .get, headers: bearer).body)
+            // The seconds left are counted on the admin listener's clock: 30 or a little less.
+            #expect(page.contains(/users listed so far\. Now waiting [0-9]+ s for Okta&#39;s users bucket to reset/))
+            let overview = String(buffer: try await client.execute(uri: "/", method: .get, headers: bearer).body)
+            #expect(overview.contains(/in progress, waiting [0-9]+ s for Okta&#39;s users bucket/))
+            let status = String(
+                buffer: try await client.execute(uri: "/api/status", method: .get, headers: bearer).body)
+            #expect(status.contains(/"rateLimitWait":"waiting [0-9]+ s for Okta's users bucket to reset/))
+        }
+        clock.advance(by: 31)
+        _ = try? await waiting.value
     }
 }

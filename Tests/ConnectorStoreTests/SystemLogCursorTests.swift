@@ -47,6 +47,27 @@ struct SystemLogCursorTests {
         #expect(try await store.systemLogCursor(connector: "other") == nil)
     }
 
+    /// The console's events chart counts polled events too (a `system_log` connector has no
+    /// deliveries), and an event that both the hook and polling brought once.
+    @Test(arguments: StoreBackend.available)
+    func eventsPerMinuteCountPolledEventsAndDeliveredOnesOnce(_ backend: StoreBackend) async throws {
+        let test = try await backend.makeStore()
+        let store = test.store
+        let minute = (t0.millisecondsSinceEpoch / 60_000) * 60_000
+        func stamp(_ offset: Int64) -> Timestamp { Timestamp(millisecondsSinceEpoch: minute + offset) }
+        _ = try await store.insert([
+            InboxDelivery(
+                connector: connector, eventId: "d1", receivedAt: stamp(1_000), events: [event("e1", published: at(1))])
+        ])
+        _ = try await store.storePolledEvents(
+            page(
+                [event("e1", published: at(1)), event("e2", published: at(2)), event("e3", published: at(3))],
+                next: "link", at: stamp(2_000)))
+        _ = try await store.storePolledEvents(page([event("e4", published: at(4))], next: "link-2", at: stamp(61_000)))
+        let counts = try await store.eventsReceivedPerMinute(connector: connector, since: stamp(0))
+        #expect(counts == [minute: 3, minute + 60_000: 1])
+    }
+
     @Test(arguments: StoreBackend.available)
     func theCursorMovesForwardOnlyAndAFailedPollKeepsIt(_ backend: StoreBackend) async throws {
         let test = try await backend.makeStore()

@@ -226,6 +226,9 @@ extension ConnectorOperations {
     /// How many times the connector's Okta calls waited on a rate limit.
     public func rateLimitWaitCount() async -> Int { await parts?.okta.limiter.waits ?? 0 }
 
+    /// The rate-limit wait the connector's Okta calls are in now, if any (a run's progress says so).
+    public func currentRateLimitWait() async -> RateLimitWait? { await parts?.okta.limiter.currentWait }
+
     /// Whether Okta rejected the connector's credentials and calls are held.
     public var credentialsPaused: Bool { parts?.okta.pause.current != nil }
 

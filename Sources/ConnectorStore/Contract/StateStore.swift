@@ -104,8 +104,8 @@ public protocol EventInbox: Sendable {
     /// "events arriving" in status output read by another process.
     func latestDeliveryReceived(connector: String) async throws -> Timestamp?
 
-    /// Events received per minute since an instant (from the deliveries kept for deduplication), for
-    /// the console's chart.
+    /// Events that reached the inbox per minute since an instant, from either source (event hook
+    /// deliveries and System Log polling; an event both brought counts once), for the console's chart.
     /// - Returns: The events of each minute that had any, keyed by the minute's start in
     ///   milliseconds since the epoch.
     func eventsReceivedPerMinute(connector: String, since: Timestamp) async throws -> [Int64: Int]

@@ -36,6 +36,7 @@ struct StatusBody: ResponseEncodable {
         var nextDue: String?
         var lastDelivery: String?
         var outboxOldest: String?
+        var rateLimitWait: String?
     }
 
     var generatedAt: String
@@ -54,7 +55,7 @@ struct StatusBody: ResponseEncodable {
                 systemLog: connector.systemLog.map { SystemLogBody($0, now: report.generatedAt) },
                 health: connector.health?.state, healthReason: connector.health?.reason,
                 nextDue: connector.nextDue?.iso8601, lastDelivery: connector.lastDelivery.map { Timestamp($0).iso8601 },
-                outboxOldest: connector.outboxOldest?.iso8601)
+                outboxOldest: connector.outboxOldest?.iso8601, rateLimitWait: connector.rateLimitWait)
         }
     }
 }

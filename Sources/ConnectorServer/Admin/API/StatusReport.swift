@@ -3,6 +3,7 @@ public import ConnectorDomain
 public import ConnectorEngine
 public import ConnectorStore
 public import Foundation
+import OktaClient
 
 /// The status of every connector: what `/api/status`, the status page and `okta-connector status` show.
 public struct StatusReport: Sendable {
@@ -34,6 +35,9 @@ public struct StatusReport: Sendable {
         public var eventSource: String = "hooks"
         /// Where System Log polling stands, when the connector polls and has polled.
         public var systemLog: SystemLogCursor?
+        /// The rate-limit wait the connector's Okta calls are in now (known only to the process
+        /// running it): `waiting 41 s for Okta's users bucket to reset (…)`.
+        public var rateLimitWait: String?
     }
 
     public var generatedAt: Date
@@ -56,6 +60,7 @@ public struct StatusReport: Sendable {
                 hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug),
                 eventSource: settings.eventSource.rawValue, now: view.clock.now)
             status.health = runtime.health
+            status.rateLimitWait = await runtime.operations.currentRateLimitWait()?.text(now: view.clock.now)
             connectors.append(status)
         }
         return StatusReport(generatedAt: view.clock.now, connectors: connectors)

@@ -112,14 +112,17 @@ enum ConsoleCharts {
             "chart")
     }
 
-    /// Drift per finished, written run; `nil` when there is none yet.
+    /// Drift per complete, written run (succeeded, or held with its whole listing); an interrupted,
+    /// cancelled or failed run saw only part of Okta, so its drift is not plotted. `nil` when there
+    /// is none yet.
     static func drift(_ runs: [RunRecord], id: String, compact: Bool) -> Chart? {
-        let finished = runs.filter { $0.outcome != .running && !$0.dryRun }.prefix(compact ? 15 : 30).reversed()
+        let complete = runs.filter { ($0.outcome == .succeeded || $0.outcome == .held) && !$0.dryRun }
+        let finished = complete.prefix(compact ? 15 : 30).reversed()
         guard !finished.isEmpty else { return nil }
         let bars = finished.map { run in
             Bar(
                 label: "#\(run.id)", value: run.drift,
-                tone: run.outcome == .succeeded ? "ok" : (run.outcome == .held ? "warn" : "bad"),
+                tone: run.outcome == .succeeded ? "ok" : "warn",
                 title: "run \(run.id) \(run.outcome.rawValue): drift \(run.drift)")
         }
         return chart(

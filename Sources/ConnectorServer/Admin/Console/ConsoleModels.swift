@@ -87,7 +87,12 @@ struct ConnectorStateModel {
     var deadLettersTone: String
     var nextRun: String
     var lastRun: LastRun?
+    /// The newest run that succeeded and wrote (not a dry run): an interrupted or dry run after it
+    /// does not hide it.
+    var lastSuccess: LastRun?
     var runningId: Int64?
+    /// What the running run waits on, when Okta's rate limit holds it.
+    var rateLimitWait: String?
     var driftChart: ConsoleCharts.Chart?
 
     /// A finished run, in a line.
@@ -128,7 +133,11 @@ struct ConnectorStateModel {
         deadLettersTone = connector.deadLetters > 0 ? "bad" : ""
         nextRun = connector.nextDue?.iso8601 ?? "not scheduled"
         lastRun = connector.runs.first { $0.outcome != .running }.map { Self.lastRun($0, now: now) }
+        lastSuccess = connector.runs.first { $0.outcome == .succeeded && !$0.dryRun }.map {
+            Self.lastRun($0, now: now)
+        }
         runningId = connector.runs.first { $0.outcome == .running }?.id
+        rateLimitWait = connector.rateLimitWait
         driftChart = ConsoleCharts.drift(
             connector.runs, id: compactChart ? "drift-\(slug)" : "drift", compact: compactChart)
     }
@@ -169,6 +178,8 @@ struct ConnectorPageModel {
         var id: Int64
         var trigger: String
         var listed: Int
+        /// `waiting 41 s for Okta's users bucket to reset (…)`, while it does.
+        var waiting: String?
     }
 
     var csrf: String?

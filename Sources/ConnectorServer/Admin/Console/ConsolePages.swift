@@ -121,7 +121,8 @@ enum ConsolePages {
                 ButtonModel(label: "Re-verify the event hook", action: "\(base)/hook/verify", buttonClass: "secondary"),
             ],
             running: connector.runs.first { $0.outcome == .running }.map {
-                ConnectorPageModel.Running(id: $0.id, trigger: $0.trigger.rawValue, listed: $0.counts.listed)
+                ConnectorPageModel.Running(
+                    id: $0.id, trigger: $0.trigger.rawValue, listed: $0.counts.listed, waiting: connector.rateLimitWait)
             },
             heldId: connector.runs.first { $0.outcome == .held }?.id,
             worker: connector.workerHolder.map { "replica \($0)" } ?? "no replica holds the worker lease",

@@ -14,7 +14,8 @@ enum ConsoleTemplates {
         "connector": PackageResources.connector_mustache, "run": PackageResources.run_mustache,
         "dead-letters": PackageResources.dead_letters_mustache, "actions": PackageResources.actions_mustache,
         "chart": PackageResources.chart_mustache, "drift-chart": PackageResources.drift_chart_mustache,
-        "last-run": PackageResources.last_run_mustache, "hook-state": PackageResources.hook_state_mustache,
+        "last-run": PackageResources.last_run_mustache, "run-line": PackageResources.run_line_mustache,
+        "hook-state": PackageResources.hook_state_mustache,
         "rate-limits": PackageResources.rate_limits_mustache, "runs-table": PackageResources.runs_table_mustache,
     ]
 

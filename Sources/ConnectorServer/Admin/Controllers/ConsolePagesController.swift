@@ -76,6 +76,7 @@ struct ConsolePagesController {
             eventSource: settings.eventSource.rawValue)
         status.health = runtime.health
         let now = view.clock.now
+        status.rateLimitWait = await runtime.operations.currentRateLimitWait()?.text(now: now)
         let thisMinute = Int64(now.timeIntervalSince1970 / 60) * 60_000
         let first = thisMinute - 59 * 60_000
         let counts = try await view.store.eventsReceivedPerMinute(
