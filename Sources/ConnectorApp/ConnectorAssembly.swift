@@ -138,8 +138,14 @@ public enum ConnectorAssembly {
         switch connector.okta.credentials {
         case .apiToken(let token): method = .apiToken(token)
         case .oauth(let app):
+            let authentication: OktaCredentialsProvider.ClientAuthentication =
+                switch app.authentication {
+                case .privateKey(let pem, let keyId): .privateKey(pem: pem, keyId: keyId)
+                case .clientSecret(let secret): .clientSecret(secret)
+                }
             method = .serviceApp(
-                clientId: app.clientId, privateKeyPEM: app.privateKey, keyId: app.keyId, scopes: app.scopes)
+                clientId: app.clientId, authentication: authentication, scopes: app.scopes,
+                dpop: OktaCredentialsProvider.DPoPMode(rawValue: app.dpop.rawValue) ?? .auto)
         }
         var log = logger
         log[metadataKey: "connector"] = "\(connector.slug)"

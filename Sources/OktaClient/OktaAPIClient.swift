@@ -9,7 +9,7 @@ public import NIOHTTP1
 /// `Link` pagination (SPEC §6, §16). One `HTTPClient` serves every connector of the process.
 public final class OktaAPIClient: Sendable {
     public let orgURL: URL
-    let credentials: OktaCredentialsProvider
+    public let credentials: OktaCredentialsProvider
     let httpClient: HTTPClient
     public let limiter: OktaRateLimiter
     let clock: any WallClock
@@ -273,6 +273,7 @@ public final class OktaAPIClient: Sendable {
         var retryFor: String?
         var retryCount = 0
         var reauthenticated = false
+        var nonceRetried = false
         while true {
             try Task.checkCancellation()
             try await limiter.acquire(bucket)
@@ -281,7 +282,9 @@ public final class OktaAPIClient: Sendable {
             do {
                 var request = HTTPClientRequest(url: url)
                 request.method = method
-                request.headers.add(name: "Authorization", value: try await credentials.authorization())
+                for header in try await credentials.headers(method: method.rawValue, url: url) {
+                    request.headers.add(name: header.name, value: header.value)
+                }
                 request.headers.add(name: "Accept", value: "application/json")
                 // Ask Okta to leave credentials out of user objects (Okta "Users API").
                 request.headers.add(
@@ -352,6 +355,19 @@ public final class OktaAPIClient: Sendable {
                 logger.debug("rate limited; waiting for the reset", metadata: ["endpoint": "\(endpoint)"])
                 try await limiter.waitAfterTooManyRequests(bucket, resetIn: resetIn)
             case 401:
+                let challenge = response.header("WWW-Authenticate") ?? ""
+                if challenge.contains("use_dpop_nonce"), !nonceRetried, let nonce = response.header("DPoP-Nonce"),
+                    await credentials.acceptAPINonce(nonce)
+                {
+                    // Okta asks for a nonce in the API calls' proofs: repeat once with it.
+                    nonceRetried = true
+                    continue
+                }
+                if challenge.hasPrefix("DPoP"),
+                    let description = Self.challengeParameter("error_description", challenge)
+                {
+                    throw OktaError.invalidCredentials(summary: "DPoP: \(description)")
+                }
                 if case .serviceApp = credentials.method, !reauthenticated {
                     reauthenticated = true
                     await credentials.invalidate()
@@ -410,6 +426,14 @@ public final class OktaAPIClient: Sendable {
         logger.debug(
             "retrying Okta call", metadata: ["endpoint": "\(endpoint)", "reason": "\(reason)", "delay": "\(delay)"])
         try await clock.sleep(until: clock.now.addingTimeInterval(delay))
+    }
+
+    /// A quoted parameter of a `WWW-Authenticate` challenge (`error_description="..."`).
+    static func challengeParameter(_ name: String, _ header: String) -> String? {
+        guard let range = header.range(of: "\(name)=\"") else { return nil }
+        let rest = header[range.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        return String(rest[..<end])
     }
 
     /// The `scope="..."` of a `WWW-Authenticate: Bearer ... error="insufficient_scope"` header.

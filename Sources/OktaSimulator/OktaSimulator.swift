@@ -109,7 +109,7 @@ public final class OktaSimulator: Sendable {
         router.add(
             middleware: OktaAPIMiddleware(
                 clock: clock, limiter: options.rateLimits.map(RateLimiter.init), faults: faultInjector,
-                apiTokens: options.apiTokens, oauth: oauth, counters: requestCounters))
+                apiTokens: options.apiTokens, oauth: oauth, counters: requestCounters, base: base))
         ManagementAPI(org: org, base: base, faults: faultInjector).register(on: router)
         EventHooksAPI(registry: registry, client: httpClient, clock: clock, base: base, adminId: org.adminId)
             .register(on: router)

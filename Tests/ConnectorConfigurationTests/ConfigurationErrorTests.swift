@@ -141,6 +141,19 @@ struct ConfigurationErrorTests {
             "|api_token: ${OKTA_API_TOKEN}|api_token: ${OKTA_API_TOKEN}\n      rate_limit_share: 0",
             "connectors[1].okta.rate_limit_share"
         ),
+        // SPEC §19: a key or a secret, never both; DPoP auto, required or off.
+        (
+            "|api_token: ${OKTA_API_TOKEN}|oauth: { client_id: 0oa1, private_key: k, client_secret: s }",
+            "connectors[1].okta.oauth.client_secret"
+        ),
+        (
+            "|api_token: ${OKTA_API_TOKEN}|oauth: { client_id: 0oa1, client_secret: s, key_id: kid-1 }",
+            "connectors[1].okta.oauth.key_id"
+        ),
+        (
+            "|api_token: ${OKTA_API_TOKEN}|oauth: { client_id: 0oa1, client_secret: s, dpop: sometimes }",
+            "connectors[1].okta.oauth.dpop"
+        ),
     ])
     func errorsInsideASecondConnectorNameItsFullKeyPath(_ change: String, _ keyPath: String) throws {
         var second = Self.staging

@@ -161,8 +161,9 @@ struct ConfigurationLoadingTests {
         }
         #expect(app.clientId == "0oaClient")
         #expect(app.keyId == "kid-1")
-        #expect(app.privateKey.reveal().hasPrefix("-----BEGIN PRIVATE KEY-----"))
+        #expect(app.privateKey?.reveal().hasPrefix("-----BEGIN PRIVATE KEY-----") == true)
         #expect(app.scopes == ["okta.users.read", "okta.apps.read", "okta.devices.read"])
+        #expect(app.dpop == .auto, "DPoP is learnt from Okta's answer by default")
         #expect(http.clientSecret.reveal() == "neurons-client-secret")
         #expect(http.batchSize == 250)
         #expect(http.scope == "dataservices.write")
@@ -253,4 +254,35 @@ final class TemporaryDirectory {
     }
 
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+}
+
+@Suite("Configuration: OAuth client secret and DPoP (SPEC §19)")
+struct OAuthConfigurationTests {
+    @Test func aClientSecretAppWithDPoPRequiredIsRead() throws {
+        let directory = try TemporaryDirectory()
+        let secret = try directory.write("okta-client-secret", "the-client-secret\n")
+        let configuration = try load(
+            """
+            server: { listen: 127.0.0.1:9443, insecure_plain_http: true }
+            store: { url: "sqlite:///tmp/state.db" }
+            connectors:
+              - name: OIN app
+                okta:
+                  url: https://acme.okta.com
+                  oauth: { client_id: 0oaSecret, client_secret_file: \(secret), dpop: required }
+                schedule: { repeats: daily, start_time: "02:00" }
+                event_hook: { secrets: [a-long-enough-secret] }
+                sink: { type: ndjson, path: out.ndjson }
+            """)
+        guard case .oauth(let app) = configuration.connectors[0].okta.credentials,
+            case .clientSecret(let read) = app.authentication
+        else {
+            Issue.record("a client_secret_basic app expected")
+            return
+        }
+        #expect(read.reveal() == "the-client-secret")
+        #expect(app.dpop == .required)
+        #expect(app.privateKey == nil && app.keyId == nil)
+        #expect(configuration.connectors[0].okta.credentials.kind.contains("client_secret_basic, DPoP required"))
+    }
 }

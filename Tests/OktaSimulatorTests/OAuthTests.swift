@@ -41,6 +41,7 @@ struct OAuthTests {
             headers: [("Content-Type", "application/x-www-form-urlencoded")])
     }
 
+    /// An app created before DPoP became Okta's default (DPoP switched off): plain Bearer tokens.
     @Test func privateKeyJWTGetsAnHourLongBearerTokenWithItsScopes() async throws {
         let key = ES256PrivateKey()
         let other = ES256PrivateKey()
@@ -50,7 +51,7 @@ struct OAuthTests {
                 options.serviceApps = [
                     SimulatedServiceApp(
                         clientId: "0oaService", publicKeyPEM: key.publicKey.pemRepresentation, keyId: "key-1",
-                        grantedScopes: ["okta.users.read", "okta.apps.read"])
+                        grantedScopes: ["okta.users.read", "okta.apps.read"], requireDPoP: false)
                 ]
             }
         ) { simulator in

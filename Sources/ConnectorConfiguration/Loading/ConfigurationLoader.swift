@@ -444,8 +444,8 @@ struct ServiceConfigurationReader {
                     .invalidValue(value: nil, reason: "set either api_token or oauth, not both"))
             }
             let clientId = oauth.string("client_id", required: true)
-            let key = oauth.secret("private_key")
-            let keyId = oauth.string("key_id")
+            let authentication = readClientAuthentication(oauth)
+            let dpop = readDPoPMode(oauth)
             // Polling the System Log needs `okta.logs.read` too (SPEC §17).
             let explicit = oauth.stringList("scopes")
             if let explicit, polls, !explicit.contains("okta.logs.read") {
@@ -459,8 +459,9 @@ struct ServiceConfigurationReader {
                 explicit ?? ["okta.users.read", "okta.apps.read", "okta.devices.read"]
                 + (polls ? ["okta.logs.read"] : [])
             oauth.finish()
-            if let clientId, let key {
-                credentials = .oauth(OAuthServiceApp(clientId: clientId, privateKey: key, keyId: keyId, scopes: scopes))
+            if let clientId, let authentication {
+                credentials = .oauth(
+                    OAuthServiceApp(clientId: clientId, authentication: authentication, scopes: scopes, dpop: dpop))
             }
         } else if let token = object.secret("api_token", required: false) {
             credentials = .apiToken(token)
@@ -473,6 +474,44 @@ struct ServiceConfigurationReader {
         object.finish()
         guard let url, let credentials else { return nil }
         return OktaSettings(url: url, credentials: credentials, rateLimitShare: share)
+    }
+
+    /// `private_key` (with `key_id`) or `client_secret`: exactly one.
+    func readClientAuthentication(_ oauth: YAMLObject) -> OAuthServiceApp.Authentication? {
+        let hasKey = oauth.has("private_key") || oauth.has("private_key_file")
+        let hasSecret = oauth.has("client_secret") || oauth.has("client_secret_file")
+        if hasKey && hasSecret {
+            reader.record(
+                oauth.child("client_secret"), oauth.node,
+                .invalidValue(
+                    value: nil,
+                    reason:
+                        "set either private_key (private_key_jwt) or client_secret (client_secret_basic), not both"))
+            return nil
+        }
+        if hasSecret {
+            guard oauth.string("key_id") == nil else {
+                reader.record(
+                    oauth.child("key_id"), oauth.node,
+                    .invalidValue(value: nil, reason: "key_id names a private key; this app uses client_secret"))
+                return nil
+            }
+            return oauth.secret("client_secret").map { .clientSecret($0) }
+        }
+        let keyId = oauth.string("key_id")
+        return oauth.secret("private_key").map { .privateKey($0, keyId: keyId) }
+    }
+
+    /// `dpop: auto | required | off` (default `auto`).
+    func readDPoPMode(_ oauth: YAMLObject) -> OAuthServiceApp.DPoPMode {
+        guard let text = oauth.string("dpop") else { return .auto }
+        guard let mode = OAuthServiceApp.DPoPMode(rawValue: text) else {
+            reader.record(
+                oauth.child("dpop"), oauth.node("dpop"),
+                .invalidValue(value: text, reason: "expected auto, required or off"))
+            return .auto
+        }
+        return mode
     }
 
     func readStatuses(_ object: YAMLObject) -> [OktaUserStatus]? {

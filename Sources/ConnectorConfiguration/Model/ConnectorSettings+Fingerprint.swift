@@ -11,9 +11,11 @@ extension ConnectorSettings {
         switch okta.credentials {
         case .apiToken(let token): parts.append("token:" + token.reveal())
         case .oauth(let app):
-            parts += [
-                "oauth:" + app.clientId, app.privateKey.reveal(), app.keyId ?? "", app.scopes.joined(separator: " "),
-            ]
+            switch app.authentication {
+            case .privateKey(let key, let keyId): parts += ["oauth:" + app.clientId, key.reveal(), keyId ?? ""]
+            case .clientSecret(let secret): parts += ["oauth-secret:" + app.clientId, secret.reveal()]
+            }
+            parts += [app.scopes.joined(separator: " "), app.dpop.rawValue]
         }
         parts.append(userStatuses.map(\.rawValue).joined(separator: ","))
         parts.append("\(schedule.repeats)|\(schedule.startTime)|\(schedule.timeZone.identifier)")

@@ -316,7 +316,7 @@ public struct OktaSettings: Sendable {
 public enum OktaCredentials: Sendable {
     /// `Authorization: SSWS <token>`.
     case apiToken(Secret)
-    /// OAuth 2.0 service app with a `private_key_jwt` client assertion.
+    /// OAuth 2.0 service app: a `private_key_jwt` client assertion or a client secret, with DPoP.
     case oauth(OAuthServiceApp)
 
     /// A description without the secret.
@@ -324,26 +324,65 @@ public enum OktaCredentials: Sendable {
         switch self {
         case .apiToken: return "API token (SSWS)"
         case .oauth(let app):
-            return "OAuth 2.0 service app \(app.clientId) (scopes: \(app.scopes.joined(separator: " ")))"
+            let authentication =
+                switch app.authentication {
+                case .privateKey: "private_key_jwt"
+                case .clientSecret: "client_secret_basic"
+                }
+            return
+                "OAuth 2.0 service app \(app.clientId) (\(authentication), DPoP \(app.dpop.rawValue), scopes: \(app.scopes.joined(separator: " ")))"
         }
     }
 }
 
 /// An OAuth 2.0 service app's credentials.
 public struct OAuthServiceApp: Sendable {
+    /// How the app proves who it is at the token endpoint.
+    public enum Authentication: Sendable {
+        /// `private_key_jwt`: a client assertion signed with the PEM key whose public half Okta
+        /// holds (`kid` when Okta has several).
+        case privateKey(Secret, keyId: String?)
+        /// `client_secret_basic`, for apps that cannot hold a key.
+        case clientSecret(Secret)
+    }
+
+    /// Whether the token requests carry DPoP proofs (RFC 9449, SPEC §19).
+    public enum DPoPMode: String, Sendable, CaseIterable {
+        /// The first token request goes without a proof and switches on `invalid_dpop_proof`.
+        case auto
+        /// Every request carries a proof; a `Bearer` token is refused.
+        case required
+        /// Never: for apps with DPoP switched off.
+        case off
+    }
+
     public var clientId: String
-    /// The PEM private key the client assertion is signed with.
-    public var privateKey: Secret
-    /// The `kid` of the registered public key, when Okta has several.
-    public var keyId: String?
+    public var authentication: Authentication
     public var scopes: [String]
+    public var dpop: DPoPMode
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(clientId: String, privateKey: Secret, keyId: String?, scopes: [String]) {
+    public init(clientId: String, authentication: Authentication, scopes: [String], dpop: DPoPMode = .auto) {
         self.clientId = clientId
-        self.privateKey = privateKey
-        self.keyId = keyId
+        self.authentication = authentication
         self.scopes = scopes
+        self.dpop = dpop
+    }
+
+    /// The PEM key of a `private_key_jwt` app.
+    public var privateKey: Secret? {
+        if case .privateKey(let key, _) = authentication { key } else { nil }
+    }
+
+    /// The `kid` of a `private_key_jwt` app's key, when Okta has several.
+    public var keyId: String? {
+        if case .privateKey(_, let keyId) = authentication { keyId } else { nil }
+    }
+
+    /// A `private_key_jwt` app.
+    public init(clientId: String, privateKey: Secret, keyId: String?, scopes: [String], dpop: DPoPMode = .auto) {
+        self.init(
+            clientId: clientId, authentication: .privateKey(privateKey, keyId: keyId), scopes: scopes, dpop: dpop)
     }
 }
 

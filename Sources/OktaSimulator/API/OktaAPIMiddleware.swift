@@ -17,6 +17,8 @@ struct OktaAPIMiddleware: RouterMiddleware {
     let apiTokens: Set<String>
     let oauth: OAuthServiceApps
     let counters: RequestCounters
+    /// The org's base URL, for the `htu` of DPoP proofs.
+    let base: SimulatorBaseURL
 
     /// The bucket and the scope an API path needs.
     static func endpoint(method: HTTPRequest.Method, path: String) -> (bucket: String, scope: String?) {
@@ -91,10 +93,13 @@ struct OktaAPIMiddleware: RouterMiddleware {
         if faults.tokenRevoked {
             return JSONResponse.oktaError(.unauthorized, code: "E0000011", summary: "Invalid token provided")
         }
-        switch authenticate(request) {
-        case .none:
-            return JSONResponse.oktaError(.unauthorized, code: "E0000011", summary: "Invalid token provided")
-        case .some(let scopes):
+        switch await authenticate(request) {
+        case .failure(let refusal):
+            var headers = HTTPFields()
+            if let challenge = refusal.challenge { headers[.wwwAuthenticate] = challenge }
+            return JSONResponse.oktaError(
+                .unauthorized, code: "E0000011", summary: "Invalid token provided", headers: headers)
+        case .success(let scopes):
             if let scope, !scopes.contains(scope),
                 !(scope == "okta.eventHooks.read" && scopes.contains("okta.eventHooks.manage"))
             {
@@ -117,18 +122,43 @@ struct OktaAPIMiddleware: RouterMiddleware {
         return response
     }
 
-    /// The scopes the request's credentials carry, or `nil` when they are missing or wrong.
-    /// Okta's Python SDK 3.4.6 sends `SSWS<token>` without the space: both are accepted.
-    func authenticate(_ request: Request) -> Set<String>? {
-        guard let authorization = request.headers[.authorization] else { return nil }
+    /// Missing or wrong credentials; for a DPoP token, Okta's challenge says why.
+    struct Refusal: Error {
+        var challenge: String?
+    }
+
+    /// The scopes the request's credentials carry. Okta's Python SDK 3.4.6 sends `SSWS<token>`
+    /// without the space: both are accepted. A DPoP-bound token must come as `DPoP` with a proof by
+    /// its key; sent as `Bearer` it is refused.
+    func authenticate(_ request: Request) async -> Result<Set<String>, Refusal> {
+        guard let authorization = request.headers[.authorization] else { return .failure(Refusal()) }
         if authorization.hasPrefix("SSWS") {
             let token = authorization.dropFirst(4).trimmingCharacters(in: .whitespaces)
-            return apiTokens.contains(token) ? Self.allScopes : nil
+            return apiTokens.contains(token) ? .success(Self.allScopes) : .failure(Refusal())
         }
-        if authorization.hasPrefix("Bearer ") {
-            return oauth.scopes(ofAccessToken: String(authorization.dropFirst(7)))
+        if authorization.hasPrefix("Bearer "), let issued = oauth.issued(String(authorization.dropFirst(7))),
+            issued.boundTo == nil
+        {
+            return .success(issued.scopes)
         }
-        return nil
+        guard authorization.hasPrefix("DPoP ") else { return .failure(Refusal()) }
+        let token = String(authorization.dropFirst(5))
+        guard let issued = oauth.issued(token), let boundTo = issued.boundTo else { return .failure(Refusal()) }
+        func refuse(_ description: String) -> Result<Set<String>, Refusal> {
+            .failure(
+                Refusal(
+                    challenge: "DPoP algs=\"ES256\", error=\"invalid_dpop_proof\", error_description=\"\(description)\""
+                ))
+        }
+        guard let proof = request.headers[.dpop] else { return refuse("The DPoP proof JWT header is missing.") }
+        do {
+            let verified = try await oauth.dpop.verify(
+                proof, method: request.method.rawValue, url: base.value + request.uri.path, accessToken: token)
+            guard verified.thumbprint == boundTo else { return refuse("The DPoP proof is not by the token's key.") }
+            return .success(issued.scopes)
+        } catch {
+            return refuse(DPoPVerifier.describe(error))
+        }
     }
 
     static let allScopes: Set<String> = [
