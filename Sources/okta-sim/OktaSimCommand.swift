@@ -42,6 +42,51 @@ struct OktaSimCommand: AsyncParsableCommand {
     @Option(help: "A PEM file of certificates to trust when delivering to HTTPS event hooks.")
     var hookCA: String?
     @Option(help: "Mutations per second applied by the churn driver (0: none).") var churn: Double = 0
+    @Option(
+        help: ArgumentHelp(
+            "Register an OAuth 2.0 service app with this client id (with --oauth-public-key or --oauth-client-secret).",
+            discussion:
+                "Like Okta's new apps it requires DPoP (RFC 9449) unless --oauth-no-dpop is given, and is granted every read scope and okta.eventHooks.manage."
+        ))
+    var oauthClient: String?
+    @Option(
+        help: "With --oauth-client: the PEM public key (RSA or EC P-256) the app's client assertions are signed for.")
+    var oauthPublicKey: String?
+    @Option(help: "With --oauth-client: a client secret (client_secret_basic) instead of a key.")
+    var oauthClientSecret: String?
+    @Flag(help: "With --oauth-client: the app does not require DPoP (an app created before Okta made it the default).")
+    var oauthNoDpop = false
+
+    /// The OAuth service app of `--oauth-client`, if one is asked for.
+    func serviceApp() throws -> SimulatedServiceApp? {
+        guard let oauthClient else {
+            guard oauthPublicKey == nil, oauthClientSecret == nil else {
+                throw ValidationError("--oauth-public-key and --oauth-client-secret need --oauth-client")
+            }
+            return nil
+        }
+        let scopes: Set<String> = [
+            "okta.users.read", "okta.apps.read", "okta.devices.read", "okta.logs.read", "okta.groups.read",
+            "okta.eventHooks.read", "okta.eventHooks.manage",
+        ]
+        switch (oauthPublicKey, oauthClientSecret) {
+        case (let path?, nil):
+            let pem: String
+            do {
+                pem = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ValidationError(
+                    "--oauth-public-key \(path): cannot read the file (\(error.localizedDescription))")
+            }
+            return SimulatedServiceApp(
+                clientId: oauthClient, publicKeyPEM: pem, grantedScopes: scopes, requireDPoP: !oauthNoDpop)
+        case (nil, let secret?):
+            return SimulatedServiceApp(
+                clientId: oauthClient, clientSecret: secret, grantedScopes: scopes, requireDPoP: !oauthNoDpop)
+        default:
+            throw ValidationError("--oauth-client needs exactly one of --oauth-public-key and --oauth-client-secret")
+        }
+    }
 
     func run() async throws {
         var options = SimulatorOptions()
@@ -62,6 +107,7 @@ struct OktaSimCommand: AsyncParsableCommand {
             options.publicURL = publicURL
         }
         if let hookCA { options.hookTrustRootsPEM = [try String(contentsOfFile: hookCA, encoding: .utf8)] }
+        if let app = try serviceApp() { options.serviceApps = [app] }
         if tls {
             let certificate = try SelfSignedCertificate(dnsNames: tlsName)
             options.tls = (certificate.certificatePEM, certificate.privateKeyPEM)
@@ -76,6 +122,11 @@ struct OktaSimCommand: AsyncParsableCommand {
             "okta-sim: \(users) users (seed \(seed)) at \(simulator.baseURL), ready in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
         )
         say("  API token: SSWS \(apiTokens.first ?? "")   rate limits: \(noRateLimits ? "off" : "Okta Enterprise")")
+        if let app = options.serviceApps.first {
+            say(
+                "  OAuth service app: \(app.clientId) (\(app.clientSecret == nil ? "private_key_jwt" : "client_secret_basic"), DPoP \(app.requireDPoP ? "required" : "off"))"
+            )
+        }
         if churn > 0 {
             simulator.churn.start(perSecond: churn, duration: nil)
             say("  churn: \(churn) mutations/s")

@@ -30,6 +30,8 @@ struct OnlineCheckTests {
             let passed = await OnlineCheck.check(
                 good, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
             #expect(passed.allSatisfy { $0.problem == nil }, "\(passed.map(\.problem))")
+            #expect(
+                passed[0].item.hasSuffix("; DPoP-bound token"), "the simulator's apps require DPoP: \(passed[0].item)")
             #expect(passed.count == 4)
 
             var partial = good

@@ -39,6 +39,11 @@ public enum OnlineCheck {
             var pages = client.listUsers(statuses: [.active], limit: 1).makeAsyncIterator()
             _ = try await pages.next()
         }
+        if case .oauth = connector.okta.credentials, results.last?.problem == nil {
+            // Which token Okta gave (SPEC §19): bound to the connector's DPoP key, or a plain Bearer.
+            let dpop = await client.credentials.usesDPoP
+            results[results.count - 1].item += dpop ? "; DPoP-bound token" : "; Bearer token (DPoP off in the app)"
+        }
         if connector.enrich.apps {
             await probe("Okta apps (okta.apps.read)", url: connector.okta.url) {
                 let pages: OktaPages<OktaApplication> = client.pages(
