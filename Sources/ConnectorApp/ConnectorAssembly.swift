@@ -109,6 +109,13 @@ public enum ConnectorAssembly {
             ConnectorPart(name: "forwarder", service: forwarder),
         ]
         if connector.active { parts.append(ConnectorPart(name: "applier", service: applier)) }
+        // Active or not: an API token unused for 30 days expires (SPEC §19).
+        parts.append(
+            ConnectorPart(
+                name: "okta-keep-alive",
+                service: OktaKeepAlive(
+                    connector: connector.slug, credential: connector.okta.credentials.kind, okta: okta, store: store,
+                    clock: clock, logger: logger)))
         if let snapshots = sink.snapshots { parts.append(ConnectorPart(name: "csv-snapshots", service: snapshots)) }
         // System Log polling (SPEC §17) is a worker part: one replica polls, into the shared inbox.
         if connector.active, connector.eventSource.polls {

@@ -4,12 +4,15 @@ public import Foundation
 public import Logging
 import NIOCore
 public import NIOHTTP1
+import Synchronization
 
 /// The Okta Management API client of one connector: authentication, rate limits, retries and
 /// `Link` pagination (SPEC §6, §16). One `HTTPClient` serves every connector of the process.
 public final class OktaAPIClient: Sendable {
     public let orgURL: URL
     public let credentials: OktaCredentialsProvider
+    /// When Okta last accepted a call (any `2xx`).
+    let accepted = Mutex<Date?>(nil)
     let httpClient: HTTPClient
     public let limiter: OktaRateLimiter
     let clock: any WallClock
@@ -343,6 +346,8 @@ public final class OktaAPIClient: Sendable {
 
             switch response.status {
             case 200..<300:
+                let now = clock.now
+                accepted.withLock { $0 = now }
                 return response
             case 429:
                 rateLimitWaits += 1

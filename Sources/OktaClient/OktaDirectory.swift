@@ -1,4 +1,6 @@
 public import ConnectorDomain
+public import Foundation
+import Synchronization
 
 /// The Okta calls the engine makes — the event applier, the reconciler and the System Log poller —
 /// and what they read of the calls' bookkeeping, so that the engine depends on this and not on the
@@ -56,9 +58,25 @@ public protocol OktaDirectory: Sendable {
 
     /// Holds calls back while Okta rejects the credentials; the applier holds events meanwhile.
     var pause: OktaCredentialPause { get }
+
+    /// When Okta last accepted a call of this directory's credentials, in this process.
+    var lastAcceptedCall: Date? { get }
+
+    /// One cheap authenticated call (`GET /api/v1/users?limit=1`): keeps an API token from expiring
+    /// after 30 days without use (SPEC §19).
+    func probeCredentials() async throws
 }
 
 extension OktaAPIClient: OktaDirectory {
     /// The counts of ``stats``.
     public var callCounts: OktaCallStats.Counts { stats.counts }
+
+    public var lastAcceptedCall: Date? { accepted.withLock { $0 } }
+
+    public func probeCredentials() async throws {
+        let pages: OktaPages<OktaUser> = self.pages(
+            path: "/api/v1/users", query: [("limit", "1")], bucket: .usersList, endpoint: "GET /api/v1/users")
+        var iterator = pages.makeAsyncIterator()
+        _ = try await iterator.next()
+    }
 }

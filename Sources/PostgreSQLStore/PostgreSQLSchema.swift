@@ -227,5 +227,17 @@ enum PostgreSQLSchema {
             // (deliveries and System Log polling), newest hour only: from this index, not the heap.
             identifier: "v8: inbox events by arrival",
             sql: ["CREATE INDEX inbox_received ON inbox_events (connector, received_at)"]),
+        Migration(
+            identifier: "v9: Okta's last answer to the credentials",
+            sql: [
+                """
+                CREATE TABLE okta_contact (
+                    connector TEXT COLLATE "C" PRIMARY KEY,
+                    last_accepted_at BIGINT,
+                    rejected_at BIGINT,
+                    rejection TEXT
+                )
+                """
+            ]),
     ]
 }

@@ -81,3 +81,41 @@ extension PostgreSQLStateStore {
             """, logger: logger)
     }
 }
+
+extension PostgreSQLStateStore {
+    public func oktaContact(connector: String) async throws -> OktaContact? {
+        for try await (accepted, rejectedAt, rejection) in try await client.query(
+            "SELECT last_accepted_at, rejected_at, rejection FROM okta_contact WHERE connector = \(connector)",
+            logger: logger
+        ).decode((Int64?, Int64?, String?).self) {
+            return OktaContact(
+                lastAcceptedAt: accepted.map { Timestamp(millisecondsSinceEpoch: $0) },
+                rejection: rejectedAt.map {
+                    OktaRejection(at: Timestamp(millisecondsSinceEpoch: $0), reason: rejection ?? "")
+                })
+        }
+        return nil
+    }
+
+    public func recordOktaContact(connector: String, acceptedAt: Timestamp?, rejection: OktaRejection?) async throws {
+        let accepted = acceptedAt?.millisecondsSinceEpoch
+        let rejectedAt = rejection?.at.millisecondsSinceEpoch
+        let reason = rejection?.reason
+        // One statement: the newest acceptance kept; a rejection older than it cleared.
+        try await client.query(
+            """
+            INSERT INTO okta_contact AS c (connector, last_accepted_at, rejected_at, rejection)
+            VALUES (\(connector), \(accepted), \(rejectedAt), \(reason))
+            ON CONFLICT (connector) DO UPDATE SET
+                last_accepted_at = GREATEST(excluded.last_accepted_at, c.last_accepted_at),
+                rejected_at = CASE
+                    WHEN COALESCE(excluded.rejected_at, c.rejected_at)
+                        < GREATEST(excluded.last_accepted_at, c.last_accepted_at) THEN NULL
+                    ELSE COALESCE(excluded.rejected_at, c.rejected_at) END,
+                rejection = CASE
+                    WHEN COALESCE(excluded.rejected_at, c.rejected_at)
+                        < GREATEST(excluded.last_accepted_at, c.last_accepted_at) THEN NULL
+                    ELSE COALESCE(excluded.rejection, c.rejection) END
+            """, logger: logger)
+    }
+}

@@ -214,6 +214,17 @@ enum SQLiteSchema {
             // (deliveries and System Log polling), newest hour only: from this index.
             try db.execute(sql: "CREATE INDEX inbox_received ON inbox_events (connector, received_at)")
         }
+        migrator.registerMigration("v10: Okta's last answer to the credentials") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE okta_contact (
+                        connector TEXT PRIMARY KEY,
+                        last_accepted_at INTEGER,
+                        rejected_at INTEGER,
+                        rejection TEXT
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

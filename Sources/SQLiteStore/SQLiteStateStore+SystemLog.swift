@@ -84,3 +84,43 @@ extension SQLiteStateStore {
         }
     }
 }
+
+extension SQLiteStateStore {
+    public func oktaContact(connector: String) async throws -> OktaContact? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM okta_contact WHERE connector = ?", arguments: [connector]).map {
+                row in
+                let rejectedAt = (row["rejected_at"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) }
+                return OktaContact(
+                    lastAcceptedAt: (row["last_accepted_at"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) },
+                    rejection: rejectedAt.map { OktaRejection(at: $0, reason: row["rejection"] ?? "") })
+            }
+        }
+    }
+
+    public func recordOktaContact(connector: String, acceptedAt: Timestamp?, rejection: OktaRejection?) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO okta_contact (connector, last_accepted_at, rejected_at, rejection) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (connector) DO UPDATE SET
+                        last_accepted_at = MAX(COALESCE(excluded.last_accepted_at, 0), COALESCE(last_accepted_at, 0)),
+                        rejected_at = COALESCE(excluded.rejected_at, rejected_at),
+                        rejection = COALESCE(excluded.rejection, rejection)
+                    """,
+                arguments: [
+                    connector, acceptedAt?.millisecondsSinceEpoch, rejection?.at.millisecondsSinceEpoch,
+                    rejection?.reason,
+                ])
+            // An accepted call after the rejection clears it.
+            try db.execute(
+                sql: """
+                    UPDATE okta_contact SET rejected_at = NULL, rejection = NULL
+                    WHERE connector = ? AND rejected_at IS NOT NULL AND last_accepted_at > rejected_at
+                    """, arguments: [connector])
+            try db.execute(
+                sql: "UPDATE okta_contact SET last_accepted_at = NULL WHERE connector = ? AND last_accepted_at = 0",
+                arguments: [connector])
+        }
+    }
+}

@@ -41,6 +41,10 @@ struct StatusCommand: AsyncParsableCommand {
             eventSource: settings.eventSource.rawValue)
         print("\(status.name) (\(status.slug))\(status.active ? "" : " — inactive")  \(status.oktaURL)")
         print("  worker: " + (status.workerHolder.map { "replica \($0)" } ?? "no replica runs it now"))
+        // SPEC §19: a token unused for 30 days expires; which credential Okta refuses, and why.
+        print(
+            "  Okta: last accepted call " + (status.oktaContact?.lastAcceptedAt?.iso8601 ?? "never")
+                + (status.oktaContact?.rejection.map { "   REFUSED \($0.at.iso8601): \($0.reason)" } ?? ""))
         print(
             "  inbox: \(status.inboxDepth) waiting   outbox: \(status.outboxDepth) queued"
                 + (status.outboxOldest.map { ", oldest \($0.iso8601)" } ?? "")

@@ -377,6 +377,27 @@ struct ConsoleRunStateTests {
         }
     }
 
+    @Test func theLastAcceptedOktaCallAndARefusedCredentialAreShown() async throws {
+        let harness = try await AdminRouterHarness()
+        let accepted = Timestamp(Date().addingTimeInterval(-7200))
+        try await harness.store.recordOktaContact(
+            connector: "test-org", acceptedAt: accepted,
+            rejection: OktaRejection(
+                at: Timestamp(Date().addingTimeInterval(-60)), reason: "API token (SSWS): Invalid token provided"))
+        try await harness.test { client in
+            let bearer: HTTPFields = [.authorization: "Bearer \(AdminRouterHarness.token)"]
+            for path in ["/", "/connectors/test-org"] {
+                let page = String(buffer: try await client.execute(uri: path, method: .get, headers: bearer).body)
+                #expect(page.contains("last accepted call 2 h ago"), "\(path)")
+                #expect(page.contains("refused: API token (SSWS): Invalid token provided (1 min ago)"), "\(path)")
+            }
+            let status = String(
+                buffer: try await client.execute(uri: "/api/status", method: .get, headers: bearer).body)
+            #expect(status.contains(#""lastAcceptedOktaCall":"\#(accepted.iso8601)""#))
+            #expect(status.contains(#""oktaCredentialProblem":"API token (SSWS): Invalid token provided""#))
+        }
+    }
+
     @Test func aRunWaitingOnOktasRateLimitSaysSo() async throws {
         let clock = ManualClock(now: Date())
         let okta = InMemoryOkta(clock: clock)

@@ -1,5 +1,5 @@
 public import ConnectorDomain
-import Foundation
+public import Foundation
 public import OktaClient
 import Synchronization
 
@@ -29,11 +29,13 @@ public final class InMemoryOkta: OktaDirectory {
         var failures: [String: [OktaError]] = [:]
         var counts = OktaCallStats.Counts()
         var systemLog: [SystemLogPage] = []
+        var lastAccepted: Date?
     }
 
     private let state = Mutex(State())
     public let limiter: OktaRateLimiter
     public let pause: OktaCredentialPause
+    let clock: any WallClock
     /// Users a listing page holds at most (Okta's `limit`, lowered to make several pages).
     public let pageSize: Int
 
@@ -43,6 +45,7 @@ public final class InMemoryOkta: OktaDirectory {
     ///   - clock: The clock of the rate limiter.
     public init(pageSize: Int = 200, clock: any WallClock = SystemWallClock()) {
         self.pageSize = pageSize
+        self.clock = clock
         limiter = OktaRateLimiter(share: 1, clock: clock)
         pause = OktaCredentialPause()
     }
@@ -104,6 +107,7 @@ public final class InMemoryOkta: OktaDirectory {
             state.counts.calls[endpoint, default: 0] += 1
             guard var queued = state.failures[endpoint], !queued.isEmpty else {
                 state.counts.byStatus["\(endpoint) 200", default: 0] += 1
+                state.lastAccepted = clock.now
                 return nil
             }
             let error = queued.removeFirst()
@@ -218,4 +222,17 @@ public final class InMemoryOkta: OktaDirectory {
     }
 
     public var callCounts: OktaCallStats.Counts { state.withLock { $0.counts } }
+
+    public var lastAcceptedCall: Date? { state.withLock { $0.lastAccepted } }
+
+    public func probeCredentials() async throws {
+        try pause.admit(now: clock.now)
+        do {
+            try call(Endpoint.listUsers)
+            _ = pause.release()
+        } catch {
+            if case .invalidCredentials = error { _ = pause.engage(reason: error.description, now: clock.now) }
+            throw error
+        }
+    }
 }

@@ -255,9 +255,21 @@ public protocol SystemLogCursorStore: Sendable {
     func recordSystemLogPoll(connector: String, outcome: String, succeeded: Bool, at: Timestamp) async throws
 }
 
+/// When Okta last accepted each connector's credentials, and the last rejection (SPEC §19): kept
+/// so that `status`, the console and every replica see it, and so that a token unused for a day
+/// is used.
+public protocol OktaContactStore: Sendable {
+    /// The connector's record, if Okta was ever called.
+    func oktaContact(connector: String) async throws -> OktaContact?
+
+    /// Records an accepted call (the newest is kept; a rejection before it is cleared) or a
+    /// rejection (when and why, naming the credential).
+    func recordOktaContact(connector: String, acceptedAt: Timestamp?, rejection: OktaRejection?) async throws
+}
+
 /// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
 public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore,
-    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases, SystemLogCursorStore
+    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases, SystemLogCursorStore, OktaContactStore
 {
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool

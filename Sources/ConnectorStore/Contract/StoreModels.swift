@@ -623,3 +623,29 @@ public struct PolledEventPage: Sendable, Hashable {
     /// The `event_id` column of polled events: they came in no hook delivery.
     public static let eventId = "system-log"
 }
+
+/// Okta's last answer to a connector's credentials (SPEC §19).
+public struct OktaContact: Sendable, Hashable {
+    /// When Okta last accepted a call.
+    public var lastAcceptedAt: Timestamp?
+    /// The last rejection, unless a call was accepted after it.
+    public var rejection: OktaRejection?
+
+    /// Creates the record.
+    public init(lastAcceptedAt: Timestamp?, rejection: OktaRejection?) {
+        self.lastAcceptedAt = lastAcceptedAt
+        self.rejection = rejection
+    }
+}
+
+/// Okta refused a connector's credentials: when, and what it said (naming the credential).
+public struct OktaRejection: Sendable, Hashable {
+    public var at: Timestamp
+    public var reason: String
+
+    /// Creates the record.
+    public init(at: Timestamp, reason: String) {
+        self.at = at
+        self.reason = reason
+    }
+}

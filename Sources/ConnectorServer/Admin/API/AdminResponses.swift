@@ -37,6 +37,8 @@ struct StatusBody: ResponseEncodable {
         var lastDelivery: String?
         var outboxOldest: String?
         var rateLimitWait: String?
+        var lastAcceptedOktaCall: String?
+        var oktaCredentialProblem: String?
     }
 
     var generatedAt: String
@@ -55,7 +57,9 @@ struct StatusBody: ResponseEncodable {
                 systemLog: connector.systemLog.map { SystemLogBody($0, now: report.generatedAt) },
                 health: connector.health?.state, healthReason: connector.health?.reason,
                 nextDue: connector.nextDue?.iso8601, lastDelivery: connector.lastDelivery.map { Timestamp($0).iso8601 },
-                outboxOldest: connector.outboxOldest?.iso8601, rateLimitWait: connector.rateLimitWait)
+                outboxOldest: connector.outboxOldest?.iso8601, rateLimitWait: connector.rateLimitWait,
+                lastAcceptedOktaCall: connector.oktaContact?.lastAcceptedAt?.iso8601,
+                oktaCredentialProblem: connector.oktaContact?.rejection?.reason)
         }
     }
 }

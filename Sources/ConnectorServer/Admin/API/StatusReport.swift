@@ -38,6 +38,8 @@ public struct StatusReport: Sendable {
         /// The rate-limit wait the connector's Okta calls are in now (known only to the process
         /// running it): `waiting 41 s for Okta's users bucket to reset (…)`.
         public var rateLimitWait: String?
+        /// When Okta last accepted the connector's credentials, and the last refusal (SPEC §19).
+        public var oktaContact: OktaContact?
     }
 
     public var generatedAt: Date
@@ -88,6 +90,7 @@ public struct StatusReport: Sendable {
             runs: try await store.runs(connector: slug, limit: 30),
             workerHolder: lease.flatMap { $0.expiresAt.date > now ? $0.holder : nil }, health: nil)
         connector.eventSource = eventSource
+        connector.oktaContact = try await store.oktaContact(connector: slug)
         if eventSource != "hooks" { connector.systemLog = try await store.systemLogCursor(connector: slug) }
         return connector
     }

@@ -93,6 +93,10 @@ struct ConnectorStateModel {
     var runningId: Int64?
     /// What the running run waits on, when Okta's rate limit holds it.
     var rateLimitWait: String?
+    /// When Okta last accepted the connector's credentials (`never` before the first call).
+    var lastOktaCall: String
+    /// Which credential Okta refuses, and what it said.
+    var credentialProblem: String?
     var driftChart: ConsoleCharts.Chart?
 
     /// A finished run, in a line.
@@ -138,6 +142,10 @@ struct ConnectorStateModel {
         }
         runningId = connector.runs.first { $0.outcome == .running }?.id
         rateLimitWait = connector.rateLimitWait
+        lastOktaCall = StatusPage.age(connector.oktaContact?.lastAcceptedAt?.date, now: now)
+        credentialProblem = connector.oktaContact?.rejection.map {
+            "\($0.reason) (\(StatusPage.age($0.at.date, now: now)))"
+        }
         driftChart = ConsoleCharts.drift(
             connector.runs, id: compactChart ? "drift-\(slug)" : "drift", compact: compactChart)
     }
