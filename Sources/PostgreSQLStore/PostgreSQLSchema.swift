@@ -222,5 +222,9 @@ enum PostgreSQLSchema {
             sql: [
                 "ALTER TABLE enrichment_staging ADD COLUMN position BIGINT GENERATED ALWAYS AS IDENTITY"
             ]),
+        Migration(
+            // NULL: forwarded by `serve`'s forwarder, or a run from before this column.
+            identifier: "v8: whether a run's changes were forwarded",
+            sql: ["ALTER TABLE runs ADD COLUMN forwarded BOOLEAN"]),
     ]
 }

@@ -209,6 +209,10 @@ enum SQLiteSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v9: whether a run's changes were forwarded") { db in
+            // NULL: forwarded by `serve`'s forwarder, or a run from before this column.
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN forwarded INTEGER")
+        }
         return migrator
     }
 }

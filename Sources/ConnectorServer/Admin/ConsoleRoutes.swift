@@ -20,7 +20,9 @@ extension AdminAPI {
         }
         router.post("/sign-in") { request, context in
             var request = request
-            if let wait = signInThrottle.retryAfter(context.clientAddress) {
+            // Counted from here, before the body arrives: slow guesses in flight share the limit.
+            let attempt = signInThrottle.begin(context.clientAddress)
+            if case .refused(let wait) = attempt {
                 var refused = ConsolePages.signIn(
                     next: "/",
                     error: "Too many wrong tokens from this address: try again in \(Int(wait.rounded(.up))) s.",
@@ -28,6 +30,7 @@ extension AdminAPI {
                 refused.headers[.retryAfter] = "\(Int(wait.rounded(.up)))"
                 return refused
             }
+            defer { attempt.end() }
             // A sign-in posted from another site's page would sign the browser in to a session
             // the other site chose the token of (login CSRF): same origin only.
             guard AdminAuthenticationMiddleware.isSameOrigin(request) else {
@@ -37,7 +40,7 @@ extension AdminAPI {
             let form = HTMLForm(String(buffer: body))
             let next = Self.safeNext(form["next"])
             guard let presented = form["token"], token.matches(presented) else {
-                signInThrottle.recordFailure(context.clientAddress)
+                attempt.failed()
                 logger.warning(
                     "console sign-in refused: wrong admin token", metadata: ["client": "\(context.clientAddress)"])
                 return ConsolePages.signIn(
@@ -53,12 +56,7 @@ extension AdminAPI {
     }
 
     /// Where to go after signing in: a path of this listener, never another site (`//host`).
-    static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"),
-            !next.contains(where: { $0.isNewline || $0 == "\r" })
-        else { return "/" }
-        return next
-    }
+    static func safeNext(_ next: String?) -> String { SignInRedirect.path(next) }
 
     /// The chrome of a page for this request.
     func chrome(_ context: AdminRequestContext, refresh: Int?, path: String = "/") -> ConsoleChrome {

@@ -113,6 +113,7 @@ public struct StatusReport: Sendable {
             "oktaCalls": .object(run.oktaCalls.mapValues { .integer(Int64($0)) }),
         ]
         if let ended = run.endedAt { object["endedAt"] = .string(ended.iso8601) }
+        if let forwarded = run.forwarded { object["forwarded"] = .bool(forwarded) }
         return .object(object)
     }
 
