@@ -107,8 +107,9 @@ struct ReconcileCommand: AsyncParsableCommand {
                 "Reconciling \"\(settings.name)\" from \(settings.okta.url.absoluteString)\(dryRun ? " (dry run)" : "")\n"
                     .utf8))
         let report = try await reconcile(operations, stop: stop, progress: progress)
-        print(RunSummary.text(report.record))
-        if let snapshot = report.snapshot { print("  CSV snapshot: \(snapshot)") }
+        // At once too: the forwarding after it may retry for minutes (sink.forward_timeout).
+        say(RunSummary.text(report.record))
+        if let snapshot = report.snapshot { say("  CSV snapshot: \(snapshot)") }
         // Then forward what is queued, so that the command works from cron without `serve`.
         if !dryRun { try await forward(operations, run: report.record.id, stop: stop) }
         switch report.record.outcome {
@@ -160,7 +161,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                 try await interrupted(
                     by: stop, store: operations.store, connector: settings.slug, whileForwarding: true)
             }
-            print("  forwarded \(sent.records) records (\(sent.entries) outbox entries) to \(settings.sink.summary)")
+            say("  forwarded \(sent.records) records (\(sent.entries) outbox entries) to \(settings.sink.summary)")
         } catch let exit as ExitCode {
             throw exit
         } catch {
@@ -173,6 +174,12 @@ struct ReconcileCommand: AsyncParsableCommand {
             )
             throw ExitCode(1)
         }
+    }
+
+    /// Writes a line to standard output at once (not buffered), so a cron log or a pipe has it even
+    /// if the command is killed later.
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// Reports a run stopped by a signal and exits 128 + the signal's number.

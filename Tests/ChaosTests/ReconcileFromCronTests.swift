@@ -4,6 +4,10 @@ import Foundation
 import GRDB
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `okta-connector reconcile` run from cron or a Kubernetes CronJob, as a real process against
 /// `okta-sim` and a sink run by the test: a short sink outage is ridden out, a long one ends the
 /// command non-zero within `--forward-timeout`, and the run records which it was (SPEC §15).
@@ -65,5 +69,25 @@ struct ReconcileFromCronTests {
         #expect(Set(sink.records.map(\.key)).count == queued)
         let second = try await run(["runs", "show", "2", "--connector", "Cron org"])
         #expect(second.output.contains("forwarded:   yes"), "\(second.output)")
+
+        // Stopped by a signal while it retries: exit 130, and the run says its changes did not go.
+        #expect(try await run(["resync", "--all", "--connector", "Cron org"]).status == 0)
+        sink.set(.down)
+        let refusedDown = sink.refused
+        let stopped = try TestProcess(
+            TestProcess.executable("okta-connector"),
+            arguments: ["reconcile", "--connector", "Cron org", "--forward-timeout", "10m", "--config", config],
+            log: directory.path("stopped.log"))
+        defer { stopped.stop() }
+        // Its run is over (the summary is written at once) and it is retrying the forward.
+        let retrying = await eventually(timeout: 60) {
+            stopped.output.contains("Run 3 succeeded") && sink.refused > refusedDown
+        }
+        #expect(retrying, "\(stopped.output)")
+        stopped.signal(SIGINT)
+        #expect(await stopped.waitForExit(timeout: 15) == 130, "\(stopped.output)")
+        #expect(stopped.output.contains("while forwarding to the sink"), "\(stopped.output)")
+        let third = try await run(["runs", "show", "3", "--connector", "Cron org"])
+        #expect(third.output.contains("forwarded:   no"), "\(third.output)")
     }
 }

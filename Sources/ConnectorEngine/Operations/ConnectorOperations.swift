@@ -213,8 +213,11 @@ extension ConnectorOperations {
         do {
             entries = try await forwarder.drain(retryingFor: timeout)
         } catch {
+            // Recorded even when a signal cancelled the forwarding (the store's call must not see
+            // that cancellation): the run's changes did not all reach the sink.
+            let store = store
             do {
-                try await store.recordRunForwarding(id: run, forwarded: false)
+                try await Task.detached { try await store.recordRunForwarding(id: run, forwarded: false) }.value
             } catch let recording {
                 logger.error(
                     "the run's forwarding could not be recorded", metadata: ["run": "\(run)", "error": "\(recording)"])
