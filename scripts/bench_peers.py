@@ -110,7 +110,7 @@ connectors:
       api_token: sim-api-token
     user_statuses: [{", ".join(STATUSES)}]
     schedule: {{ repeats: daily, start_time: "02:00" }}
-    event_hook: {{ secrets: [a-secret-for-the-benchmark-hook] }}
+    event_hook: {{ secrets: [a-secret-of-at-least-32-bytes-for-the-benchmark-hook] }}
     enrich: {{ apps: {str(enrich).lower()}, devices: {str(enrich).lower()}, plan: bulk }}
     sink: {{ type: ndjson, path: {directory}/users.ndjson }}
 """)

@@ -9,9 +9,14 @@ extension ServiceConfiguration {
         var lines: [String] = []
         lines.append("Configuration \(file) is valid.")
         lines.append(
-            "  event hook listener: \(server.tls == nil ? "http (plain, test mode)" : "https")://\(server.listen)")
+            "  event hook listener: \(server.tls == nil ? "http (plain, test mode)" : "https")://\(server.listen)"
+                + (server.tls == nil && !server.listen.isLoopback
+                    ? " — WARNING: plain HTTP reachable from the network (insecure_plain_http)" : ""))
         if let admin = server.admin {
-            lines.append("  admin listener:      http://\(admin.listen) (bearer token required)")
+            lines.append(
+                "  admin listener:      \(admin.tls == nil ? "http" : "https")://\(admin.listen) (bearer token required)"
+                    + (admin.tls == nil && !admin.listen.isLoopback
+                        ? " — WARNING: plain HTTP reachable from the network (insecure_plain_http)" : ""))
         } else {
             lines.append("  admin listener:      off")
         }

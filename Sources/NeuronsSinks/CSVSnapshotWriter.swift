@@ -14,7 +14,8 @@ public import Foundation
 /// importer never sees half a file; only the newest `keep` files are kept.
 ///
 /// Cells are written for people who open the file in a spreadsheet too: a cell that starts with
-/// `=`, `+`, `-`, `@`, a tab or a carriage return would be run as a formula there (OWASP's "CSV
+/// `=`, `+`, `-`, `@` (or their full-width forms, or any of them after white space), a tab or a
+/// carriage return would be run as a formula there (OWASP's "CSV
 /// injection"), so by default it gets a leading `'`, which spreadsheets show as text. The files are
 /// created with ``PrivateFileAccess`` (`0600` by default), the temporary file too.
 public struct CSVSnapshotWriter: Sendable {
@@ -47,17 +48,31 @@ public struct CSVSnapshotWriter: Sendable {
         self.access = access
     }
 
-    /// The characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
-    static let formulaStarts: Set<Character> = ["=", "+", "-", "@", "\t", "\r"]
+    /// The characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"),
+    /// with their full-width (`＝＋－＠`) and small (`﹦﹢﹣﹫`) forms, which spreadsheets in East
+    /// Asian locales fold to the ASCII ones when they read a cell.
+    static let formulaStarts: Set<Unicode.Scalar> = [
+        "=", "+", "-", "@", "\t", "\r", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}", "\u{FE66}", "\u{FE62}",
+        "\u{FE63}", "\u{FE6B}",
+    ]
+
+    /// Whether a spreadsheet could read the text as a formula: it starts with a formula character,
+    /// or with white space (which spreadsheets skip: ` =1+1` is a formula) and then one.
+    /// - Parameter text: The cell's text.
+    public static func startsLikeFormula(_ text: String) -> Bool {
+        // Unicode scalars, not characters: "\r\n" is one Character but starts with a carriage return.
+        guard
+            let first = text.unicodeScalars.first(where: { formulaStarts.contains($0) || !$0.properties.isWhitespace })
+        else { return false }
+        return formulaStarts.contains(first)
+    }
 
     /// A cell's text made safe to open in a spreadsheet: a leading `'` before a formula start.
     /// - Parameter text: The cell's text.
-    /// - Returns: The text, with `'` in front when it starts with `=`, `+`, `-`, `@`, a tab or a
-    ///   carriage return.
+    /// - Returns: The text, with `'` in front when it starts with `=`, `+`, `-`, `@` (or their
+    ///   full-width and small forms), a tab or a carriage return, after any white space.
     public static func neutralizingFormula(_ text: String) -> String {
-        // Unicode scalars, not characters: "\r\n" is one Character but starts with a carriage return.
-        guard let first = text.unicodeScalars.first, formulaStarts.contains(Character(first)) else { return text }
-        return "'" + text
+        startsLikeFormula(text) ? "'" + text : text
     }
 
     /// The flat columns of one record: column name to text.

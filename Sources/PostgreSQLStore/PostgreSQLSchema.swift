@@ -223,12 +223,16 @@ enum PostgreSQLSchema {
                 "ALTER TABLE enrichment_staging ADD COLUMN position BIGINT GENERATED ALWAYS AS IDENTITY"
             ]),
         Migration(
+            // NULL: forwarded by `serve`'s forwarder, or a run from before this column.
+            identifier: "v8: whether a run's changes were forwarded",
+            sql: ["ALTER TABLE runs ADD COLUMN forwarded BOOLEAN"]),
+        Migration(
             // The console's events per minute count what reached the inbox from either source
             // (deliveries and System Log polling), newest hour only: from this index, not the heap.
-            identifier: "v8: inbox events by arrival",
+            identifier: "v9: inbox events by arrival",
             sql: ["CREATE INDEX inbox_received ON inbox_events (connector, received_at)"]),
         Migration(
-            identifier: "v9: Okta's last answer to the credentials",
+            identifier: "v10: Okta's last answer to the credentials",
             sql: [
                 """
                 CREATE TABLE okta_contact (

@@ -315,6 +315,22 @@ public final class PostgreSQLStateStore: StateStore {
         try await probe(location, logger: logger) { _ in }
     }
 
+    /// Checks that the store can be reached as configured — address, TLS as `sslmode` asks, the
+    /// user's password, the database — without changing anything (`check-config --online`).
+    /// - Parameters:
+    ///   - location: Where the database is.
+    ///   - logger: The logger.
+    /// - Throws: ``StoreError/cannotOpen(location:reason:)`` saying what to do.
+    public static func check(_ location: PostgreSQLLocation, logger: Logger) async throws {
+        try await probe(location, logger: logger) { connection in
+            do {
+                try await connection.query("SELECT 1", logger: logger)
+            } catch {
+                throw describe(error, location: location)
+            }
+        }
+    }
+
     /// Connects once, runs `body` on the connection, and disconnects.
     static func probe<Result>(
         _ location: PostgreSQLLocation, logger: Logger, _ body: (PostgresConnection) async throws -> Result
@@ -387,9 +403,13 @@ public final class PostgreSQLStateStore: StateStore {
             }
         } else if text.contains("connectionRefused") || text.contains("Connection refused") {
             reason = "connection refused: is PostgreSQL listening on \(location.host):\(location.port)?"
-        } else if text.contains("SSL") || text.contains("TLS") || text.contains("handshake")
-            || text.contains("sslUnsupported")
-        {
+        } else if text.contains("sslUnsupported") {
+            reason =
+                "the server does not offer TLS, and sslmode=\(location.sslMode.rawValue)"
+                + (location.sslMode == .verifyFull ? " (the default)" : "")
+                + " requires it: turn TLS on in PostgreSQL (ssl = on, with a certificate), or, only on a network "
+                + "you trust (the same host, a private link), add ?sslmode=disable to store.url"
+        } else if text.contains("SSL") || text.contains("TLS") || text.contains("handshake") {
             reason = "TLS failed (sslmode=\(location.sslMode.rawValue)): \(text.prefix(200))"
         } else {
             reason = String(text.prefix(300))
@@ -1031,7 +1051,7 @@ public final class PostgreSQLStateStore: StateStore {
 
     static let runColumns = """
         id, connector, run_trigger, dry_run, started_at, ended_at, outcome, listed, created, updated, unchanged, removed,
-        drift, okta_calls_json, rate_limited, errors_json, owner
+        drift, okta_calls_json, rate_limited, errors_json, owner, forwarded
         """
 
     static func runRecord(_ row: PostgresRandomAccessRow) throws -> RunRecord {
@@ -1053,10 +1073,14 @@ public final class PostgreSQLStateStore: StateStore {
                     [String: Int].self, from: try row["okta_calls_json"].decode(String.self)),
                 rateLimited: try int("rate_limited"),
                 errors: try JSONCoding.decode([String].self, from: try row["errors_json"].decode(String.self)),
-                owner: try row["owner"].decode(String?.self))
+                owner: try row["owner"].decode(String?.self), forwarded: try row["forwarded"].decode(Bool?.self))
         } catch {
             throw StoreError.corruptRow(table: "runs", key: "\(id)", reason: "\(error)")
         }
+    }
+
+    public func recordRunForwarding(id: Int64, forwarded: Bool) async throws {
+        try await client.query("UPDATE runs SET forwarded = \(forwarded) WHERE id = \(id)", logger: logger)
     }
 
     public func runs(connector: String, limit: Int) async throws -> [RunRecord] {

@@ -209,12 +209,16 @@ enum SQLiteSchema {
                     ) WITHOUT ROWID;
                     """)
         }
-        migrator.registerMigration("v9: inbox events by arrival") { db in
+        migrator.registerMigration("v9: whether a run's changes were forwarded") { db in
+            // NULL: forwarded by `serve`'s forwarder, or a run from before this column.
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN forwarded INTEGER")
+        }
+        migrator.registerMigration("v10: inbox events by arrival") { db in
             // The console's events per minute count what reached the inbox from either source
             // (deliveries and System Log polling), newest hour only: from this index.
             try db.execute(sql: "CREATE INDEX inbox_received ON inbox_events (connector, received_at)")
         }
-        migrator.registerMigration("v10: Okta's last answer to the credentials") { db in
+        migrator.registerMigration("v11: Okta's last answer to the credentials") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE okta_contact (

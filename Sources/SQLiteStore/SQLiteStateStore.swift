@@ -694,6 +694,12 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func recordRunForwarding(id: Int64, forwarded: Bool) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE runs SET forwarded = ? WHERE id = ?", arguments: [forwarded, id])
+        }
+    }
+
     public func run(id: Int64) async throws -> RunRecord? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.runRecord)
@@ -715,7 +721,8 @@ public final class SQLiteStateStore: StateStore {
                 drift: row["drift"],
                 oktaCalls: try JSONCoding.decode([String: Int].self, from: row["okta_calls_json"]),
                 rateLimited: row["rate_limited"],
-                errors: try JSONCoding.decode([String].self, from: row["errors_json"]), owner: row["owner"])
+                errors: try JSONCoding.decode([String].self, from: row["errors_json"]), owner: row["owner"],
+                forwarded: row["forwarded"])
         } catch {
             throw StoreError.corruptRow(table: "runs", key: "\(id)", reason: "\(error)")
         }

@@ -23,7 +23,8 @@ struct DemoCommand: AsyncParsableCommand {
             No Okta account needed. Starts the Okta simulator with a few thousand users, runs the \
             connector on the embedded defaults (SQLite, NDJSON sink, a self-signed certificate made on \
             the spot), registers and verifies its event hook, runs the initial reconcile, then makes \
-            changes in the simulated org and prints the records as they reach the sink. Ctrl-C stops it.
+            changes in the simulated org and prints the changed records as they reach the sink (the \
+            initial reconcile's records are counted, not printed). Ctrl-C stops it.
             """
     )
 
@@ -167,8 +168,13 @@ struct DemoCommand: AsyncParsableCommand {
                 "   run \(run.id) \(run.outcome.rawValue): \(run.counts.listed) users listed, \(run.counts.created) records created, "
                     + "\(run.oktaCalls.values.reduce(0, +)) Okta calls")
         }
-        var offset = (try? FileManager.default.attributesOfItem(atPath: ndjson)[.size] as? UInt64) ?? 0
-        say("   the sink file out/users.ndjson holds one JSON line per record")
+        // The forwarder sends the run's records in batches after the run ended: they are counted
+        // here, once they are all out, so that step 5 shows only the live changes.
+        let forwarded = try await waitForTheInitialRecords(store: store, connector: connector.slug, ndjson: ndjson)
+        var offset = forwarded.bytes
+        say(
+            "   \(forwarded.records) records of the initial reconcile reached the sink (out/users.ndjson, one JSON line each)"
+                + (forwarded.complete ? "" : "; more are still being forwarded and are not shown"))
 
         say("5. Now changing the simulated org (\(changes)/s): sign-ins, profile edits, status changes, apps, devices.")
         say(
@@ -189,6 +195,24 @@ struct DemoCommand: AsyncParsableCommand {
                 say("   → " + describe(String(line)))
             }
         }
+    }
+
+    /// Waits (at most two minutes) until the outbox is empty, then counts the sink file's records.
+    /// - Returns: The records in the sink file, its size in bytes, and whether the outbox emptied.
+    func waitForTheInitialRecords(
+        store: SQLiteStateStore, connector: String, ndjson: String
+    ) async throws -> (records: Int, bytes: UInt64, complete: Bool) {
+        let deadline = Date().addingTimeInterval(120)
+        var complete = false
+        while Date() < deadline {
+            if (try? await store.outboxStats(connector: connector).depth) == 0 {
+                complete = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let data = FileManager.default.contents(atPath: ndjson) ?? Data()
+        return (data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }, UInt64(data.count), complete)
     }
 
     func describe(_ line: String) -> String {

@@ -23,7 +23,10 @@ struct ReconcileCommand: AsyncParsableCommand {
             process and exits 4 without starting. Exit status: 0 succeeded, 1 failed, 2 bad \
             configuration, 3 held, 4 another reconcile of the connector is running. \
             After the run, the queued changes are forwarded to the connector's sink, so the command \
-            also works from cron without `serve`; a failed forward exits 1 with the changes kept.
+            also works from cron without `serve`: a sink that does not take them is asked again with \
+            backoff (honouring a valid Retry-After) for up to the connector's sink.forward_timeout \
+            (default 5m) or --forward-timeout; then the command exits 1 with the changes kept, and \
+            the run records whether its changes were forwarded (`okta-connector runs show`).
             """
     )
 
@@ -36,6 +39,19 @@ struct ReconcileCommand: AsyncParsableCommand {
             "Decode, map and compare every listed user, even those listed byte-identical to their stored read (slower; for checking the fast path)."
     ) var compareEveryUser = false
     @Flag(help: "Log each Okta call and each rate-limit wait as it happens.") var verbose = false
+    @Option(
+        help: ArgumentHelp(
+            "How long to keep retrying a sink that does not take the run's changes, e.g. 30s or 10m (0: no retry).",
+            discussion: "Default: the connector's sink.forward_timeout (5m unless configured).",
+            valueName: "duration")
+    ) var forwardTimeout: String?
+
+    func validate() throws {
+        if let forwardTimeout, parseDuration(forwardTimeout).map({ $0 < 0 || $0 > 366 * 86_400 }) ?? true {
+            throw ValidationError(
+                "--forward-timeout: expected a duration like 30s, 5m or 1h (at most 366d), not \"\(forwardTimeout)\"")
+        }
+    }
 
     /// The exit status when another process runs a reconcile of the connector.
     static let busyExitStatus: Int32 = 4
@@ -80,20 +96,22 @@ struct ReconcileCommand: AsyncParsableCommand {
         operations.observeRateLimitWaits { progress.waiting($0) }
         let ticking = Task { await progress.run() }
         defer { ticking.cancel() }
+        // Ctrl-C or SIGTERM cancels the run (the reconciler records it as interrupted and removes
+        // nothing) and the forwarding after it; the command then exits 128 + the signal's number.
+        // Trapped before the first line is printed: a signal right after it is the command's to handle.
+        let stop = await StopSignals(logger: logger)
         // Written at once (not buffered), so a cron log or a pipe shows it even if the run is interrupted.
         let settings = operations.settings
         FileHandle.standardOutput.write(
             Data(
                 "Reconciling \"\(settings.name)\" from \(settings.okta.url.absoluteString)\(dryRun ? " (dry run)" : "")\n"
                     .utf8))
-        // Ctrl-C or SIGTERM cancels the run (the reconciler records it as interrupted and removes
-        // nothing) and the forwarding after it; the command then exits 128 + the signal's number.
-        let stop = await StopSignals(logger: logger)
         let report = try await reconcile(operations, stop: stop, progress: progress)
-        print(RunSummary.text(report.record))
-        if let snapshot = report.snapshot { print("  CSV snapshot: \(snapshot)") }
+        // At once too: the forwarding after it may retry for minutes (sink.forward_timeout).
+        say(RunSummary.text(report.record))
+        if let snapshot = report.snapshot { say("  CSV snapshot: \(snapshot)") }
         // Then forward what is queued, so that the command works from cron without `serve`.
-        if !dryRun { try await forward(operations, stop: stop) }
+        if !dryRun { try await forward(operations, run: report.record.id, stop: stop) }
         switch report.record.outcome {
         case .succeeded: return
         case .held: throw ExitCode(3)
@@ -129,15 +147,21 @@ struct ReconcileCommand: AsyncParsableCommand {
         }
     }
 
-    /// Sends what the outbox holds to the sink; throws the exit status when it could not.
-    private func forward(_ operations: ConnectorOperations, stop: StopSignals) async throws {
+    /// Sends what the outbox holds to the sink, retrying a sink that is briefly down; throws the
+    /// exit status when it could not.
+    private func forward(_ operations: ConnectorOperations, run: Int64, stop: StopSignals) async throws {
         let settings = operations.settings
+        let timeout = forwardTimeout.flatMap(parseDuration) ?? settings.forwardTimeout
         do {
-            guard let sent = try await stop.untilStopped({ try await operations.forwardQueued() }) else {
+            guard
+                let sent = try await stop.untilStopped({
+                    try await operations.forwardQueued(after: run, retryingFor: timeout)
+                })
+            else {
                 try await interrupted(
                     by: stop, store: operations.store, connector: settings.slug, whileForwarding: true)
             }
-            print("  forwarded \(sent.records) records (\(sent.entries) outbox entries) to \(settings.sink.summary)")
+            say("  forwarded \(sent.records) records (\(sent.entries) outbox entries) to \(settings.sink.summary)")
         } catch let exit as ExitCode {
             throw exit
         } catch {
@@ -145,9 +169,17 @@ struct ReconcileCommand: AsyncParsableCommand {
                 try await interrupted(
                     by: stop, store: operations.store, connector: settings.slug, whileForwarding: true)
             }
-            CommandSupport.printError("forwarding to the sink failed: \(error); the changes stay queued")
+            CommandSupport.printError(
+                "forwarding to the sink failed: \(error); the changes stay queued (run \(run) recorded as not forwarded)"
+            )
             throw ExitCode(1)
         }
+    }
+
+    /// Writes a line to standard output at once (not buffered), so a cron log or a pipe has it even
+    /// if the command is killed later.
+    private func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// Reports a run stopped by a signal and exits 128 + the signal's number.

@@ -116,6 +116,12 @@ extension RunsCommand {
                     "  okta calls:  \(calls.isEmpty ? "none" : calls.joined(separator: ", ")); \(run.rateLimited) answered 429"
                 )
                 if let owner = run.owner { print("  process:     \(owner)") }
+                if let forwarded = run.forwarded {
+                    // Recorded by the `reconcile` command, which forwards its run's changes itself.
+                    print(
+                        "  forwarded:   "
+                            + (forwarded ? "yes" : "no: the sink did not take the changes; they stay queued"))
+                }
                 if run.errors.isEmpty {
                     print("  errors:      none")
                 } else {

@@ -51,6 +51,11 @@ struct ServeCommand: AsyncParsableCommand {
                 "a folder holding personal data is readable by every user of this machine; make it 0700 (or 0750 with store.file_group)",
                 metadata: ["folder": "\(folder)"])
         }
+        for listener in configuration.server.plainListenersOffLoopback {
+            logger.warning(
+                "\(listener) serves plain HTTP to the network (insecure_plain_http: true): secrets cross it in clear; use TLS outside tests"
+            )
+        }
         let readyLogger = logger
         let listen = configuration.server.listen
         let path = config

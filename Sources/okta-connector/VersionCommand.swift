@@ -8,7 +8,8 @@ struct VersionCommand: ParsableCommand {
         abstract: "Print the version and the git commit this binary was built from.",
         discussion: """
             The same values as the okta_connector_build_info metric and the container image's \
-            org.opencontainers.image.version and .revision labels. A plain `swift build` says `dev`.
+            org.opencontainers.image.version and .revision labels. A plain `swift build` prints the \
+            release in the VERSION file and commit `unknown`; scripts/stamp-version.sh stamps the commit.
             """
     )
 

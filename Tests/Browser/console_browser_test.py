@@ -35,7 +35,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_TOKEN = "browser-test-admin-token"
+ADMIN_TOKEN = "browser-test-admin-token-of-at-least-32-bytes"
 CONNECTOR = "Okta browser"
 SLUG = "okta-browser"
 
@@ -226,7 +226,7 @@ connectors:
   - name: {CONNECTOR}
     okta: {{ url: "http://127.0.0.1:{self.sim_port}", allow_insecure_http: true, api_token: sim-api-token }}
     schedule: {{ repeats: daily, start_time: "02:00" }}
-    event_hook: {{ secrets: [browser-hook-secret] }}
+    event_hook: {{ secrets: [browser-hook-secret-of-at-least-32-bytes-0123] }}
     sink:
       type: http
       endpoint: http://127.0.0.1:{self.sink.port}/ingest

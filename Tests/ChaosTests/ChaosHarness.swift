@@ -121,13 +121,13 @@ final class ServeProcess: @unchecked Sendable {
     init(
         directory: TestDirectory, simulator: SimulatorProcess, sink: String,
         store: String = "{ url: sqlite://state.db }", environment: [String: String] = [:], name: String = "serve",
-        secret: String = "chaos-hook-secret-\(UUID().uuidString.prefix(8))", connectorOptions: [String] = []
+        secret: String = "chaos-hook-secret-\(UUID().uuidString)", connectorOptions: [String] = []
     ) throws {
         self.directory = directory
         self.secret = secret
         self.environment = environment
         self.logName = name
-        try directory.write("admin-token", "admin-token")
+        try directory.write("admin-token", "admin-token-of-at-least-32-bytes-0123")
         config = try directory.write(
             name == "serve" ? "config.yaml" : "\(name).yaml",
             """
@@ -178,7 +178,8 @@ final class ServeProcess: @unchecked Sendable {
     /// An admin API call with the bearer token.
     func admin(_ path: String, method: HTTPMethod = .GET) async -> (status: Int, body: String)? {
         await call(
-            "http://127.0.0.1:\(adminPort)\(path)", method: method, headers: [("Authorization", "Bearer admin-token")])
+            "http://127.0.0.1:\(adminPort)\(path)", method: method,
+            headers: [("Authorization", "Bearer admin-token-of-at-least-32-bytes-0123")])
     }
 }
 

@@ -18,6 +18,8 @@ final class ChaosSink: Sendable {
         var records: [(key: String, version: Int64, op: String)] = []
         var refused = 0
         var hostileAnswers = 0
+        /// Requests still to answer `503` with `Retry-After: 1`, whatever the mode (a short blip).
+        var blips = 0
     }
 
     private final class Shared: Sendable {
@@ -34,6 +36,9 @@ final class ChaosSink: Sendable {
     var hostileAnswers: Int { shared.state.withLock { $0.hostileAnswers } }
 
     func set(_ mode: Mode) { shared.state.withLock { $0.mode = mode } }
+
+    /// Answers the next `count` ingestion requests `503` with `Retry-After: 1`, then as the mode says.
+    func blip(_ count: Int) { shared.state.withLock { $0.blips = count } }
 
     /// The connector's `sink:` section pointing here.
     var yaml: String {
@@ -64,7 +69,13 @@ final class ChaosSink: Sendable {
         router.post("/ingest") { request, _ -> Response in
             var copy = request
             let body = String(buffer: try await copy.collectBody(upTo: 1 << 24))
-            let mode = state.state.withLock { $0.mode }
+            let (mode, blip) = state.state.withLock { state -> (Mode, Bool) in
+                guard state.blips > 0 else { return (state.mode, false) }
+                state.blips -= 1
+                state.refused += 1
+                return (state.mode, true)
+            }
+            if blip { return Response(status: .serviceUnavailable, headers: [.retryAfter: "1"]) }
             switch mode {
             case .down:
                 state.state.withLock { $0.refused += 1 }

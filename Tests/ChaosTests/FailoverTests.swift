@@ -84,7 +84,7 @@ struct FailoverTests {
             "{ url: \"postgres://\(server.user)@\(server.host):\(server.port)/\(database)?sslmode=disable\", password: \"${TEST_PG_PASSWORD}\" }"
         let sink = "{ type: ndjson, path: \(directory.path("users.ndjson")) }"
         let environment = ["TEST_PG_PASSWORD": server.password ?? ""]
-        let secret = "failover-secret"
+        let secret = "failover-secret-of-at-least-32-bytes-0123"
         let replicas = try ["replica-a", "replica-b"].map {
             try ServeProcess(
                 directory: directory, simulator: simulator, sink: sink, store: store, environment: environment,

@@ -26,12 +26,13 @@ struct ConfigurationErrorTests {
 
     @Test func theAdminListenersTLSFilesAndSessionLifetimeAreChecked() throws {
         func admin(_ extra: String) -> String {
-            "server:\n  insecure_plain_http: true\n  admin:\n    token: t\n" + extra + "\nconnectors:\n"
+            "server:\n  insecure_plain_http: true\n  admin:\n    token: admin-token-of-at-least-32-bytes-0123\n" + extra
+                + "\nconnectors:\n"
                 + validConnector
         }
         let defaults = try load(admin(""))
         #expect(defaults.server.admin?.tls == nil, "plain HTTP unless configured")
-        #expect(defaults.server.admin?.sessionLifetime == Double(8 * 3600))
+        #expect(defaults.server.admin?.sessionLifetime == Double(4 * 3600), "four hours")
         #expect(try load(admin("    session_lifetime: 30m")).server.admin?.sessionLifetime == 1800)
         let missing = try #require(
             only(
@@ -198,8 +199,110 @@ struct ConfigurationErrorTests {
         #expect(error.description.contains(missing))
     }
 
+    /// An admin token or hook secret short enough to guess is refused, naming the key (SPEC §12).
+    @Test func adminTokensAndHookSecretsShorterThan32BytesAreRefusedWithTheKeyPath() throws {
+        let shortHook = try #require(
+            only(
+                errors(
+                    config(validConnector),
+                    env: [
+                        "OKTA_API_TOKEN": "00aOktaTokenForTheseTests",
+                        "OKTA_HOOK_SECRET": "short-hook-secret-0123456789abc",
+                    ])))
+        #expect(shortHook.keyPath == "connectors[0].event_hook.secrets[0]")
+        #expect(shortHook.description.contains("31 bytes; at least 32"), "\(shortHook)")
+        #expect(!shortHook.description.contains("short-hook-secret"), "the secret is not echoed")
+
+        let admin = testServer + "\n  admin: { listen: 127.0.0.1:9090, token: 0123456789012345678901234567890 }"
+        let shortToken = try #require(only(errors(admin + "\nconnectors:\n" + validConnector)))
+        #expect(shortToken.keyPath == "server.admin.token")
+        #expect(shortToken.description.contains("the admin token is 31 bytes"), "\(shortToken)")
+
+        let directory = try TemporaryDirectory()
+        let file = try directory.write("admin-token", "thirty-bytes-is-not-enough-30\n")
+        let fromFile = testServer + "\n  admin: { listen: 127.0.0.1:9090, token_file: \(file) }"
+        let shortFile = try #require(only(errors(fromFile + "\nconnectors:\n" + validConnector)))
+        #expect(shortFile.keyPath == "server.admin.token_file")
+
+        let hookFile = try directory.write("hook-secrets", String(repeating: "h", count: 40) + "\nshort-one\n")
+        let fromHookFile = config(
+            validConnector.replacingOccurrences(
+                of: "secrets: [\"${OKTA_HOOK_SECRET}\"]", with: "secrets_file: \(hookFile)"))
+        let shortLine = try #require(only(errors(fromHookFile)))
+        #expect(shortLine.keyPath == "connectors[0].event_hook.secrets_file")
+        #expect(shortLine.description.contains("line 2 of \(hookFile)"), "\(shortLine)")
+
+        let exactly32 = config(validConnector)
+        #expect(throws: Never.self) {
+            try load(
+                exactly32,
+                env: [
+                    "OKTA_API_TOKEN": "00aOktaTokenForTheseTests",
+                    "OKTA_HOOK_SECRET": String(repeating: "s", count: 32),
+                ])
+        }
+    }
+
+    /// Off loopback, an admin listener without TLS is refused unless the file says so explicitly;
+    /// `check-config` names the scheme it really serves, and warns about plain HTTP off loopback.
+    @Test func anAdminListenerOffLoopbackNeedsTLSOrAnExplicitInsecurePlainHTTP() throws {
+        let token = "admin-token-of-at-least-32-bytes-0123"
+        func admin(_ section: String) -> String {
+            testServer + "\n  admin: { listen: \(section), token: \(token) }\nconnectors:\n" + validConnector
+        }
+        let refused = try #require(only(errors(admin("0.0.0.0:9090"))))
+        #expect(refused.keyPath == "server.admin.listen")
+        #expect(refused.description.contains("server.admin.tls"), "\(refused)")
+        #expect(refused.description.contains("insecure_plain_http: true"), "\(refused)")
+        #expect(only(errors(admin("\"[::]:9090\""))) != nil)
+        #expect(only(errors(admin("10.1.2.3:9090"))) != nil)
+        for loopback in ["127.0.0.1:9090", "localhost:9090", "\"[::1]:9090\"", "127.0.0.53:9090"] {
+            #expect(throws: Never.self, "\(loopback)") { try load(admin(loopback)) }
+        }
+        let accepted = try load(admin("0.0.0.0:9090, insecure_plain_http: true"))
+        #expect(accepted.server.admin?.insecurePlainHTTP == true)
+        #expect(
+            accepted.server.plainListenersOffLoopback == [
+                "the event hook listener on 0.0.0.0:8443", "the admin listener on 0.0.0.0:9090",
+            ])
+        #expect(
+            accepted.summary(now: Date()).contains(
+                "admin listener:      http://0.0.0.0:9090 (bearer token required) — WARNING"))
+
+        let directory = try TemporaryDirectory()
+        let certificate = try directory.write("tls.crt", "x")
+        let key = try directory.write("tls.key", "x")
+        let withTLS = try load(
+            testServer
+                + "\n  admin: { listen: 0.0.0.0:9090, token: \(token), tls: { certificate: \(certificate), private_key: \(key) } }"
+                + "\nconnectors:\n" + validConnector)
+        let summary = withTLS.summary(now: Date())
+        #expect(summary.contains("admin listener:      https://0.0.0.0:9090 (bearer token required)\n"), "\(summary)")
+        // The hook listener in plain HTTP (insecure_plain_http: true) on every interface: said.
+        #expect(summary.contains("http (plain, test mode)://0.0.0.0:8443 — WARNING"), "\(summary)")
+        #expect(withTLS.server.plainListenersOffLoopback == ["the event hook listener on 0.0.0.0:8443"])
+    }
+
+    @Test func theForwardTimeoutIsADurationOfTheSink() throws {
+        let connector = try #require(try load(config(validConnector)).connectors.first)
+        #expect(connector.forwardTimeout == 300, "five minutes by default")
+        let set = config(
+            validConnector.replacingOccurrences(
+                of: "sink: { type: ndjson, path: out/users.ndjson }",
+                with: "sink: { type: ndjson, path: out/users.ndjson, forward_timeout: 90s }"))
+        #expect(try load(set).connectors.first?.forwardTimeout == 90)
+        let bad = config(
+            validConnector.replacingOccurrences(
+                of: "sink: { type: ndjson, path: out/users.ndjson }",
+                with: "sink: { type: ndjson, path: out/users.ndjson, forward_timeout: soon }"))
+        let error = try #require(only(errors(bad)))
+        #expect(error.keyPath == "connectors[0].sink.forward_timeout")
+        #expect(error.description.contains("soon"))
+    }
+
     @Test func unsetEnvironmentVariablesAreNamed() throws {
-        let error = try #require(only(errors(config(validConnector), env: ["OKTA_HOOK_SECRET": "x"])))
+        let error = try #require(
+            only(errors(config(validConnector), env: ["OKTA_HOOK_SECRET": "x-with-at-least-32-bytes-0123456789"])))
         #expect(error.keyPath == "connectors[0].okta.api_token")
         #expect(error.kind == .unsetEnvironmentVariable(name: "OKTA_API_TOKEN"))
     }

@@ -21,7 +21,9 @@ let testServer = """
       insecure_plain_http: true
     """
 
-let environment = ["OKTA_API_TOKEN": "00aTopSecretToken", "OKTA_HOOK_SECRET": "hook-secret-value-1"]
+let environment = [
+    "OKTA_API_TOKEN": "00aTopSecretToken", "OKTA_HOOK_SECRET": "hook-secret-value-1-with-at-least-32-bytes-0123456789",
+]
 
 func load(_ yaml: String, env: [String: String] = environment) throws(ConfigurationInvalid) -> ServiceConfiguration {
     try ConfigurationLoader.parse(yaml: yaml, file: "/etc/okta-connector/config.yaml", environment: env)
@@ -64,7 +66,9 @@ struct ConfigurationLoadingTests {
         #expect(connector.schedule.timeZone.identifier == "Europe/Berlin")
         #expect(connector.eventHook.path == "/hooks/okta/okta-production")
         #expect(connector.eventHook.authHeader == "Authorization")
-        #expect(connector.eventHook.secrets.map { $0.reveal() } == ["hook-secret-value-1"])
+        #expect(
+            connector.eventHook.secrets.map { $0.reveal() } == ["hook-secret-value-1-with-at-least-32-bytes-0123456789"]
+        )
         #expect(connector.enrich == EnrichSettings(apps: true, devices: true, plan: .auto))
         #expect(connector.reconcile.maxRemovalShare == 0.2)
         guard case .apiToken(let token) = connector.okta.credentials else {
@@ -90,10 +94,12 @@ struct ConfigurationLoadingTests {
         let directory = try TemporaryDirectory()
         let certificate = try directory.write("tls.crt", "CERT")
         let key = try directory.write("tls.key", "KEY")
-        let token = try directory.write("admin-token", "admin-token-value\n")
+        let token = try directory.write("admin-token", "admin-token-value-with-at-least-32-bytes-0123456789\n")
         let pem = try directory.write(
             "service-app.pem", "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n")
-        let hookSecrets = try directory.write("hook-secrets", "first-secret\n\nsecond-secret\n")
+        let hookSecrets = try directory.write(
+            "hook-secrets",
+            "first-secret-with-at-least-32-bytes-0123456789\n\nsecond-secret-with-at-least-32-bytes-0123456789\n")
         let neurons = try directory.write("neurons-secret", "neurons-client-secret")
         let yaml = """
             server:
@@ -133,14 +139,16 @@ struct ConfigurationLoadingTests {
               - name: CSV export
                 okta: { url: https://acme.okta.com, api_token_file: \(token) }
                 schedule: { repeats: monthly, on: last, start_time: "01:00", time_zone: America/New_York }
-                event_hook: { secrets: [a-long-enough-secret] }
+                event_hook: { secrets: [a-long-enough-secret-with-at-least-32-bytes-0123456789] }
                 sink: { type: csv, directory: /srv/csv, delimiter: ";", keep: 3, realtime_interval: 5m }
             """
         let configuration = try load(yaml)
         #expect(configuration.server.listen == ListenAddress(host: "::", port: 9443))
         #expect(configuration.server.tls == TLSFiles(certificatePath: certificate, privateKeyPath: key))
         #expect(configuration.server.admin?.listen == ListenAddress(host: "127.0.0.1", port: 9191))
-        #expect(configuration.server.admin?.token.reveal() == "admin-token-value", "trailing newline dropped")
+        #expect(
+            configuration.server.admin?.token.reveal() == "admin-token-value-with-at-least-32-bytes-0123456789",
+            "trailing newline dropped")
         #expect(configuration.server.maxBodyBytes == 2_097_152)
         #expect(configuration.server.shutdownTimeout == 8)
         #expect(configuration.store.backend == .sqlite(path: "/var/lib/okta-connector/state.db"))
@@ -150,7 +158,10 @@ struct ConfigurationLoadingTests {
         #expect(eu.okta.rateLimitShare == 0.25)
         #expect(eu.userStatuses == [.deprovisioned])
         #expect(eu.schedule.repeats == .weeks(2, on: .saturday))
-        #expect(eu.eventHook.secrets.map { $0.reveal() } == ["first-secret", "second-secret"])
+        #expect(
+            eu.eventHook.secrets.map { $0.reveal() } == [
+                "first-secret-with-at-least-32-bytes-0123456789", "second-secret-with-at-least-32-bytes-0123456789",
+            ])
         #expect(eu.eventHook.authHeader == "X-Okta-Secret")
         #expect(eu.enrich == EnrichSettings(apps: false, devices: true, plan: .bulk))
         #expect(eu.mapper.overrides.keys.sorted() == ["User.Badge", "User.CostCenter"])
@@ -181,13 +192,19 @@ struct ConfigurationLoadingTests {
 
     @Test func environmentReferencesAreSubstitutedInValuesNotText() throws {
         // A variable holding YAML syntax stays a plain string value.
-        let env = environment.merging(["ORG": "https://acme.okta.com", "SECRET": "a: b, [c]"]) { $1 }
+        let env = environment.merging([
+            "ORG": "https://acme.okta.com", "SECRET": "a: b, [c] and more, to be 32 bytes long",
+        ]) { $1 }
         let yaml = config(
             validConnector.replacingOccurrences(of: "https://acme.okta.com", with: "${ORG}")
-                .replacingOccurrences(of: "\"${OKTA_HOOK_SECRET}\"", with: "\"${SECRET}\", \"$${LITERAL}\""))
+                .replacingOccurrences(
+                    of: "\"${OKTA_HOOK_SECRET}\"", with: "\"${SECRET}\", \"$${LITERAL_SECRET_OF_AT_LEAST_32_BYTES}\""))
         let connector = try #require(try load(yaml, env: env).connectors.first)
         #expect(connector.okta.url.absoluteString == "https://acme.okta.com")
-        #expect(connector.eventHook.secrets.map { $0.reveal() } == ["a: b, [c]", "${LITERAL}"])
+        #expect(
+            connector.eventHook.secrets.map { $0.reveal() } == [
+                "a: b, [c] and more, to be 32 bytes long", "${LITERAL_SECRET_OF_AT_LEAST_32_BYTES}",
+            ])
     }
 
     @Test func theDeployExampleIsValidOnceItsSecretsExist() throws {
@@ -201,7 +218,8 @@ struct ConfigurationLoadingTests {
             .replacingOccurrences(of: "/etc/okta-connector/tls.crt", with: try directory.write("tls.crt", "x"))
             .replacingOccurrences(of: "/etc/okta-connector/tls.key", with: try directory.write("tls.key", "x"))
             .replacingOccurrences(
-                of: "/run/secrets/okta-connector-admin-token", with: try directory.write("token", "admin"))
+                of: "/run/secrets/okta-connector-admin-token",
+                with: try directory.write("token", "admin-token-with-at-least-32-bytes-0123456789"))
         let configuration = try ConfigurationLoader.parse(
             yaml: yaml, file: "deploy/okta-connector.example.yaml", environment: environment)
         #expect(configuration.connectors.count == 1)
@@ -229,7 +247,7 @@ struct ConfigurationLoadingTests {
         #expect(summary.contains("/hooks/okta/okta-production"))
         #expect(summary.contains("ndjson → /etc/okta-connector/out/users.ndjson"))
         #expect(!summary.contains("00aTopSecretToken"))
-        #expect(!summary.contains("hook-secret-value-1"))
+        #expect(!summary.contains("hook-secret-value-1-with-at-least-32-bytes-0123456789"))
     }
 }
 
@@ -271,7 +289,7 @@ struct OAuthConfigurationTests {
                   url: https://acme.okta.com
                   oauth: { client_id: 0oaSecret, client_secret_file: \(secret), dpop: required }
                 schedule: { repeats: daily, start_time: "02:00" }
-                event_hook: { secrets: [a-long-enough-secret] }
+                event_hook: { secrets: [a-hook-secret-of-at-least-32-bytes] }
                 sink: { type: ndjson, path: out.ndjson }
             """)
         guard case .oauth(let app) = configuration.connectors[0].okta.credentials,

@@ -47,7 +47,7 @@ import Testing
                 okta: { url: "https://acme.okta.com", allow_insecure_http: false, api_token: "${TOKEN}", rate_limit_share: 0.5 }
                 user_statuses: [ACTIVE]
                 schedule: { repeats: weekly, on: sunday, start_time: "02:00", time_zone: Europe/Berlin }
-                event_hook: { path: /hooks/okta/a, auth_header: Authorization, secrets: [one], secrets_file: /run/secrets/more }
+                event_hook: { path: /hooks/okta/a, auth_header: Authorization, secrets: [one-with-at-least-32-bytes-0123456789], secrets_file: /run/secrets/more }
                 enrich: { apps: true, devices: true, plan: auto }
                 mapping: { overrides: { User.CostCenter: profile.costCenter } }
                 reconcile: { max_removal_share: 0.2 }
@@ -62,7 +62,7 @@ import Testing
               - name: Token file and HTTP
                 okta: { url: https://acme.okta.com, api_token_file: /run/secrets/token }
                 schedule: { repeats: daily, start_time: "04:00" }
-                event_hook: { secrets: [two] }
+                event_hook: { secrets: [two-with-at-least-32-bytes-0123456789] }
                 event_source: both
                 system_log: { interval: 10s, overlap: 60s, hook_grace: 15s }
                 sink:
@@ -78,13 +78,13 @@ import Testing
             """
     }
 
-    static let environment = ["ADMIN_TOKEN": "admin", "TOKEN": "token"]
+    static let environment = ["ADMIN_TOKEN": "admin-with-at-least-32-bytes-0123456789", "TOKEN": "token"]
 
     /// The key paths the loader accepts, read off the loader itself.
     static func acceptedKeyPaths() throws -> Set<String> {
         let directory = try TemporaryDirectory()
         let yaml = try maximalConfiguration(in: directory)
-        let secrets: (String) throws -> String = { _ in "dummy-secret" }
+        let secrets: (String) throws -> String = { _ in "dummy-secret-with-at-least-32-bytes-0123456789" }
         // The configuration must load: every key in it is a real one.
         _ = try ConfigurationLoader.parse(
             yaml: yaml, file: "/etc/okta-connector/config.yaml", environment: environment, fileReader: secrets)
@@ -142,7 +142,7 @@ import Testing
               - name: A
                 okta: { url: "https://a.okta.com", api_token: t }
                 schedule: { repeats: daily, start_time: "02:00" }
-                event_hook: { secrets: [s] }
+                event_hook: { secrets: [s-with-at-least-32-bytes-0123456789] }
                 sink: { type: ndjson, path: "-" }
             """
         return (try? ConfigurationLoader.parse(yaml: yaml, file: "/tmp/probe.yaml", environment: [:])) != nil
@@ -173,7 +173,7 @@ import Testing
             let reference = try NSRegularExpression(pattern: #"\$\{([A-Za-z0-9_]+)\}"#)
             for match in reference.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                 if let range = Range(match.range(at: 1), in: text) {
-                    environment[String(text[range])] = "dummy-\(text[range])"
+                    environment[String(text[range])] = "dummy-\(text[range])-with-at-least-32-bytes-0123456789"
                 }
             }
             let directory = try TemporaryDirectory()
@@ -184,7 +184,9 @@ import Testing
                     Range($0.range, in: text).map { String(text[$0]) }
                 })
             for path in paths.sorted(by: { $0.count > $1.count }) {
-                let moved = try directory.write(path.replacingOccurrences(of: "/", with: "_"), "dummy-file-content")
+                let moved = try directory.write(
+                    path.replacingOccurrences(of: "/", with: "_"),
+                    "dummy-file-content-with-at-least-32-bytes-0123456789")
                 yaml = yaml.replacingOccurrences(of: path, with: moved)
             }
             do {

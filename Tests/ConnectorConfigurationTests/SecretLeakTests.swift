@@ -52,7 +52,8 @@ import Testing
         let sink =
             "{ type: http, endpoint: \"http://neurons.example/ingest\", token_url: \"https://login.example/token\", client_id: a, client_secret: b ALLOW }"
         let yaml = Self.base.replacingOccurrences(of: "OKTA_URL", with: "https://acme.okta.com")
-            .replacingOccurrences(of: "\"${TOKEN}\"", with: "t").replacingOccurrences(of: "\"${HOOK}\"", with: "h")
+            .replacingOccurrences(of: "\"${TOKEN}\"", with: "t").replacingOccurrences(
+                of: "\"${HOOK}\"", with: "h-with-at-least-32-bytes-0123456789")
         let refused = errors(
             yaml.replacingOccurrences(of: "SINK", with: sink.replacingOccurrences(of: " ALLOW", with: "")))
         #expect(refused.contains("connectors[0].sink.endpoint"), "\(refused)")

@@ -25,8 +25,8 @@ struct HeaderValuesTests {
     }
 
     @Test(arguments: [
-        ("7", 7.0, false), (" 120 ", 120, false), ("0", 0, false), ("-5", 0, true),
-        ("99999999999999999999", 3600, true), ("1e308", 3600, true), ("3601", 3600, true),
+        ("7", 7.0, false), (" 120 ", 120, false), ("0", 0, false), ("007", 7, false),
+        ("99999999999999999999", 3600, true), ("3601", 3600, true),
         ("Mon, 01 Jun 2026 12:00:30 GMT", 30, false), ("Mon, 01 Jun 2026 11:00:00 GMT", 0, true),
         ("Fri, 31 Dec 9999 23:59:59 GMT", 3600, true),
     ])
@@ -35,7 +35,12 @@ struct HeaderValuesTests {
         #expect(wait == HeaderValues.Clamped(seconds, wasClamped: clamped), "\(text)")
     }
 
-    @Test(arguments: ["nan", "inf", "-inf", "garbage", "", "0x10", "Thu, 99 Foo 2026 99:99:99 GMT"])
+    /// RFC 9110 §10.2.3: delta-seconds are digits only; anything else is not a `Retry-After` and the
+    /// sender's own backoff applies (it is not a number clamped to the longest wait).
+    @Test(arguments: [
+        "nan", "inf", "-inf", "garbage", "", "0x10", "Thu, 99 Foo 2026 99:99:99 GMT", "1e400", "1e308", "1E2",
+        "soon", "-5", "+5", "1.5", "١٢", "5 s", "infinity",
+    ])
     func unusableRetryAfterIsIgnored(_ text: String) {
         #expect(HeaderValues.retryAfter(text, now: Self.now, responseDate: nil) == nil)
         #expect(HeaderValues.retryAfter(nil, now: Self.now, responseDate: nil) == nil)

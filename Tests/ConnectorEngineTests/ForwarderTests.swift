@@ -384,6 +384,100 @@ struct MisbehavingSinkTests {
         #expect(try await store.deadLetters(connector: "c", limit: 10).isEmpty)
     }
 
+    /// RFC 9110 §10.2.3: a `Retry-After` that is neither digits nor an HTTP date is ignored, so one
+    /// odd header costs the forwarder's own first backoff (at most 0.5 s), not the 5-minute cap.
+    @Test(arguments: ["1e400", "inf", "soon", "1.5", "-1"])
+    func aRetryAfterThatIsNotOneLeavesTheForwardersOwnBackoff(_ retryAfter: String) async throws {
+        let neurons = try await FakeNeurons()
+        let (store, directory, kept) = try await helper.makeStore()
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
+        try await helper.commit(store, [helper.change("00u1", title: "a")])
+        neurons.answer([(503, ["Retry-After": retryAfter])])
+        let clock = ManualClock(now: Date())
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: helper.httpSink(neurons, HTTPClient.shared, clock: clock), clock: clock,
+            logger: quietLogger, idleWait: 3600)
+        let service = Task { try await forwarder.run() }
+        defer { service.cancel() }
+        #expect(await clock.waitForSleepers(1))
+        let wait = try #require(clock.nextDeadline).timeIntervalSince(clock.now)
+        #expect(wait <= 0.5, "Retry-After \(retryAfter): the first backoff, not \(wait) s")
+        clock.advance(by: wait + 0.001)
+        #expect(await eventually { (try? await store.outboxStats(connector: "c").depth) == 0 })
+        #expect(neurons.records.map(\.0) == ["00u1"])
+    }
+
+    /// The `reconcile` command's forward (SPEC §15): retried with the sink's `Retry-After`, each
+    /// wait capped at the time left, then given up with the attempts and the last answer.
+    @Test func aDrainWithATimeoutWaitsAtMostTheTimeLeftThenGivesUp() async throws {
+        let neurons = try await FakeNeurons()
+        let (store, directory, kept) = try await helper.makeStore()
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
+        try await helper.commit(store, [helper.change("00u1", title: "a")])
+        neurons.answer(Array(repeating: (503, ["Retry-After": "60"]), count: 10))
+        let clock = ManualClock(now: Date())
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: helper.httpSink(neurons, HTTPClient.shared, clock: clock), clock: clock,
+            logger: quietLogger)
+        let draining = Task { try await forwarder.drain(retryingFor: 90) }
+        defer { draining.cancel() }
+        #expect(await clock.waitForSleepers(1))
+        #expect(try #require(clock.nextDeadline).timeIntervalSince(clock.now) == 60, "the sink's Retry-After")
+        clock.advance(by: 60)
+        #expect(await clock.waitForSleepers(1))
+        #expect(try #require(clock.nextDeadline).timeIntervalSince(clock.now) == 30, "capped at the time left")
+        clock.advance(by: 30)
+        await #expect {
+            try await draining.value
+        } throws: { error in
+            guard let timedOut = error as? ForwardingTimedOut else { return false }
+            return timedOut.attempts == 3 && timedOut.description.contains("503")
+        }
+        #expect(try await store.pendingOutbox(connector: "c", limit: 10).count == 1, "kept for the next run")
+    }
+
+    /// One line when the sink takes batches again after failures, not silence after the warnings.
+    @Test func theForwarderSaysWhenTheSinkRecovers() async throws {
+        let neurons = try await FakeNeurons()
+        let (store, directory, kept) = try await helper.makeStore()
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
+        try await helper.commit(store, [helper.change("00u1", title: "a")])
+        neurons.answer([(503, [:]), (503, [:])])
+        let clock = ManualClock(now: Date())
+        let logs = CapturedLogs()
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: helper.httpSink(neurons, HTTPClient.shared, clock: clock), clock: clock,
+            logger: logs.logger(), idleWait: 3600)
+        let service = Task { try await forwarder.run() }
+        defer { service.cancel() }
+        for _ in 0..<2 {
+            #expect(await clock.waitForSleepers(1))
+            #expect(!logs.contains("sink takes batches again"))
+            clock.advance(by: try #require(clock.nextDeadline).timeIntervalSince(clock.now) + 0.001)
+        }
+        #expect(await eventually { logs.contains("sink takes batches again") })
+        #expect(logs.all.filter { $0.contains("sink takes batches again") }.count == 1)
+        #expect(logs.contains("failed_attempts=2"), "\(logs.all)")
+    }
+
+    @Test func aDrainWithATimeoutRidesOutABlip() async throws {
+        let neurons = try await FakeNeurons()
+        let (store, directory, kept) = try await helper.makeStore()
+        defer { withExtendedLifetime(kept) { try? FileManager.default.removeItem(at: directory) } }
+        try await helper.commit(store, [helper.change("00u1", title: "a")])
+        neurons.answer([(503, ["Retry-After": "1"])])
+        let clock = ManualClock(now: Date())
+        let forwarder = OutboxForwarder(
+            connector: "c", store: store, sink: helper.httpSink(neurons, HTTPClient.shared, clock: clock), clock: clock,
+            logger: quietLogger)
+        let draining = Task { try await forwarder.drain(retryingFor: 300) }
+        defer { draining.cancel() }
+        #expect(await clock.waitForSleepers(1))
+        clock.advance(by: 1)
+        #expect(try await draining.value == 1)
+        #expect(neurons.records.map(\.0) == ["00u1"])
+    }
+
     @Test(arguments: [[401, 401], [403]])
     func aSinkThatRejectsTheCredentialsKeepsTheRecordsAndSaysSo(_ statuses: [Int]) async throws {
         let neurons = try await FakeNeurons()

@@ -104,6 +104,41 @@ struct ReconcileProgressTests {
         #expect(ReconcileETA.estimate(calls: [:], windows: [:], share: 0.5, secondsPerCall: 1) == nil)
     }
 
+    /// An estimate shown again later (a log line every 15 s during a long rate-limit wait) counts
+    /// down from when it was made, instead of repeating the same number for the whole wait.
+    @Test func anETAShownLaterCountsDownFromWhenItWasMade() {
+        let made = Date(timeIntervalSince1970: 1_800_000_000)
+        let report = ReconcileProgress(
+            phase: "listing users", listed: 200, calls: 3, rateLimitWaits: 1, elapsed: 5, eta: 61)
+        #expect(report.eta(at: made, reportedAt: made) == 61)
+        #expect(report.eta(at: made.addingTimeInterval(15), reportedAt: made) == 46)
+        #expect(report.eta(at: made.addingTimeInterval(90), reportedAt: made) == 0, "never below zero")
+        #expect(report.eta(at: made.addingTimeInterval(-5), reportedAt: made) == 61, "a clock that stepped back")
+        let none = ReconcileProgress(phase: "starting", listed: 0, calls: 0, rateLimitWaits: 0, elapsed: 0)
+        #expect(none.eta(at: made, reportedAt: made) == nil)
+        // The CLI's line too.
+        let printer = ReconcileProgressPrinter(terminal: false, write: { _ in })
+        #expect(
+            printer.text(report, wait: nil, at: made.addingTimeInterval(30), reportedAt: made)
+                .hasSuffix("about 31 s left"))
+    }
+
+    /// A first run has no previous count, but its bulk enrichment phase knows the calls it still
+    /// needs: it reports an ETA from the start (the CLI shows it, `serve` logs it as `eta_s`).
+    @Test func theBulkEnrichmentPhaseReportsAnETA() async throws {
+        try await withConnector(users: 300, plan: .bulk) { harness in
+            let reports = Mutex<[ReconcileProgress]>([])
+            let reconciler = Reconciler(
+                connector: harness.settings, client: harness.client(), store: harness.store, clock: harness.clock,
+                logger: quietLogger, progress: { report in reports.withLock { $0.append(report) } })
+            let run = try await reconciler.run(ReconcileOptions(trigger: .manual))
+            #expect(run.outcome == .succeeded, "\(run.errors)")
+            let appPhase = reports.withLock { $0.filter { $0.phase == "reading app assignments" } }
+            #expect(!appPhase.isEmpty)
+            #expect(appPhase.allSatisfy { $0.eta != nil }, "\(appPhase.map(\.eta))")
+        }
+    }
+
     @Test func aRateLimitedRunReportsEachWaitAsItStartsAndStoresLiveCounts() async throws {
         try await withConnector(
             users: 1000,

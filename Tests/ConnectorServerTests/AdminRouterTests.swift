@@ -30,6 +30,8 @@ struct AdminRouterHarness {
     let settings: ConnectorSettings
     let runtime: ConnectorRuntime
     let dependencies: AdminDependencies
+    /// The clock of the sessions and of the wrong-token throttles (10 a minute per address).
+    let throttleClock = ManualClock(now: Date())
     var store: any StateStore { testStore.store }
 
     init(active: Bool = true, okta: InMemoryOkta = InMemoryOkta()) async throws {
@@ -55,8 +57,9 @@ struct AdminRouterHarness {
         let runtimes = [runtime]
         let view = AdminView(runtimes: { runtimes }, store: store, receiver: ReceiverStats(), clock: clock)
         dependencies = AdminDependencies(
-            view: view, token: AdminToken(Secret(Self.token)), sessions: ConsoleSessions(lifetime: 3600, clock: clock),
-            signInThrottle: SignInThrottle(clock: clock), cookie: ConsoleCookie(secure: false, lifetime: 3600),
+            view: view, token: AdminToken(Secret(Self.token)),
+            sessions: ConsoleSessions(lifetime: 3600, clock: throttleClock),
+            signInThrottle: SignInThrottle(clock: throttleClock), cookie: ConsoleCookie(secure: false, lifetime: 3600),
             hooks: EventHookMonitor(runtimes: { runtimes }, clock: clock, logger: quietLogger),
             metrics: ConnectorMetrics.shared, logger: quietLogger, reload: { "reloaded: nothing changed" })
         ConnectorMetrics.bootstrap()
@@ -148,8 +151,11 @@ struct AdminRouterTests {
     }
 
     @Test func everyAPIRouteNeedsTheBearerTokenAndAnswersWithIt() async throws {
-        try await AdminRouterHarness().test { client in
+        let harness = try await AdminRouterHarness()
+        try await harness.test { client in
             for (method, path, expected) in Self.apiRoutes {
+                // Two wrong tokens a route, then a minute: under the throttle of wrong bearer tokens.
+                harness.throttleClock.advance(by: 61)
                 for headers in [HTTPFields(), bearer("wrong-token"), [.authorization: "Basic YWRtaW46YWRtaW4="]] {
                     let refused = try await client.execute(uri: path, method: method, headers: headers)
                     #expect(refused.status == .unauthorized, "\(method) \(path)")

@@ -194,19 +194,6 @@ struct AdversarialInputTests {
             let body = try await response.body.collect(upTo: 4 << 20)
             return Answer(status: Int(response.status.code), body: String(buffer: body))
         }
-        for authorization in [
-            nil, "", "Bearer", "Bearer ", "Bearer wrong", "admin-token", "Basic YWRtaW4tdG9rZW4=",
-            "Bearer admin-token2",
-            "Bearer " + String(repeating: "t", count: 8_000),
-        ] as [String?] {
-            for path in ["/api/status", "/metrics", "/"] {
-                let answer = try await request(path, authorization: authorization)
-                #expect(answer.status == 401, "\(path) with \(authorization.debugDescription.prefix(40))")
-            }
-            let reconcile = try await request(
-                "/api/connectors/test-org/reconcile", method: .POST, authorization: authorization)
-            #expect(reconcile.status == 401)
-        }
         // Ids that are not Okta ids: refused before Okta or the store sees them.
         for id in [
             "..%2F..%2Fapi%2Fv1%2Fgroups", String(repeating: "0", count: 65), "00u1%0D%0AX-Injected:%201", "00u%20",
@@ -221,8 +208,27 @@ struct AdversarialInputTests {
                 "/api/connectors/nobody/users/00u1/resync", method: .POST, authorization: "Bearer admin-token"
             )
             .status == 404)
-        // Unaffected.
         #expect(try await serve.get("/api/status").status == 200)
-        #expect(try await serve.get("/healthz", token: nil).status == 200)
+        // Wrong credentials: 401, and once ten wrong tokens came from this address within a
+        // minute, 429 (the right token too) until the minute is over.
+        var refusedTokens = 0
+        for authorization in [
+            nil, "", "Bearer", "Bearer ", "Bearer wrong", "admin-token", "Basic YWRtaW4tdG9rZW4=",
+            "Bearer admin-token2",
+            "Bearer " + String(repeating: "t", count: 8_000),
+        ] as [String?] {
+            for path in ["/api/status", "/metrics", "/"] {
+                let answer = try await request(path, authorization: authorization)
+                let expected = authorization == nil || refusedTokens < 10 ? 401 : 429
+                if authorization != nil { refusedTokens += 1 }
+                #expect(answer.status == expected, "\(path) with \(authorization.debugDescription.prefix(40))")
+            }
+            let reconcile = try await request(
+                "/api/connectors/test-org/reconcile", method: .POST, authorization: authorization)
+            #expect(reconcile.status == (authorization == nil || refusedTokens < 10 ? 401 : 429))
+            if authorization != nil { refusedTokens += 1 }
+        }
+        #expect(try await serve.get("/api/status").status == 429, "locked out for the rest of the minute")
+        #expect(try await serve.get("/healthz", token: nil).status == 200, "probes stay open")
     }
 }

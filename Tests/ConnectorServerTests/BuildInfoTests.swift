@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `okta-connector version` and `okta_connector_build_info` report the same build; an unstamped
-/// build (as the tests are) says `dev`.
+/// build (as the tests are) names the release in `VERSION`, so that a bug report names a release.
 @Suite("Version and build info")
 struct BuildInfoTests {
     @Test func theVersionCommandPrintsTheStampedValuesOrDev() async throws {
@@ -23,8 +23,15 @@ struct BuildInfoTests {
             timeout: 30)
         #expect(short.status == 0)
         #expect(short.output.trimmingCharacters(in: .whitespacesAndNewlines) == BuildInfo.version)
-        // `swift build` without scripts/stamp-version.sh and -DOKTA_CONNECTOR_STAMPED.
-        #expect(BuildInfo.version == "dev")
+        // `swift build` without scripts/stamp-version.sh and -DOKTA_CONNECTOR_STAMPED: the release
+        // in VERSION, and no commit.
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let release = try String(contentsOf: root.appendingPathComponent("VERSION"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!release.isEmpty)
+        #expect(BuildInfo.version == release, "the VERSION file and ReleaseVersion.number differ")
+        #expect(full.output.contains("okta-connector \(release) (commit unknown)"), "\(full.output)")
         #expect(BuildInfo.commit == "unknown")
     }
 

@@ -35,7 +35,7 @@ struct ConsoleCommandTests {
           - name: First
             okta: { url: \(simulator.baseURL), allow_insecure_http: true, api_token: sim-api-token }
             schedule: { repeats: daily, start_time: "02:00" }
-            event_hook: { secrets: [a-hook-secret] }
+            event_hook: { secrets: [a-hook-secret-of-at-least-32-bytes-0123456789] }
             sink: { type: ndjson, path: out.ndjson }
         """.write(toFile: config, atomically: true, encoding: .utf8)
         func run(_ arguments: [String]) async throws -> (status: Int32?, output: String) {

@@ -280,11 +280,37 @@ struct ConsoleSessionTests {
         let clock = ManualClock(now: Date(timeIntervalSince1970: 1_800_000_000))
         let sessions = ConsoleSessions(lifetime: 3600, clock: clock)
         let session = sessions.start(tokenGeneration: 0)
-        clock.advance(by: 3599)
+        for _ in 0..<5 {
+            clock.advance(by: 600)
+            #expect(sessions.session(id: session.id, tokenGeneration: 0) != nil)
+        }
+        clock.advance(by: 599)
         #expect(sessions.session(id: session.id, tokenGeneration: 0) != nil)
         clock.advance(by: 1)
         #expect(sessions.session(id: session.id, tokenGeneration: 0) == nil)
         #expect(sessions.count == 0)
+    }
+
+    @Test func aSessionUnusedForThirtyMinutesEndsAndUseKeepsItUntilItsLifetime() {
+        let clock = ManualClock(now: Date(timeIntervalSince1970: 1_800_000_000))
+        let sessions = ConsoleSessions(lifetime: 4 * 3600, clock: clock)
+        #expect(sessions.idleTimeout == 30 * 60)
+        let busy = sessions.start(tokenGeneration: 0)
+        let idle = sessions.start(tokenGeneration: 0)
+        // Used every 29 minutes: alive until its lifetime, however long that is.
+        for _ in 0..<8 {
+            clock.advance(by: 29 * 60)
+            #expect(sessions.session(id: busy.id, tokenGeneration: 0) != nil)
+        }
+        #expect(sessions.session(id: idle.id, tokenGeneration: 0) == nil, "30 minutes without a request")
+        #expect(sessions.count == 1)
+        clock.advance(by: 4 * 3600 - 8 * 29 * 60)
+        #expect(sessions.session(id: busy.id, tokenGeneration: 0) == nil, "the lifetime, counted from the sign-in")
+        let fresh = sessions.start(tokenGeneration: 0)
+        clock.advance(by: 30 * 60 - 1)
+        #expect(sessions.session(id: fresh.id, tokenGeneration: 0) != nil)
+        clock.advance(by: 30 * 60)
+        #expect(sessions.session(id: fresh.id, tokenGeneration: 0) == nil)
     }
 
     @Test func aSessionOfAnEarlierTokenEndsAndIdsAreUnguessable() {

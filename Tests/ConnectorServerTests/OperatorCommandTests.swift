@@ -20,7 +20,8 @@ struct OperatorCommandTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "okta-operator-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try "admin-token".write(to: directory.appendingPathComponent("admin-token"), atomically: true, encoding: .utf8)
+        try "admin-token-of-at-least-32-bytes-0123".write(
+            to: directory.appendingPathComponent("admin-token"), atomically: true, encoding: .utf8)
         let config = directory.appendingPathComponent("config.yaml").path
         try """
         server:
@@ -77,7 +78,8 @@ struct OperatorCommandTests {
         let (directory, config) = try prepare(listen: listenPort, admin: adminPort)
         defer { try? FileManager.default.removeItem(at: directory) }
         let environment = [
-            "OKTA_OPERATOR_TEST_TOKEN_NEVER_SET": "token", "OKTA_OPERATOR_TEST_HOOK_SECRET_NEVER_SET": "secret",
+            "OKTA_OPERATOR_TEST_TOKEN_NEVER_SET": "token",
+            "OKTA_OPERATOR_TEST_HOOK_SECRET_NEVER_SET": "secret-of-at-least-32-bytes-0123456789",
         ]
         let taken = occupy(listenPort)
         let hook = try await run(["serve", "--config", config], in: directory, name: "hook", environment: environment)
@@ -138,7 +140,8 @@ struct OperatorCommandTests {
         let busy = try await run(
             ["reconcile", "--config", config, "--connector", "okta-production"], in: directory, name: "busy",
             environment: [
-                "OKTA_OPERATOR_TEST_TOKEN_NEVER_SET": "token", "OKTA_OPERATOR_TEST_HOOK_SECRET_NEVER_SET": "secret",
+                "OKTA_OPERATOR_TEST_TOKEN_NEVER_SET": "token",
+                "OKTA_OPERATOR_TEST_HOOK_SECRET_NEVER_SET": "secret-of-at-least-32-bytes-0123456789",
             ])
         #expect(busy.status == 4, "\(busy.output)")
         #expect(

@@ -51,7 +51,7 @@ struct PostgresServeTests {
             server:
               insecure_plain_http: true
               listen: 127.0.0.1:\(freePort())
-              admin: { listen: 127.0.0.1:\(admin), token: admin-token }
+              admin: { listen: 127.0.0.1:\(admin), token: admin-token-of-at-least-32-bytes-0123 }
               shutdown_timeout: 10s
             store:
               url: \(url)
@@ -60,7 +60,7 @@ struct PostgresServeTests {
               - name: Acme
                 okta: { url: \(simulator.baseURL), allow_insecure_http: true, api_token: sim-api-token }
                 schedule: { repeats: daily, start_time: "02:00" }
-                event_hook: { secrets: [a-secret] }
+                event_hook: { secrets: [a-secret-of-at-least-32-bytes-0123456789] }
                 sink: { type: ndjson, path: \(directory.path("out.ndjson")) }
             """)
         let environment = ["TEST_PG_PASSWORD": server.password ?? ""]
@@ -74,7 +74,8 @@ struct PostgresServeTests {
             forwarded, "\(directory.lines("out.ndjson").count) of \(expected) records forwarded; log:\n\(serve.output)")
 
         let status = try await HTTPClient.shared.get(
-            url: "http://127.0.0.1:\(admin)/api/status", headers: ["Authorization": "Bearer admin-token"])
+            url: "http://127.0.0.1:\(admin)/api/status",
+            headers: ["Authorization": "Bearer admin-token-of-at-least-32-bytes-0123"])
         #expect(status.contains(#""health":"running""#), "\(status)")
         #expect(status.contains(#""outcome":"succeeded""#), "\(status)")
 

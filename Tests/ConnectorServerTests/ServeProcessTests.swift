@@ -23,7 +23,7 @@ struct ServeProcessTests {
               allow_insecure_http: true
               api_token: sim-api-token
             schedule: { repeats: daily, start_time: "02:00" }
-            event_hook: { secrets: [hook-secret-\(name.lowercased())] }
+            event_hook: { secrets: [hook-secret-\(name.lowercased())-of-at-least-32-bytes-0123456789] }
             sink: { type: ndjson, path: \(sink) }
         """
     }
@@ -63,7 +63,8 @@ struct ServeProcessTests {
         let simulator = try await OktaSimulator.start(options)
         let listenPort = Self.freePort()
         let adminPort = Self.freePort()
-        try "admin-token".write(to: directory.appendingPathComponent("admin-token"), atomically: true, encoding: .utf8)
+        try "admin-token-of-at-least-32-bytes-0123".write(
+            to: directory.appendingPathComponent("admin-token"), atomically: true, encoding: .utf8)
         let header = """
             server:
               listen: 127.0.0.1:\(listenPort)

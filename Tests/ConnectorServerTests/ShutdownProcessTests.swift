@@ -23,7 +23,7 @@ struct ShutdownProcessTests {
     func admin(_ port: Int, _ method: HTTPMethod = .GET, _ path: String) async -> (status: Int, body: String)? {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer admin-token")
+        request.headers.add(name: "Authorization", value: "Bearer admin-token-of-at-least-32-bytes-0123")
         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(5)),
             let body = try? await response.body.collect(upTo: 1 << 20)
         else { return nil }
@@ -40,7 +40,7 @@ struct ShutdownProcessTests {
         let simulator = try await simulator(users: 120)
         let adminPort = freePort()
         let closedPort = freePort()  // nothing listens there: the sink is down
-        try directory.write("admin-token", "admin-token")
+        try directory.write("admin-token", "admin-token-of-at-least-32-bytes-0123")
         let config = try directory.write(
             "config.yaml",
             """
@@ -55,7 +55,7 @@ struct ShutdownProcessTests {
               - name: Slow org
                 okta: { url: \(simulator.baseURL), allow_insecure_http: true, api_token: sim-api-token }
                 schedule: { repeats: daily, start_time: "02:00" }
-                event_hook: { secrets: [hook-secret-slow-org] }
+                event_hook: { secrets: [hook-secret-slow-org-of-at-least-32-bytes-0123456789] }
                 sink:
                   type: http
                   endpoint: http://127.0.0.1:\(closedPort)/ingest
@@ -145,7 +145,7 @@ struct ShutdownProcessTests {
               - name: Slow org
                 okta: { url: \(simulator.baseURL), allow_insecure_http: true, api_token: sim-api-token }
                 schedule: { repeats: daily, start_time: "02:00" }
-                event_hook: { secrets: [hook-secret-slow-org] }
+                event_hook: { secrets: [hook-secret-slow-org-of-at-least-32-bytes-0123456789] }
                 sink: { type: ndjson, path: users.ndjson }
             """)
         let reconcile = try TestProcess(

@@ -40,7 +40,7 @@ struct PostgreSQLStoreTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let applied = try await stores[0].appliedMigrations()
-        #expect(applied.count == 6)
+        #expect(applied.count == PostgreSQLSchema.migrations.count)
         #expect(Set(applied).count == applied.count, "no migration applied twice")
         for store in stores { await store.close() }
 

@@ -387,6 +387,13 @@ struct StoreContractTests {
         #expect(runs.map(\.id) == [second, first])
         #expect(runs[0].dryRun)
         #expect(try await store.runs(connector: "other", limit: 10).isEmpty)
+        // Whether a run's changes reached the sink: unknown until the `reconcile` command records it.
+        #expect(runs.allSatisfy { $0.forwarded == nil })
+        try await store.recordRunForwarding(id: first, forwarded: false)
+        try await store.recordRunForwarding(id: second, forwarded: true)
+        #expect(try await store.run(id: first)?.forwarded == false)
+        #expect(try await store.runs(connector: connector, limit: 10).map(\.forwarded) == [true, false])
+        #expect(try await store.run(id: first)?.counts == record.counts, "nothing else changed")
     }
 
     @Test(arguments: StoreBackend.available)

@@ -1,6 +1,7 @@
 public import ConnectorConfiguration
 import ConnectorDomain
 public import ConnectorStore
+import Foundation
 public import Logging
 import PostgreSQLStore
 import SQLiteStore
@@ -22,6 +23,42 @@ public enum StoreOpening {
             if let password { location.password = password.reveal() }
             if let caFile { location.caFile = caFile }
             return try await PostgreSQLStateStore(location: location, logger: logger)
+        }
+    }
+
+    /// Checks that the configured store can be opened, changing nothing (`check-config --online`):
+    /// for SQLite, that its folder exists and the file (when there is one) can be read and written;
+    /// for PostgreSQL, one connection as configured (TLS, password, database) and `SELECT 1`.
+    /// - Parameters:
+    ///   - settings: The configuration's `store` section.
+    ///   - logger: The logger.
+    /// - Returns: What is wrong, or `nil` when the store can be opened.
+    public static func check(_ settings: StoreSettings, logger: Logger) async -> String? {
+        switch settings.backend {
+        case .sqlite(let path):
+            let folder = (path as NSString).deletingLastPathComponent
+            let files = FileManager.default
+            var isFolder: ObjCBool = false
+            guard files.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder), isFolder.boolValue
+            else { return "the folder \(folder) of the SQLite file \(path) does not exist" }
+            if files.fileExists(atPath: path) {
+                guard files.isReadableFile(atPath: path), files.isWritableFile(atPath: path) else {
+                    return "the SQLite file \(path) is not readable and writable by this user"
+                }
+            } else if !files.isWritableFile(atPath: folder.isEmpty ? "." : folder) {
+                return "the SQLite file \(path) does not exist yet and its folder is not writable by this user"
+            }
+            return nil
+        case .postgres(let url, let password, let caFile):
+            do {
+                var location = try PostgreSQLLocation(url: url)
+                if let password { location.password = password.reveal() }
+                if let caFile { location.caFile = caFile }
+                try await PostgreSQLStateStore.check(location, logger: logger)
+                return nil
+            } catch {
+                return "\(error)"
+            }
         }
     }
 

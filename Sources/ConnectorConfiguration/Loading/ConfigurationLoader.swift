@@ -142,9 +142,18 @@ struct ServiceConfigurationReader {
         var admin: AdminSettings?
         if let adminObject = object?.object("admin") {
             let adminListenText = adminObject.string("listen") ?? "127.0.0.1:9090"
-            let token = adminObject.secret("token")
+            var token = adminObject.secret("token")
+            if let secret = token {
+                let key = adminObject.has("token_file") ? "token_file" : "token"
+                if !isLongEnough(
+                    secret, keyPath: adminObject.child(key), node: adminObject.node(key), what: "the admin token")
+                {
+                    token = nil
+                }
+            }
             let adminTLS = readTLSFiles(adminObject.object("tls"), path: "server.admin.tls")
-            let sessionLifetime = adminObject.duration("session_lifetime") ?? 8 * 3600
+            let adminPlain = adminObject.bool("insecure_plain_http") ?? false
+            let sessionLifetime = adminObject.duration("session_lifetime") ?? AdminSettings.defaultSessionLifetime
             if sessionLifetime < 60 || sessionLifetime > 7 * 86_400 {
                 reader.record(
                     "server.admin.session_lifetime", adminObject.node("session_lifetime"),
@@ -152,9 +161,20 @@ struct ServiceConfigurationReader {
             }
             adminObject.finish()
             if let adminListen = ListenAddress(parsing: adminListenText) {
+                // The admin token (and the console's sign-in) would cross the network in clear.
+                if !adminObject.has("tls"), !adminListen.isLoopback, !adminPlain {
+                    reader.record(
+                        "server.admin.listen", adminObject.node("listen"),
+                        .invalidValue(
+                            value: adminListenText,
+                            reason: "the admin listener would serve plain HTTP on an address other than loopback, "
+                                + "so the admin token would cross the network in clear: set server.admin.tls, bind it "
+                                + "to 127.0.0.1, or set `server.admin.insecure_plain_http: true` to accept that"))
+                }
                 if let token {
                     admin = AdminSettings(
-                        listen: adminListen, token: token, tls: adminTLS, sessionLifetime: sessionLifetime)
+                        listen: adminListen, token: token, tls: adminTLS, sessionLifetime: sessionLifetime,
+                        insecurePlainHTTP: adminPlain)
                 }
             } else {
                 reader.record(
@@ -346,7 +366,10 @@ struct ServiceConfigurationReader {
         let systemLog = readSystemLog(object.object("system_log"), eventSource: eventSource)
         let enrich = readEnrich(object.object("enrich"), path: object.child("enrich"))
         let mapper = readMapping(object.object("mapping"))
-        let sink = readSink(object.object("sink", required: true))
+        let sinkObject = object.object("sink", required: true)
+        // How long `reconcile` retries forwarding its changes before it exits non-zero (SPEC §15).
+        let forwardTimeout = sinkObject?.duration("forward_timeout") ?? ConnectorSettings.defaultForwardTimeout
+        let sink = readSink(sinkObject)
         let reconcileObject = object.object("reconcile")
         let maxRemoval = reconcileObject?.double("max_removal_share", in: 0...1) ?? 0.2
         reconcileObject?.finish()
@@ -357,7 +380,8 @@ struct ServiceConfigurationReader {
         return ConnectorSettings(
             name: name, slug: slug, server: server, active: active, okta: okta, userStatuses: statuses,
             schedule: schedule, eventHook: hook, enrich: enrich, mapper: mapper, sink: sink,
-            reconcile: ReconcileSettings(maxRemovalShare: maxRemoval), eventSource: eventSource, systemLog: systemLog)
+            reconcile: ReconcileSettings(maxRemovalShare: maxRemoval), eventSource: eventSource, systemLog: systemLog,
+            forwardTimeout: forwardTimeout)
     }
 
     func readEventSource(_ object: YAMLObject) -> EventSource? {
@@ -574,6 +598,25 @@ struct ServiceConfigurationReader {
         }
     }
 
+    /// The shortest admin token and event hook secret accepted, in bytes: shorter ones can be
+    /// guessed. `openssl rand -base64 32` makes one of 44.
+    static let minimumSecretBytes = 32
+
+    /// Whether a secret that guards an inbound endpoint (the admin token, a hook secret) is long
+    /// enough; records an error naming the key otherwise. Placeholders (secrets not resolved) pass.
+    func isLongEnough(_ secret: Secret, keyPath: String, node: Node?, what: String) -> Bool {
+        guard reader.secrets == .resolve else { return true }
+        let bytes = secret.reveal().utf8.count
+        guard bytes < Self.minimumSecretBytes else { return true }
+        reader.record(
+            keyPath, node,
+            .invalidValue(
+                value: nil,
+                reason: "\(what) is \(bytes) bytes; at least \(Self.minimumSecretBytes) are needed so that it "
+                    + "cannot be guessed (make one with `openssl rand -base64 32`)"))
+        return false
+    }
+
     func readEventHook(_ object: YAMLObject?, slug: String) -> EventHookSettings? {
         guard let object else { return nil }
         let path = object.string("path") ?? "/hooks/okta/\(slug)"
@@ -584,7 +627,7 @@ struct ServiceConfigurationReader {
                 if let text = object.secretString(node, path: itemPath) {
                     if text.isEmpty {
                         reader.record(itemPath, node, .invalidValue(value: nil, reason: "the secret is empty"))
-                    } else {
+                    } else if isLongEnough(Secret(text), keyPath: itemPath, node: node, what: "the hook secret") {
                         secrets.append(Secret(text))
                     }
                 }
@@ -599,9 +642,15 @@ struct ServiceConfigurationReader {
                 file, keyPath: object.child("secrets_file"), node: fileNode)
             {
                 let lines = content.reveal().components(separatedBy: .newlines)
-                for line in lines {
+                for (number, line) in lines.enumerated() {
                     let trimmed = line.trimmingCharacters(in: .whitespaces)
-                    if !trimmed.isEmpty { secrets.append(Secret(trimmed)) }
+                    guard !trimmed.isEmpty else { continue }
+                    if isLongEnough(
+                        Secret(trimmed), keyPath: object.child("secrets_file"), node: fileNode,
+                        what: "the hook secret on line \(number + 1) of \(reader.resolvePath(file))")
+                    {
+                        secrets.append(Secret(trimmed))
+                    }
                 }
             }
         }

@@ -330,8 +330,10 @@ final class YAMLObject {
     }
 }
 
-/// Parses `90s`, `15m`, `2h`, `1d` or plain seconds.
-func parseDuration(_ text: String) -> Double? {
+/// Parses `90s`, `15m`, `2h`, `1d` or plain seconds (configuration values and command options).
+/// - Parameter text: The text.
+/// - Returns: The seconds, or `nil` when the text is not a finite duration.
+public func parseDuration(_ text: String) -> Double? {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
     for (suffix, factor) in units where trimmed.hasSuffix(suffix) {

@@ -56,6 +56,15 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Whether only this host can connect: `localhost`, `127.0.0.0/8` or `::1`. A wildcard
+    /// (`0.0.0.0`, `::`) or any other address is reachable from the network.
+    public var isLoopback: Bool {
+        let lower = host.lowercased()
+        if lower == "localhost" || lower == "::1" || lower == "0:0:0:0:0:0:0:1" { return true }
+        let parts = lower.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
 }
 
 /// The event hook listener and the admin listener.
@@ -120,6 +129,19 @@ public struct TLSFiles: Sendable, Hashable {
     }
 }
 
+extension ServerSettings {
+    /// The listeners that serve plain HTTP on an address other than loopback (allowed only with
+    /// `insecure_plain_http: true`), named for a warning: `the event hook listener on 0.0.0.0:8443`.
+    public var plainListenersOffLoopback: [String] {
+        var plain: [String] = []
+        if tls == nil, !listen.isLoopback { plain.append("the event hook listener on \(listen)") }
+        if let admin, admin.tls == nil, !admin.listen.isLoopback {
+            plain.append("the admin listener on \(admin.listen)")
+        }
+        return plain
+    }
+}
+
 /// The admin listener (SPEC §11).
 public struct AdminSettings: Sendable {
     public var listen: ListenAddress
@@ -129,11 +151,21 @@ public struct AdminSettings: Sendable {
     /// loopback). With TLS the console's session cookie is `Secure`.
     public var tls: TLSFiles?
     /// Seconds a console session lasts from its sign-in, whatever its use (`session_lifetime`,
-    /// default 8 h).
+    /// default 4 h; a session also ends after 30 minutes without a request).
     public var sessionLifetime: Double
 
+    /// `session_lifetime` when the file does not set it: four hours.
+    public static let defaultSessionLifetime: Double = 4 * 3600
+    /// `insecure_plain_http: true`: plain HTTP accepted on an address other than loopback (the
+    /// admin token then crosses the network in clear).
+    public var insecurePlainHTTP: Bool
+
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(listen: ListenAddress, token: Secret, tls: TLSFiles? = nil, sessionLifetime: Double = 8 * 3600) {
+    public init(
+        listen: ListenAddress, token: Secret, tls: TLSFiles? = nil, sessionLifetime: Double = defaultSessionLifetime,
+        insecurePlainHTTP: Bool = false
+    ) {
+        self.insecurePlainHTTP = insecurePlainHTTP
         self.listen = listen
         self.token = token
         self.tls = tls
@@ -236,14 +268,21 @@ public struct ConnectorSettings: Sendable {
     public var eventSource: EventSource
     /// How the System Log is polled when ``eventSource`` includes it.
     public var systemLog: SystemLogSettings
+    /// How long the `reconcile` command keeps retrying to forward its changes to a sink that is
+    /// briefly down before it exits non-zero (`sink.forward_timeout`, SPEC §15).
+    public var forwardTimeout: TimeInterval
+
+    /// `sink.forward_timeout` when the configuration does not set it: five minutes.
+    public static let defaultForwardTimeout: TimeInterval = 300
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
     public init(
         name: String, slug: String, server: String, active: Bool, okta: OktaSettings, userStatuses: [OktaUserStatus],
         schedule: Schedule, eventHook: EventHookSettings, enrich: EnrichSettings, mapper: UserMapper,
         sink: SinkSettings, reconcile: ReconcileSettings, eventSource: EventSource = .hooks,
-        systemLog: SystemLogSettings = SystemLogSettings()
+        systemLog: SystemLogSettings = SystemLogSettings(), forwardTimeout: TimeInterval = defaultForwardTimeout
     ) {
+        self.forwardTimeout = forwardTimeout
         self.eventSource = eventSource
         self.systemLog = systemLog
         self.name = name

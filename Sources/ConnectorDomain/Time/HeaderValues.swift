@@ -70,8 +70,11 @@ public enum HeaderValues {
 
     /// `Retry-After` (RFC 9110 §10.2.3): delta-seconds or an HTTP date, as the wait it asks for.
     ///
-    /// An HTTP date is measured against the response's `Date` when it has a valid one (the two come
-    /// from the same clock), else against the local clock.
+    /// Delta-seconds are digits only (`1*DIGIT`): a sign, a fraction, an exponent (`1e400`), `inf`
+    /// or a word (`soon`) is not a `Retry-After`, and is ignored so that the sender's own backoff
+    /// applies, instead of being read as a number and clamped to the longest wait. An HTTP date is
+    /// measured against the response's `Date` when it has a valid one (the two come from the same
+    /// clock), else against the local clock.
     /// - Parameters:
     ///   - text: The header's value, if any.
     ///   - now: The local time.
@@ -79,9 +82,23 @@ public enum HeaderValues {
     /// - Returns: The wait within `0...maximumRetryAfter`, or `nil` when there is no usable value.
     public static func retryAfter(_ text: String?, now: Date, responseDate: Date?) -> Clamped<TimeInterval>? {
         guard let text else { return nil }
-        if let delta = number(text) { return seconds(delta, maximum: maximumRetryAfter) }
+        if let delta = deltaSeconds(text) { return seconds(delta, maximum: maximumRetryAfter) }
         guard let date = HTTPDate.parse(text.trimmingCharacters(in: .whitespaces)) else { return nil }
         return seconds(date.timeIntervalSince(responseDate ?? now), maximum: maximumRetryAfter)
+    }
+
+    /// RFC 9110's `delta-seconds`: one or more ASCII digits, surrounding spaces ignored.
+    /// - Parameter text: The text.
+    /// - Returns: The number (possibly huge, never infinite: clamping is the caller's), or `nil` for
+    ///   anything that is not only digits.
+    static func deltaSeconds(_ text: some StringProtocol) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        // Digits beyond what an hour needs say the same as an hour; a very long run of digits is
+        // never handed to `Double` whole.
+        let significant = trimmed.drop { $0 == "0" }
+        if significant.utf8.count > 18 { return Double(Int64.max) }
+        return significant.isEmpty ? 0 : Double(significant)
     }
 
     /// `X-Rate-Limit-Limit` or `X-Rate-Limit-Remaining`: a non-negative count.

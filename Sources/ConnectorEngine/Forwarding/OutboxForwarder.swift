@@ -71,14 +71,29 @@ public final class OutboxForwarder: Service, Sendable {
     /// graceful shutdown.
     public func run() async throws {
         var failures = 0
+        // The sink's failures in a row and when the first of them was, for the line saying it is back.
+        var sinkFailures = 0
+        var failingSince: Date?
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             do {
                 let sent = try await forwardOnce()
                 failures = 0
+                if sinkFailures > 0, sent > 0, let since = failingSince {
+                    logger.notice(
+                        "sink takes batches again",
+                        metadata: [
+                            "failed_attempts": "\(sinkFailures)",
+                            "failing_for_s": "\(Int64(saturating: clock.now.timeIntervalSince(since).rounded()))",
+                        ])
+                    sinkFailures = 0
+                    failingSince = nil
+                }
                 currentState.withLock { $0 = .healthy }
                 if sent == 0 { await cancelWhenGracefulShutdown { await self.waitForWork() } }
             } catch let error as SinkError {
                 failures += 1
+                sinkFailures += 1
+                if failingSince == nil { failingSince = clock.now }
                 let delay = backoff(failures: failures, error: error)
                 let failing: ForwarderState
                 if case .credentialsRejected = error {
@@ -251,7 +266,7 @@ public final class OutboxForwarder: Service, Sendable {
             .increment()
     }
 
-    /// Forwards until the outbox is empty (the `reconcile` command's last step).
+    /// Forwards until the outbox is empty.
     public func drain() async throws -> Int {
         var total = 0
         while true {
@@ -259,6 +274,65 @@ public final class OutboxForwarder: Service, Sendable {
             if sent == 0 { return total }
             total += sent
         }
+    }
+
+    /// Forwards until the outbox is empty, riding out a sink that is briefly down (the `reconcile`
+    /// command's last step, run from cron without `serve`; SPEC §15): a retryable failure is tried
+    /// again after the forwarder's backoff, or the sink's valid `Retry-After`, each wait capped at
+    /// the time left, until `timeout` has passed. A sink that refuses the credentials is not asked
+    /// again: waiting does not fix a configuration.
+    /// - Parameter timeout: How long to keep retrying, from now.
+    /// - Returns: How many outbox entries it took off the queue.
+    /// - Throws: ``ForwardingTimedOut`` when the sink still did not take everything at the deadline;
+    ///   `SinkError.credentialsRejected`; the store's errors; `CancellationError`.
+    public func drain(retryingFor timeout: TimeInterval) async throws -> Int {
+        let started = clock.now
+        let deadline = started.addingTimeInterval(timeout)
+        var total = 0
+        var failures = 0
+        while true {
+            do {
+                let sent = try await forwardOnce()
+                if failures > 0 {
+                    logger.notice(
+                        "sink takes batches again", metadata: ["failed_attempts": "\(failures)"])
+                    failures = 0
+                }
+                if sent == 0 { return total }
+                total += sent
+            } catch let error as SinkError {
+                if case .credentialsRejected = error { throw error }
+                failures += 1
+                let left = deadline.timeIntervalSince(clock.now)
+                guard left > 0 else {
+                    throw ForwardingTimedOut(
+                        attempts: failures, waited: clock.now.timeIntervalSince(started), lastError: error)
+                }
+                let delay = min(backoff(failures: failures, error: error), left)
+                logger.warning(
+                    "sink did not take the batch; retrying",
+                    metadata: [
+                        "error": "\(error)", "retry_in_s": "\(Int64(saturating: delay.rounded(.up)))",
+                        "gives_up_in_s": "\(Int64(saturating: left.rounded(.up)))",
+                    ])
+                try await clock.sleep(until: clock.now.addingTimeInterval(delay))
+            }
+        }
+    }
+}
+
+/// The sink still did not take everything queued when the time to retry ran out.
+public struct ForwardingTimedOut: Error, CustomStringConvertible {
+    /// Attempts that failed.
+    public var attempts: Int
+    /// Seconds spent retrying.
+    public var waited: TimeInterval
+    /// The sink's last answer.
+    public var lastError: SinkError
+
+    public var description: String {
+        "the sink did not take the changes after \(attempts) attempt\(attempts == 1 ? "" : "s") "
+            + "over \(Int64(saturating: waited.rounded())) s: \(lastError)"
     }
 }
 

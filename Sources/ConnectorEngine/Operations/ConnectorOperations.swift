@@ -195,6 +195,38 @@ extension ConnectorOperations {
         let entries = try await forwarder.drain()
         return (entries, forwarder.forwarded)
     }
+
+    /// Sends everything queued for the sink after a run, retrying a sink that is briefly down for up
+    /// to `timeout` (the `reconcile` command from cron, SPEC §15), and records on the run whether
+    /// its changes reached the sink.
+    /// - Parameters:
+    ///   - run: The run whose changes are being forwarded.
+    ///   - timeout: How long to keep retrying (`sink.forward_timeout` or `--forward-timeout`).
+    /// - Returns: The outbox entries sent and the records they carried.
+    /// - Throws: ``ForwardingTimedOut``, the sink's `credentialsRejected`, the store's errors,
+    ///   `CancellationError`; the run is recorded as not forwarded first.
+    public func forwardQueued(
+        after run: Int64, retryingFor timeout: TimeInterval
+    ) async throws -> (entries: Int, records: Int) {
+        let forwarder = try requireParts("forwarding").forwarder
+        let entries: Int
+        do {
+            entries = try await forwarder.drain(retryingFor: timeout)
+        } catch {
+            // Recorded even when a signal cancelled the forwarding (the store's call must not see
+            // that cancellation): the run's changes did not all reach the sink.
+            let store = store
+            do {
+                try await Task.detached { try await store.recordRunForwarding(id: run, forwarded: false) }.value
+            } catch let recording {
+                logger.error(
+                    "the run's forwarding could not be recorded", metadata: ["run": "\(run)", "error": "\(recording)"])
+            }
+            throw error
+        }
+        try await store.recordRunForwarding(id: run, forwarded: true)
+        return (entries, forwarder.forwarded)
+    }
 }
 
 // MARK: - Health

@@ -12,6 +12,8 @@ public final class ReconcileProgressPrinter: Sendable {
         var lastDrawn = Date.distantPast
         var shown = false
         var progress: ReconcileProgress?
+        /// When ``progress`` was reported: its ETA counts down from there.
+        var reportedAt = Date.distantPast
         var wait: RateLimitWait?
         var line: String?
     }
@@ -37,8 +39,10 @@ public final class ReconcileProgressPrinter: Sendable {
 
     /// A new progress report of the run.
     public func update(_ progress: ReconcileProgress) {
+        let instant = now()
         draw { state in
             state.progress = progress
+            state.reportedAt = instant
             if let wait = progress.wait { state.wait = wait }
         }
     }
@@ -91,7 +95,14 @@ public final class ReconcileProgressPrinter: Sendable {
     }
 
     /// The text of the line: counts, the wait in progress or the ETA.
-    public func text(_ progress: ReconcileProgress?, wait: RateLimitWait?, at instant: Date) -> String {
+    /// - Parameters:
+    ///   - progress: The last report.
+    ///   - wait: The rate-limit wait in progress, if any.
+    ///   - instant: The time now.
+    ///   - reportedAt: When the report was made (its ETA counts down from there); now by default.
+    public func text(
+        _ progress: ReconcileProgress?, wait: RateLimitWait?, at instant: Date, reportedAt: Date? = nil
+    ) -> String {
         var line = ""
         if let progress {
             line = "\(progress.phase): \(progress.listed) users listed, \(progress.calls) Okta calls"
@@ -99,7 +110,7 @@ public final class ReconcileProgressPrinter: Sendable {
         }
         if let wait, wait.until > instant {
             line += (line.isEmpty ? "" : "; ") + wait.text(now: instant)
-        } else if let eta = progress?.eta {
+        } else if let eta = progress?.eta(at: instant, reportedAt: reportedAt ?? instant) {
             line += ", about \(Self.duration(eta)) left"
         }
         return line
@@ -118,7 +129,7 @@ public final class ReconcileProgressPrinter: Sendable {
             change(&state)
             let interval: TimeInterval = terminal ? 0.2 : 5
             guard force || instant.timeIntervalSince(state.lastDrawn) >= interval else { return nil }
-            let line = text(state.progress, wait: state.wait, at: instant)
+            let line = text(state.progress, wait: state.wait, at: instant, reportedAt: state.reportedAt)
             guard !line.isEmpty else { return nil }
             state.lastDrawn = instant
             state.shown = true

@@ -20,6 +20,16 @@ public struct ReconcileProgress: Sendable {
     /// The rate-limit wait in progress, if any.
     public var wait: RateLimitWait?
 
+    /// The seconds left as they stand at `now`, for a report made at `reportedAt`: the time since
+    /// is taken off, so an estimate shown again later (during a long wait) counts down.
+    /// - Parameters:
+    ///   - now: The time now.
+    ///   - reportedAt: When the report was made.
+    /// - Returns: The seconds left, never below zero; `nil` without an estimate.
+    public func eta(at now: Date, reportedAt: Date) -> TimeInterval? {
+        eta.map { max(0, $0 - max(0, now.timeIntervalSince(reportedAt))) }
+    }
+
     /// Creates a progress report.
     public init(
         phase: String, listed: Int, calls: Int, rateLimitWaits: Int, expectedUsers: Int? = nil,
@@ -143,7 +153,8 @@ public struct Reconciler: Sendable {
                 if let choice { log.info("enrichment plan", metadata: ["plan": "\(choice)"]) }
                 if choice?.plan == .bulk {
                     try await stageBulkEnrichment(
-                        runId: runId, options: options, state: &state, started: started, live: live)
+                        runId: runId, options: options, state: &state, started: started, live: live,
+                        expectedUsers: previous?.counts.listed)
                 }
                 // One concrete page type whatever the directory: no existential dispatch per page.
                 for try await page in client.listUserPages(statuses: connector.userStatuses, limit: 200) {
@@ -226,12 +237,18 @@ public struct Reconciler: Sendable {
 
     /// The bulk plan: every app's users and every device's users, staged in the store.
     func stageBulkEnrichment(
-        runId: Int64, options: ReconcileOptions, state: inout RunState, started: Date, live: LiveProgress
+        runId: Int64, options: ReconcileOptions, state: inout RunState, started: Date, live: LiveProgress,
+        expectedUsers expected: Int?
     ) async throws {
         state.staged = true
+        // The calls still needed after this phase, for the ETA: the device pages and the listing,
+        // from the previous run's count (at least one page each when it is not known).
+        let devicePages = connector.enrich.devices ? max(1, ((expected ?? 0) + 199) / 200) : 0
+        let listingPages = max(1, ((expected ?? 0) + 199) / 200)
         if connector.enrich.apps {
             for try await apps in client.listApps() {
-                for app in apps where app.status == nil || app.status == "ACTIVE" {
+                let active = apps.filter { $0.status == nil || $0.status == "ACTIVE" }
+                for (index, app) in active.enumerated() {
                     let assigned = AssignedApp(appName: app.name ?? "", label: app.label ?? "", instanceId: app.id)
                     for try await userIds in client.appUserIds(appId: app.id) {
                         try await store.stageEnrichment(
@@ -239,16 +256,22 @@ public struct Reconciler: Sendable {
                     }
                     await report(
                         "reading app assignments", state: state, expected: nil, plan: nil, started: started,
-                        live: live)
+                        live: live,
+                        needed: [
+                            .apps: active.count - index - 1, .devices: devicePages, .usersList: listingPages,
+                        ])
                 }
             }
         }
         if connector.enrich.devices {
+            var pages = 0
             for try await devices in client.listDevices() {
                 let links = devices.flatMap { item in item.userIds.map { ($0, item.device.summary) } }
                 try await store.stageEnrichment(runId: runId, apps: [], devices: links)
+                pages += 1
                 await report(
-                    "reading devices", state: state, expected: nil, plan: nil, started: started, live: live)
+                    "reading devices", state: state, expected: nil, plan: nil, started: started, live: live,
+                    needed: [.devices: max(0, devicePages - pages), .usersList: listingPages])
             }
         }
     }
@@ -493,19 +516,26 @@ public struct Reconciler: Sendable {
 
     func report(
         _ phase: String, state: RunState, expected: Int?, plan: EnrichSettings.Plan?, started: Date,
-        live: LiveProgress
+        live: LiveProgress, needed bulkCalls: [OktaBucket: Int]? = nil
     ) async {
         let calls = client.callCounts.total
         let limiter = client.limiter
         let elapsed = clock.now.timeIntervalSince(started)
         var eta: TimeInterval?
-        if let expected, phase == "listing users" {
+        var stillNeeded: [OktaBucket: Int]?
+        if let bulkCalls {
+            // A bulk enrichment phase: its own calls left, then the listing.
+            stillNeeded = bulkCalls
+        } else if let expected, phase == "listing users" {
             // The calls still needed: the rest of the listing, and per-user enrichment of the rest.
             let users = max(0, expected - state.counts.listed)
             var needed: [OktaBucket: Int] = [.usersList: (users + 199) / 200]
             if plan == .perUser || plan == .auto {
                 needed[.userLinks] = users * ((connector.enrich.apps ? 1 : 0) + (connector.enrich.devices ? 1 : 0))
             }
+            stillNeeded = needed
+        }
+        if let needed = stillNeeded {
             var windows: [OktaBucket: ReconcileETA.Window] = [:]
             for bucket in needed.keys {
                 if let window = await limiter.state(of: bucket) {
@@ -521,7 +551,7 @@ public struct Reconciler: Sendable {
         let report = ReconcileProgress(
             phase: phase, listed: state.counts.listed, calls: calls, rateLimitWaits: await limiter.waits,
             expectedUsers: expected, elapsed: elapsed, eta: eta, wait: await limiter.currentWait)
-        live.set(report, counts: state.counts)
+        live.set(report, counts: state.counts, at: clock.now)
         progress?(report)
     }
 
@@ -533,7 +563,7 @@ public struct Reconciler: Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: progressInterval)
             guard !Task.isCancelled else { return }
-            let (report, counts) = live.get()
+            let (report, counts, reportedAt) = live.get()
             var running = record
             running.counts = counts
             let callsNow = client.callCounts
@@ -551,7 +581,11 @@ public struct Reconciler: Sendable {
                 "updated": "\(counts.updated)", "unchanged": "\(counts.unchanged)",
                 "okta_calls": "\(running.oktaCalls.values.reduce(0, +))",
             ]
-            if let eta = report.eta { metadata["eta_s"] = "\(Int(eta.rounded()))" }
+            // The estimate as it stands now, not as it stood at the last page: a long rate-limit
+            // wait between two pages counts down instead of repeating one number.
+            if let eta = report.eta(at: clock.now, reportedAt: reportedAt) {
+                metadata["eta_s"] = "\(Int(eta.rounded()))"
+            }
             if let wait = await client.limiter.currentWait { metadata["waiting"] = "\(wait.text(now: clock.now))" }
             log.notice("reconcile progress", metadata: metadata)
         }
@@ -566,11 +600,14 @@ public struct Reconciler: Sendable {
 
 /// The latest progress of a run, shared between the run and its periodic report.
 final class LiveProgress: Sendable {
-    private let state: Mutex<(ReconcileProgress, RunCounts)>
+    private let state: Mutex<(ReconcileProgress, RunCounts, Date)>
 
-    init(_ initial: ReconcileProgress) { state = Mutex((initial, RunCounts())) }
+    init(_ initial: ReconcileProgress) { state = Mutex((initial, RunCounts(), Date())) }
 
-    func set(_ progress: ReconcileProgress, counts: RunCounts) { state.withLock { $0 = (progress, counts) } }
+    /// The last report, the counts with it and when it was made.
+    func set(_ progress: ReconcileProgress, counts: RunCounts, at instant: Date) {
+        state.withLock { $0 = (progress, counts, instant) }
+    }
 
-    func get() -> (ReconcileProgress, RunCounts) { state.withLock { $0 } }
+    func get() -> (ReconcileProgress, RunCounts, Date) { state.withLock { $0 } }
 }

@@ -21,6 +21,35 @@ struct AdminRequestContext: RequestContext {
     }
 }
 
+/// Where the console goes after a sign-in or a form: a path of this listener, never another site.
+enum SignInRedirect {
+    /// The path, when it is one of this listener's; `/` otherwise.
+    ///
+    /// Only the characters of an RFC 3986 path and query are let through: no control character (a
+    /// browser drops a TAB or a line break from a URL, so `/<TAB>/evil.example` becomes
+    /// `//evil.example`, another site), no `\` (read as `/` by browsers), no space, no `#`, nothing
+    /// outside ASCII; and never `//` at the start (a network path to another host).
+    /// - Parameter next: The `next` field or parameter, if any.
+    /// - Returns: A path starting with a single `/`.
+    static func path(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), next.utf8.allSatisfy(isPathByte) else {
+            return "/"
+        }
+        return next
+    }
+
+    /// `pchar`, `/` and `?` of RFC 3986: unreserved, percent, sub-delims, `:` and `@`.
+    static func isPathByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "-._~%!$&'()*+,;=:@/?".utf8.contains(byte)
+        }
+    }
+}
+
 /// A URL-encoded form (`a=1&b=two+words`), as browsers send them.
 struct HTMLForm: Sendable {
     private(set) var fields: [(String, String)] = []
@@ -47,7 +76,8 @@ struct HTMLForm: Sendable {
 /// console session cookie (browsers). A session's state-changing requests must come from the
 /// console's own pages: same origin when the browser says (`Origin`), and the session's CSRF token
 /// in the `csrf` form field or the `X-CSRF-Token` header. Without either credential a page
-/// request gets the sign-in form, anything else `401`.
+/// request gets the sign-in form, anything else `401`. Wrong bearer tokens are throttled per
+/// address like the sign-in form's, counted, and logged at most once a minute.
 struct AdminAuthenticationMiddleware: RouterMiddleware {
     typealias Context = AdminRequestContext
 
@@ -55,6 +85,25 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
     let sessions: ConsoleSessions
     let cookie: ConsoleCookie
     let logger: Logger
+    let wrongBearerTokens: WrongBearerTokens
+
+    /// Creates the middleware.
+    /// - Parameters:
+    ///   - token: The admin token in force.
+    ///   - sessions: The console's sessions.
+    ///   - cookie: The session cookie's settings.
+    ///   - logger: The logger.
+    ///   - wrongBearerTokens: The throttle and log of wrong bearer tokens; one per listener.
+    init(
+        token: AdminToken, sessions: ConsoleSessions, cookie: ConsoleCookie, logger: Logger,
+        wrongBearerTokens: WrongBearerTokens? = nil
+    ) {
+        self.token = token
+        self.sessions = sessions
+        self.cookie = cookie
+        self.logger = logger
+        self.wrongBearerTokens = wrongBearerTokens ?? WrongBearerTokens(clock: sessions.clock)
+    }
 
     /// The largest form accepted (the console's forms are a few hundred bytes).
     static let maximumFormBytes = 64 * 1024
@@ -65,7 +114,11 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
         var request = request
         var context = context
         if let header = request.headers[.authorization] {
+            if let wait = wrongBearerTokens.throttle.retryAfter(context.clientAddress) {
+                return Self.tooManyRequests(retryAfter: wait)
+            }
             guard header.hasPrefix("Bearer "), token.matches(String(header.dropFirst(7))) else {
+                wrongBearerTokens.refused(context.clientAddress, path: request.uri.path, logger: logger)
                 return Self.unauthorized()
             }
             try await Self.readForm(&request, into: &context)
@@ -147,8 +200,43 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
             body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":\"a valid bearer token is required\"}")))
     }
 
+    static func tooManyRequests(retryAfter wait: TimeInterval) -> Response {
+        Response(
+            status: .tooManyRequests,
+            headers: [.retryAfter: "\(Int(wait.rounded(.up)))", .contentType: "application/json"],
+            body: ResponseBody(
+                byteBuffer: ByteBuffer(
+                    string: "{\"error\":\"too many wrong admin tokens from this address; try again later\"}")))
+    }
+
     static func forbidden(_ message: String) -> Response {
         ConsolePages.message(title: "Refused", text: message, status: .forbidden)
+    }
+}
+
+/// Wrong admin bearer tokens: throttled per address (10 a minute, then `429`, the right token
+/// too), counted in `okta_connector_admin_token_refused_total{via="bearer"}`, and logged in at
+/// most one line a minute with how many arrived and from where.
+final class WrongBearerTokens: Sendable {
+    let throttle: SignInThrottle
+    let log: WrongTokenLog
+
+    init(clock: any WallClock) {
+        throttle = SignInThrottle(clock: clock, via: "bearer")
+        log = WrongTokenLog(clock: clock)
+    }
+
+    /// Counts, throttles and (at most once a minute) logs a wrong token.
+    func refused(_ address: String, path: String, logger: Logger) {
+        throttle.recordFailure(address)
+        if let line = log.note(address) {
+            logger.warning(
+                "admin API request refused: wrong or missing bearer token",
+                metadata: [
+                    "refused_since_last_line": "\(line.count)", "clients": "\(line.addresses.joined(separator: ","))",
+                    "path": "\(path)",
+                ])
+        }
     }
 }
 

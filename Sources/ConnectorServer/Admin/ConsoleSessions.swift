@@ -3,8 +3,10 @@ import Foundation
 import Synchronization
 
 /// The console's signed-in browsers (SPEC §11): a session starts when a person signs in with the
-/// admin token and ends at sign-out, when its lifetime is over (counted from the sign-in, however
-/// busy it is), or when the admin token rotates (a reload with a new token signs everyone out).
+/// admin token and ends at sign-out, after 30 minutes without a request (idle), when its lifetime
+/// is over (counted from the sign-in, however busy it is), or when the admin token rotates (a
+/// reload with a new token signs everyone out). Browsers send the cookie to every service on the
+/// same host whatever the port, so a cookie that leaks there is worth little for long.
 ///
 /// Sessions live in this process's memory: a restart signs everyone out, and with several replicas
 /// behind one address a browser must stick to one (the admin listener is per replica anyway).
@@ -18,12 +20,23 @@ final class ConsoleSessions: Sendable {
         let expiresAt: Date
         /// The admin token's generation at sign-in: a rotated token ends the session.
         let tokenGeneration: UInt64
+        /// The last request that came with it; the session ends ``ConsoleSessions/idleTimeout`` after.
+        var lastUsedAt: Date
+
+        func isLive(at now: Date, idleTimeout: TimeInterval) -> Bool {
+            expiresAt > now && now.timeIntervalSince(lastUsedAt) < idleTimeout
+        }
     }
+
+    /// A session unused this long ends, whatever its lifetime.
+    static let defaultIdleTimeout: TimeInterval = 30 * 60
 
     /// At most this many sessions are kept; a sign-in beyond it ends the oldest.
     static let maximumSessions = 256
 
     let lifetime: TimeInterval
+    /// A session without a request for this long ends (30 minutes).
+    let idleTimeout: TimeInterval
     let clock: any WallClock
     private let sessions = Mutex<[String: Session]>([:])
     /// One-shot messages shown on the next page a session opens ("Run started", "3 re-queued").
@@ -31,8 +44,9 @@ final class ConsoleSessions: Sendable {
     /// Sessions that paused the pages' refreshing.
     private let refreshPaused = Mutex<Set<String>>([])
 
-    init(lifetime: TimeInterval, clock: any WallClock) {
+    init(lifetime: TimeInterval, idleTimeout: TimeInterval = defaultIdleTimeout, clock: any WallClock) {
         self.lifetime = lifetime
+        self.idleTimeout = idleTimeout
         self.clock = clock
     }
 
@@ -43,9 +57,9 @@ final class ConsoleSessions: Sendable {
         let now = clock.now
         let session = Session(
             id: Self.randomToken(), csrfToken: Self.randomToken(), expiresAt: now.addingTimeInterval(lifetime),
-            tokenGeneration: tokenGeneration)
+            tokenGeneration: tokenGeneration, lastUsedAt: now)
         sessions.withLock { sessions in
-            sessions = sessions.filter { $0.value.expiresAt > now }
+            sessions = sessions.filter { $0.value.isLive(at: now, idleTimeout: idleTimeout) }
             if sessions.count >= Self.maximumSessions,
                 let oldest = sessions.min(by: { $0.value.expiresAt < $1.value.expiresAt })?.key
             {
@@ -59,16 +73,18 @@ final class ConsoleSessions: Sendable {
         return session
     }
 
-    /// The live session with this cookie value, if any; an expired one, or one from before the
-    /// token rotated, is ended.
+    /// The live session with this cookie value, if any, counted as used now; an expired or idle
+    /// one, or one from before the token rotated, is ended.
     func session(id: String, tokenGeneration: UInt64) -> Session? {
         let now = clock.now
         return sessions.withLock { sessions -> Session? in
-            guard let session = sessions[id] else { return nil }
-            guard session.expiresAt > now, session.tokenGeneration == tokenGeneration else {
+            guard var session = sessions[id] else { return nil }
+            guard session.isLive(at: now, idleTimeout: idleTimeout), session.tokenGeneration == tokenGeneration else {
                 sessions[id] = nil
                 return nil
             }
+            session.lastUsedAt = now
+            sessions[id] = session
             return session
         }
     }
@@ -93,7 +109,7 @@ final class ConsoleSessions: Sendable {
     /// How many sessions are live now.
     var count: Int {
         let now = clock.now
-        return sessions.withLock { $0.values.filter { $0.expiresAt > now }.count }
+        return sessions.withLock { $0.values.filter { $0.isLive(at: now, idleTimeout: idleTimeout) }.count }
     }
 
     /// Leaves a message for the session's next page.

@@ -70,6 +70,8 @@ public final class ConnectorMetrics: Sendable {
         "okta_connector_last_successful_reconcile_timestamp_seconds":
             "Unix time at which the last successful, non-dry reconcile ended (alert when too old).",
         "okta_connector_reconcile_in_progress": "1 while a reconcile of the connector runs (in any process).",
+        "okta_connector_admin_token_refused_total":
+            "Wrong or missing admin tokens on the admin listener, by way (bearer, sign_in).",
         "okta_connector_build_info": "Always 1; the version and git commit of the running binary as labels.",
         "okta_connector_system_log_polls_total":
             "System Log polls, by connector and result (ok, rate_limited, malformed, failed).",
@@ -155,6 +157,11 @@ public final class ConnectorMetrics: Sendable {
             gauge("okta_connector_reconcile_in_progress", [("connector", slug)], running ? 1 : 0)
             recordRuns(slug, recent: recent)
         }
+        return text
+    }
+
+    /// The registry in Prometheus text as it stands, the gauges not refreshed.
+    var text: String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)

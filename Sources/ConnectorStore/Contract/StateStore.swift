@@ -169,6 +169,13 @@ public protocol RunHistory: Sendable {
     /// Runs of a connector, newest first.
     func runs(connector: String, limit: Int) async throws -> [RunRecord]
 
+    /// Records whether the changes a run queued reached the sink (the `reconcile` command forwards
+    /// them itself after the run, SPEC §15).
+    /// - Parameters:
+    ///   - id: The run.
+    ///   - forwarded: Whether forwarding ended with the outbox empty.
+    func recordRunForwarding(id: Int64, forwarded: Bool) async throws
+
     /// One run.
     func run(id: Int64) async throws -> RunRecord?
 

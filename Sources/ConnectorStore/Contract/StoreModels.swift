@@ -443,13 +443,19 @@ public struct RunRecord: Sendable, Hashable {
     public var errors: [String]
     /// The process that ran it (`host pid incarnation`), when recorded.
     public var owner: String?
+    /// Whether the changes the run queued reached the sink, when the process that ran it forwarded
+    /// them itself (the `reconcile` command); `nil` when the forwarder of `serve` sends them, as it
+    /// sends every change (SPEC §15).
+    public var forwarded: Bool?
 
     /// Creates a run record.
     public init(
         id: Int64, connector: String, trigger: RunTrigger, dryRun: Bool = false, startedAt: Timestamp,
         endedAt: Timestamp? = nil, outcome: RunOutcome = .running, counts: RunCounts = RunCounts(), drift: Int = 0,
-        oktaCalls: [String: Int] = [:], rateLimited: Int = 0, errors: [String] = [], owner: String? = nil
+        oktaCalls: [String: Int] = [:], rateLimited: Int = 0, errors: [String] = [], owner: String? = nil,
+        forwarded: Bool? = nil
     ) {
+        self.forwarded = forwarded
         self.owner = owner
         self.id = id
         self.connector = connector

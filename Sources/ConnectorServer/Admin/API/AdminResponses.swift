@@ -102,6 +102,9 @@ struct RunBody: Encodable {
     var rateLimited: Int
     var errors: [String]
     var oktaCalls: [String: Int]
+    /// Whether a CLI `reconcile`'s changes reached the sink before it exited; absent for runs whose
+    /// changes `serve`'s forwarder sends.
+    var forwarded: Bool?
 
     init(_ run: RunRecord) {
         id = run.id
@@ -119,6 +122,7 @@ struct RunBody: Encodable {
         rateLimited = run.rateLimited
         errors = run.errors
         oktaCalls = run.oktaCalls
+        forwarded = run.forwarded
     }
 }
 

@@ -24,7 +24,9 @@ struct SignInController {
     }
 
     @Sendable func signIn(_ request: Request, context: AdminRequestContext) async throws -> Response {
-        if let wait = admin.signInThrottle.retryAfter(context.clientAddress) {
+        // Counted from here, before the body arrives: slow guesses in flight share the limit.
+        let attempt = admin.signInThrottle.begin(context.clientAddress)
+        if case .refused(let wait) = attempt {
             let seconds = Int(wait.rounded(.up))
             var refused = ConsolePages.signIn(
                 next: "/", error: "Too many wrong tokens from this address: try again in \(seconds) s.",
@@ -32,6 +34,7 @@ struct SignInController {
             refused.headers[.retryAfter] = "\(seconds)"
             return refused
         }
+        defer { attempt.end() }
         // A sign-in posted from another site's page would sign the browser in to a session the
         // other site chose the token of (login CSRF): same origin only.
         guard AdminAuthenticationMiddleware.isSameOrigin(request) else {
@@ -42,7 +45,7 @@ struct SignInController {
         let form = HTMLForm(String(buffer: body))
         let next = Self.safeNext(form["next"])
         guard let presented = form["token"], admin.token.matches(presented) else {
-            admin.signInThrottle.recordFailure(context.clientAddress)
+            attempt.failed()
             admin.logger.warning(
                 "console sign-in refused: wrong admin token", metadata: ["client": "\(context.clientAddress)"])
             return ConsolePages.signIn(
@@ -57,10 +60,5 @@ struct SignInController {
     }
 
     /// Where to go after signing in: a path of this listener, never another site (`//host`).
-    static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"),
-            !next.contains(where: { $0.isNewline || $0 == "\r" })
-        else { return "/" }
-        return next
-    }
+    static func safeNext(_ next: String?) -> String { SignInRedirect.path(next) }
 }
