@@ -172,4 +172,6 @@ for image in "${wanted[@]}"; do
 done
 
 log "base images ready in $(($(date +%s) - started)) s"
-podman images --filter label=okta-connector.base-key --format '{{.Repository}}:{{.Tag}}  {{.Size}}'
+for image in swift:6.3.1-bookworm debian:bookworm-slim postgres:15-bookworm haproxy:2.8-bookworm; do
+    podman image exists "$image" && echo "$image  $(podman image inspect --format '{{.Size}}' "$image" | numfmt --to=si --suffix=B)"
+done
