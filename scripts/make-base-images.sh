@@ -95,17 +95,21 @@ make_image() {
     while [[ $1 != -- ]]; do debstrap+=("$1"); shift; done
     shift
     local key
-    key=$(printf '%s\n' "$name" "${key_parts[@]}" "${debstrap[@]}" "$@" "${mirrors[@]}" | sha256sum | cut -c1-16)
+    # The root filesystem's key (what mmdebstrap is given) names the tarball; the image's key adds
+    # the image settings (podman import --change), so a changed setting only imports again.
+    local root_key key
+    root_key=$(printf '%s\n' "$name" "${key_parts[@]}" "${debstrap[@]}" "${mirrors[@]}" | sha256sum | cut -c1-16)
+    key=$(printf '%s\n' "$root_key" "$@" | sha256sum | cut -c1-16)
     local reference=docker.io/library/$name
     if [[ $(podman image inspect --format '{{index .Labels "okta-connector.base-key"}}' "$reference" 2>/dev/null) == "$key" ]]; then
         echo "$name: in podman's storage (key $key), kept"
         return
     fi
-    local tarball=$cache/${name//[:\/]/-}-$key.tar
+    local tarball=$cache/${name//[:\/]/-}-$root_key.tar
     if [[ -f $tarball ]]; then
         echo "$name: cached root filesystem $tarball"
     else
-        echo "$name: mmdebstrap (key $key)"
+        echo "$name: mmdebstrap (key $root_key)"
         rm -f "$cache/${name//[:\/]/-}"-*.tar
         local t0=$SECONDS
         nice -n 15 mmdebstrap --quiet --format=tar --variant=minbase --aptopt='APT::Install-Recommends "false"' \
@@ -121,12 +125,15 @@ make_image() {
     echo "$name: imported as $reference in $((SECONDS - t1)) s ($(podman image inspect --format '{{.Size}}' "$reference" | numfmt --to=iec))"
 }
 
+# The official images set PATH; an imported image has no environment at all (podman run supplies a
+# default PATH, podman kube play does not).
+path='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 if (($#)); then wanted=("$@"); else wanted=(swift debian postgres haproxy); fi
 for image in "${wanted[@]}"; do
     case $image in
     debian)
         log "debian:bookworm-slim"
-        make_image debian:bookworm-slim -- -- --change 'CMD ["bash"]'
+        make_image debian:bookworm-slim -- -- --change "$path" --change 'CMD ["bash"]'
         ;;
     swift)
         log "swift:6.3.1-bookworm (Debian + /opt/swift + /opt/swift-packages + git redirect)"
@@ -141,7 +148,7 @@ for image in "${wanted[@]}"; do
             --customize-hook='cp -a /opt/swift/usr/. "$1/usr/"' \
             --customize-hook='mkdir -p "$1/opt" && cp -a /opt/swift-packages "$1/opt/"' \
             --customize-hook='printf "[url \"/opt/swift-packages/\"]\n\tinsteadOf = https://github.com/\n\tinsteadOf = git@github.com:\n\tinsteadOf = ssh://git@github.com/\n" >"$1/etc/gitconfig"' \
-            -- --change 'CMD ["bash"]'
+            -- --change "$path" --change 'CMD ["bash"]'
         ;;
     postgres)
         log "postgres:15-bookworm (Debian's postgresql-15)"
@@ -160,7 +167,7 @@ for image in "${wanted[@]}"; do
         log "haproxy:2.8-bookworm (Debian's haproxy, 2.6)"
         make_image haproxy:2.8-bookworm -- --include=haproxy,ca-certificates \
             --customize-hook='install -d -m 0755 "$1/usr/local/etc/haproxy"' \
-            -- --change 'USER haproxy' --change 'WORKDIR /var/lib/haproxy' \
+            -- --change "$path" --change 'USER haproxy' --change 'WORKDIR /var/lib/haproxy' \
             --change 'CMD ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]' \
             --change 'STOPSIGNAL SIGUSR1'
         ;;

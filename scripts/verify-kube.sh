@@ -29,9 +29,18 @@ version=$(tr -d '[:space:]' <VERSION)
 podman image exists "okta-connector:$version" || fail "no image okta-connector:$version: run scripts/verify-image.sh first"
 work=$(mktemp -d /tmp/okta-connector-kube.XXXXXX)
 played=()
+# kube play makes the PersistentVolumeClaim a named volume, and each emptyDir too (named after the
+# pod's volume, shared by all of a Deployment's pods): removed after each overlay.
+remove_volumes() {
+    for volume in okta-connector-data data tmp; do
+        if podman volume inspect --format '{{.Labels}}' "$volume" >/dev/null 2>&1; then
+            podman volume rm -f "$volume" >/dev/null 2>&1 || true
+        fi
+    done
+}
 cleanup() {
     for file in "${played[@]}"; do podman kube down "$file" >/dev/null 2>&1 || true; done
-    podman volume rm -f okta-connector-data >/dev/null 2>&1 || true
+    remove_volumes
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -100,10 +109,12 @@ for o in yaml.safe_load_all(open(source)):
     fed.append(o)
 yaml.safe_dump_all(fed, open(target, "w"), sort_keys=False)
 PY
+    remove_volumes
     t0=$(date +%s.%N)
     podman kube play "$work/$overlay.yaml" 2>&1 | sed 's/^/  /'
     played+=("$work/$overlay.yaml")
-    pod=$(podman pod ps --filter name=okta-connector --format '{{.Name}}' | head -n 1)
+    podman pod ps --filter name=okta-connector --format '  pod {{.Name}}: {{.Status}}, {{.NumberOfContainers}} containers' | sort
+    pod=$(podman pod ps --filter name=okta-connector --format '{{.Name}}' | sort | head -n 1)
     container=$(podman ps -a --filter "pod=$pod" --format '{{.Names}}' | grep -v -- '-infra$' | head -n 1)
     echo "pod $pod, container $container: user $(podman inspect --format '{{.Config.User}}' "$container"), read-only $(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$container"), capabilities [$(podman inspect --format '{{.EffectiveCaps}}' "$container")], no-new-privileges: $(podman inspect --format '{{.HostConfig.SecurityOpt}}' "$container")"
     ip=$(podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(podman pod inspect --format '{{.InfraContainerID}}' "$pod")")
@@ -125,10 +136,14 @@ PY
         waiter=$!
         sleep 30
         kill "$waiter" 2>/dev/null || true
-        echo "overlays/replicas (store postgres.example.internal, not here): $(podman ps -a --filter "name=^$container\$" --format '{{.Status}}')"
-        podman logs "$container" 2>&1 | grep -i -m 3 'postgres\|store\|error' | cut -c1-240 | sed 's/^/  /' || true
+        echo "overlays/replicas (store postgres.example.internal, which is the cluster's, not here):"
+        podman ps -a --filter name=okta-connector-pod --format '  {{.Names}}: {{.Status}}' | grep -v -- '-infra:' | sort
+        podman logs "$container" 2>&1 | grep -i -m 3 'postgres\|store\|error' | cut -c1-300 | sed 's/^/  /' || true
     fi
+    t0=$(date +%s.%N)
     podman kube down "$work/$overlay.yaml" >/dev/null
+    echo "podman kube down: $(python3 -c "import time; print(f'{time.time() - $t0:.2f}')") s (kube play sets each container's stop timeout to podman's 10 s, not terminationGracePeriodSeconds: $(grep -o 'terminationGracePeriodSeconds: [0-9]*' "$work/$overlay.yaml"))"
+    remove_volumes
 done
 
 log "PASS in $(($(date +%s) - started)) s: kube play of overlays/single (ready) and overlays/replicas (played; its database is the cluster's)"
