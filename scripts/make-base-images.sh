@@ -120,9 +120,12 @@ make_image() {
         mv "$tarball.partial" "$tarball"
         echo "$name: root filesystem $(du -h "$tarball" | cut -f1) in $((SECONDS - t0)) s"
     fi
-    local t1=$SECONDS
+    local t1=$SECONDS previous
+    previous=$(podman image inspect --format '{{.Id}}' "$reference" 2>/dev/null || true)
     nice -n 15 podman import --quiet --change "LABEL=okta-connector.base-key=$key" "$@" "$tarball" "$reference" >/dev/null
     echo "$name: imported as $reference in $((SECONDS - t1)) s ($(podman image inspect --format '{{.Size}}' "$reference" | numfmt --to=iec))"
+    # The image it replaces, unless a build's layers still use it.
+    if [[ -n $previous ]]; then podman rmi "$previous" >/dev/null 2>&1 || true; fi
 }
 
 # The official images set PATH; an imported image has no environment at all (podman run supplies a
