@@ -21,7 +21,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 log() { printf '\n== %s\n' "$*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+    if [[ -s ${work:-}/podman-compose.log ]]; then tail -n 30 "$work/podman-compose.log" >&2; fi
+    echo "FAIL: $*" >&2
+    exit 1
+}
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
 [[ $(id -u) -eq 0 ]] || fail "verify-compose: needs root (podman runs as root here)"
@@ -71,7 +75,6 @@ echo "postgres healthy (its healthcheck, pg_isready) after $(since "$t_up") s"
 # The deps of these (postgres, okta-sim) are started again by podman-compose: "already in use", harmless.
 pc up -d --no-build okta-sim || true
 pc up -d --no-build connector-1 connector-2 || true
-t_replicas=$(now)
 for port in 9091 9092; do
     for _ in $(seq 1 600); do
         [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/readyz") == 200 ]] && break
@@ -82,7 +85,8 @@ for port in 9091 9092; do
         podman logs "$(container "connector-$((port - 9090))")" 2>&1 | tail -n 20
         fail "replica on $port: no /readyz 200"
     }
-    echo "connector-$((port - 9090)): /readyz 200 $(since "$t_replicas") s after its start"
+    started_at=$(podman inspect --format '{{.State.StartedAt.Format "2006-01-02T15:04:05.000000000Z07:00"}}' "$(container "connector-$((port - 9090))")")
+    echo "connector-$((port - 9090)): /readyz 200 $(since "$(date -d "$started_at" +%s.%N)") s after its container started (PostgreSQL store)"
 done
 for replica in connector-1 connector-2; do
     healthy "$replica" || fail "$replica: its compose healthcheck (bash /dev/tcp to /readyz) fails"
