@@ -36,7 +36,14 @@ pc() { (cd deploy/compose && "${compose[@]}" "$@") >>"$work/podman-compose.log" 
 work=$(mktemp -d /tmp/okta-connector-compose.XXXXXX)
 cleanup() {
     if [[ ${KEEP_STACK:-0} != 1 ]]; then
+        # `down -v` removes the project's named volumes, not the anonymous one the image's VOLUME
+        # gives register-hook (it mounts no data volume): those are removed by name.
+        local anonymous
+        anonymous=$(podman ps -a --filter "label=io.podman.compose.project=$project" --format '{{.ID}}' |
+            xargs -r podman inspect --format '{{range .Mounts}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -E '^[0-9a-f]{64}$' || true)
         (cd deploy/compose && "${compose[@]}" down -t 30 -v) >>"$work/podman-compose.log" 2>&1 || true
+        for volume in $anonymous; do podman volume rm -f "$volume" >/dev/null 2>&1 || true; done
+        podman network rm "${project}_default" >/dev/null 2>&1 || true
     fi
     rm -rf "$work"
 }
