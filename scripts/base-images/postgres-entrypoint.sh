@@ -28,9 +28,13 @@ if [[ ! -s $PGDATA/PG_VERSION ]]; then
     printf "listen_addresses = '*'\n" >>"$PGDATA/postgresql.conf"
     printf 'host all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
     if [[ $database != postgres ]]; then
-        pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
-        psql -v ON_ERROR_STOP=1 -U "$user" -d postgres -q -c "CREATE DATABASE \"$database\""
+        # A server for the setup only, on a socket of its own: a healthcheck's pg_isready (default
+        # socket) must not take it for the real one, which starts after it stops.
+        setup_socket=$(mktemp -d)
+        pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=$setup_socket" -w start >/dev/null
+        psql -v ON_ERROR_STOP=1 -h "$setup_socket" -U "$user" -d postgres -q -c "CREATE DATABASE \"$database\""
         pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+        rmdir "$setup_socket"
     fi
     echo "postgres-entrypoint: initialised $PGDATA (user $user, database $database)"
 fi
