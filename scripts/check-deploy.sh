@@ -130,7 +130,7 @@ echo "docker-compose config: valid"
 check-jsonschema --builtin-schema vendor.compose-spec deploy/compose/compose.yaml
 
 step "shell scripts: bash -n"
-for script in scripts/*.sh deploy/systemd/install.sh deploy/compose/up.sh; do bash -n "$script"; done
+for script in scripts/*.sh scripts/base-images/*.sh deploy/systemd/install.sh deploy/compose/up.sh; do bash -n "$script"; done
 echo "parsed"
 
 step "all deployment checks passed in $(($(date +%s) - started)) s"

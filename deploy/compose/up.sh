@@ -2,6 +2,8 @@
 # Starts the local scale-out stack: creates a local CA, the certificates and random secrets in
 # deploy/compose/.local (once; delete the folder to start over), then builds and starts everything.
 #   deploy/compose/up.sh [docker compose up options, e.g. -d]
+#   deploy/compose/up.sh --secrets-only     # only .local (scripts/verify-compose.sh starts the stack
+#                                           # with podman-compose, in its own order)
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p .local && chmod 700 .local
@@ -26,4 +28,5 @@ if [[ ! -f ca.crt ]]; then
     chmod 644 ./*
 fi
 cd ..
+if [[ ${1:-} == --secrets-only ]]; then exit 0; fi
 exec docker compose -p okta-connector -f compose.yaml up --build "$@"
