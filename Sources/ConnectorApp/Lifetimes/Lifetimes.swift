@@ -14,8 +14,18 @@ public struct StoreLifetime: Service {
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await store.run() }
-            try? await gracefulShutdown()
-            await store.close()
+            do {
+                // The group stops services in reverse order: by now every connector and listener has
+                // stopped and released its leases.
+                try await gracefulShutdown()
+                await store.close()
+            } catch {
+                // Cancelled: the shutdown bound passed and every service is being cancelled at once;
+                // connectors may still be releasing their leases through the store, so it is not
+                // closed under them (seen in containers: `SQLite error 21` on a lease release). The
+                // process exits next; SQLite's WAL needs no close to stay consistent, and
+                // PostgreSQL's pool ends with its own `run()`, cancelled with this task.
+            }
         }
     }
 }
