@@ -113,9 +113,11 @@ t0=$(date +%s.%N)
 podman run -d --name "$name-serve" "${locked[@]}" "${mounts[@]}" --volume "$name-data:/var/lib/okta-connector" \
     "$image" >/dev/null
 ip=$(podman inspect --format '{{.NetworkSettings.IPAddress}}' "$name-serve")
+# The admin listener speaks HTTPS with the listener's certificate, as the Kubernetes probes expect.
+admin() { curl -s --cacert "$tls/tls.crt" --resolve "localhost:9090:$ip" "$@"; }
 ready=
 for _ in $(seq 1 600); do
-    if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$ip:9090/readyz") == 200 ]]; then
+    if [[ $(admin -o /dev/null -w '%{http_code}' --max-time 1 https://localhost:9090/readyz) == 200 ]]; then
         ready=$(python3 -c "import time; print(f'{time.time() - $t0:.2f}')")
         break
     fi
@@ -124,7 +126,7 @@ for _ in $(seq 1 600); do
 done
 [[ -n $ready ]] || { podman logs "$name-serve" | tail -n 30; fail "no /readyz 200"; }
 echo "podman run to /readyz 200: $ready s (container $ip)"
-curl -s "http://$ip:9090/readyz"; echo
+admin https://localhost:9090/readyz; echo
 
 delivery() { # secret, event uuid
     printf '{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","eventId":"%s","eventTime":"%s","contentType":"application/json","cloudEventsVersion":"0.1","source":"https://acme.okta.com/api/v1/eventHooks/who","data":{"events":[{"uuid":"%s","published":"%s","eventType":"user.lifecycle.deactivate","version":"0","severity":"INFO","displayMessage":"Deactivate Okta user","actor":{"id":"00uadmin","type":"User"},"outcome":{"result":"SUCCESS"},"target":[{"id":"00uverify1","type":"User","alternateId":"verify@example.com","displayName":"Verify User"}]}]}}' \
@@ -140,7 +142,7 @@ code=$(delivery "wrong-secret" "$(cat /proc/sys/kernel/random/uuid)")
 echo "delivery with a wrong secret: HTTP $code"
 [[ $code == 401 ]] || fail "a wrong secret was answered $code, not 401"
 admin_token=$(cat "$secrets/admin-token")
-curl -s -H "Authorization: Bearer $admin_token" "http://$ip:9090/metrics" |
+admin -H "Authorization: Bearer $admin_token" https://localhost:9090/metrics |
     grep -E '^okta_connector_(build_info|deliveries_total|events_received_total)[{ ]' | head -n 8 || true
 
 log "podman stop (SIGTERM; grace: terminationGracePeriodSeconds 30, server.shutdown_timeout 20s)"

@@ -130,7 +130,7 @@ PY
     if [[ $overlay == single ]]; then
         ready=
         for _ in $(seq 1 600); do
-            if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$ip:9090/readyz") == 200 ]]; then
+            if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -k "https://$ip:9090/readyz") == 200 ]]; then
                 ready=$(python3 -c "import time; print(f'{time.time() - $t0:.2f}')")
                 break
             fi

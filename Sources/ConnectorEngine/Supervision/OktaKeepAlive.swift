@@ -42,8 +42,12 @@ public final class OktaKeepAlive: Service, Sendable {
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await tick()
-            try? await cancelWhenGracefulShutdown { try await self.clock.sleep(seconds: self.interval) }
+            // A round ends at shutdown too: a keep-alive call retrying an unreachable Okta must not
+            // hold the connector's stop (its parts stop in turn, this one first).
+            try? await cancelWhenGracefulShutdown {
+                await self.tick()
+                try await self.clock.sleep(seconds: self.interval)
+            }
         }
     }
 
