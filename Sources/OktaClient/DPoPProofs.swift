@@ -1,3 +1,4 @@
+import ConnectorDomain
 import Crypto
 public import Foundation
 import JWTKit
@@ -36,7 +37,7 @@ public final class DPoPProofs: Sendable {
         jwk = ["kty": "EC", "crv": "P-256", "x": .string(parameters.x), "y": .string(parameters.y)]
         // RFC 7638: the required members in lexicographic order, no whitespace.
         let canonical = #"{"crv":"P-256","kty":"EC","x":"\#(parameters.x)","y":"\#(parameters.y)"}"#
-        thumbprint = Self.base64URL(Data(SHA256.hash(data: Data(canonical.utf8))))
+        thumbprint = Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8))))
     }
 
     /// A proof for one request.
@@ -53,7 +54,7 @@ public final class DPoPProofs: Sendable {
     {
         let claims = Claims(
             htm: method, htu: Self.targetURI(url), iat: .init(value: now), jti: .init(value: UUID().uuidString),
-            ath: accessToken.map { Self.base64URL(Data(SHA256.hash(data: Data($0.utf8)))) }, nonce: nonce)
+            ath: accessToken.map { Base64URL.encode(Data(SHA256.hash(data: Data($0.utf8)))) }, nonce: nonce)
         return try await keys.sign(claims, header: ["typ": "dpop+jwt", "jwk": .object(jwk)])
     }
 
@@ -61,10 +62,5 @@ public final class DPoPProofs: Sendable {
     static func targetURI(_ url: String) -> String {
         let end = url.firstIndex { $0 == "?" || $0 == "#" } ?? url.endIndex
         return String(url[..<end])
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

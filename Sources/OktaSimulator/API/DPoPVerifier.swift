@@ -60,7 +60,7 @@ final class DPoPVerifier: Sendable {
     ///   - accessToken: For an API call, the token it carries (its hash must be `ath`).
     func verify(_ proof: String, method: String, url: String, accessToken: String?) async throws(Refusal) -> Verified {
         let parts = proof.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerData = Self.base64URLDecode(String(parts[0])),
+        guard parts.count == 3, let headerData = Base64URL.decode(String(parts[0])),
             let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
         else { throw Refusal(description: "The DPoP proof is not a JWT.") }
         guard header["typ"] as? String == "dpop+jwt" else {
@@ -85,14 +85,14 @@ final class DPoPVerifier: Sendable {
             throw Refusal(description: "The DPoP proof's iat is too far from now.")
         }
         if let accessToken {
-            guard claims.ath == Self.base64URL(Data(SHA256.hash(data: Data(accessToken.utf8)))) else {
+            guard claims.ath == Base64URL.encode(Data(SHA256.hash(data: Data(accessToken.utf8)))) else {
                 throw Refusal(description: "The DPoP proof's ath does not match the access token.")
             }
         }
         guard remember(claims.jti.value) else { throw Refusal(description: "The DPoP proof's jti was already used.") }
         let canonical = #"{"crv":"P-256","kty":"EC","x":"\#(x)","y":"\#(y)"}"#
         return Verified(
-            thumbprint: Self.base64URL(Data(SHA256.hash(data: Data(canonical.utf8)))), nonce: claims.nonce)
+            thumbprint: Base64URL.encode(Data(SHA256.hash(data: Data(canonical.utf8)))), nonce: claims.nonce)
     }
 
     /// Records a `jti`; `false` when it was seen.
@@ -113,17 +113,6 @@ final class DPoPVerifier: Sendable {
 
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        return base64URL(Data((0..<24).map { _ in UInt8.random(in: .min ... .max, using: &generator) }))
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func base64URLDecode(_ text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
+        return Base64URL.encode(Data((0..<24).map { _ in UInt8.random(in: .min ... .max, using: &generator) }))
     }
 }
