@@ -161,7 +161,9 @@ public enum ConnectorAssembly {
         return OktaAPIClient(
             orgURL: connector.okta.url,
             credentials: OktaCredentialsProvider(
-                method: method, orgURL: connector.okta.url, httpClient: httpClient, clock: clock),
+                method: method, orgURL: connector.okta.url, httpClient: httpClient, clock: clock,
+                // Scope by group cannot do without okta.groups.read: then it is not optional.
+                optionalScopes: connector.scopeGroups.isEmpty ? OAuthServiceApp.optionalScopes : [], logger: log),
             httpClient: httpClient, limiter: OktaRateLimiter(share: connector.okta.rateLimitShare, clock: clock),
             clock: clock, retry: retry, maximumConcurrency: concurrency,
             stats: OktaCallStats(connector: connector.slug), pause: pause, logger: log, callTimeout: callTimeout)

@@ -88,8 +88,15 @@ extension ServiceConfiguration {
                     "  System Log:    polled every \(Self.seconds(log.interval)), overlap \(Self.seconds(log.overlap))"
                         + (connector.eventSource == .both ? ", hook grace \(Self.seconds(log.hookGrace))" : ""))
             }
-            let enrich = [connector.enrich.apps ? "apps" : nil, connector.enrich.devices ? "devices" : nil]
-                .compactMap { $0 }
+            let enrich = [
+                connector.enrich.apps ? "apps" : nil, connector.enrich.devices ? "devices" : nil,
+                connector.enrich.groups ? "groups" : nil,
+            ]
+            .compactMap { $0 }
+            if !connector.scopeGroups.isEmpty {
+                lines.append(
+                    "  user scope:    members of \(connector.scopeGroups.map { "\"\($0)\"" }.joined(separator: ", "))")
+            }
             lines.append(
                 "  enrichment:    \(enrich.isEmpty ? "none" : enrich.joined(separator: ", ")) (plan \(connector.enrich.plan.rawValue))"
             )

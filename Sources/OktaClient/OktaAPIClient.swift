@@ -13,6 +13,8 @@ public final class OktaAPIClient: Sendable {
     public let credentials: OktaCredentialsProvider
     /// When Okta last accepted a call (any `2xx`).
     let accepted = Mutex<Date?>(nil)
+    /// `/.well-known/okta-organization`'s `pipeline` and when it was read (once a day at most).
+    let pipeline = Mutex<(value: String, at: Date)?>(nil)
     let httpClient: HTTPClient
     public let limiter: OktaRateLimiter
     let clock: any WallClock
@@ -113,7 +115,62 @@ public final class OktaAPIClient: Sendable {
             "GET /api/v1/users/{id}/devices")
     }
 
+    /// The groups a user is a member of, `Everyone` included (not paged).
+    public func userGroups(userId: String) async throws -> [OktaGroup] {
+        try decode(
+            [OktaGroup].self,
+            try await send(
+                .GET, path: "/api/v1/users/\(escape(userId))/groups", bucket: .userLinks,
+                endpoint: "GET /api/v1/users/{id}/groups"),
+            "GET /api/v1/users/{id}/groups")
+    }
+
+    /// Whether the org runs Classic Engine (`pipeline: v1` at `/.well-known/okta-organization`,
+    /// read without authentication once a day): the Devices API exists on Identity Engine only
+    /// (SPEC §19). When the endpoint cannot be read, the org is taken for Identity Engine, as before.
+    public func isClassicEngine() async -> Bool {
+        if let known = pipeline.withLock({ $0 }), clock.now.timeIntervalSince(known.at) < 86_400 {
+            return known.value == "v1"
+        }
+        struct Organization: Decodable { let pipeline: String? }
+        var request = HTTPClientRequest(url: orgURL.absoluteString + "/.well-known/okta-organization")
+        request.headers.add(name: "Accept", value: "application/json")
+        do {
+            let response = try await httpClient.execute(request, timeout: .seconds(Int64(min(callTimeout, 30))))
+            let body = try await response.body.collect(upTo: 1 << 16)
+            guard response.status == .ok,
+                let value = try JSONCoding.decoder().decode(Organization.self, from: Data(body.readableBytesView))
+                    .pipeline
+            else {
+                logger.debug(
+                    "no pipeline at /.well-known/okta-organization", metadata: ["status": "\(response.status)"])
+                return false
+            }
+            pipeline.withLock { $0 = (value, clock.now) }
+            return value == "v1"
+        } catch {
+            logger.debug("could not read /.well-known/okta-organization", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
     // MARK: - Bulk enrichment
+
+    /// Every group, 1,000 a page (Okta's default is 10,000, which can time out in large orgs).
+    public func listGroups() -> OktaPages<OktaGroup> {
+        pages(path: "/api/v1/groups", query: [("limit", "1000")], bucket: .groups, endpoint: "GET /api/v1/groups")
+    }
+
+    /// The ids of a group's members, 1,000 a page asked (Okta may answer fewer and still link a
+    /// next page), read without decoding the users.
+    public func groupMemberIds(groupId: String) -> OktaIdPages {
+        let pages: OktaPages<OktaUserId> = self.pages(
+            path: "/api/v1/groups/\(escape(groupId))/users", query: [("limit", "1000")], bucket: .groups,
+            endpoint: "GET /api/v1/groups/{id}/users")
+        return pages.reading { body in
+            try OktaPageIds.read([UInt8](body)) ?? JSONCoding.decoder().decode([OktaUserId].self, from: body).map(\.id)
+        }
+    }
 
     /// Every app instance.
     public func listApps() -> OktaPages<OktaApplication> {

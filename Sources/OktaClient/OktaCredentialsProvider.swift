@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import ConnectorDomain
 public import Foundation
 import JWTKit
+public import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -47,13 +48,32 @@ public actor OktaCredentialsProvider {
     private var tokenNonce: String?
     private var apiNonce: String?
     public private(set) var counts = Counts()
+    /// Scopes that only optional features need (SPEC §19), and those Okta refused with when.
+    let optionalScopes: Set<String>
+    /// Optional scopes the app was not granted: asked again once a day.
+    public private(set) var missingScopes: Set<String> = []
+    private var missingSince: Date?
+    let logger: Logger
 
     /// Creates a provider.
-    public init(method: Method, orgURL: URL, httpClient: HTTPClient, clock: any WallClock) {
+    /// - Parameters:
+    ///   - optionalScopes: Scopes of ``Method/serviceApp(clientId:authentication:scopes:dpop:)``
+    ///     that only an optional feature needs: a token request Okta refuses with `invalid_scope`
+    ///     is repeated without them, and they are asked for again a day later.
+    public init(
+        method: Method, orgURL: URL, httpClient: HTTPClient, clock: any WallClock, optionalScopes: Set<String> = [],
+        logger: Logger = Logger(label: "okta-client")
+    ) {
         self.method = method
         self.orgURL = orgURL
         self.httpClient = httpClient
         self.clock = clock
+        self.logger = logger
+        if case .serviceApp(_, _, let scopes, _) = method {
+            self.optionalScopes = optionalScopes.intersection(scopes)
+        } else {
+            self.optionalScopes = []
+        }
         if case .serviceApp(_, _, _, .required) = method { dpopActive = true } else { dpopActive = false }
     }
 
@@ -142,6 +162,13 @@ public actor OktaCredentialsProvider {
         let tokenURL = orgURL.appendingPathComponent("oauth2/v1/token").absoluteString
         var switched = false
         var nonceRetried = false
+        var askedWithout = false
+        var before: (Set<String>, Date?)?
+        // Scopes refused a day ago or more are asked for again: an admin may have granted them.
+        if let since = missingSince, clock.now.timeIntervalSince(since) >= 86_400 {
+            missingScopes = []
+            missingSince = nil
+        }
         while true {
             let response = try await httpClient.execute(try await tokenRequest(tokenURL), timeout: .seconds(30))
             counts.tokenRequests += 1
@@ -161,11 +188,33 @@ public actor OktaCredentialsProvider {
                 tokenNonce = nonce
                 continue
             }
+            if code == "invalid_scope", !askedWithout, !optionalScopes.subtracting(missingScopes).isEmpty {
+                // Okta refuses the whole request for one scope the app lacks: ask again without the
+                // optional ones, and say once which to grant (SPEC §19).
+                askedWithout = true
+                before = (missingScopes, missingSince)
+                let refused = optionalScopes.subtracting(missingScopes)
+                missingScopes.formUnion(refused)
+                missingSince = clock.now
+                logger.warning(
+                    "Okta refused the token request for scopes the OAuth app was not granted; asking without them and leaving their features off until a daily retry finds them granted",
+                    metadata: [
+                        "scopes": "\(refused.sorted().joined(separator: " "))",
+                        "grant": "grant \(refused.sorted().joined(separator: ", ")) to the app (Okta API Scopes tab)",
+                        "okta_error": "\(description)",
+                    ])
+                continue
+            }
             if code == "invalid_dpop_proof", mode == .auto, !dpopActive, !switched {
                 // The app requires DPoP (Okta's default for new service apps): from now on, proofs.
                 switched = true
                 dpopActive = true
                 continue
+            }
+            if code == "invalid_scope", let (missing, since) = before {
+                // Refused without the optional scopes too: a required one is missing, not these.
+                missingScopes = missing
+                missingSince = since
             }
             throw OktaError.tokenRequestFailed(status: Int(response.status.code), error: code, description: description)
         }
@@ -176,7 +225,8 @@ public actor OktaCredentialsProvider {
         guard case .serviceApp(let clientId, let authentication, let scopes, _) = method else {
             throw CancellationError()
         }
-        var fields = [("grant_type", "client_credentials"), ("scope", scopes.joined(separator: " "))]
+        let asked = scopes.filter { !missingScopes.contains($0) }
+        var fields = [("grant_type", "client_credentials"), ("scope", asked.joined(separator: " "))]
         var request = HTTPClientRequest(url: tokenURL)
         switch authentication {
         case .privateKey(let pem, let keyId):

@@ -31,6 +31,22 @@ public protocol OktaDirectory: Sendable {
     /// The devices linked to a user.
     func userDevices(userId: String) async throws -> [OktaUserDevice]
 
+    /// The groups a user is a member of, `Everyone` included.
+    func userGroups(userId: String) async throws -> [OktaGroup]
+
+    /// Every group, page by page (the bulk enrichment plan, scope by group).
+    func listGroups() -> OktaPages<OktaGroup>
+
+    /// The ids of a group's members, page by page.
+    func groupMemberIds(groupId: String) -> OktaIdPages
+
+    /// Optional scopes Okta did not grant the OAuth app (SPEC §19): the features that need them are
+    /// off until a daily retry finds them granted. Empty for an API token.
+    func missingScopes() async -> Set<String>
+
+    /// Whether the org runs Classic Engine, where the Devices API does not exist (SPEC §19).
+    func isClassicEngine() async -> Bool
+
     /// Every app instance, page by page (the bulk enrichment plan).
     func listApps() -> OktaPages<OktaApplication>
 
@@ -72,6 +88,12 @@ extension OktaAPIClient: OktaDirectory {
     public var callCounts: OktaCallStats.Counts { stats.counts }
 
     public var lastAcceptedCall: Date? { accepted.withLock { $0 } }
+
+    public func missingScopes() async -> Set<String> {
+        // The token request is where Okta says which scopes it refuses: make sure one was made.
+        _ = try? await credentials.headers(method: "GET", url: orgURL.absoluteString)
+        return await credentials.missingScopes
+    }
 
     public func probeCredentials() async throws {
         let pages: OktaPages<OktaUser> = self.pages(

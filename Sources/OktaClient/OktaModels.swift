@@ -24,6 +24,11 @@ public struct OktaAppUser: Sendable, Hashable, Decodable {
     public var status: String?
 }
 
+/// Any object of which only the `id` is read: a user of `GET /api/v1/groups/{id}/users`.
+public struct OktaUserId: Sendable, Hashable, Decodable {
+    public var id: String
+}
+
 /// A device of `GET /api/v1/devices?expand=user`, with the ids of its users.
 public struct OktaDeviceWithUsers: Sendable, Hashable, Decodable {
     public var device: OktaDevice

@@ -9,6 +9,7 @@ public enum OktaBucket: String, Sendable, Hashable, CaseIterable {
     case userGet = "GET /api/v1/users/{id}"
     case userLinks = "GET /api/v1/users/{id}/*"
     case apps = "/api/v1/apps*"
+    case groups = "/api/v1/groups*"
     case devices = "/api/v1/devices*"
     case eventHooks = "/api/v1/eventHooks*"
     case logs = "/api/v1/logs"
@@ -19,8 +20,9 @@ public enum OktaBucket: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .usersList: "users"
         case .userGet: "user"
-        case .userLinks: "user apps and devices"
+        case .userLinks: "user apps, devices and groups"
         case .apps: "apps"
+        case .groups: "groups"
         case .devices: "devices"
         case .eventHooks: "event hooks"
         case .logs: "System Log"

@@ -242,9 +242,10 @@ public final class SQLiteStateStore: StateStore {
     // MARK: - Enrichment staging
 
     public func stageEnrichment(
-        runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)]
+        runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)],
+        groups: [(userId: String, group: GroupMembership)]
     ) async throws {
-        let rows = try EnrichmentStagingRows.encode(apps: apps, devices: devices)
+        let rows = try EnrichmentStagingRows.encode(apps: apps, devices: devices, groups: groups)
         guard !rows.isEmpty else { return }
         try await pool.write { db in
             let insert = try db.cachedStatement(

@@ -69,7 +69,7 @@ final class LocalPostgres: @unchecked Sendable {
             ])
     }
 
-    /// Stops the server if it runs and removes its folder (synchronously, for a test's `defer`).
+    /// Stops the server if it runs and removes its folder (for a test's `defer`, without blocking it).
     func destroy() {
         let stop = Process()
         stop.executableURL = URL(fileURLWithPath: prefix.first ?? "\(bin)/pg_ctl")
@@ -78,12 +78,19 @@ final class LocalPostgres: @unchecked Sendable {
             + ["-D", folder.appendingPathComponent("data").path, "-m", "immediate", "-w", "stop"]
         stop.standardOutput = FileHandle.nullDevice
         stop.standardError = FileHandle.nullDevice
-        if (try? stop.run()) != nil {
-            // Not waitUntilExit: it can miss the exit of a child on Linux; the stop takes well under a second.
-            let end = Date().addingTimeInterval(30)
-            while stop.isRunning, Date() < end { usleep(20_000) }
+        guard (try? stop.run()) != nil else {
+            try? FileManager.default.removeItem(at: folder)
+            return
         }
-        try? FileManager.default.removeItem(at: folder)
+        // On a thread of its own, not the caller's (see onOwnThread); not waitUntilExit: it can miss
+        // the exit of a child on Linux. The stop takes well under a second.
+        let folder = self.folder
+        let stopping = stop
+        Thread.detachNewThread {
+            let end = Date().addingTimeInterval(30)
+            while stopping.isRunning, Date() < end { usleep(20_000) }
+            try? FileManager.default.removeItem(at: folder)
+        }
     }
 
     /// Runs a command to its end (at most two minutes), its output in a log shown on failure.

@@ -45,7 +45,7 @@ struct ReconcileFromCronTests {
         // Down for longer than --forward-timeout: exit 1 after retrying about that long.
         sink.set(.down)
         let started = Date()
-        let down = try await run(["reconcile", "--connector", "Cron org", "--forward-timeout", "3s"])
+        let down = try await run(["reconcile", "--connector", "Cron org", "--forward-timeout", "10s"])
         let took = Date().timeIntervalSince(started)
         #expect(down.status == 1, "\(down.output)")
         #expect(down.output.contains("did not take the changes after"), "\(down.output)")

@@ -23,7 +23,8 @@ struct DPoPTests {
 
     /// A simulator over HTTPS with the given apps, a harness, and an HTTP client that trusts it.
     func withHTTPSConnector(
-        users: Int = 120, apps: [SimulatedServiceApp], _ body: (ConnectorHarness, HTTPClient) async throws -> Void
+        users: Int = 120, apps: [SimulatedServiceApp], clock: (any WallClock)? = nil,
+        _ body: (ConnectorHarness, HTTPClient) async throws -> Void
     ) async throws {
         let certificate = try SelfSignedCertificate()
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -32,7 +33,8 @@ struct DPoPTests {
         ]
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         do {
-            try await run(users: users, apps: apps, certificate: certificate, httpClient: httpClient, body)
+            try await run(
+                users: users, apps: apps, clock: clock, certificate: certificate, httpClient: httpClient, body)
         } catch {
             try? await httpClient.shutdown()
             throw error
@@ -41,7 +43,8 @@ struct DPoPTests {
     }
 
     private func run(
-        users: Int, apps: [SimulatedServiceApp], certificate: SelfSignedCertificate, httpClient: HTTPClient,
+        users: Int, apps: [SimulatedServiceApp], clock: (any WallClock)?, certificate: SelfSignedCertificate,
+        httpClient: HTTPClient,
         _ body: (ConnectorHarness, HTTPClient) async throws -> Void
     ) async throws {
         try await withConnector(
@@ -49,6 +52,7 @@ struct DPoPTests {
             configure: { options in
                 options.tls = (certificate.certificatePEM, certificate.privateKeyPEM)
                 options.serviceApps = apps
+                if let clock { options.baseClock = clock }
             }
         ) { harness in
             #expect(harness.simulator.baseURL.hasPrefix("https://"))
@@ -168,7 +172,7 @@ struct DPoPTests {
             func get(_ url: String, _ fields: [(String, String)]) async throws -> (Int, String) {
                 var request = HTTPClientRequest(url: url)
                 for (name, value) in fields { request.headers.add(name: name, value: value) }
-                let response = try await httpClient.execute(request, timeout: .seconds(10))
+                let response = try await httpClient.execute(request, timeout: .seconds(30))
                 return (Int(response.status.code), response.headers.first(name: "WWW-Authenticate") ?? "")
             }
             #expect(try await get(url, [("Authorization", authorization), ("DPoP", proof)]).0 == 200)
@@ -186,4 +190,52 @@ struct DPoPTests {
             #expect(misdirected.0 == 401 && misdirected.1.contains("htm or htu"), "\(misdirected)")
         }
     }
+
+    /// An app made before groups (no `okta.groups.read`): Okta refuses the whole token request
+    /// (`invalid_scope`); the connector asks again without the optional scope, says once which to
+    /// grant, works on, and asks for it again a day later (SPEC §19).
+    @Test func anAppWithoutTheGroupsScopeKeepsWorkingAndIsAskedAgainDaily() async throws {
+        let key = ES256PrivateKey()
+        let app = SimulatedServiceApp(
+            clientId: "0oaOld", publicKeyPEM: key.publicKey.pemRepresentation, grantedScopes: Self.scopes)
+        // One clock for the simulator and the connector: a day passes for both.
+        let clock = ManualClock(now: Date())
+        try await withHTTPSConnector(apps: [app], clock: clock) { harness, httpClient in
+            var settings = harness.settings
+            settings.okta.credentials = .oauth(
+                OAuthServiceApp(
+                    clientId: "0oaOld", privateKey: Secret(key.pemRepresentation), keyId: nil,
+                    scopes: Self.scopes.sorted() + ["okta.groups.read"]))
+            let logs = CapturedLogs()
+            let okta = ConnectorAssembly.oktaClient(
+                for: settings, httpClient: httpClient, clock: clock, logger: logs.logger(),
+                retry: RetryPolicy(maximumAttempts: 2, initialDelay: 0.01, maximumDelay: 0.05))
+            #expect(await okta.missingScopes() == ["okta.groups.read"])
+            let first = await okta.credentials.counts
+            #expect(first.tokensFetched == 1, "\(first)")
+            #expect(logs.contains("okta.groups.read"), "\(logs.all)")
+            harness.clock = clock
+            let run = try await harness.reconcile(client: okta)
+            #expect(run.outcome == .succeeded, "\(run.errors)")
+            #expect(try await harness.storedHashes() == harness.expectedHashes())
+            #expect(await okta.credentials.counts.tokenRequests == first.tokenRequests, "one token serves the run")
+            // A day later the scope is asked for again (still not granted: refused, then without).
+            clock.advance(by: 86_400 + 1)
+            #expect(await okta.missingScopes() == ["okta.groups.read"])
+            let later = await okta.credentials.counts
+            #expect(later.tokensFetched == 2)
+            #expect(later.tokenRequests >= first.tokenRequests + 2, "asked with the scope, refused, then without")
+            // A required scope the app lacks is not hidden: the request fails and names the error.
+            settings.okta.credentials = .oauth(
+                OAuthServiceApp(
+                    clientId: "0oaOld", privateKey: Secret(key.pemRepresentation), keyId: nil,
+                    scopes: Self.scopes.sorted() + ["okta.groups.read", "okta.logs.read"]))
+            let refused = ConnectorAssembly.oktaClient(
+                for: settings, httpClient: httpClient, clock: clock, logger: quietLogger,
+                retry: RetryPolicy(maximumAttempts: 1, initialDelay: 0.01, maximumDelay: 0.05))
+            await #expect(throws: OktaError.self) { _ = try await refused.user(id: "00unknown") }
+            #expect(await refused.missingScopes().isEmpty, "optional scopes are not blamed for a required one")
+        }
+    }
+
 }

@@ -276,7 +276,7 @@ struct ForwarderTests {
             try await commit(store, [change("00u1", title: "round \(round)"), change("00u2", title: "round \(round)")])
             try await Task.sleep(for: .milliseconds(30))
         }
-        let done = await eventually(timeout: 10) { (try? await store.outboxStats(connector: "c").depth) == 0 }
+        let done = await eventually(timeout: 30) { (try? await store.outboxStats(connector: "c").depth) == 0 }
         #expect(done)
         let versions = Dictionary(grouping: neurons.records, by: \.0).mapValues { $0.map(\.1) }
         for (user, sent) in versions {
@@ -348,7 +348,7 @@ struct ForwarderTests {
 
 /// A sink that answers with hostile values or refuses the credentials never crashes the process,
 /// never drops records and never holds up a shutdown (SPEC §9, §15).
-@Suite("Forwarding to a misbehaving sink (SPEC §9, §15)", .serialized, .timeLimit(.minutes(1)))
+@Suite("Forwarding to a misbehaving sink (SPEC §9, §15)", .serialized, .timeLimit(.minutes(3)))
 struct MisbehavingSinkTests {
     let helper = ForwarderTests()
 

@@ -11,17 +11,19 @@ import OktaClient
 struct MemoryConnector {
     let okta: InMemoryOkta
     let testStore: TestStore
-    let settings: ConnectorSettings
+    var settings: ConnectorSettings
     var store: any StateStore { testStore.store }
     var slug: String { settings.slug }
 
     init(
         pageSize: Int = 200, statuses: [OktaUserStatus] = [.active, .suspended, .passwordExpired, .lockedOut],
-        maxRemovalShare: Double = 0.2
+        maxRemovalShare: Double = 0.2,
+        enrich: EnrichSettings = EnrichSettings(apps: true, devices: true, plan: .perUser),
+        scopeGroups: [String] = []
     ) async throws {
         okta = InMemoryOkta(pageSize: pageSize)
         testStore = try await StoreBackend.sqlite.makeStore()
-        settings = ConnectorSettings(
+        var settings = ConnectorSettings(
             name: "Memory org", slug: "memory-org", server: "Cloud", active: true,
             okta: OktaSettings(
                 url: URL(string: "https://memory.okta.invalid")!, credentials: .apiToken(Secret("unused")),
@@ -30,9 +32,11 @@ struct MemoryConnector {
             schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
             eventHook: EventHookSettings(
                 path: "/hooks/okta/memory-org", authHeader: "Authorization", secrets: [Secret("s")]),
-            enrich: EnrichSettings(apps: true, devices: true, plan: .perUser), mapper: UserMapper(),
+            enrich: enrich, mapper: UserMapper(),
             sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
             reconcile: ReconcileSettings(maxRemovalShare: maxRemovalShare))
+        settings.scopeGroups = scopeGroups
+        self.settings = settings
     }
 
     func reconciler() -> Reconciler {

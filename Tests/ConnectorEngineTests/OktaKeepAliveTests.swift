@@ -66,7 +66,7 @@ struct OktaKeepAliveTests {
         clock.advance(by: 61)
         #expect(await settled(clock))
         #expect(
-            await eventually(timeout: 10) {
+            await eventually(timeout: 30) {
                 (try? await test.store.oktaContact(connector: "paused-org"))??.rejection == nil
             })
         #expect(try await test.store.oktaContact(connector: "paused-org")?.lastAcceptedAt != nil)

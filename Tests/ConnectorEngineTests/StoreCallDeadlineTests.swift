@@ -21,7 +21,7 @@ struct StoreCallDeadlineTests {
         }
         #expect(value == 42)
         #expect(clock.totalSleeps == 1, "the deadline's timer did sleep")
-        #expect(await eventually(timeout: 5) { clock.sleeperCount == 0 }, "the deadline's timer is gone")
+        #expect(await eventually(timeout: 30) { clock.sleeperCount == 0 }, "the deadline's timer is gone")
     }
 
     /// A call through a 3 s deadline to a store that never answers.
@@ -125,12 +125,12 @@ struct StoreCallDeadlineTests {
         }
         let task = Task { await keeper.run() }
         defer { task.cancel() }
-        #expect(await eventually(timeout: 10) { part.running.withLock { $0 } }, "the parts run under the lease")
+        #expect(await eventually(timeout: 30) { part.running.withLock { $0 } }, "the parts run under the lease")
         // Time moves on while every renewal waits for a store that never answers.
         var stoppedAt: Date?
         for _ in 0..<40 {
             // Time moves only once the keeper waits on the clock again, or the parts stopped.
-            let waiting = await eventually(timeout: 10) { part.stopped.withLock { $0 } || clock.sleeperCount > 0 }
+            let waiting = await eventually(timeout: 30) { part.stopped.withLock { $0 } || clock.sleeperCount > 0 }
             guard waiting else { break }  // neither: reported by the #require below
             if part.stopped.withLock({ $0 }) {
                 stoppedAt = clock.now
@@ -158,11 +158,11 @@ struct StoreCallDeadlineTests {
         }
         let task = Task { await keeper.run() }
         defer { task.cancel() }
-        #expect(await eventually(timeout: 10) { part.running.withLock { $0 } }, "the parts run under the lease")
+        #expect(await eventually(timeout: 30) { part.running.withLock { $0 } }, "the parts run under the lease")
         for _ in 0..<60 {
             // Time moves only once the keeper settled: waiting for the first renewal (its pause
             // alone), or with one renewal out (the store's wait and the renewal's deadline).
-            let settled = await eventually(timeout: 10) {
+            let settled = await eventually(timeout: 30) {
                 let (claims, answered) = (store.claims.withLock { $0 }, store.answered.withLock { $0 })
                 let sleepers = clock.sleeperCount
                 return part.stopped.withLock { $0 } || (claims == 1 && sleepers == 1)

@@ -121,7 +121,7 @@ struct SupervisionTests {
         }
         defer { waiter.cancel() }
         clock.advance(by: SupervisedService.abandonAfter)
-        #expect(await eventually(timeout: 10) { ended.load(ordering: .relaxed) }, "the group ended without the part")
+        #expect(await eventually(timeout: 30) { ended.load(ordering: .relaxed) }, "the group ended without the part")
     }
 
     @Test func aWakeSignalIsNeverLostAndADeadlineEndsTheWait() async throws {

@@ -412,7 +412,7 @@ struct ConsoleRunStateTests {
         await okta.limiter.record(.usersList, limit: 600, remaining: 0, resetIn: 30)
         let waiting = Task { try await okta.limiter.acquire(.usersList) }
         defer { waiting.cancel() }
-        #expect(await eventually(timeout: 10) { await okta.limiter.currentWait != nil })
+        #expect(await eventually(timeout: 30) { await okta.limiter.currentWait != nil })
         try await harness.test { client in
             let bearer: HTTPFields = [.authorization: "Bearer \(AdminRouterHarness.token)"]
             let page = String(

@@ -86,7 +86,7 @@ final class ServeHarness: @unchecked Sendable {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)\(path)")
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let response = try await http.execute(request, timeout: .seconds(10))
+        let response = try await http.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 4 << 20)
         return Answer(status: Int(response.status.code), body: String(buffer: body))
     }
@@ -351,7 +351,7 @@ struct ReloadTests {
                 services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
                 logger: quietLogger))
         let task = Task { try await group.run() }
-        #expect(await eventually(timeout: 5) { application.runtimes.count == 1 })
+        #expect(await eventually(timeout: 30) { application.runtimes.count == 1 })
         #expect(
             application.runtimes.map(\.settings.slug) == ["test-org"], "the other server's connector is not run here")
         #expect(try await store.runs(connector: "test-org", limit: 5).isEmpty, "inactive: no reconcile")
@@ -414,7 +414,7 @@ struct ReloadTests {
                 logger: quietLogger))
         let task = Task { try await group.run() }
         defer { task.cancel() }
-        #expect(await eventually(timeout: 5) { application.runtimes.count == 1 })
+        #expect(await eventually(timeout: 30) { application.runtimes.count == 1 })
         let before = try #require(application.runtimes.first)
 
         await #expect {

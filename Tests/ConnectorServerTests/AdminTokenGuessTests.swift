@@ -37,7 +37,7 @@ struct AdminTokenGuessTests {
         let answers = Mutex([String](repeating: "", count: sockets.count))
         let refusedAtOnce = await eventually(timeout: 20) {
             for (index, socket) in sockets.enumerated() {
-                let read = socket.read(timeout: 0)
+                let read = socket.readNow()
                 answers.withLock { $0[index] += read.text }
             }
             return answers.withLock { $0.filter { $0.hasPrefix("HTTP/1.1 429") }.count } == 20
@@ -50,7 +50,7 @@ struct AdminTokenGuessTests {
         // The ten bodies arrive: each is checked (a wrong token), and then the address is locked.
         for index in waiting { sockets[index].send(body) }
         for index in waiting {
-            let answer = sockets[index].read(timeout: 10, until: "\r\n\r\n")
+            let answer = await sockets[index].read(timeout: 10, until: "\r\n\r\n")
             #expect(answer.text.hasPrefix("HTTP/1.1 401"), "\(answer.text.prefix(40))")
         }
         let locked = try await browser.signIn()

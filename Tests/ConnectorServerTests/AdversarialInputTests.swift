@@ -20,7 +20,7 @@ struct AdversarialInputTests {
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await harness.client.execute(request, timeout: .seconds(10))
+        let response = try await harness.client.execute(request, timeout: .seconds(30))
         let collected = try await response.body.collect(upTo: 1 << 20)
         return Answer(status: Int(response.status.code), body: String(buffer: collected))
     }
@@ -167,7 +167,7 @@ struct AdversarialInputTests {
             let socket = try RawSocket(port: harness.port)
             defer { socket.close() }
             socket.send(text)
-            let answer = socket.read(timeout: 5, until: "\r\n\r\n")
+            let answer = await socket.read(timeout: 5, until: "\r\n\r\n")
             let head = answer.text.components(separatedBy: "\r\n\r\n")[0]
             #expect(
                 head.hasPrefix("HTTP/1.1 4") || (answer.text.isEmpty && answer.closed),
@@ -190,7 +190,7 @@ struct AdversarialInputTests {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(serve.adminPort)\(path)")
             request.method = method
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-            let response = try await serve.http.execute(request, timeout: .seconds(10))
+            let response = try await serve.http.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 4 << 20)
             return Answer(status: Int(response.status.code), body: String(buffer: body))
         }

@@ -243,7 +243,7 @@ struct ApplierTests {
         #expect(try await h.store.inboxDepth(connector: h.slug) == 1)
         #expect(clock.nextDeadline.map { $0 <= clock.now.addingTimeInterval(1) } == true, "a look within 1 s")
         clock.advance(by: 1)
-        let applied = try await eventually(timeout: 10) {
+        let applied = try await eventually(timeout: 30) {
             try await h.store.inboxDepth(connector: h.slug) == 0
         }
         #expect(applied, "applied at the next look, without a wake-up")

@@ -180,7 +180,7 @@ struct ConsoleSignInTests {
             }
         }
         #expect(
-            try await eventually(timeout: 20) {
+            try await eventually(timeout: 60) {
                 let succeeded = try await serve.store.runs(connector: "test-org", limit: 1).first?.outcome == .succeeded
                 let depth = try await serve.store.outboxStats(connector: "test-org").depth
                 return succeeded && depth == 0
@@ -430,7 +430,7 @@ struct ConsoleActionTests {
         }
         // The hook state is read on a timer, not per page view: wait for the first read.
         #expect(
-            await eventually(timeout: 20) {
+            await eventually(timeout: 60) {
                 (try? await browser.get("/connectors/test-org").body)?.contains("Read from Okta") == true
             })
         let page = try await browser.get("/connectors/test-org")
@@ -480,7 +480,7 @@ struct ConsoleActionTests {
         // Until the startup run has left the gate a manual run is refused, and says so.
         var notice = ""
         #expect(
-            try await eventually(timeout: 20) {
+            try await eventually(timeout: 60) {
                 let answer = try await browser.submit(
                     "/connectors/test-org/reconcile", from: "/connectors/test-org", fields: [("dry_run", "on")])
                 notice = try await browser.get(answer.location ?? "/").body
@@ -488,19 +488,19 @@ struct ConsoleActionTests {
             }, "waited for in time")
         #expect(notice.contains("Dry run started"))
         #expect(
-            await eventually(timeout: 20) {
+            await eventually(timeout: 60) {
                 (try? await serve.store.runs(connector: "test-org", limit: 5))?.contains {
                     $0.trigger == .manual && $0.dryRun && $0.outcome == .succeeded
                 } == true
             })
         #expect(
-            try await eventually(timeout: 20) {
+            try await eventually(timeout: 60) {
                 let answer = try await browser.submit("/connectors/test-org/reconcile", from: "/connectors/test-org")
                 notice = try await browser.get(answer.location ?? "/").body
                 return !notice.contains("Not started")
             }, "waited for in time")
         #expect(notice.contains("Reconcile started."))
-        let manual = try await eventually(timeout: 20) {
+        let manual = try await eventually(timeout: 60) {
             try await serve.store.runs(connector: "test-org", limit: 5).contains {
                 $0.trigger == .manual && !$0.dryRun && $0.outcome == .succeeded
             }
@@ -523,7 +523,7 @@ struct ConsoleActionTests {
         // Two records the sink "rejected": queued again and moved to the dead letters before the
         // forwarder (woken every second) takes them.
         #expect(
-            try await eventually(timeout: 20) {
+            try await eventually(timeout: 60) {
                 _ = try await store.requeuePresentUsers(connector: "test-org", at: Timestamp(Date()))
                 let pending = try await store.pendingOutbox(connector: "test-org", limit: 2)
                 try await store.moveToDeadLetters(
@@ -534,7 +534,7 @@ struct ConsoleActionTests {
         // One event that failed for good.
         let user = try #require(serve.simulator.org.allUsers().first { $0.status == .active })
         #expect(
-            try await eventually(timeout: 20) {
+            try await eventually(timeout: 60) {
                 _ = try await store.insert([
                     InboxDelivery(
                         connector: "test-org", eventId: UUID().uuidString, receivedAt: Timestamp(Date()),
@@ -581,8 +581,8 @@ struct ConsoleActionTests {
         answer = try await browser.submit(
             "/connectors/test-org/failed-events/retry", from: "/connectors/test-org/dead-letters")
         #expect(try await browser.get(answer.location ?? "/").body.contains("will be applied again"))
-        #expect(await eventually(timeout: 20) { (try? await store.failedEventCount(connector: "test-org")) == 0 })
-        #expect(await eventually(timeout: 20) { (try? await store.outboxStats(connector: "test-org").depth) == 0 })
+        #expect(await eventually(timeout: 60) { (try? await store.failedEventCount(connector: "test-org")) == 0 })
+        #expect(await eventually(timeout: 60) { (try? await store.outboxStats(connector: "test-org").depth) == 0 })
     }
 
     @Test func aHeldRunShowsWhatItWouldRemoveAndConfirmingRemovesIt() async throws {

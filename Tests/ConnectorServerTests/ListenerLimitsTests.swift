@@ -28,7 +28,7 @@ struct ListenerLimitsTests {
         socket.send(
             "POST \(Self.path) HTTP/1.1\r\nHost: localhost\r\nAuthorization: wrong\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"eventType\":")
-        let answer = socket.read(timeout: 5)
+        let answer = await socket.read(timeout: 5)
         #expect(answer.text.hasPrefix("HTTP/1.1 401"), "\(answer.text)")
         #expect(answer.closed, "the connection is closed after the answer")
         #expect(try await harness.inboxDepth() == 0)
@@ -48,10 +48,10 @@ struct ListenerLimitsTests {
         var answer = (text: "", closed: false)
         for byte in headers.prefix(40) {
             socket.send(byte)
-            answer = socket.read(timeout: 0.1)
+            answer = await socket.read(timeout: 0.1)
             if !answer.text.isEmpty || answer.closed { break }
         }
-        if answer.text.isEmpty { answer = socket.read(timeout: 8) }
+        if answer.text.isEmpty { answer = await socket.read(timeout: 8) }
         let elapsed = Date().timeIntervalSince(started)
         #expect(answer.text.hasPrefix("HTTP/1.1 408"), "\(answer.text)")
         // The trickle lasts 4 s: an answer before it ends is the 1 s deadline's (loose for load).
@@ -62,15 +62,16 @@ struct ListenerLimitsTests {
         defer { second.close() }
         let full = post(delivery([logEvent("user.lifecycle.create", user: "00u1")]))
         second.send(String(full.dropLast(10)))
-        let stalled = second.read(timeout: 8)
+        let stalled = await second.read(timeout: 8)
         #expect(stalled.text.hasPrefix("HTTP/1.1 408"), "\(stalled.text)")
-        #expect(stalled.closed || second.read(timeout: 1).closed)
+        let closedLater = stalled.closed ? true : await second.read(timeout: 1).closed
+        #expect(closedLater)
         #expect(try await harness.inboxDepth() == 0)
 
         // A connection that never sends anything is closed at the deadline, without an answer.
         let silent = try RawSocket(port: harness.port)
         defer { silent.close() }
-        let nothing = silent.read(timeout: 8)
+        let nothing = await silent.read(timeout: 8)
         #expect(nothing.closed && nothing.text.isEmpty)
     }
 
@@ -81,10 +82,10 @@ struct ListenerLimitsTests {
         let socket = try RawSocket(port: harness.port)
         defer { socket.close() }
         socket.send(post(delivery([logEvent("user.lifecycle.create", user: "00u1")])))
-        let answer = socket.read(timeout: 5, until: "\r\n\r\n")
+        let answer = await socket.read(timeout: 5, until: "\r\n\r\n")
         #expect(answer.text.hasPrefix("HTTP/1.1 200"), "\(answer.text)")
         let started = Date()
-        let idle = socket.read(timeout: 5)
+        let idle = await socket.read(timeout: 5)
         #expect(idle.closed)
         // Closed by the 1 s idle timer, well before the 5 s request deadline (loose for load).
         #expect(Date().timeIntervalSince(started) < 4.5)
@@ -102,7 +103,7 @@ struct ListenerLimitsTests {
         defer { held.forEach { $0.close() } }
         for socket in held {
             socket.send(verification)
-            #expect(socket.read(timeout: 5, until: #"{"verification":"c"}"#).text.hasPrefix("HTTP/1.1 200"))
+            #expect(await socket.read(timeout: 5, until: #"{"verification":"c"}"#).text.hasPrefix("HTTP/1.1 200"))
         }
         // The fourth connects at the kernel level but is not accepted while the three stay open.
         let extra = try RawSocket(port: harness.port)
@@ -111,12 +112,12 @@ struct ListenerLimitsTests {
         // One already being served still gets a delivery acknowledged, sent after the fourth's: the
         // fourth has had no answer by then (its request would have been served first otherwise).
         held[0].send(post(delivery([logEvent("user.lifecycle.create", user: "00u1")])))
-        #expect(held[0].read(timeout: 5, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
-        #expect(extra.read(timeout: 0).text.isEmpty, "not served while the cap is reached")
+        #expect(await held[0].read(timeout: 5, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
+        #expect(extra.readNow().text.isEmpty, "not served while the cap is reached")
         #expect(try await harness.inboxDepth() == 1)
         // When one closes, the waiting one is accepted and served.
         held[1].close()
-        #expect(extra.read(timeout: 5, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
+        #expect(await extra.read(timeout: 5, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
         #expect(try await harness.inboxDepth() == 2)
     }
 
@@ -177,7 +178,7 @@ struct ListenerLimitsTests {
         #expect(try await harness.inboxDepth() == 100)
         // The slow ones are never served: held open until their 10 s deadline, then answered
         // `408` (on a loaded machine the two measurements above can outlast the deadline).
-        let answers = slow.prefix(10).map { $0.read(timeout: 0).text }
+        let answers = slow.prefix(10).map { $0.readNow().text }
         #expect(
             answers.allSatisfy { $0.isEmpty || $0.hasPrefix("HTTP/1.1 408") },
             "slow clients answered: \(answers.filter { !$0.isEmpty }.map { $0.prefix(40) })")

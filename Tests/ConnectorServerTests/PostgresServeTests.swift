@@ -97,7 +97,7 @@ extension HTTPClient {
     fileprivate func get(url: String, headers: [String: String]) async throws -> String {
         var request = HTTPClientRequest(url: url)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await execute(request, timeout: .seconds(10))
+        let response = try await execute(request, timeout: .seconds(30))
         return String(buffer: try await response.body.collect(upTo: 1 << 20))
     }
 }

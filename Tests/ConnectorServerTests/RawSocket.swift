@@ -1,3 +1,4 @@
+import ConnectorTestSupport
 import Foundation
 import Synchronization
 
@@ -58,10 +59,17 @@ final class RawSocket: Sendable {
         }
     }
 
-    /// Reads what arrives within `timeout` seconds, until the peer closes or `until` is found; with
-    /// a timeout of 0, what has arrived already.
+    /// Reads what arrives within `timeout` seconds, until the peer closes or `until` is found. The
+    /// wait is on a thread of its own (``onOwnThread(_:)``).
     /// - Returns: The text read and whether the peer closed the connection.
-    func read(timeout: Double, until marker: String? = nil) -> (text: String, closed: Bool) {
+    func read(timeout: Double, until marker: String? = nil) async -> (text: String, closed: Bool) {
+        await onOwnThread { self.readBlocking(timeout: timeout, until: marker) }
+    }
+
+    /// What has arrived by now, without waiting.
+    func readNow() -> (text: String, closed: Bool) { readBlocking(timeout: 0, until: nil) }
+
+    private func readBlocking(timeout: Double, until marker: String?) -> (text: String, closed: Bool) {
         var received = [UInt8]()
         let end = Date().addingTimeInterval(timeout)
         // At least one poll: a timeout of 0 asks whether anything has arrived by now.

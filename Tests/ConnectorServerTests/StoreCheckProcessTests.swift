@@ -103,7 +103,7 @@ struct StoreCheckProcessTests {
             TestProcess.executable("okta-connector"), arguments: ["check-config", "--online", "--config", config],
             log: directory.path("check.log"))
         defer { check.stop() }
-        let said = await eventually(timeout: 8) {
+        let said = await eventually(timeout: 20) {
             check.output.contains("Acme: asking Okta at http://127.0.0.1:\(port)")
         }
         #expect(said, "\(check.output)")

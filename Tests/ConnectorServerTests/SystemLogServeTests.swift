@@ -92,7 +92,7 @@ struct SystemLogServeTests {
         func get(_ path: String) async throws -> String {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(admin)\(path)")
             request.headers.add(name: "Authorization", value: "Bearer admin-token")
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             return String(buffer: try await response.body.collect(upTo: 4 << 20))
         }
         let metrics = try await get("/metrics")

@@ -145,7 +145,7 @@ struct PostgreSQLStoreTests {
             try await connection.query("SELECT pg_sleep(60)", logger: quietStoreLogger)
         }
         defer { holders.cancel() }
-        let working = await eventually(timeout: 10) {
+        let working = await eventually(timeout: 30) {
             let count = try? await PostgreSQLStateStore.workingConnections(
                 store.location, applicationName: store.applicationName, logger: quietStoreLogger)
             return count == 16

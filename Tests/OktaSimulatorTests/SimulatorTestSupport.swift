@@ -57,7 +57,7 @@ func request(
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: body))
     }
-    let response = try await testClient.execute(request, timeout: .seconds(10))
+    let response = try await testClient.execute(request, timeout: .seconds(30))
     let collected = try await response.body.collect(upTo: 64 << 20)
     return TestResponse(
         status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))

@@ -16,6 +16,9 @@ public final class InMemoryOkta: OktaDirectory {
         public static let apps = "GET /api/v1/apps"
         public static let appUsers = "GET /api/v1/apps/{id}/users"
         public static let listDevices = "GET /api/v1/devices"
+        public static let userGroups = "GET /api/v1/users/{id}/groups"
+        public static let groups = "GET /api/v1/groups"
+        public static let groupUsers = "GET /api/v1/groups/{id}/users"
         public static let systemLog = "GET /api/v1/logs"
     }
 
@@ -25,6 +28,12 @@ public final class InMemoryOkta: OktaDirectory {
         var order: [String] = []
         var appLinks: [String: [OktaAppLink]] = [:]
         var devices: [String: [OktaUserDevice]] = [:]
+        /// The groups of each user (Everyone is added when read).
+        var groups: [String: [OktaGroup]] = [:]
+        /// Every group the org has had: a group without members still exists.
+        var allGroups: [String: OktaGroup] = [:]
+        var missingScopes: Set<String> = []
+        var classic = false
         /// Errors to answer, by endpoint, in order, before answering normally again.
         var failures: [String: [OktaError]] = [:]
         var counts = OktaCallStats.Counts()
@@ -53,14 +62,32 @@ public final class InMemoryOkta: OktaDirectory {
     // MARK: - The org
 
     /// Adds or replaces a user, with the apps and devices its refresh reads.
-    public func put(_ user: OktaUser, apps: [OktaAppLink] = [], devices: [OktaUserDevice] = []) {
+    public func put(
+        _ user: OktaUser, apps: [OktaAppLink] = [], devices: [OktaUserDevice] = [], groups: [OktaGroup] = []
+    ) {
         state.withLock { state in
             if state.users[user.id] == nil { state.order.append(user.id) }
             state.users[user.id] = user
             state.appLinks[user.id] = apps
             state.devices[user.id] = devices
+            state.groups[user.id] = groups
+            for group in groups { state.allGroups[group.id] = group }
         }
     }
+
+    /// Replaces the groups of a user (a membership change in the org).
+    public func setGroups(_ userId: String, _ groups: [OktaGroup]) {
+        state.withLock { state in
+            state.groups[userId] = groups
+            for group in groups { state.allGroups[group.id] = group }
+        }
+    }
+
+    /// Makes ``missingScopes()`` answer these (an OAuth app without an optional scope).
+    public func setMissingScopes(_ scopes: Set<String>) { state.withLock { $0.missingScopes = scopes } }
+
+    /// The `BUILT_IN` group every user is a member of.
+    public static let everyone = OktaGroup(id: "00gEveryone", type: "BUILT_IN", name: "Everyone")
 
     /// Deletes a user: reading it answers `404 E0000007` from now on.
     public func delete(_ id: String) {
@@ -155,6 +182,45 @@ public final class InMemoryOkta: OktaDirectory {
         }
         return devices
     }
+
+    public func userGroups(userId: String) async throws -> [OktaGroup] {
+        try call(Endpoint.userGroups)
+        guard let groups = state.withLock({ $0.users[userId] == nil ? nil : $0.groups[userId] ?? [] }) else {
+            throw OktaError.notFound(endpoint: Endpoint.userGroups)
+        }
+        return [Self.everyone] + groups
+    }
+
+    public func listGroups() -> OktaPages<OktaGroup> {
+        let groups = state.withLock { state in
+            [Self.everyone] + state.allGroups.values.sorted { $0.id < $1.id }
+        }
+        return OktaPageSequence { index in
+            guard index == 0 else { return nil }
+            try self.call(Endpoint.groups)
+            return groups
+        }
+    }
+
+    public func groupMemberIds(groupId: String) -> OktaIdPages {
+        let ids = state.withLock { state in
+            state.order.filter { id in
+                groupId == Self.everyone.id || state.groups[id, default: []].contains { $0.id == groupId }
+            }
+        }
+        return OktaPageSequence { index in
+            guard index == 0 else { return nil }
+            try self.call(Endpoint.groupUsers)
+            return ids
+        }
+    }
+
+    public func missingScopes() async -> Set<String> { state.withLock { $0.missingScopes } }
+
+    /// Makes the org a Classic Engine org (no Devices API).
+    public func setClassic(_ classic: Bool) { state.withLock { $0.classic = classic } }
+
+    public func isClassicEngine() async -> Bool { state.withLock { $0.classic } }
 
     public func listApps() -> OktaPages<OktaApplication> {
         let apps = state.withLock { state in

@@ -87,7 +87,7 @@ public final class ManualClock: WallClock {
     /// Waits (in real time, briefly) until some task sleeps on this clock.
     public func waitForSleepers(_ count: Int = 1, timeout: TimeInterval = 30) async -> Bool {
         let end = Date().addingTimeInterval(timeout)
-        while sleeperCount < count, Date() < end { try? await Task.sleep(for: .milliseconds(5)) }
+        while sleeperCount < count, Date() < end, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
         return sleeperCount >= count
     }
 }

@@ -4,9 +4,10 @@ public import Logging
 /// Polls a condition until it holds or a deadline passes: tests wait for things that happen on
 /// other tasks or processes without fixed sleeps.
 /// - Returns: Whether the condition held in time.
-public func eventually(timeout: TimeInterval = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(timeout: TimeInterval = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let end = Date().addingTimeInterval(timeout)
-    while Date() < end {
+    // A cancelled test (its time limit passed) stops polling: its sleeps would return at once.
+    while Date() < end, !Task.isCancelled {
         if try await condition() { return true }
         try? await Task.sleep(for: .milliseconds(20))
     }

@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// A program of this package run by a test: spawned with its output in a log file, stopped with a
 /// bounded wait (SIGTERM, then SIGKILL), so that no test can hang on a process or leave one behind.
@@ -60,7 +61,16 @@ public final class TestProcess: @unchecked Sendable {
     @discardableResult
     public func waitForExit(timeout: TimeInterval) async -> Int32? {
         let end = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < end { try? await Task.sleep(for: .milliseconds(20)) }
+        while process.isRunning, Date() < end {
+            // Cancelled (a test's time limit): sleeps return at once, so wait on a thread of its own.
+            if Task.isCancelled {
+                await onOwnThread { [process] in
+                    while process.isRunning, Date() < end { usleep(20_000) }
+                }
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         return exitStatus
     }
 
@@ -83,13 +93,22 @@ public final class TestProcess: @unchecked Sendable {
         while process.isRunning, Date() < end { usleep(10_000) }
     }
 
-    /// For `defer`: like ``terminate(timeout:)`` but blocking the calling thread (at most `timeout` + 10 s).
+    /// For `defer`: SIGTERM now, and a wait of at most `timeout` then SIGKILL on a thread of its own.
+    ///
+    /// It does not block the caller: a `defer` runs on one of the few threads of Swift concurrency's
+    /// pool (two on a two-core machine), which the in-process servers of tests running in parallel
+    /// need to answer. A process still stopping when the test run ends is killed then.
     public func stop(timeout: TimeInterval = 10) {
         guard process.isRunning else { return }
         signal(SIGTERM)
-        let end = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < end { usleep(20_000) }
-        if process.isRunning { kill9() }
+        let pid = self.pid
+        StoppingProcesses.add(pid)
+        Thread.detachNewThread { [self] in
+            let end = Date().addingTimeInterval(timeout)
+            while process.isRunning, Date() < end { usleep(20_000) }
+            if process.isRunning { kill9() }
+            StoppingProcesses.remove(pid)
+        }
     }
 
     /// An executable of this package built beside the test bundle (`.build/debug/NAME`).
@@ -165,4 +184,28 @@ public struct TestDirectory: Sendable {
 
     /// Removes it.
     public func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Processes sent SIGTERM by ``TestProcess/stop(timeout:)`` and not yet gone: killed when the test
+/// process exits, so that none outlives the run.
+enum StoppingProcesses {
+    private static let pids: Mutex<Set<Int32>> = {
+        atexit {
+            for pid in StoppingProcesses.all { kill(pid, SIGKILL) }
+        }
+        return Mutex([])
+    }()
+
+    static func add(_ pid: Int32) { _ = pids.withLock { $0.insert(pid) } }
+    static func remove(_ pid: Int32) { _ = pids.withLock { $0.remove(pid) } }
+    static var all: Set<Int32> { pids.withLock { $0 } }
+}
+
+/// Runs blocking work (`poll`, `usleep`, a child's stop) on a thread of its own and waits for it
+/// without holding one of Swift concurrency's threads: with two cores the pool has two, and the
+/// in-process servers of tests running in parallel need them to answer.
+public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: work()) }
+    }
 }

@@ -1,6 +1,7 @@
 public import AsyncHTTPClient
 public import ConnectorConfiguration
 public import ConnectorDomain
+import ConnectorEngine
 public import Foundation
 public import Logging
 import NeuronsSinks
@@ -52,7 +53,40 @@ public enum OnlineCheck {
                 _ = try await iterator.next()
             }
         }
-        if connector.enrich.devices {
+        if connector.enrich.groups {
+            if await client.missingScopes().contains("okta.groups.read") {
+                // Optional (SPEC §19): the connector works without it, leaving User.Groups out.
+                results.append(
+                    Result(
+                        item:
+                            "Okta groups: not gathered, the OAuth app was not granted okta.groups.read (optional; grant it for User.Groups)",
+                        problem: nil))
+            } else {
+                await probe("Okta groups (okta.groups.read)", url: connector.okta.url) {
+                    let pages: OktaPages<OktaGroup> = client.pages(
+                        path: "/api/v1/groups", query: [("limit", "1")], bucket: .groups, endpoint: "GET /api/v1/groups"
+                    )
+                    var iterator = pages.makeAsyncIterator()
+                    _ = try await iterator.next()
+                }
+            }
+        }
+        if !connector.scopeGroups.isEmpty {
+            // Each listed group must name exactly one group (SPEC §19): an unknown or ambiguous name
+            // is refused here, not found out by a run.
+            var described: String?
+            await probe("user scope (user_scope.groups, okta.groups.read)", url: connector.okta.url) {
+                let scope = try await GroupScope.resolve(connector.scopeGroups, client: client)
+                let members = try await scope.memberIds(client: client)
+                let names = scope.groups.map { "\"\($0.name)\" (\($0.id))" }.joined(separator: ", ")
+                described = "user scope: \(names), \(members.count) members"
+            }
+            if let described, results.last?.problem == nil { results[results.count - 1].item = described }
+        }
+        if connector.enrich.devices, await client.isClassicEngine() {
+            results.append(
+                Result(item: "Okta devices: not gathered, the org runs Classic Engine (no Devices API)", problem: nil))
+        } else if connector.enrich.devices {
             await probe("Okta devices (okta.devices.read)", url: connector.okta.url) {
                 let pages: OktaPages<OktaDeviceWithUsers> = client.pages(
                     path: "/api/v1/devices", query: [("limit", "1")], bucket: .devices, endpoint: "GET /api/v1/devices")

@@ -353,7 +353,11 @@ struct ServiceConfigurationReader {
         let server = object.string("server") ?? "Cloud"
         let active = object.bool("active") ?? true
         let eventSource = readEventSource(object)
-        let okta = readOkta(object.object("okta", required: true), polls: eventSource?.polls ?? false)
+        let enrich = readEnrich(object.object("enrich"), path: object.child("enrich"))
+        let scopeGroups = readUserScope(object.object("user_scope"))
+        let okta = readOkta(
+            object.object("okta", required: true), polls: eventSource?.polls ?? false,
+            groups: (enrich?.groups ?? true) || !(scopeGroups ?? []).isEmpty)
         let statuses = readStatuses(object)
         let schedule = readSchedule(object.object("schedule", required: true))
         // A connector that only polls needs no inbound endpoint, so no event hook section.
@@ -364,7 +368,6 @@ struct ServiceConfigurationReader {
             hook = readEventHook(object.object("event_hook", required: true), slug: slug ?? "")
         }
         let systemLog = readSystemLog(object.object("system_log"), eventSource: eventSource)
-        let enrich = readEnrich(object.object("enrich"), path: object.child("enrich"))
         let mapper = readMapping(object.object("mapping"))
         let sinkObject = object.object("sink", required: true)
         // How long `reconcile` retries forwarding its changes before it exits non-zero (SPEC §15).
@@ -375,13 +378,41 @@ struct ServiceConfigurationReader {
         reconcileObject?.finish()
         object.finish()
         guard let name, let slug, !slug.isEmpty, let okta, let statuses, let schedule, let hook, let enrich,
-            let mapper, let sink, let eventSource, let systemLog
+            let mapper, let sink, let eventSource, let systemLog, let scopeGroups
         else { return nil }
-        return ConnectorSettings(
+        var settings = ConnectorSettings(
             name: name, slug: slug, server: server, active: active, okta: okta, userStatuses: statuses,
             schedule: schedule, eventHook: hook, enrich: enrich, mapper: mapper, sink: sink,
             reconcile: ReconcileSettings(maxRemovalShare: maxRemoval), eventSource: eventSource, systemLog: systemLog,
             forwardTimeout: forwardTimeout)
+        settings.scopeGroups = scopeGroups
+        return settings
+    }
+
+    /// `user_scope: { groups: [name or id, ...] }` (SPEC §19): `[]` when absent; `nil` when wrong.
+    func readUserScope(_ object: YAMLObject?) -> [String]? {
+        guard let object else { return [] }
+        let groups = object.stringList("groups")
+        let present = object.has("groups")
+        object.finish()
+        guard present else {
+            reader.record(
+                object.child("groups"), object.node,
+                .invalidValue(value: nil, reason: "list the groups (names or ids) whose members are in scope"))
+            return nil
+        }
+        guard let groups else { return nil }
+        let trimmed = groups.map { $0.trimmingCharacters(in: .whitespaces) }
+        if trimmed.isEmpty || trimmed.contains(where: \.isEmpty) {
+            reader.record(
+                object.child("groups"), object.node("groups"),
+                .invalidValue(
+                    value: groups.joined(separator: ", "),
+                    reason:
+                        "expected at least one group name or id, none empty (leave user_scope out to keep every user)"))
+            return nil
+        }
+        return trimmed
     }
 
     func readEventSource(_ object: YAMLObject) -> EventSource? {
@@ -433,7 +464,7 @@ struct ServiceConfigurationReader {
         return ok ? settings : nil
     }
 
-    func readOkta(_ object: YAMLObject?, polls: Bool = false) -> OktaSettings? {
+    func readOkta(_ object: YAMLObject?, polls: Bool = false, groups: Bool = true) -> OktaSettings? {
         guard let object else { return nil }
         let urlText = object.string("url", required: true)
         let allowHTTP = object.bool("allow_insecure_http") ?? false
@@ -479,9 +510,10 @@ struct ServiceConfigurationReader {
                         value: explicit.joined(separator: " "),
                         reason: "polling the System Log (event_source) needs the okta.logs.read scope too"))
             }
+            // `okta.groups.read` is optional (SPEC §19): an app without it still works, without groups.
             let scopes =
                 explicit ?? ["okta.users.read", "okta.apps.read", "okta.devices.read"]
-                + (polls ? ["okta.logs.read"] : [])
+                + (groups ? ["okta.groups.read"] : []) + (polls ? ["okta.logs.read"] : [])
             oauth.finish()
             if let clientId, let authentication {
                 credentials = .oauth(
@@ -681,6 +713,7 @@ struct ServiceConfigurationReader {
     func readEnrich(_ object: YAMLObject?, path: String) -> EnrichSettings? {
         let apps = object?.bool("apps") ?? true
         let devices = object?.bool("devices") ?? true
+        let groups = object?.bool("groups") ?? true
         let planText = object?.string("plan") ?? "auto"
         object?.finish()
         guard let plan = EnrichSettings.Plan(rawValue: planText) else {
@@ -689,7 +722,7 @@ struct ServiceConfigurationReader {
                 .invalidValue(value: planText, reason: "expected auto, per_user or bulk"))
             return nil
         }
-        return EnrichSettings(apps: apps, devices: devices, plan: plan)
+        return EnrichSettings(apps: apps, devices: devices, groups: groups, plan: plan)
     }
 
     func readMapping(_ object: YAMLObject?) -> UserMapper? {

@@ -20,7 +20,8 @@ extension ConnectorSettings {
         parts.append(userStatuses.map(\.rawValue).joined(separator: ","))
         parts.append("\(schedule.repeats)|\(schedule.startTime)|\(schedule.timeZone.identifier)")
         parts += [eventHook.path, eventHook.authHeader] + eventHook.secrets.map { $0.reveal() }
-        parts.append("\(enrich.apps)|\(enrich.devices)|\(enrich.plan.rawValue)")
+        parts.append("\(enrich.apps)|\(enrich.devices)|\(enrich.groups)|\(enrich.plan.rawValue)")
+        parts.append(scopeGroups.joined(separator: "\u{1F}"))
         parts.append(mapper.overrides.keys.sorted().map { "\($0)=\(mapper.overrides[$0]!)" }.joined(separator: ","))
         switch sink {
         case .ndjson(let settings): parts += ["ndjson", settings.path, String(settings.batchSize)]

@@ -260,6 +260,9 @@ public struct ConnectorSettings: Sendable {
     public var schedule: Schedule
     public var eventHook: EventHookSettings
     public var enrich: EnrichSettings
+    /// `user_scope.groups` (SPEC §19): names or ids of groups; when set, a user is in scope when
+    /// their status is selected AND they are a member of at least one of them. Empty: every user.
+    public var scopeGroups: [String] = []
     /// The mapping with this connector's overrides.
     public var mapper: UserMapper
     public var sink: SinkSettings
@@ -400,6 +403,10 @@ public struct OAuthServiceApp: Sendable {
     public var scopes: [String]
     public var dpop: DPoPMode
 
+    /// Scopes only an optional feature needs: when Okta refuses a token request for them
+    /// (`invalid_scope`), the connector asks again without them and turns the feature off (SPEC §19).
+    public static let optionalScopes: Set<String> = ["okta.groups.read"]
+
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
     public init(clientId: String, authentication: Authentication, scopes: [String], dpop: DPoPMode = .auto) {
         self.clientId = clientId
@@ -456,12 +463,15 @@ public struct EnrichSettings: Sendable, Hashable {
 
     public var apps: Bool
     public var devices: Bool
+    /// `User.Groups` (SPEC §19), on by default.
+    public var groups: Bool
     public var plan: Plan
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(apps: Bool, devices: Bool, plan: Plan) {
+    public init(apps: Bool, devices: Bool, groups: Bool = false, plan: Plan) {
         self.apps = apps
         self.devices = devices
+        self.groups = groups
         self.plan = plan
     }
 }

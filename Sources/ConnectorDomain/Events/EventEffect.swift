@@ -17,6 +17,8 @@ public struct EventEffect: Sendable, Hashable {
         case apps
         /// The user's devices.
         case devices
+        /// The groups the user is a member of.
+        case groups
     }
 
     /// Creates an effect.
@@ -72,8 +74,12 @@ extension OktaLogEvent {
     /// Event types that change the user's assigned apps.
     public static let appEventTypes: Set<String> = [
         "application.user_membership.add", "application.user_membership.remove",
-        "application.user_membership.update", "group.user_membership.add", "group.user_membership.remove",
+        "application.user_membership.update",
     ]
+
+    /// Event types that change the groups a user is a member of, and with them the apps assigned
+    /// through a group.
+    public static let groupEventTypes: Set<String> = ["group.user_membership.add", "group.user_membership.remove"]
 
     /// Event types that change the user's devices (`device.lifecycle.*` is matched by prefix).
     public static let deviceEventTypes: Set<String> = [
@@ -88,13 +94,14 @@ extension OktaLogEvent {
         ]
         return
             (loginEventTypes.union(userRefreshEventTypes).union(passwordEventTypes).union(appEventTypes)
-            .union(deviceEventTypes).union(lifecycle).union(["user.lifecycle.delete.initiated"])).sorted()
+            .union(groupEventTypes).union(deviceEventTypes).union(lifecycle).union(["user.lifecycle.delete.initiated"]))
+            .sorted()
     }()
 
     /// Event types the System Log records but event hooks cannot deliver (SPEC §16: not eligible):
     /// System Log polling reads them, so the changes they stand for do not wait for the reconcile.
     public static let systemLogOnlyEventTypes: Set<String> = [
-        "user.account.expire_password", "user.lifecycle.delete.completed",
+        "user.account.expire_password", "user.account.update_primary_email", "user.lifecycle.delete.completed",
     ]
 
     /// The event types System Log polling asks for (SPEC §17): the subscribed ones and those only
@@ -121,12 +128,14 @@ extension OktaLogEvent {
             effect.refresh = [.user]
         } else if Self.userRefreshEventTypes.contains(eventType) {
             effect.refresh = [.user]
-        } else if eventType == "user.account.expire_password" {
+        } else if eventType == "user.account.expire_password" || eventType == "user.account.update_primary_email" {
             effect.refresh = [.user]
         } else if eventType == "user.lifecycle.delete.initiated" || eventType == "user.lifecycle.delete.completed" {
             effect.remove = true
         } else if Self.appEventTypes.contains(eventType) {
             effect.refresh = [.apps]
+        } else if Self.groupEventTypes.contains(eventType) {
+            effect.refresh = [.apps, .groups]
         } else if Self.deviceEventTypes.contains(eventType) || eventType.hasPrefix("device.lifecycle.") {
             effect.refresh = [.devices]
         } else {

@@ -47,6 +47,12 @@ extension UserMapper {
                     "list of {Device.Name, Device.Type, OS.Name, OS.Version, Device.Manufacturer, Device.Model, Device.SerialNumber}; "
                     + "Device.Type is Mobile for IOS/ANDROID and Computer for MACOS/WINDOWS; absent when devices enrichment is off"
             ),
+            MappingTableRow(
+                target: "User.Groups", source: "users' groups / groups' users",
+                notes:
+                    "list of {GroupName, GroupId} of every group type but BUILT_IN (Everyone), sorted by GroupName then GroupId; "
+                    + "absent when groups enrichment is off"
+            ),
             MappingTableRow(target: "Application.Okta.UserId", source: "id", notes: "the record key"),
             MappingTableRow(
                 target: "Application.Okta.Profile.<attr>", source: "profile.<attr>",

@@ -15,18 +15,23 @@ public struct UserInputDigester: Sendable {
     let prefix: [UInt8]
     let apps: Bool
     let devices: Bool
+    let groups: Bool
 
     /// Creates a digester for one mapping and enrichment setup.
     /// - Parameters:
     ///   - mapper: The mapping (its overrides are part of every digest).
     ///   - apps: Whether the record carries apps.
     ///   - devices: Whether the record carries devices.
-    public init(mapper: UserMapper, apps: Bool, devices: Bool) {
+    ///   - groups: Whether the record carries groups.
+    public init(mapper: UserMapper, apps: Bool, devices: Bool, groups: Bool = false) {
         self.apps = apps
         self.devices = devices
+        self.groups = groups
         var setup: [String: JSONValue] = [
             "revision": .integer(Int64(Self.revision)), "apps": .bool(apps), "devices": .bool(devices),
         ]
+        // Only named when on, so that the digests of a setup without groups stay what they were.
+        if groups { setup["groups"] = .bool(true) }
         setup["overrides"] = .object(mapper.overrides.mapValues { .string($0.description) })
         prefix = CanonicalJSON.encode(.object(setup))
     }
@@ -36,8 +41,10 @@ public struct UserInputDigester: Sendable {
     ///   - rawDigest: The digest of the raw user object.
     ///   - enrichmentApps: The apps the record is mapped with (ignored unless apps are on).
     ///   - enrichmentDevices: The devices the record is mapped with (ignored unless devices are on).
+    ///   - enrichmentGroups: The groups the record is mapped with (ignored unless groups are on).
     public func digest(
-        rawDigest: [UInt8], apps enrichmentApps: [AssignedApp], devices enrichmentDevices: [DeviceSummary]
+        rawDigest: [UInt8], apps enrichmentApps: [AssignedApp], devices enrichmentDevices: [DeviceSummary],
+        groups enrichmentGroups: [GroupMembership] = []
     )
         -> String
     {
@@ -49,6 +56,10 @@ public struct UserInputDigester: Sendable {
         if apps { hasher.update(data: CanonicalJSON.encode(UserSnapshot.appsJSON(enrichmentApps))) }
         hasher.update(data: [0])
         if devices { hasher.update(data: CanonicalJSON.encode(UserSnapshot.devicesJSON(enrichmentDevices))) }
+        if groups {
+            hasher.update(data: [0])
+            hasher.update(data: CanonicalJSON.encode(UserSnapshot.groupsJSON(enrichmentGroups)))
+        }
         return CanonicalJSON.hex(hasher.finalize())
     }
 }

@@ -55,6 +55,7 @@ public struct UserMapper: Sendable {
         if let value = user.lastUpdated { attributes["User.LastUpdated"] = .string(value.iso8601) }
         if let apps = snapshot.apps { attributes["User.AssignedApps"] = Self.appsValue(apps) }
         if let devices = snapshot.devices { attributes["User.Devices"] = Self.devicesValue(devices) }
+        if let groups = snapshot.groups { attributes["User.Groups"] = Self.groupsValue(groups) }
         attributes["Application.Okta.UserId"] = .string(user.id)
         for (name, value) in user.profile where !Self.consumedProfileAttributes.contains(name) && !value.isNull {
             attributes[Self.profilePrefix + name] = value
@@ -81,6 +82,15 @@ public struct UserMapper: Sendable {
                     "AppName": .string(app.appName), "AppLabel": .string(app.label),
                     "AppInstanceId": .string(app.instanceId),
                 ])
+            })
+    }
+
+    /// Groups sorted by name then id, so that the per-user and bulk plans give equal records.
+    static func groupsValue(_ groups: [GroupMembership]) -> JSONValue {
+        let unique = Dictionary(groups.map { ($0.groupId, $0) }, uniquingKeysWith: { first, _ in first })
+        return .array(
+            unique.values.sorted { ($0.name, $0.groupId) < ($1.name, $1.groupId) }.map { group in
+                .object(["GroupName": .string(group.name), "GroupId": .string(group.groupId)])
             })
     }
 

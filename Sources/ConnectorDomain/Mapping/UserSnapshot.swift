@@ -1,5 +1,5 @@
 /// Everything the connector knows about one Okta user: the user and, when enrichment ran,
-/// the apps assigned to them and their devices.
+/// the apps assigned to them, their devices and the groups they are a member of.
 ///
 /// This is the state the store keeps per user and the input of the mapping. `nil` enrichment means
 /// "not gathered" (the attribute is left out of the record), an empty list means "gathered, none".
@@ -7,12 +7,17 @@ public struct UserSnapshot: Sendable, Hashable, Codable {
     public var user: OktaUser
     public var apps: [AssignedApp]?
     public var devices: [DeviceSummary]?
+    /// Mapped groups (every type but `BUILT_IN`).
+    public var groups: [GroupMembership]?
 
     /// Creates a snapshot.
-    public init(user: OktaUser, apps: [AssignedApp]? = nil, devices: [DeviceSummary]? = nil) {
+    public init(
+        user: OktaUser, apps: [AssignedApp]? = nil, devices: [DeviceSummary]? = nil, groups: [GroupMembership]? = nil
+    ) {
         self.user = user
         self.apps = apps
         self.devices = devices
+        self.groups = groups
     }
 }
 
@@ -34,6 +39,7 @@ extension UserSnapshot {
         var object: [String: JSONValue] = ["user": .object(user)]
         if let apps { object["apps"] = Self.appsJSON(apps) }
         if let devices { object["devices"] = Self.devicesJSON(devices) }
+        if let groups { object["groups"] = Self.groupsJSON(groups) }
         return CanonicalJSON.string(.object(object))
     }
 
@@ -43,6 +49,11 @@ extension UserSnapshot {
             apps.map {
                 ["appName": .string($0.appName), "label": .string($0.label), "instanceId": .string($0.instanceId)]
             })
+    }
+
+    /// The groups as the snapshot's JSON holds them, in their order.
+    static func groupsJSON(_ groups: [GroupMembership]) -> JSONValue {
+        .array(groups.map { ["groupId": .string($0.groupId), "name": .string($0.name)] })
     }
 
     /// The devices as the snapshot's JSON holds them, in their order.

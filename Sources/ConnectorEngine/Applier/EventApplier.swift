@@ -68,6 +68,8 @@ public final class EventApplier: Service, Sendable {
     let idleWait: TimeInterval
     private let wakeUp = WakeSignal()
     private let countsState = Mutex(ApplierCounts())
+    /// `user_scope.groups` resolved, and when: resolved again after an hour (a renamed group).
+    private let resolvedScope = Mutex<(scope: GroupScope, at: Date)?>(nil)
 
     /// Creates an applier.
     /// - Parameters:
@@ -223,7 +225,7 @@ public final class EventApplier: Service, Sendable {
         // Decide each user's change, a few Okta refreshes at a time.
         var changes: [(String, UserChange?, [Int64])] = []
         var setbacks: [InboxSetback] = []
-        try await withThrowingTaskGroup(of: (String, Result<UserChange?, OktaError>).self) { group in
+        try await withThrowingTaskGroup(of: (String, Result<UserChange?, ReadFailure>).self) { group in
             var iterator = order.makeIterator()
             func add(_ userId: String) {
                 let item = work[userId]!
@@ -231,7 +233,9 @@ public final class EventApplier: Service, Sendable {
                     do {
                         return (userId, .success(try await self.change(for: userId, work: item)))
                     } catch let error as OktaError {
-                        return (userId, .failure(error))
+                        return (userId, .failure(.okta(error)))
+                    } catch let problem as GroupScope.Problem {
+                        return (userId, .failure(.scope(problem)))
                     }
                 }
             }
@@ -240,8 +244,19 @@ public final class EventApplier: Service, Sendable {
                 let seqs = work[userId]!.seqs
                 switch result {
                 case .success(let change): changes.append((userId, change, seqs))
-                case .failure(let error):
+                case .failure(.okta(let error)):
                     setbacks.append(setback(for: error, seqs: seqs, attempts: attempts[userId] ?? 0, userId: userId))
+                case .failure(.scope(let problem)):
+                    // A configuration problem, not the events': held (no attempt counted) until a
+                    // reload fixes user_scope.groups or the group is back, looked at every 5 minutes.
+                    logger.error(
+                        "user_scope.groups does not resolve; the user's events are held",
+                        metadata: ["user": "\(userId)", "error": "\(problem)"])
+                    setbacks.append(
+                        InboxSetback(
+                            seqs: seqs, error: "\(problem)",
+                            disposition: .retry(
+                                at: Timestamp(clock.now.addingTimeInterval(300)), countsAsAttempt: false)))
                 }
                 if let next = iterator.next() { add(next) }
             }
@@ -315,6 +330,12 @@ public final class EventApplier: Service, Sendable {
         }
     }
 
+    /// Why a user's change could not be decided.
+    enum ReadFailure: Error {
+        case okta(OktaError)
+        case scope(GroupScope.Problem)
+    }
+
     /// What happens to a user's events when reading Okta failed: held without an attempt while Okta
     /// rejects the credentials; retried with backoff for retryable errors until `maximumAttempts`;
     /// failed at once for answers a retry cannot fix.
@@ -361,17 +382,28 @@ public final class EventApplier: Service, Sendable {
             disposition: .retry(at: Timestamp(clock.now.addingTimeInterval(delay)), countsAsAttempt: true))
     }
 
-    /// Reads one user again from Okta (user, apps, devices) and writes the result, as an operator's
+    /// Reads one user again from Okta (user, apps, devices, groups) and writes the result, as an operator's
     /// resync asks (admin API).
     /// - Returns: What the write did.
     public func resync(userId: String) async throws -> UserWriteOutcome? {
         var work = UserWork()
-        work.refresh = [.user, .apps, .devices]
+        work.refresh = [.user, .apps, .devices, .groups]
         guard let change = try await change(for: userId, work: work) else { return nil }
         // An operator's action on any replica: not fenced (the store keeps the newer read anyway).
         let outcomes = try await store.commit(
             UserWriteBatch(connector: connector.slug, changes: [change], at: Timestamp(clock.now)))
         return outcomes.first
+    }
+
+    /// The connector's group scope, resolved at most once an hour.
+    /// - Throws: ``GroupScope/Problem`` for a group that does not resolve: the events wait, with it.
+    func groupScope() async throws -> GroupScope {
+        if let known = resolvedScope.withLock({ $0 }), clock.now.timeIntervalSince(known.at) < 3600 {
+            return known.scope
+        }
+        let scope = try await GroupScope.resolve(connector.scopeGroups, client: client)
+        resolvedScope.withLock { $0 = (scope, clock.now) }
+        return scope
     }
 
     /// The change one user's events call for, reading Okta as they require.
@@ -385,7 +417,7 @@ public final class EventApplier: Service, Sendable {
         var refresh = work.refresh
         if snapshot == nil {
             // A user the connector does not hold yet: read all of it.
-            refresh = [.user, .apps, .devices]
+            refresh = [.user, .apps, .devices, .groups]
         }
         do {
             if refresh.contains(.user) {
@@ -401,11 +433,34 @@ public final class EventApplier: Service, Sendable {
             if refresh.contains(.apps), connector.enrich.apps {
                 current.apps = try await client.appLinks(userId: userId).compactMap(\.assignedApp)
             }
-            if refresh.contains(.devices), connector.enrich.devices {
-                current.devices = try await client.userDevices(userId: userId).map(\.device.summary)
+            var devices = connector.enrich.devices
+            if devices, refresh.contains(.devices) {
+                // Classic Engine has no Devices API: left out, as the reconcile leaves it (SPEC §19).
+                devices = !(await client.isClassicEngine())
+                if devices { current.devices = try await client.userDevices(userId: userId).map(\.device.summary) }
+            }
+            var groups = connector.enrich.groups
+            if groups { groups = !(await client.missingScopes()).contains("okta.groups.read") }
+            // With user_scope.groups every read checks the memberships (SPEC §19): an add imports
+            // the user at once, a remove from the last listed group removes at once.
+            var memberships: [OktaGroup]?
+            if !connector.scopeGroups.isEmpty, !refresh.isEmpty {
+                let read = try await client.userGroups(userId: userId)
+                guard try await groupScope().contains(memberOf: read) else {
+                    return present ? .remove(userId: userId, reason: .notInScope) : nil
+                }
+                memberships = read
+            }
+            // Read when an event asks, or with any other read for a snapshot from before groups were
+            // gathered; a login event alone (no read) leaves them as they are.
+            if groups, refresh.contains(.groups) || (current.groups == nil && !refresh.isEmpty) {
+                let read: [OktaGroup]
+                if let memberships { read = memberships } else { read = try await client.userGroups(userId: userId) }
+                current.groups = read.filter(\.isMapped).map(\.membership)
             }
             if !connector.enrich.apps { current.apps = nil }
-            if !connector.enrich.devices { current.devices = nil }
+            if !devices { current.devices = nil }
+            if !groups { current.groups = nil }
             // Direct updates only move a timestamp forward; a refresh is the truth when it was read.
             if let at = work.lastLoginAt, at > (current.user.lastLogin ?? Timestamp(millisecondsSinceEpoch: .min)) {
                 current.user.lastLogin = at

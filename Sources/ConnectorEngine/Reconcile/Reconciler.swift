@@ -87,7 +87,6 @@ public struct Reconciler: Sendable {
     /// How often a running reconcile logs its progress and stores its live counts.
     let progressInterval: Duration
     /// The digests of users' inputs under this connector's mapping and enrichment.
-    let digester: UserInputDigester
 
     /// Creates a reconciler.
     /// - Parameters:
@@ -101,8 +100,6 @@ public struct Reconciler: Sendable {
         progressInterval: Duration = .seconds(15)
     ) {
         self.progressInterval = progressInterval
-        self.digester = UserInputDigester(
-            mapper: connector.mapper, apps: connector.enrich.apps, devices: connector.enrich.devices)
         self.connector = connector
         self.client = client
         self.store = store
@@ -130,7 +127,11 @@ public struct Reconciler: Sendable {
         log.info(
             "reconcile started", metadata: ["trigger": "\(options.trigger.rawValue)", "dry_run": "\(options.dryRun)"])
 
-        var state = RunState(presentBefore: 0)
+        var state = RunState(
+            presentBefore: 0, enrich: connector.enrich,
+            digester: UserInputDigester(
+                mapper: connector.mapper, apps: connector.enrich.apps, devices: connector.enrich.devices,
+                groups: connector.enrich.groups))
         let live = LiveProgress(
             ReconcileProgress(phase: "starting", listed: 0, calls: 0, rateLimitWaits: 0, elapsed: 0))
         let runningRecord = record
@@ -148,8 +149,20 @@ public struct Reconciler: Sendable {
                 }
                 state.presentBefore = try await store.presentUserCount(connector: connector.slug)
                 state.listed = ListedUserIds(expected: max(state.presentBefore, previous?.counts.listed ?? 0))
+                if !connector.scopeGroups.isEmpty {
+                    // Resolved on every run: a renamed or deleted group fails the run, never empties it.
+                    let scope = try await GroupScope.resolve(connector.scopeGroups, client: client)
+                    state.scopeMembers = try await scope.memberIds(client: client)
+                    log.info(
+                        "user scope",
+                        metadata: ["groups": "\(scope.groups.map(\.id))", "members": "\(state.scopeMembers!.count)"])
+                }
+                state.enrich = await effectiveEnrichment(log: log)
+                state.digester = UserInputDigester(
+                    mapper: connector.mapper, apps: state.enrich.apps, devices: state.enrich.devices,
+                    groups: state.enrich.groups)
                 let choice = EnrichmentPlanner.choose(
-                    settings: connector.enrich, expectedUsers: previous?.counts.listed)
+                    settings: state.enrich, expectedUsers: previous?.counts.listed)
                 if let choice { log.info("enrichment plan", metadata: ["plan": "\(choice)"]) }
                 if choice?.plan == .bulk {
                     try await stageBulkEnrichment(
@@ -224,14 +237,41 @@ public struct Reconciler: Sendable {
         var unchangedByDigest = 0
         var held = false
         var staged = false
+        /// What this run gathers: the configured enrichment, without groups when the OAuth app lacks
+        /// `okta.groups.read` and without devices on a Classic Engine org (SPEC §19).
+        var enrich: EnrichSettings
+        /// The digester of that enrichment.
+        var digester: UserInputDigester
         /// Listed users whose status is no longer selected: removed by the sweep, behind the
         /// circuit breaker like every other removal.
         var notSelected: Set<String> = []
+        /// With `user_scope.groups`: the members of the scope's groups (SPEC §19).
+        var scopeMembers: Set<String>?
+        /// Listed users with a selected status outside the scope's groups: removed by the sweep.
+        var outOfScope: Set<String> = []
         /// The users listed and kept (written or unchanged): the sweep leaves them alone.
         var listed = ListedUserIds()
     }
 
     func choiceWasBulk(_ state: RunState) -> Bool { state.staged }
+
+    /// What a run gathers: `enrich`, without groups when the OAuth app lacks `okta.groups.read`
+    /// (asked again daily) and without devices on a Classic Engine org, where the Devices API does
+    /// not exist: one line each, and the records carry no `User.Groups` / `User.Devices`.
+    func effectiveEnrichment(log: Logger) async -> EnrichSettings {
+        var enrich = connector.enrich
+        if enrich.groups, await client.missingScopes().contains("okta.groups.read") {
+            enrich.groups = false
+            log.warning(
+                "groups are not gathered: the OAuth app was not granted okta.groups.read (asked again daily)",
+                metadata: ["grant": "okta.groups.read"])
+        }
+        if enrich.devices, await client.isClassicEngine() {
+            enrich.devices = false
+            log.notice("devices are not gathered: the org runs Classic Engine, which has no Devices API")
+        }
+        return enrich
+    }
 
     // MARK: enrichment
 
@@ -243,9 +283,9 @@ public struct Reconciler: Sendable {
         state.staged = true
         // The calls still needed after this phase, for the ETA: the device pages and the listing,
         // from the previous run's count (at least one page each when it is not known).
-        let devicePages = connector.enrich.devices ? max(1, ((expected ?? 0) + 199) / 200) : 0
+        let devicePages = state.enrich.devices ? max(1, ((expected ?? 0) + 199) / 200) : 0
         let listingPages = max(1, ((expected ?? 0) + 199) / 200)
-        if connector.enrich.apps {
+        if state.enrich.apps {
             for try await apps in client.listApps() {
                 let active = apps.filter { $0.status == nil || $0.status == "ACTIVE" }
                 for (index, app) in active.enumerated() {
@@ -263,7 +303,21 @@ public struct Reconciler: Sendable {
                 }
             }
         }
-        if connector.enrich.devices {
+        if state.enrich.groups {
+            for try await groups in client.listGroups() {
+                for group in groups where group.isMapped {
+                    let membership = group.membership
+                    for try await userIds in client.groupMemberIds(groupId: group.id) {
+                        try await store.stageEnrichment(
+                            runId: runId, apps: [], devices: [], groups: userIds.map { ($0, membership) })
+                    }
+                }
+                await report(
+                    "reading group memberships", state: state, expected: nil, plan: nil, started: started,
+                    live: live, needed: [.devices: devicePages, .usersList: listingPages])
+            }
+        }
+        if state.enrich.devices {
             var pages = 0
             for try await devices in client.listDevices() {
                 let links = devices.flatMap { item in item.userIds.map { ($0, item.device.summary) } }
@@ -279,9 +333,12 @@ public struct Reconciler: Sendable {
     /// The per-user plan: app links and devices of each user, a few calls in flight.
     /// - Returns: The enrichment of each user Okta still has; users deleted since the listing
     ///   (`404 E0000007`) have none.
-    func enrichPerUser(_ users: [String], concurrency: Int) async throws -> [String: StagedEnrichment?] {
-        let wantApps = connector.enrich.apps
-        let wantDevices = connector.enrich.devices
+    func enrichPerUser(_ users: [String], concurrency: Int, enrich: EnrichSettings) async throws
+        -> [String: StagedEnrichment?]
+    {
+        let wantApps = enrich.apps
+        let wantDevices = enrich.devices
+        let wantGroups = enrich.groups
         return try await withThrowingTaskGroup(of: (String, StagedEnrichment?).self) { group in
             var result: [String: StagedEnrichment?] = [:]
             var iterator = users.makeIterator()
@@ -291,7 +348,10 @@ public struct Reconciler: Sendable {
                         let apps = wantApps ? try await client.appLinks(userId: userId).compactMap(\.assignedApp) : []
                         let devices =
                             wantDevices ? try await client.userDevices(userId: userId).map(\.device.summary) : []
-                        return (userId, StagedEnrichment(apps: apps, devices: devices))
+                        let groups =
+                            wantGroups
+                            ? try await client.userGroups(userId: userId).filter(\.isMapped).map(\.membership) : []
+                        return (userId, StagedEnrichment(apps: apps, devices: devices, groups: groups))
                     } catch OktaError.notFound {
                         // Deleted between the listing and now: skipped by this run (see `process`).
                         return (userId, nil)
@@ -336,17 +396,28 @@ public struct Reconciler: Sendable {
                 statuses.append(user.status)
             }
         }
+        let selected = Set(connector.userStatuses.map(\.rawValue))
+        // Out of the scope's groups (SPEC §19): neither enriched nor written; the sweep removes them.
+        var outside: Set<Int> = []
+        if let members = state.scopeMembers {
+            for index in ids.indices where selected.contains(statuses[index]) && !members.contains(ids[index]) {
+                outside.insert(index)
+                state.outOfScope.insert(ids[index])
+            }
+        }
+        let enrichable = outside.isEmpty ? ids : ids.indices.filter { !outside.contains($0) }.map { ids[$0] }
         var enrichment: [String: StagedEnrichment] = [:]
         var gone: Set<String> = []
         switch plan {
-        case .bulk: enrichment = try await store.stagedEnrichment(runId: runId, userIds: ids)
+        case .bulk: enrichment = try await store.stagedEnrichment(runId: runId, userIds: enrichable)
         case .perUser, .auto:
-            for (id, staged) in try await enrichPerUser(ids, concurrency: options.enrichmentConcurrency) {
+            for (id, staged) in try await enrichPerUser(
+                enrichable, concurrency: options.enrichmentConcurrency, enrich: state.enrich)
+            {
                 if let staged { enrichment[id] = staged } else { gone.insert(id) }
             }
         case nil: break
         }
-        let selected = Set(connector.userStatuses.map(\.rawValue))
         var written: [Int] = []
         written.reserveCapacity(page.users.count)
         for index in page.users.indices {
@@ -355,6 +426,7 @@ public struct Reconciler: Sendable {
                 state.notSelected.insert(ids[index])
                 continue
             }
+            guard !outside.contains(index) else { continue }
             guard !gone.contains(ids[index]) else {
                 // Deleted in Okta between the listing and its enrichment: writing it without apps and
                 // devices would be false. Not marked seen either, so the sweep treats it as not listed.
@@ -363,12 +435,13 @@ public struct Reconciler: Sendable {
             }
             written.append(index)
         }
+        let enrich = state.enrich
         func change(_ index: Int) throws -> UserChange {
             let user = try decoded[index] ?? decodeListed(page, index)
             let staged = enrichment[user.id] ?? StagedEnrichment()
             let snapshot = UserSnapshot(
-                user: user, apps: connector.enrich.apps ? staged.apps : nil,
-                devices: connector.enrich.devices ? staged.devices : nil)
+                user: user, apps: enrich.apps ? staged.apps : nil, devices: enrich.devices ? staged.devices : nil,
+                groups: enrich.groups ? staged.groups : nil)
             return .upsert(snapshot: snapshot, record: connector.mapper.record(for: snapshot))
         }
         if options.dryRun {
@@ -396,7 +469,8 @@ public struct Reconciler: Sendable {
         for index in written {
             guard let raw = page.users[index].digest, counted[ids[index]] == 1 else { continue }
             let staged = enrichment[ids[index]] ?? StagedEnrichment()
-            digests[ids[index]] = digester.digest(rawDigest: raw, apps: staged.apps, devices: staged.devices)
+            digests[ids[index]] = state.digester.digest(
+                rawDigest: raw, apps: staged.apps, devices: staged.devices, groups: staged.groups)
         }
         // Users whose stored digest is the listed one need nothing written at all (one read per
         // page; nothing to look for in an empty store); the rest are decoded, mapped and committed.
@@ -488,13 +562,20 @@ public struct Reconciler: Sendable {
         for start in stride(from: 0, to: candidates.count, by: 500) {
             try Task.checkCancellation()
             let batch = candidates[start..<min(candidates.count, start + 500)].map {
-                UserChange.remove(userId: $0, reason: state.notSelected.contains($0) ? .statusNotSelected : .notListed)
+                UserChange.remove(userId: $0, reason: Self.removalReason($0, state: state))
             }
             let outcomes = try await store.commit(
                 UserWriteBatch(
                     connector: connector.slug, changes: batch, at: Timestamp(clock.now), runFence: RunGate.runFence))
             state.counts.removed += outcomes.filter { if case .removed = $0 { true } else { false } }.count
         }
+    }
+
+    /// Why the sweep removes a user: its status, the scope's groups, or not listed at all.
+    static func removalReason(_ userId: String, state: RunState) -> RemovalReason {
+        if state.notSelected.contains(userId) { return .statusNotSelected }
+        if state.outOfScope.contains(userId) { return .notInScope }
+        return .notListed
     }
 
     /// The present users the listing did not keep and nothing wrote since the run started: the
@@ -531,7 +612,9 @@ public struct Reconciler: Sendable {
             let users = max(0, expected - state.counts.listed)
             var needed: [OktaBucket: Int] = [.usersList: (users + 199) / 200]
             if plan == .perUser || plan == .auto {
-                needed[.userLinks] = users * ((connector.enrich.apps ? 1 : 0) + (connector.enrich.devices ? 1 : 0))
+                needed[.userLinks] =
+                    users
+                    * ((state.enrich.apps ? 1 : 0) + (state.enrich.devices ? 1 : 0) + (state.enrich.groups ? 1 : 0))
             }
             stillNeeded = needed
         }

@@ -48,13 +48,14 @@ public protocol UserStateStore: Sendable {
     func heldRemovals(connector: String, runId: Int64) async throws -> [String]?
 }
 
-/// Enrichment gathered by a reconcile's bulk plan (apps with their users, devices with their users),
+/// Enrichment gathered by a reconcile's bulk plan (apps, devices and groups with their users),
 /// kept in the store rather than in memory so that memory does not grow with the org (SPEC §6).
 public protocol EnrichmentStaging: Sendable {
-    /// Adds app assignments and devices of users for a run.
+    /// Adds app assignments, devices and group memberships of users for a run.
     func stageEnrichment(
-        runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)])
-        async throws
+        runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)],
+        groups: [(userId: String, group: GroupMembership)]
+    ) async throws
 
     /// What was staged for some users of a run.
     func stagedEnrichment(runId: Int64, userIds: [String]) async throws -> [String: StagedEnrichment]
@@ -335,5 +336,14 @@ extension EventInbox {
     /// Every unapplied, not failed event of a connector, due or not, in `published` order.
     public func pendingEvents(connector: String, limit: Int) async throws -> [PendingInboxEvent] {
         try await pendingEvents(connector: connector, limit: limit, dueAt: nil)
+    }
+}
+
+extension EnrichmentStaging {
+    /// Adds app assignments and devices of users for a run.
+    public func stageEnrichment(
+        runId: Int64, apps: [(userId: String, app: AssignedApp)], devices: [(userId: String, device: DeviceSummary)]
+    ) async throws {
+        try await stageEnrichment(runId: runId, apps: apps, devices: devices, groups: [])
     }
 }

@@ -24,6 +24,8 @@ public enum RemovalReason: String, Sendable, Hashable, Codable {
     case statusNotSelected = "status_not_selected"
     /// A complete listing did not contain the user.
     case notListed = "not_listed"
+    /// The user is a member of none of `user_scope.groups` (SPEC §19).
+    case notInScope = "not_in_scope"
 }
 
 /// State changes and their outbox entries, written in one transaction.
@@ -499,11 +501,13 @@ public struct ScheduleState: Sendable, Hashable {
 public struct StagedEnrichment: Sendable, Hashable {
     public var apps: [AssignedApp]
     public var devices: [DeviceSummary]
+    public var groups: [GroupMembership]
 
     /// Creates staged enrichment.
-    public init(apps: [AssignedApp] = [], devices: [DeviceSummary] = []) {
+    public init(apps: [AssignedApp] = [], devices: [DeviceSummary] = [], groups: [GroupMembership] = []) {
         self.apps = apps
         self.devices = devices
+        self.groups = groups
     }
 }
 
