@@ -17,6 +17,12 @@ public struct SimulatorOptions: Sendable {
     public var seed: UInt64 = 7
     /// Users generated from the seed.
     public var users: Int = 1000
+    /// Groups generated from the seed besides `Everyone` and the 12 groups that assign apps; each user
+    /// is in a few of them.
+    public var groups: Int = 8
+    /// A Classic Engine org: `/.well-known/okta-organization` says `pipeline: v1` and the Devices API
+    /// answers `404`, as it exists only on Identity Engine.
+    public var classic = false
     /// Accepted API tokens (`Authorization: SSWS <token>`).
     public var apiTokens: Set<String> = ["sim-api-token"]
     /// OAuth 2.0 service apps that may get access tokens.
@@ -45,7 +51,8 @@ public struct SimulatorOptions: Sendable {
     /// Events the System Log keeps; the oldest leave first.
     public var systemLogCapacity = 200_000
 
-    /// Default options: 1000 users, seed 7, Enterprise rate limits, plain HTTP on a free loopback port.
+    /// Default options: 1000 users and 8 generated groups, seed 7, an Identity Engine org, Enterprise rate
+    /// limits, plain HTTP on a free loopback port.
     public init() {}
 }
 
@@ -83,7 +90,9 @@ public final class OktaSimulator: Sendable {
         self.options = options
         let clock = SkewedClock(base: options.baseClock, skew: options.clockSkew)
         org = SimulatedOrg(
-            blueprint: OrgBlueprint(seed: options.seed, userCount: options.users, epoch: options.epoch), clock: clock)
+            blueprint: OrgBlueprint(
+                seed: options.seed, userCount: options.users, groupCount: options.groups, epoch: options.epoch),
+            clock: clock)
         churn = ChurnDriver(org: org, seed: options.seed &+ 1)
         systemLog = SystemLogJournal(capacity: options.systemLogCapacity)
 
@@ -110,7 +119,9 @@ public final class OktaSimulator: Sendable {
             middleware: OktaAPIMiddleware(
                 clock: clock, limiter: options.rateLimits.map(RateLimiter.init), faults: faultInjector,
                 apiTokens: options.apiTokens, oauth: oauth, counters: requestCounters, base: base))
-        ManagementAPI(org: org, base: base, faults: faultInjector).register(on: router)
+        ManagementAPI(org: org, base: base, faults: faultInjector, classic: options.classic).register(on: router)
+        OrganizationAPI(organizationId: org.blueprint.ids.organization(), classic: options.classic, base: base)
+            .register(on: router)
         EventHooksAPI(registry: registry, client: httpClient, clock: clock, base: base, adminId: org.adminId)
             .register(on: router)
         router.post("/oauth2/v1/token") { request, _ in
@@ -245,7 +256,16 @@ extension OktaSimulator {
                 osVersion: device.osVersion, manufacturer: device.manufacturer, model: device.model,
                 serialNumber: device.serialNumber)
         }
-        return UserSnapshot(user: user.oktaUser, apps: apps, devices: devices)
+        // A Classic Engine org has no Devices API: a correct connector skips device enrichment there.
+        return UserSnapshot(user: user.oktaUser, apps: apps, devices: options.classic ? nil : devices)
+    }
+
+    /// The groups a correct connector maps for a simulated user (`User.Groups`): every group the user
+    /// is in but the built-in `Everyone`, sorted by name, then id.
+    public func expectedGroups(of user: SimUser) -> [SimGroup] {
+        (org.groups(ofUser: user.id) ?? []).filter { $0.type != .builtIn }.sorted {
+            ($0.name, $0.id) < ($1.name, $1.id)
+        }
     }
 
     /// The id of an app of the catalogue, by index.

@@ -11,7 +11,7 @@ struct OktaSimCommand: AsyncParsableCommand {
         commandName: "okta-sim",
         abstract: "Run a simulated Okta org: Management API, OAuth service apps, event hooks, fault injection.",
         discussion: """
-            The org is generated from the seed: the same seed gives the same users, apps and devices. \
+            The org is generated from the seed: the same seed gives the same users, groups, apps and devices. \
             Okta's API is under /api/v1 and /oauth2/v1/token; the control API (changes, faults, \
             churn, statistics) is under /sim/v1 and has no authentication, so keep the simulator on \
             loopback. Stop it with Ctrl-C.
@@ -19,6 +19,10 @@ struct OktaSimCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Users to generate.") var users = 10_000
+    @Option(help: "Groups to generate besides Everyone and the 12 groups that assign apps; each user is in a few.")
+    var groups = 8
+    @Flag(help: "A Classic Engine org: the organization endpoint says pipeline v1 and the Devices API answers 404.")
+    var classic = false
     @Option(help: "Generator seed.") var seed: UInt64 = 7
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 8080
@@ -91,6 +95,9 @@ struct OktaSimCommand: AsyncParsableCommand {
     func run() async throws {
         var options = SimulatorOptions()
         options.users = users
+        guard groups >= 0 else { throw ValidationError("--groups \(groups): expected 0 or more") }
+        options.groups = groups
+        options.classic = classic
         options.seed = seed
         options.host = host
         options.port = port
@@ -119,9 +126,10 @@ struct OktaSimCommand: AsyncParsableCommand {
         let started = Date()
         let simulator = try await OktaSimulator.start(options)
         say(
-            "okta-sim: \(users) users (seed \(seed)) at \(simulator.baseURL), ready in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
+            "okta-sim: \(users) users, \(simulator.org.groups().count) groups (seed \(seed)) at \(simulator.baseURL), ready in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
         )
         say("  API token: SSWS \(apiTokens.first ?? "")   rate limits: \(noRateLimits ? "off" : "Okta Enterprise")")
+        if classic { say("  Classic Engine: no Devices API") }
         if let app = options.serviceApps.first {
             say(
                 "  OAuth service app: \(app.clientId) (\(app.clientSecret == nil ? "private_key_jwt" : "client_secret_basic"), DPoP \(app.requireDPoP ? "required" : "off"))"

@@ -149,6 +149,33 @@ struct ConformanceTests {
         }
     }
 
+    @Test func groupsMatchTheOpenAPISchemasAndTheirProfilesTheirObjectClass() async throws {
+        guard let folder = SharedOktaData.require("openapi", test: "groupsMatchTheOpenAPISchemas") else { return }
+        let schemas = try OpenAPISchemas(url: folder.appendingPathComponent("okta-management-2026.06.3-subset.yaml"))
+        try await withSimulator(users: 20) { simulator in
+            let response = try await request("\(simulator.baseURL)/api/v1/groups?expand=stats")
+            guard case .array(let groups) = response.json else { throw TestFailure("groups") }
+            #expect(Set(groups.compactMap { $0["type"]?.stringValue }) == ["BUILT_IN", "OKTA_GROUP", "APP_GROUP"])
+            for group in groups {
+                #expect(schemas.check(group, against: "Group") == [])
+                // `profile` is one of two schemas (`anyOf`), chosen by `objectClass`; Okta's own example of
+                // an Active Directory group has `groupType` and `groupScope`, which the schema lacks.
+                let profile =
+                    group["objectClass"] == .array(["okta:windows_security_principal"])
+                    ? "OktaActiveDirectoryGroupProfile" : "OktaUserGroupProfile"
+                let problems = schemas.check(
+                    group["profile"] ?? .null, against: profile, alsoAllowed: ["groupType", "groupScope"])
+                #expect(problems == [], "\(profile)")
+            }
+            let user = try #require(simulator.org.user(at: 0))
+            let mine = try await request("\(simulator.baseURL)/api/v1/users/\(user.id)/groups")
+            guard case .array(let userGroups) = mine.json, !userGroups.isEmpty else { throw TestFailure("groups") }
+            for group in userGroups { #expect(schemas.check(group, against: "Group") == []) }
+            let missing = try await request("\(simulator.baseURL)/api/v1/groups/00gNOPE")
+            #expect(schemas.check(missing.json, against: "Error") == [])
+        }
+    }
+
     @Test func generatedUsersUseOnlyKeysRealOktaUsersHave() async throws {
         guard let folder = SharedOktaData.require("recordings", test: "generatedUsersUseOnlyKeysRealOktaUsersHave")
         else {

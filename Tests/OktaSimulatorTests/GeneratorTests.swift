@@ -57,6 +57,30 @@ struct GeneratorTests {
             })
     }
 
+    @Test func generatedGroupsLeaveTheGeneratedUsersAsTheyWere() {
+        let without = OrgBlueprint(seed: 7, userCount: 200, groupCount: 0)
+        let with = OrgBlueprint(seed: 7, userCount: 200, groupCount: 40)
+        var memberships = 0
+        for index in 0..<200 {
+            let plain = without.user(at: index)
+            let grouped = with.user(at: index)
+            #expect(plain.oktaUser == grouped.oktaUser)
+            #expect(plain.devices == grouped.devices)
+            #expect(plain.directApps == grouped.directApps)
+            #expect(plain.assignedApps.map(\.app) == grouped.assignedApps.map(\.app))
+            // The groups that assign apps are the same; the generated ones come on top.
+            #expect(grouped.groups.filter { $0 < OrgBlueprint.firstGeneratedGroupIndex } == plain.groups)
+            #expect(plain.groups.allSatisfy { $0 < OrgBlueprint.firstGeneratedGroupIndex })
+            memberships += grouped.groups.count - plain.groups.count
+        }
+        #expect(memberships > 200, "a few generated groups per user")
+        let org = SimulatedOrg(blueprint: with)
+        let again = SimulatedOrg(blueprint: OrgBlueprint(seed: 7, userCount: 200, groupCount: 40))
+        #expect(org.groups() == again.groups())
+        #expect(org.groups().count == 1 + 12 + 40)
+        #expect(Set(org.groups().map(\.name)).count == org.groups().count)
+    }
+
     @Test func aMillionUserOrgStartsWithoutGeneratingEveryone() {
         let started = Date()
         let org = SimulatedOrg(blueprint: OrgBlueprint(seed: 7, userCount: 1_000_000))

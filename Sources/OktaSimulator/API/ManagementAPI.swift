@@ -3,12 +3,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The Management API endpoints the connector uses: users, their app links and devices, apps and
-/// their users, devices with their users, with Okta's `Link` pagination.
+/// The Management API endpoints the connector uses: users, their app links, groups and devices,
+/// apps and their users, groups and their members, devices with their users, with Okta's `Link`
+/// pagination.
 struct ManagementAPI: Sendable {
     let org: SimulatedOrg
     let base: SimulatorBaseURL
     let faults: FaultInjector
+    /// A Classic Engine org: the Devices API exists only on Identity Engine.
+    let classic: Bool
 
     /// Okta's shapes with links to this simulator.
     var representations: OktaRepresentations { OktaRepresentations(baseURL: base.value, ids: org.blueprint.ids) }
@@ -34,6 +37,7 @@ struct ManagementAPI: Sendable {
             return JSONResponse.make(writer.bytes)
         }
         router.get("/api/v1/users/:id/devices") { _, context in
+            if classic { return Self.notOnClassic }
             let id = context.parameters.get("id") ?? ""
             guard let user = org.user(idOrLogin: id) else { return JSONResponse.notFound(id, kind: "User") }
             var writer = JSONWriter()
@@ -46,7 +50,15 @@ struct ManagementAPI: Sendable {
         router.get("/api/v1/apps/:appId/users") { request, context in
             listAppUsers(request, appId: context.parameters.get("appId") ?? "")
         }
-        router.get("/api/v1/devices") { request, _ in listDevices(request) }
+        router.get("/api/v1/devices") { request, _ in classic ? Self.notOnClassic : listDevices(request) }
+        registerGroups(on: router)
+    }
+
+    /// What a Classic Engine org answers for the Devices API, which only Identity Engine has.
+    static var notOnClassic: Response {
+        JSONResponse.oktaError(
+            .notFound, code: "E0000022", summary: "The endpoint does not support the provided HTTP method",
+            causes: ["The Devices API is available only in Okta Identity Engine orgs"])
     }
 
     func includeCredentials(_ request: Request) -> Bool {

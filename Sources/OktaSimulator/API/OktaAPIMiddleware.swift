@@ -29,6 +29,9 @@ struct OktaAPIMiddleware: RouterMiddleware {
             if parts.count == 3 { return (OktaBucket.usersList, "okta.users.read") }
             if parts.count == 4 { return (OktaBucket.userGet, "okta.users.read") }
             return (OktaBucket.userLinks, "okta.users.read")
+        case "groups":
+            // Okta counts the groups listing apart from a group and its members.
+            return (parts.count == 3 ? OktaBucket.groupsList : OktaBucket.group, "okta.groups.read")
         case "apps": return (OktaBucket.apps, "okta.apps.read")
         case "devices": return (OktaBucket.devices, "okta.devices.read")
         case "logs": return (OktaBucket.logs, "okta.logs.read")
@@ -163,7 +166,7 @@ struct OktaAPIMiddleware: RouterMiddleware {
 
     static let allScopes: Set<String> = [
         "okta.users.read", "okta.apps.read", "okta.devices.read", "okta.eventHooks.read", "okta.eventHooks.manage",
-        "okta.logs.read",
+        "okta.logs.read", "okta.groups.read",
     ]
 
     func rateHeaders(_ decision: RateLimiter.Decision) -> HTTPFields {

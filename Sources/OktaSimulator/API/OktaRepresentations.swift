@@ -172,6 +172,54 @@ struct OktaRepresentations {
         w.endObject()
     }
 
+    /// A `Group`; with `usersCount`, `_embedded.stats` as `expand=stats` asks.
+    func group(_ group: SimGroup, into w: inout JSONWriter, usersCount: Int? = nil) {
+        let href = "\(baseURL)/api/v1/groups/\(group.id)"
+        w.beginObject()
+        w.field("id", group.id)
+        w.key("created"); w.timestamp(group.created)
+        w.key("lastUpdated"); w.timestamp(group.lastUpdated)
+        w.key("lastMembershipUpdated"); w.timestamp(group.lastMembershipUpdated)
+        w.key("objectClass"); w.beginArray(); w.string(group.objectClass); w.endArray()
+        w.field("type", group.type.rawValue)
+        w.key("profile")
+        w.beginObject()
+        w.field("name", group.name)
+        w.field("description", group.description)
+        if let directory = group.directory {
+            w.field("groupType", directory.groupType)
+            w.field("samAccountName", directory.samAccountName)
+            w.field("groupScope", directory.groupScope)
+            w.field("dn", directory.dn)
+            w.field("windowsDomainQualifiedName", directory.windowsDomainQualifiedName)
+            w.field("externalId", directory.externalId)
+        }
+        w.endObject()
+        w.key("_links")
+        w.beginObject()
+        w.key("logo")
+        w.beginArray()
+        let logo = group.type == .appGroup ? "active_directory" : "okta"
+        for size in ["medium", "large"] {
+            w.beginObject()
+            w.field("name", size)
+            w.field("href", "\(baseURL)/img/logos/groups/\(logo)-\(size).png")
+            w.field("type", "image/png")
+            w.endObject()
+        }
+        w.endArray()
+        w.key("users"); w.beginObject(); w.field("href", "\(href)/users"); w.endObject()
+        w.key("apps"); w.beginObject(); w.field("href", "\(href)/apps"); w.endObject()
+        w.endObject()
+        if let usersCount {
+            w.key("_embedded")
+            w.beginObject()
+            w.key("stats"); w.beginObject(); w.key("usersCount"); w.int(usersCount); w.endObject()
+            w.endObject()
+        }
+        w.endObject()
+    }
+
     /// Okta's error body.
     static func error(code: String, summary: String, id: String, causes: [String] = []) -> [UInt8] {
         var w = JSONWriter(capacity: 256)

@@ -21,7 +21,8 @@ public struct RateLimitSettings: Sendable, Codable, Hashable {
     /// Okta's last published Enterprise per-minute limits.
     public static let enterprise = RateLimitSettings(limits: [
         OktaBucket.usersList: 600, OktaBucket.userGet: 2000, OktaBucket.userLinks: 1000, OktaBucket.apps: 100,
-        OktaBucket.devices: 150, OktaBucket.eventHooks: 100, OktaBucket.logs: 120, OktaBucket.token: 600,
+        OktaBucket.groupsList: 500, OktaBucket.group: 1000, OktaBucket.devices: 150, OktaBucket.eventHooks: 100,
+        OktaBucket.logs: 120, OktaBucket.token: 600,
     ])
 }
 
@@ -31,6 +32,9 @@ public enum OktaBucket {
     public static let userGet = "GET /api/v1/users/{id}"
     public static let userLinks = "GET /api/v1/users/{id}/*"
     public static let apps = "/api/v1/apps*"
+    public static let groupsList = "GET /api/v1/groups"
+    /// A group and its members.
+    public static let group = "/api/v1/groups/{id}*"
     public static let devices = "/api/v1/devices*"
     public static let eventHooks = "/api/v1/eventHooks*"
     public static let logs = "/api/v1/logs"

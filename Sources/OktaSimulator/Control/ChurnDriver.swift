@@ -86,7 +86,9 @@ public final class ChurnDriver: Sendable {
                 }
                 return "app \(user.id)"
             case 85..<90:
-                let group = 1 + Int(extra % UInt64(NameCatalogue.groups.count - 1))
+                let groups = org.groups().filter { $0.type != .builtIn }
+                guard !groups.isEmpty else { return nil }
+                let group = groups[Int(extra % UInt64(groups.count))].index
                 if user.groups.contains(group) {
                     try org.removeFromGroup(userId: user.id, groupIndex: group)
                 } else {

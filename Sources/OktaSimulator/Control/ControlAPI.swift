@@ -83,6 +83,31 @@ struct ControlAPI: Sendable {
                 return Response(status: .noContent)
             }
         }
+        sim.post("/groups") { request, _ in
+            struct Body: Decodable {
+                let name: String
+                let description: String?
+                let type: SimGroup.GroupType?
+            }
+            guard let body: Body = await decode(request) else {
+                return JSONResponse.invalid("expected {name, description, type: OKTA_GROUP | APP_GROUP}")
+            }
+            return mutation(kind: "UserGroup") { () throws(SimulatedOrg.MutationError) in
+                let group = try org.createGroup(
+                    name: body.name, description: body.description, type: body.type ?? .oktaGroup)
+                var writer = JSONWriter()
+                OktaRepresentations(baseURL: base.value, ids: org.blueprint.ids).group(group, into: &writer)
+                return JSONResponse.make(writer.bytes, status: .created)
+            }
+        }
+        sim.delete("/groups/:group") { _, context in
+            let id = context.parameters.get("group") ?? ""
+            let group = groupIndex(id).map { org.blueprint.ids.group($0) } ?? id
+            return mutation(kind: "UserGroup") { () throws(SimulatedOrg.MutationError) in
+                try org.deleteGroup(id: group)
+                return Response(status: .noContent)
+            }
+        }
         sim.post("/users/:id/devices") { request, context in
             struct Body: Decodable {
                 let platform: String
@@ -202,12 +227,16 @@ struct ControlAPI: Sendable {
         return JSONResponse.make(writer.bytes, status: status)
     }
 
-    func mutation(_ body: () throws(SimulatedOrg.MutationError) -> Response) -> Response {
+    /// Runs a change and answers its error as Okta would.
+    /// - Parameters:
+    ///   - kind: What a `404` names as missing.
+    ///   - body: The change.
+    func mutation(kind: String = "User", _ body: () throws(SimulatedOrg.MutationError) -> Response) -> Response {
         do {
             return try body()
         } catch {
             switch error {
-            case .notFound(let what): return JSONResponse.notFound(what, kind: "User")
+            case .notFound(let what): return JSONResponse.notFound(what, kind: kind)
             case .invalid(let reason): return JSONResponse.invalid(reason)
             }
         }

@@ -98,13 +98,33 @@ enum NameCatalogue {
         ("netsuite", "NetSuite"),
     ]
 
-    /// Groups and the catalogue indices of the apps assigned to each.
-    static let groups: [(name: String, apps: [Int])] = [
-        ("All Employees", [0, 2, 3, 14, 15]), ("Engineering", [6, 7, 19]), ("Sales", [1, 11, 21]),
-        ("Finance", [16, 17, 23]),
-        ("IT Admins", [8, 10, 14]), ("Support", [20, 8]), ("Marketing", [18, 21, 13]), ("Contractors", [2, 3]),
-        ("EMEA", [4]), ("Americas", [5]), ("Design", [19, 18]), ("Data", [13, 10]),
+    /// Groups that assign apps: name, description and the catalogue indices of the apps assigned to each.
+    static let groups: [(name: String, description: String?, apps: [Int])] = [
+        ("All Employees", "Everyone employed by Acme Corporation", [0, 2, 3, 14, 15]),
+        ("Engineering", "Engineering department", [6, 7, 19]), ("Sales", "Sales department", [1, 11, 21]),
+        ("Finance", nil, [16, 17, 23]), ("IT Admins", "IT administrators", [8, 10, 14]),
+        ("Support", "Customer support", [20, 8]), ("Marketing", nil, [18, 21, 13]),
+        ("Contractors", "External contractors", [2, 3]), ("EMEA", "Europe, the Middle East and Africa", [4]),
+        ("Americas", "North and South America", [5]), ("Design", nil, [19, 18]),
+        ("Data", "Data & analytics", [13, 10]),
     ]
+
+    /// The first groups generated besides those that assign apps, with the names real orgs have that
+    /// break naive parsing (a comma, quotes, a distinguished name); `directory` is the Active
+    /// Directory name of an imported group (`APP_GROUP`). Further groups are `Project Team N`.
+    static let generatedGroups: [(name: String, description: String?, directory: String?)] = [
+        ("Sales, EMEA", "Sales teams in Europe, the Middle East and Africa", nil),
+        ("\"Quoted\" Group", "A name in \"quotes\"", nil),
+        ("CN=Domain Users,OU=Groups,DC=corp,DC=example", "All domain users", "Domain Users"),
+        ("Remote Workers", nil, nil),
+        ("VPN Users", "Imported from Active Directory", "VPN Users"),
+        ("Équipe Données – Paris", "L'équipe « données »", nil),
+        ("Managers", "People managers", nil),
+        ("Interns", nil, nil),
+    ]
+
+    /// The generated group that Active Directory's `Domain Users` stands for: most users are in it.
+    static let domainUsersGroup = 2
 
     /// Device models by platform: manufacturer, model, OS versions.
     static let deviceModels: [String: [(manufacturer: String, model: String, os: [String])]] = [

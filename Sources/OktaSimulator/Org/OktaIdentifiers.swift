@@ -1,9 +1,9 @@
 /// Okta-looking ids that encode the simulator's index, so that lookups need no table.
 ///
 /// Okta ids are 20 characters: a 3-character type prefix (`00u` users, `0oa` apps, `00g` groups,
-/// `guo` devices) and 17 base-62 characters. Here the 17 are a 6-character tag derived from the
-/// seed and 11 characters of an invertible scramble of the index, so ids look random, differ
-/// between seeds, and decode back to their index.
+/// `guo` devices, `00o` the org) and 17 base-62 characters. Here the 17 are a 6-character tag
+/// derived from the seed and 11 characters of an invertible scramble of the index, so ids look
+/// random, differ between seeds, and decode back to their index.
 struct OktaIdentifiers: Sendable {
     static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
     let tag: String
@@ -22,6 +22,7 @@ struct OktaIdentifiers: Sendable {
     func group(_ index: Int) -> String { make("00g", index) }
     func device(_ index: Int) -> String { make("guo", index) }
     func userType() -> String { "oty" + tag + "00000000000" }
+    func organization() -> String { make("00o", 0) }
 
     func userIndex(_ id: String) -> Int? { parse(id, prefix: "00u") }
     func appIndex(_ id: String) -> Int? { parse(id, prefix: "0oa") }

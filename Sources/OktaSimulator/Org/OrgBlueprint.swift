@@ -7,6 +7,8 @@ public struct OrgBlueprint: Sendable {
     public let seed: UInt64
     /// Users generated from the seed (indices `0..<userCount`).
     public let userCount: Int
+    /// Groups generated besides `Everyone` and the groups that assign apps.
+    public let groupCount: Int
     let ids: OktaIdentifiers
     /// The "now" of the generated history; all generated timestamps are before it.
     public let epoch: Timestamp
@@ -17,10 +19,15 @@ public struct OrgBlueprint: Sendable {
     /// - Parameters:
     ///   - seed: Same seed, same org.
     ///   - userCount: How many users to generate.
+    ///   - groupCount: How many groups to generate besides `Everyone` and the groups that assign apps.
     ///   - epoch: The instant the generated history ends at.
-    public init(seed: UInt64, userCount: Int, epoch: Timestamp = Timestamp.parse("2026-06-01T00:00:00Z")!) {
+    public init(
+        seed: UInt64, userCount: Int, groupCount: Int = 8,
+        epoch: Timestamp = Timestamp.parse("2026-06-01T00:00:00Z")!
+    ) {
         self.seed = seed
         self.userCount = userCount
+        self.groupCount = max(0, groupCount)
         self.ids = OktaIdentifiers(seed: seed)
         self.epoch = epoch
         self.domain = "example.com"
@@ -38,7 +45,7 @@ public struct OrgBlueprint: Sendable {
     }
 
     /// A generated user's groups, direct app assignments and device count, from a generator stream
-    /// of their own: listings by app or device filter on these without generating whole users.
+    /// of their own: listings by app, group or device filter on these without generating whole users.
     func generatedLinks(at index: Int, status: OktaUserStatus? = nil) -> (
         groups: [Int], directApps: [Int], deviceCount: Int
     ) {
@@ -47,7 +54,9 @@ public struct OrgBlueprint: Sendable {
         if random.chance(0.9) { groups.append(0) }
         if random.chance(0.7) { groups.append(1 + random.below(NameCatalogue.groups.count - 1)) }
         if random.chance(0.2) { groups.append(1 + random.below(NameCatalogue.groups.count - 1)) }
-        groups = Array(Set(groups)).sorted()
+        // The generated groups come from a stream of their own, so that the rest of the user does not
+        // depend on how many groups are generated.
+        groups = Array(Set(groups)).sorted() + generatedGroupMemberships(at: index)
         var directApps: [Int] = []
         for _ in 0..<random.weighted([50, 35, 15]) { directApps.append(random.below(NameCatalogue.apps.count)) }
         directApps = Array(Set(directApps)).sorted()

@@ -32,7 +32,8 @@ public struct SimUser: Sendable {
     public var typeId: String
     /// Profile attributes in Okta's output order; `.null` values are sent as JSON `null`.
     public var profile: [(key: String, value: JSONValue)]
-    /// Indices into the group catalogue.
+    /// The indices of the groups the user is a member of, sorted; `Everyone`, which has every user,
+    /// is not listed.
     public var groups: [Int]
     /// Indices into the app catalogue, assigned directly.
     public var directApps: [Int]
@@ -58,7 +59,7 @@ public struct SimUser: Sendable {
     /// Every app the user is assigned to, directly or through a group, with how.
     public var assignedApps: [(app: Int, scope: String)] {
         var result: [Int: String] = [:]
-        for group in groups {
+        for group in groups where group < NameCatalogue.groups.count {
             for app in NameCatalogue.groups[group].apps { result[app] = "GROUP" }
         }
         for app in directApps { result[app] = "USER" }

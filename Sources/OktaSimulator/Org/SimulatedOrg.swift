@@ -7,7 +7,7 @@ import Synchronization
 public final class SimulatedOrg: Sendable {
     public let blueprint: OrgBlueprint
     let clock: any WallClock
-    private let state: Mutex<State>
+    let state: Mutex<State>
     private let events: Mutex<[@Sendable ([OktaLogEvent]) -> Void]> = Mutex([])
 
     struct State {
@@ -19,6 +19,10 @@ public final class SimulatedOrg: Sendable {
         var userCount: Int
         /// Logins of overlay users that differ from the generated pattern.
         var logins: [String: Int] = [:]
+        /// Every group, by index (`Everyone` included).
+        var groups: [Int: SimGroup]
+        /// The index the next created group gets (indices are never reused).
+        var nextGroupIndex: Int
     }
 
     /// An administrator who performs the control API's changes (the `actor` of their events).
@@ -31,7 +35,11 @@ public final class SimulatedOrg: Sendable {
     public init(blueprint: OrgBlueprint, clock: any WallClock = SystemWallClock()) {
         self.blueprint = blueprint
         self.clock = clock
-        self.state = Mutex(State(userCount: blueprint.userCount))
+        self.state = Mutex(
+            State(
+                userCount: blueprint.userCount,
+                groups: Dictionary(uniqueKeysWithValues: blueprint.groups().map { ($0.index, $0) }),
+                nextGroupIndex: OrgBlueprint.firstGeneratedGroupIndex + blueprint.groupCount))
         self.adminId = blueprint.ids.user(Int(Int32.max))
     }
 
@@ -50,7 +58,7 @@ public final class SimulatedOrg: Sendable {
         state.withLock { state in Self.user(at: index, in: state, blueprint: blueprint) }
     }
 
-    private static func user(at index: Int, in state: State, blueprint: OrgBlueprint) -> SimUser? {
+    static func user(at index: Int, in state: State, blueprint: OrgBlueprint) -> SimUser? {
         guard index >= 0, index < state.userCount, !state.deleted.contains(index) else { return nil }
         if let changed = state.overlay[index] { return changed }
         return blueprint.user(at: index)
@@ -130,6 +138,8 @@ public final class SimulatedOrg: Sendable {
         public var usersByStatus: [String: Int]
         /// Users assigned to each app (directly or through a group), by app id.
         public var usersPerApp: [String: Int]
+        /// Members of each group, by group id (`Everyone` included).
+        public var usersPerGroup: [String: Int]
         /// Devices linked to users.
         public var devices: Int
     }
@@ -138,6 +148,7 @@ public final class SimulatedOrg: Sendable {
     public func summary() -> Summary {
         var byStatus: [String: Int] = [:]
         var perApp: [String: Int] = [:]
+        var perGroup: [String: Int] = [:]
         var devices = 0
         var next: Int? = 0
         while let from = next {
@@ -145,11 +156,13 @@ public final class SimulatedOrg: Sendable {
             for user in page.users {
                 byStatus[user.status.rawValue, default: 0] += 1
                 for entry in user.assignedApps { perApp[blueprint.ids.app(entry.app), default: 0] += 1 }
+                for group in user.groups { perGroup[blueprint.ids.group(group), default: 0] += 1 }
                 devices += user.devices.count
             }
             next = page.next
         }
-        return Summary(usersByStatus: byStatus, usersPerApp: perApp, devices: devices)
+        perGroup[blueprint.ids.group(OrgBlueprint.everyoneGroupIndex)] = byStatus.values.reduce(0, +)
+        return Summary(usersByStatus: byStatus, usersPerApp: perApp, usersPerGroup: perGroup, devices: devices)
     }
 
     /// Every present user, for tests that compare the connector's state with the truth.
@@ -199,6 +212,11 @@ public final class SimulatedOrg: Sendable {
             }
             let index = state.userCount
             state.userCount += 1
+            // A new user is in `Everyone` and, as generated users mostly are, in the first group.
+            let groups = state.groups[0] == nil ? [] : [0]
+            for group in groups + [OrgBlueprint.everyoneGroupIndex] {
+                state.groups[group]?.lastMembershipUpdated = now
+            }
             var ordered: [(key: String, value: JSONValue)] = [
                 ("firstName", profile["firstName"] ?? .null), ("lastName", profile["lastName"] ?? .null),
                 ("login", .string(login)), ("email", profile["email"] ?? .string(login)),
@@ -209,7 +227,8 @@ public final class SimulatedOrg: Sendable {
             let user = SimUser(
                 index: index, id: blueprint.ids.user(index), status: activate ? .active : .staged, created: now,
                 activated: activate ? now : nil, statusChanged: activate ? now : nil, lastLogin: nil, lastUpdated: now,
-                passwordChanged: activate ? now : nil, typeId: blueprint.ids.userType(), profile: ordered, groups: [0],
+                passwordChanged: activate ? now : nil, typeId: blueprint.ids.userType(), profile: ordered,
+                groups: groups,
                 directApps: [], devices: [])
             state.overlay[index] = user
             state.logins[login.lowercased()] = index
@@ -225,16 +244,21 @@ public final class SimulatedOrg: Sendable {
     @discardableResult
     public func updateProfile(id: String, changes: [String: JSONValue]) throws(MutationError) -> SimUser {
         let now = Timestamp(clock.now)
+        var emailChanged = false
         let user = try mutate(id) { user throws(MutationError) in
             for (key, value) in changes.sorted(by: { $0.key < $1.key }) {
                 if key == "login" {
                     throw .invalid("the simulator does not rename logins")
                 }
+                if key == "email", user.profileValue("email") != value { emailChanged = true }
                 user.setProfile(key, value)
             }
             user.lastUpdated = now
         }
-        emit([event("user.account.update_profile", user: user, at: now)])
+        var emitted = [event("user.account.update_profile", user: user, at: now)]
+        // A new primary email is also logged on its own; the event is not eligible for event hooks.
+        if emailChanged { emitted.append(event("user.account.update_primary_email", user: user, at: now)) }
+        emit(emitted)
         return user
     }
 
@@ -300,6 +324,10 @@ public final class SimulatedOrg: Sendable {
             state.deleted.insert(user.index)
             state.overlay[user.index] = nil
             state.logins[user.login.lowercased()] = nil
+            // The user leaves its groups with it.
+            for group in user.groups + [OrgBlueprint.everyoneGroupIndex] {
+                state.groups[group]?.lastMembershipUpdated = now
+            }
         }
         emitted.append(event("user.lifecycle.delete.initiated", user: user, at: now))
         emit(emitted)
@@ -328,28 +356,6 @@ public final class SimulatedOrg: Sendable {
             user.directApps.remove(at: position)
         }
         emit([event("application.user_membership.remove", user: user, at: now, app: appIndex)])
-    }
-
-    /// Adds a user to a group (which may assign apps).
-    public func addToGroup(userId: String, groupIndex: Int) throws(MutationError) {
-        guard NameCatalogue.groups.indices.contains(groupIndex) else { throw .notFound("group \(groupIndex)") }
-        let now = Timestamp(clock.now)
-        let user = try mutate(userId) { user throws(MutationError) in
-            guard !user.groups.contains(groupIndex) else { throw .invalid("already a member") }
-            user.groups.append(groupIndex)
-            user.groups.sort()
-        }
-        emit([event("group.user_membership.add", user: user, at: now, group: groupIndex)])
-    }
-
-    /// Removes a user from a group.
-    public func removeFromGroup(userId: String, groupIndex: Int) throws(MutationError) {
-        let now = Timestamp(clock.now)
-        let user = try mutate(userId) { user throws(MutationError) in
-            guard let position = user.groups.firstIndex(of: groupIndex) else { throw .notFound("membership") }
-            user.groups.remove(at: position)
-        }
-        emit([event("group.user_membership.remove", user: user, at: now, group: groupIndex)])
     }
 
     /// Enrolls a device for a user.
@@ -408,46 +414,43 @@ public final class SimulatedOrg: Sendable {
         -> SimUser
     {
         try state.withLock { state throws(MutationError) in
-            var index = blueprint.ids.userIndex(id)
-            if index == nil {
-                index = state.logins[id.lowercased()] ?? blueprint.index(fromLogin: id.lowercased())
-            }
-            guard let index, var user = Self.user(at: index, in: state, blueprint: blueprint) else {
-                throw .notFound(id)
-            }
+            guard var user = Self.user(id, in: state, blueprint: blueprint) else { throw .notFound(id) }
             try change(&user)
-            state.overlay[index] = user
+            state.overlay[user.index] = user
             return user
         }
     }
 
+    /// A present user by id or login, under the lock.
+    static func user(_ id: String, in state: State, blueprint: OrgBlueprint) -> SimUser? {
+        var index = blueprint.ids.userIndex(id)
+        if index == nil {
+            index = state.logins[id.lowercased()] ?? blueprint.index(fromLogin: id.lowercased())
+        }
+        guard let index else { return nil }
+        return user(at: index, in: state, blueprint: blueprint)
+    }
+
     // MARK: events
 
-    private func emit(_ events: [OktaLogEvent]) {
+    func emit(_ events: [OktaLogEvent]) {
         let receivers = self.events.withLock { $0 }
         for receiver in receivers { receiver(events) }
     }
 
-    private func event(
-        _ type: String, user: SimUser, at now: Timestamp, app: Int? = nil, group: Int? = nil, device: SimDevice? = nil
+    func event(
+        _ type: String, user: SimUser, at now: Timestamp, app: Int? = nil, group: SimGroup? = nil,
+        device: SimDevice? = nil
     ) -> OktaLogEvent {
         let userActor = OktaLogEvent.Actor(
             id: user.id, type: "User", alternateId: user.login,
             displayName: user.profileValue("displayName")?.stringValue ?? user.login)
-        let admin = OktaLogEvent.Actor(
-            id: adminId, type: "User", alternateId: "admin@\(blueprint.domain)", displayName: "Okta Admin")
         var targets: [OktaLogEvent.Actor] = []
         if let app {
             targets.append(
                 .init(
                     id: blueprint.ids.app(app), type: "AppInstance", alternateId: NameCatalogue.apps[app].label,
                     displayName: NameCatalogue.apps[app].label))
-        }
-        if let group {
-            targets.append(
-                .init(
-                    id: blueprint.ids.group(group), type: "UserGroup", alternateId: "unknown",
-                    displayName: NameCatalogue.groups[group].name))
         }
         if let device {
             targets.append(
@@ -456,9 +459,29 @@ public final class SimulatedOrg: Sendable {
                     displayName: device.displayName))
         }
         targets.append(userActor)
+        // Group membership events name the user, then the group.
+        if let group { targets.append(groupTarget(group)) }
         let selfService = type.hasPrefix("user.session.") || type.hasPrefix("user.authentication.")
         return OktaLogEvent(
             uuid: UUID().uuidString.lowercased(), published: now, eventType: type,
-            actor: selfService ? userActor : admin, target: selfService ? [] : targets, outcomeResult: "SUCCESS")
+            actor: selfService ? userActor : adminActor, target: selfService ? [] : targets, outcomeResult: "SUCCESS")
+    }
+
+    /// An event about a group alone (`group.lifecycle.*`), by the administrator.
+    func event(_ type: String, group: SimGroup, at now: Timestamp) -> OktaLogEvent {
+        OktaLogEvent(
+            uuid: UUID().uuidString.lowercased(), published: now, eventType: type, actor: adminActor,
+            target: [groupTarget(group)], outcomeResult: "SUCCESS")
+    }
+
+    /// The administrator who makes the control API's changes.
+    private var adminActor: OktaLogEvent.Actor {
+        OktaLogEvent.Actor(
+            id: adminId, type: "User", alternateId: "admin@\(blueprint.domain)", displayName: "Okta Admin")
+    }
+
+    /// A group as a System Log target: Okta names no `alternateId` for groups.
+    private func groupTarget(_ group: SimGroup) -> OktaLogEvent.Actor {
+        OktaLogEvent.Actor(id: group.id, type: "UserGroup", alternateId: "unknown", displayName: group.name)
     }
 }
