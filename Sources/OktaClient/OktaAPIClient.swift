@@ -158,14 +158,14 @@ public final class OktaAPIClient: Sendable {
 
     /// Every group, 1,000 a page (Okta's default is 10,000, which can time out in large orgs).
     public func listGroups() -> OktaPages<OktaGroup> {
-        pages(path: "/api/v1/groups", query: [("limit", "1000")], bucket: .groups, endpoint: "GET /api/v1/groups")
+        pages(path: "/api/v1/groups", query: [("limit", "1000")], bucket: .groupsList, endpoint: "GET /api/v1/groups")
     }
 
     /// The ids of a group's members, 1,000 a page asked (Okta may answer fewer and still link a
     /// next page), read without decoding the users.
     public func groupMemberIds(groupId: String) -> OktaIdPages {
         let pages: OktaPages<OktaUserId> = self.pages(
-            path: "/api/v1/groups/\(escape(groupId))/users", query: [("limit", "1000")], bucket: .groups,
+            path: "/api/v1/groups/\(escape(groupId))/users", query: [("limit", "1000")], bucket: .group,
             endpoint: "GET /api/v1/groups/{id}/users")
         return pages.reading { body in
             try OktaPageIds.read([UInt8](body)) ?? JSONCoding.decoder().decode([OktaUserId].self, from: body).map(\.id)

@@ -48,18 +48,21 @@ public actor OktaCredentialsProvider {
     private var tokenNonce: String?
     private var apiNonce: String?
     public private(set) var counts = Counts()
-    /// Scopes that only optional features need (SPEC §19), and those Okta refused with when.
+    /// Scopes that only optional features need (SPEC §19).
     let optionalScopes: Set<String>
-    /// Optional scopes the app was not granted: asked again once a day.
+    /// Optional scopes the current token does not carry (not granted to the app, or not asked for):
+    /// their features are off.
     public private(set) var missingScopes: Set<String> = []
-    private var missingSince: Date?
+    /// Optional scopes Okta refused a token request for, left out of requests until a day passed.
+    private var withheld: Set<String> = []
+    private var withheldSince: Date?
     let logger: Logger
 
     /// Creates a provider.
     /// - Parameters:
-    ///   - optionalScopes: Scopes of ``Method/serviceApp(clientId:authentication:scopes:dpop:)``
-    ///     that only an optional feature needs: a token request Okta refuses with `invalid_scope`
-    ///     is repeated without them, and they are asked for again a day later.
+    ///   - optionalScopes: Scopes that only an optional feature needs: a token request Okta
+    ///     refuses with `invalid_scope` is repeated without them, and they are asked for again a
+    ///     day later; ``missingScopes`` names those the token does not carry.
     public init(
         method: Method, orgURL: URL, httpClient: HTTPClient, clock: any WallClock, optionalScopes: Set<String> = [],
         logger: Logger = Logger(label: "okta-client")
@@ -69,11 +72,7 @@ public actor OktaCredentialsProvider {
         self.httpClient = httpClient
         self.clock = clock
         self.logger = logger
-        if case .serviceApp(_, _, let scopes, _) = method {
-            self.optionalScopes = optionalScopes.intersection(scopes)
-        } else {
-            self.optionalScopes = []
-        }
+        if case .serviceApp = method { self.optionalScopes = optionalScopes } else { self.optionalScopes = [] }
         if case .serviceApp(_, _, _, .required) = method { dpopActive = true } else { dpopActive = false }
     }
 
@@ -148,11 +147,19 @@ public actor OktaCredentialsProvider {
         /// error); clamped by ``HeaderValues/tokenLifetime(_:)``.
         let expires_in: Double?
         let token_type: String
+        /// The scopes granted, space-separated (Okta names them; absent means those asked for).
+        let scope: String?
     }
 
     struct TokenError: Decodable {
         let error: String
         let error_description: String?
+    }
+
+    /// The scopes a token request asks for: the configured ones but those withheld.
+    private var requestedScopes: [String] {
+        guard case .serviceApp(_, _, let scopes, _) = method else { return [] }
+        return scopes.filter { !withheld.contains($0) }
     }
 
     /// One token request, with the DPoP round trips it may take: `invalid_dpop_proof` switches `auto`
@@ -165,9 +172,9 @@ public actor OktaCredentialsProvider {
         var askedWithout = false
         var before: (Set<String>, Date?)?
         // Scopes refused a day ago or more are asked for again: an admin may have granted them.
-        if let since = missingSince, clock.now.timeIntervalSince(since) >= 86_400 {
-            missingScopes = []
-            missingSince = nil
+        if let since = withheldSince, clock.now.timeIntervalSince(since) >= 86_400 {
+            withheld = []
+            withheldSince = nil
         }
         while true {
             let response = try await httpClient.execute(try await tokenRequest(tokenURL), timeout: .seconds(30))
@@ -188,19 +195,19 @@ public actor OktaCredentialsProvider {
                 tokenNonce = nonce
                 continue
             }
-            if code == "invalid_scope", !askedWithout, !optionalScopes.subtracting(missingScopes).isEmpty {
+            let refusable = optionalScopes.intersection(requestedScopes).subtracting(withheld)
+            if code == "invalid_scope", !askedWithout, !refusable.isEmpty {
                 // Okta refuses the whole request for one scope the app lacks: ask again without the
                 // optional ones, and say once which to grant (SPEC §19).
                 askedWithout = true
-                before = (missingScopes, missingSince)
-                let refused = optionalScopes.subtracting(missingScopes)
-                missingScopes.formUnion(refused)
-                missingSince = clock.now
+                before = (withheld, withheldSince)
+                withheld.formUnion(refusable)
+                withheldSince = clock.now
                 logger.warning(
                     "Okta refused the token request for scopes the OAuth app was not granted; asking without them and leaving their features off until a daily retry finds them granted",
                     metadata: [
-                        "scopes": "\(refused.sorted().joined(separator: " "))",
-                        "grant": "grant \(refused.sorted().joined(separator: ", ")) to the app (Okta API Scopes tab)",
+                        "scopes": "\(refusable.sorted().joined(separator: " "))",
+                        "grant": "grant \(refusable.sorted().joined(separator: ", ")) to the app (Okta API Scopes tab)",
                         "okta_error": "\(description)",
                     ])
                 continue
@@ -211,10 +218,10 @@ public actor OktaCredentialsProvider {
                 dpopActive = true
                 continue
             }
-            if code == "invalid_scope", let (missing, since) = before {
+            if code == "invalid_scope", let (kept, since) = before {
                 // Refused without the optional scopes too: a required one is missing, not these.
-                missingScopes = missing
-                missingSince = since
+                withheld = kept
+                withheldSince = since
             }
             throw OktaError.tokenRequestFailed(status: Int(response.status.code), error: code, description: description)
         }
@@ -225,7 +232,7 @@ public actor OktaCredentialsProvider {
         guard case .serviceApp(let clientId, let authentication, let scopes, _) = method else {
             throw CancellationError()
         }
-        let asked = scopes.filter { !missingScopes.contains($0) }
+        let asked = scopes.filter { !withheld.contains($0) }
         var fields = [("grant_type", "client_credentials"), ("scope", asked.joined(separator: " "))]
         var request = HTTPClientRequest(url: tokenURL)
         switch authentication {
@@ -288,6 +295,8 @@ public actor OktaCredentialsProvider {
             )
         }
         counts.tokensFetched += 1
+        let granted = answer.scope.map { Set($0.split(separator: " ").map(String.init)) } ?? Set(requestedScopes)
+        missingScopes = optionalScopes.subtracting(granted)
         let lifetime = HeaderValues.tokenLifetime(answer.expires_in).value
         return (answer.access_token, answer.token_type, clock.now.addingTimeInterval(lifetime))
     }

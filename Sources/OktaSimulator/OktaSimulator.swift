@@ -243,7 +243,8 @@ final class SimulatorBaseURL: Sendable {
 extension OktaSimulator {
     /// What a correct connector holds for a simulated user: the user with its assigned apps and
     /// devices, as Okta's API presents them. Tests compare the connector's state with this truth.
-    public func expectedSnapshot(of user: SimUser) -> UserSnapshot {
+    /// - Parameter groups: Whether the connector gathers groups (`enrich.groups`).
+    public func expectedSnapshot(of user: SimUser, groups: Bool = false) -> UserSnapshot {
         let ids = org.blueprint.ids
         let apps = user.assignedApps.map { entry in
             AssignedApp(
@@ -257,7 +258,10 @@ extension OktaSimulator {
                 serialNumber: device.serialNumber)
         }
         // A Classic Engine org has no Devices API: a correct connector skips device enrichment there.
-        return UserSnapshot(user: user.oktaUser, apps: apps, devices: options.classic ? nil : devices)
+        let memberships = expectedGroups(of: user).map { GroupMembership(groupId: $0.id, name: $0.name) }
+        return UserSnapshot(
+            user: user.oktaUser, apps: apps, devices: options.classic ? nil : devices,
+            groups: groups ? memberships : nil)
     }
 
     /// The groups a correct connector maps for a simulated user (`User.Groups`): every group the user

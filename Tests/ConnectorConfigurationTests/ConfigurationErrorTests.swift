@@ -85,6 +85,38 @@ struct ConfigurationErrorTests {
     }
 
     @Test(arguments: [
+        ("user_scope: { groups: [] }", "connectors[0].user_scope.groups", "at least one group"),
+        ("user_scope: { groups: [Sales, \"  \"] }", "connectors[0].user_scope.groups", "none empty"),
+        ("user_scope: {}", "connectors[0].user_scope.groups", "list the groups"),
+        ("user_scope: { group: [Sales] }", "connectors[0].user_scope.group", "unknown"),
+    ])
+    func aWrongUserScopeIsRejectedWithItsKeyPath(_ scope: String, _ keyPath: String, _ mention: String) throws {
+        let yaml = config(
+            validConnector.replacingOccurrences(
+                of: "user_statuses: [ACTIVE, SUSPENDED]", with: "user_statuses: [ACTIVE, SUSPENDED]\n    \(scope)"))
+        let errors = errors(yaml)
+        let error = try #require(errors.first { $0.keyPath == keyPath }, "\(errors)")
+        #expect(error.description.lowercased().contains(mention.lowercased()), "\(error)")
+    }
+
+    @Test func aUserScopeNeedsTheGroupsScopeWhenScopesAreListed() throws {
+        let oauth = """
+                  oauth:
+                    client_id: 0oaClient
+                    client_secret: a-client-secret
+                    scopes: [okta.users.read, okta.apps.read, okta.devices.read]
+            """
+        let yaml = config(
+            validConnector.replacingOccurrences(of: "      api_token: ${OKTA_API_TOKEN}", with: oauth)
+                .replacingOccurrences(
+                    of: "user_statuses: [ACTIVE, SUSPENDED]",
+                    with: "user_statuses: [ACTIVE, SUSPENDED]\n    user_scope: { groups: [Sales] }"))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].okta.oauth.scopes")
+        #expect(error.description.contains("okta.groups.read"))
+    }
+
+    @Test(arguments: [
         ("repeats: daily", "repeats: sometimes", "connectors[0].schedule.repeats", "\"sometimes\""),
         ("repeats: daily", "repeats: every 2 minutes", "connectors[0].schedule.repeats", "\"every 2 minutes\""),
         ("repeats: daily", "repeats: weekly", "connectors[0].schedule.on", "weekday"),

@@ -69,7 +69,8 @@ struct ConfigurationLoadingTests {
         #expect(
             connector.eventHook.secrets.map { $0.reveal() } == ["hook-secret-value-1-with-at-least-32-bytes-0123456789"]
         )
-        #expect(connector.enrich == EnrichSettings(apps: true, devices: true, plan: .auto))
+        #expect(connector.enrich == EnrichSettings(apps: true, devices: true, groups: true, plan: .auto))
+        #expect(connector.scopeGroups.isEmpty, "every user of the selected statuses")
         #expect(connector.reconcile.maxRemovalShare == 0.2)
         guard case .apiToken(let token) = connector.okta.credentials else {
             Issue.record("API token expected")
@@ -125,7 +126,8 @@ struct ConfigurationLoadingTests {
                   path: /okta/eu
                   auth_header: X-Okta-Secret
                   secrets_file: \(hookSecrets)
-                enrich: { apps: false, devices: true, plan: bulk }
+                enrich: { apps: false, devices: true, groups: false, plan: bulk }
+                user_scope: { groups: ["Sales, EMEA", 00g1abcdefGHIJKL0h7] }
                 mapping: { overrides: { User.CostCenter: profile.costCenter, User.Badge: profile.badge.id } }
                 reconcile: { max_removal_share: 0.05 }
                 sink:
@@ -163,7 +165,8 @@ struct ConfigurationLoadingTests {
                 "first-secret-with-at-least-32-bytes-0123456789", "second-secret-with-at-least-32-bytes-0123456789",
             ])
         #expect(eu.eventHook.authHeader == "X-Okta-Secret")
-        #expect(eu.enrich == EnrichSettings(apps: false, devices: true, plan: .bulk))
+        #expect(eu.enrich == EnrichSettings(apps: false, devices: true, groups: false, plan: .bulk))
+        #expect(eu.scopeGroups == ["Sales, EMEA", "00g1abcdefGHIJKL0h7"])
         #expect(eu.mapper.overrides.keys.sorted() == ["User.Badge", "User.CostCenter"])
         #expect(eu.reconcile.maxRemovalShare == 0.05)
         guard case .oauth(let app) = eu.okta.credentials, case .http(let http) = eu.sink else {
@@ -173,7 +176,9 @@ struct ConfigurationLoadingTests {
         #expect(app.clientId == "0oaClient")
         #expect(app.keyId == "kid-1")
         #expect(app.privateKey?.reveal().hasPrefix("-----BEGIN PRIVATE KEY-----") == true)
-        #expect(app.scopes == ["okta.users.read", "okta.apps.read", "okta.devices.read"])
+        #expect(
+            app.scopes == ["okta.users.read", "okta.apps.read", "okta.devices.read", "okta.groups.read"],
+            "groups are off, but the user scope needs okta.groups.read")
         #expect(app.dpop == .auto, "DPoP is learnt from Okta's answer by default")
         #expect(http.clientSecret.reveal() == "neurons-client-secret")
         #expect(http.batchSize == 250)

@@ -48,7 +48,8 @@ import Testing
                 user_statuses: [ACTIVE]
                 schedule: { repeats: weekly, on: sunday, start_time: "02:00", time_zone: Europe/Berlin }
                 event_hook: { path: /hooks/okta/a, auth_header: Authorization, secrets: [one-with-at-least-32-bytes-0123456789], secrets_file: /run/secrets/more }
-                enrich: { apps: true, devices: true, plan: auto }
+                enrich: { apps: true, devices: true, groups: true, plan: auto }
+                user_scope: { groups: ["Sales, EMEA", 00g1abcdefGHIJKL0h7] }
                 mapping: { overrides: { User.CostCenter: profile.costCenter } }
                 reconcile: { max_removal_share: 0.2 }
                 sink: { type: ndjson, path: out.ndjson, batch_size: 500 }

@@ -20,6 +20,8 @@ import Testing
 @Suite("Okta OAuth with DPoP over HTTPS (SPEC §19)", .timeLimit(.minutes(2)))
 struct DPoPTests {
     static let scopes: Set<String> = ["okta.users.read", "okta.apps.read", "okta.devices.read"]
+    /// What docs/okta-setup.md tells operators to grant.
+    static let guideScopes = scopes.union(["okta.groups.read"])
 
     /// A simulator over HTTPS with the given apps, a harness, and an HTTP client that trusts it.
     func withHTTPSConnector(
@@ -71,14 +73,14 @@ struct DPoPTests {
     @Test func aConnectorSetUpAsTheGuideSaysReconcilesWithDPoPBoundTokens() async throws {
         let key = ES256PrivateKey()
         let app = SimulatedServiceApp(
-            clientId: "0oaDPoP", publicKeyPEM: key.publicKey.pemRepresentation, grantedScopes: Self.scopes)
+            clientId: "0oaDPoP", publicKeyPEM: key.publicKey.pemRepresentation, grantedScopes: Self.guideScopes)
         #expect(app.requireDPoP, "new apps require DPoP, as in Okta")
         try await withHTTPSConnector(apps: [app]) { harness, httpClient in
             let okta = client(
                 harness, httpClient,
                 OAuthServiceApp(
                     clientId: "0oaDPoP", privateKey: Secret(key.pemRepresentation), keyId: nil,
-                    scopes: Self.scopes.sorted()))
+                    scopes: Self.guideScopes.sorted()))
             let run = try await harness.reconcile(client: okta)
             #expect(run.outcome == .succeeded, "\(run.errors)")
             #expect(try await harness.storedHashes() == harness.expectedHashes())
@@ -217,7 +219,10 @@ struct DPoPTests {
             harness.clock = clock
             let run = try await harness.reconcile(client: okta)
             #expect(run.outcome == .succeeded, "\(run.errors)")
+            // Records as a connector without groups writes them: no User.Groups at all.
+            harness.settings.enrich.groups = false
             #expect(try await harness.storedHashes() == harness.expectedHashes())
+            harness.settings.enrich.groups = true
             #expect(await okta.credentials.counts.tokenRequests == first.tokenRequests, "one token serves the run")
             // A day later the scope is asked for again (still not granted: refused, then without).
             clock.advance(by: 86_400 + 1)

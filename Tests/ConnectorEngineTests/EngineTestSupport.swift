@@ -34,7 +34,7 @@ final class ConnectorHarness: @unchecked Sendable {
             schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
             eventHook: EventHookSettings(
                 path: "/hooks/okta/test-org", authHeader: "Authorization", secrets: [Secret("s")]),
-            enrich: EnrichSettings(apps: true, devices: true, plan: plan), mapper: UserMapper(),
+            enrich: EnrichSettings(apps: true, devices: true, groups: true, plan: plan), mapper: UserMapper(),
             sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
             reconcile: ReconcileSettings(maxRemovalShare: 0.2))
         httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -70,7 +70,9 @@ final class ConnectorHarness: @unchecked Sendable {
     }
 
     /// What the connector should know of a simulated user.
-    func snapshot(of user: SimUser) -> UserSnapshot { simulator.expectedSnapshot(of: user) }
+    func snapshot(of user: SimUser) -> UserSnapshot {
+        simulator.expectedSnapshot(of: user, groups: settings.enrich.groups)
+    }
 
     /// The stored hashes of present users.
     func storedHashes() async throws -> [String: String] {

@@ -32,7 +32,8 @@ struct OnlineCheckTests {
             #expect(passed.allSatisfy { $0.problem == nil }, "\(passed.map(\.problem))")
             #expect(
                 passed[0].item.hasSuffix("; DPoP-bound token"), "the simulator's apps require DPoP: \(passed[0].item)")
-            #expect(passed.count == 4)
+            #expect(passed.count == 5)
+            #expect(passed[2].item.contains("not gathered") && passed[2].item.contains("okta.groups.read"))
 
             var partial = good
             partial.okta.credentials = .oauth(
@@ -43,7 +44,22 @@ struct OnlineCheckTests {
                 partial, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
             #expect(results[0].problem == nil)
             #expect(results[1].problem?.contains("okta.apps.read") == true)
-            #expect(results[2].problem?.contains("okta.devices.read") == true)
+            #expect(results[3].problem?.contains("okta.devices.read") == true)
+
+            // A user scope: each group must resolve to exactly one; it needs okta.groups.read.
+            var scoped = harness.settings
+            scoped.scopeGroups = ["Sales, EMEA", "No Such Group"]
+            let unknown = await OnlineCheck.check(
+                scoped, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
+            let scopeResult = try #require(unknown.first { $0.item.hasPrefix("user scope") })
+            #expect(scopeResult.problem?.contains(#"no Okta group has the name or id "No Such Group""#) == true)
+            scoped.scopeGroups = ["Sales, EMEA"]
+            let resolved = await OnlineCheck.check(
+                scoped, httpClient: harness.httpClient, clock: SystemWallClock(), logger: quietLogger)
+            let members = try #require(resolved.first { $0.item.hasPrefix("user scope") })
+            #expect(members.problem == nil)
+            #expect(
+                members.item.contains(#""Sales, EMEA" (00g"#) && members.item.hasSuffix("members"), "\(members.item)")
 
             var wrong = harness.settings
             wrong.okta.credentials = .apiToken(Secret("not-the-token"))

@@ -32,9 +32,13 @@ struct ReconcilerTests {
                 #expect(run.oktaCalls["GET /api/v1/apps/{id}/users"] ?? 0 >= SimulatorCatalogueSize.apps)
                 #expect(run.oktaCalls["GET /api/v1/devices"] ?? 0 >= 1)
                 #expect(run.oktaCalls["GET /api/v1/users/{id}/appLinks"] == nil)
+                #expect(run.oktaCalls["GET /api/v1/groups"] == 1)
+                #expect(run.oktaCalls["GET /api/v1/groups/{id}/users"] ?? 0 >= harness.simulator.org.groups().count - 1)
+                #expect(run.oktaCalls["GET /api/v1/users/{id}/groups"] == nil)
             } else {
                 #expect(run.oktaCalls["GET /api/v1/users/{id}/appLinks"] == expected.count)
                 #expect(run.oktaCalls["GET /api/v1/users/{id}/devices"] == expected.count)
+                #expect(run.oktaCalls["GET /api/v1/users/{id}/groups"] == expected.count)
             }
             // Mapping spot check: apps and devices made it into the records.
             let withDevices = try #require(
@@ -43,6 +47,15 @@ struct ReconcilerTests {
                 try await harness.store.user(connector: harness.settings.slug, id: withDevices.id))
             #expect(stored.recordJSON?.contains("\"User.Devices\":[{") == true)
             #expect(stored.recordJSON?.contains("\"User.AssignedApps\":[{") == true)
+            let grouped = try #require(
+                harness.simulator.org.allUsers().first {
+                    $0.status == .active
+                        && harness.simulator.expectedGroups(of: $0).contains { $0.name == "Sales, EMEA" }
+                })
+            let record = try #require(try await harness.store.user(connector: harness.settings.slug, id: grouped.id))
+            #expect(record.recordJSON?.contains(#"{"GroupId":"#) == true)
+            #expect(record.recordJSON?.contains(#""GroupName":"Sales, EMEA""#) == true)
+            #expect(record.recordJSON?.contains("Everyone") == false)
         }
     }
 

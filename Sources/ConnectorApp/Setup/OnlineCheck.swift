@@ -64,7 +64,8 @@ public enum OnlineCheck {
             } else {
                 await probe("Okta groups (okta.groups.read)", url: connector.okta.url) {
                     let pages: OktaPages<OktaGroup> = client.pages(
-                        path: "/api/v1/groups", query: [("limit", "1")], bucket: .groups, endpoint: "GET /api/v1/groups"
+                        path: "/api/v1/groups", query: [("limit", "1")], bucket: .groupsList,
+                        endpoint: "GET /api/v1/groups"
                     )
                     var iterator = pages.makeAsyncIterator()
                     _ = try await iterator.next()

@@ -357,7 +357,7 @@ struct ServiceConfigurationReader {
         let scopeGroups = readUserScope(object.object("user_scope"))
         let okta = readOkta(
             object.object("okta", required: true), polls: eventSource?.polls ?? false,
-            groups: (enrich?.groups ?? true) || !(scopeGroups ?? []).isEmpty)
+            groups: (enrich?.groups ?? true) || !(scopeGroups ?? []).isEmpty, scopeGroups: !(scopeGroups ?? []).isEmpty)
         let statuses = readStatuses(object)
         let schedule = readSchedule(object.object("schedule", required: true))
         // A connector that only polls needs no inbound endpoint, so no event hook section.
@@ -464,7 +464,9 @@ struct ServiceConfigurationReader {
         return ok ? settings : nil
     }
 
-    func readOkta(_ object: YAMLObject?, polls: Bool = false, groups: Bool = true) -> OktaSettings? {
+    func readOkta(_ object: YAMLObject?, polls: Bool = false, groups: Bool = true, scopeGroups: Bool = false)
+        -> OktaSettings?
+    {
         guard let object else { return nil }
         let urlText = object.string("url", required: true)
         let allowHTTP = object.bool("allow_insecure_http") ?? false
@@ -509,6 +511,13 @@ struct ServiceConfigurationReader {
                     .invalidValue(
                         value: explicit.joined(separator: " "),
                         reason: "polling the System Log (event_source) needs the okta.logs.read scope too"))
+            }
+            if let explicit, scopeGroups, !explicit.contains("okta.groups.read") {
+                reader.record(
+                    oauth.child("scopes"), oauth.node,
+                    .invalidValue(
+                        value: explicit.joined(separator: " "),
+                        reason: "user_scope.groups needs the okta.groups.read scope too"))
             }
             // `okta.groups.read` is optional (SPEC §19): an app without it still works, without groups.
             let scopes =

@@ -263,7 +263,7 @@ public struct Reconciler: Sendable {
         if enrich.groups, await client.missingScopes().contains("okta.groups.read") {
             enrich.groups = false
             log.warning(
-                "groups are not gathered: the OAuth app was not granted okta.groups.read (asked again daily)",
+                "groups are not gathered: the OAuth token does not carry okta.groups.read (grant it to the app, and list it in okta.oauth.scopes when they are set; asked again daily)",
                 metadata: ["grant": "okta.groups.read"])
         }
         if enrich.devices, await client.isClassicEngine() {
