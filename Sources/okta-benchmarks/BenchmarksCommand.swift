@@ -9,7 +9,7 @@ struct BenchmarksCommand: AsyncParsableCommand {
         abstract: "Benchmarks of okta-connector (run a release build).",
         subcommands: [
             IngestBenchmark.self, ForwardBenchmark.self, SimulatorBenchmark.self, ReconcileBenchmark.self,
-            ReconcileRunBenchmark.self, PollingBenchmark.self,
+            ReconcileRunBenchmark.self, PollingBenchmark.self, OAuthBenchmark.self, OAuthRunBenchmark.self,
         ]
     )
 }

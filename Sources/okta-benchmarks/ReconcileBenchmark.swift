@@ -113,15 +113,20 @@ struct ReconcileBenchmark: AsyncParsableCommand {
 
     /// Runs `okta-sim` for the duration of a body and stops it.
     func withSimulator<T>(_ directory: URL, users: Int, window: Double?, _ body: (String) throws -> T) throws -> T {
-        let process = Process()
-        process.executableURL = directory.appendingPathComponent("okta-sim")
-        var arguments = ["--users", String(users), "--port", "0"]
+        var arguments = ["--users", String(users)]
         if let window {
             arguments += ["--rate-limit-window", String(window)]
         } else {
             arguments.append("--no-rate-limits")
         }
-        process.arguments = arguments
+        return try withSimulator(directory, arguments: arguments, body)
+    }
+
+    /// Runs `okta-sim` with these arguments (on a free port) for the duration of a body and stops it.
+    func withSimulator<T>(_ directory: URL, arguments: [String], _ body: (String) throws -> T) throws -> T {
+        let process = Process()
+        process.executableURL = directory.appendingPathComponent("okta-sim")
+        process.arguments = arguments + ["--port", "0"]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

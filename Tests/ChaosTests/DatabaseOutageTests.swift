@@ -129,125 +129,129 @@ final class LocalPostgres: @unchecked Sendable {
     }
 }
 
-/// `serve` on PostgreSQL while the database goes away and comes back (SPEC §10, §15), as real
-/// processes: deliveries are answered `503` while it is away (Okta retries them), the process keeps
-/// running and says it is not ready, and once the database is back every acknowledged event is
-/// applied and forwarded. Needs an installed PostgreSQL server (`postgresql-15`); says SKIPPED without.
-@Suite("The database goes away under serve", .serialized, .timeLimit(.minutes(6)))
-struct DatabaseOutageTests {
-    static let logger: Logger = {
-        var logger = Logger(label: "outage-test")
-        logger.logLevel = .critical
-        return logger
-    }()
+extension ChaosSuite {
+    /// `serve` on PostgreSQL while the database goes away and comes back (SPEC §10, §15), as real
+    /// processes: deliveries are answered `503` while it is away (Okta retries them), the process keeps
+    /// running and says it is not ready, and once the database is back every acknowledged event is
+    /// applied and forwarded. Needs an installed PostgreSQL server (`postgresql-15`); says SKIPPED without.
+    @Suite("The database goes away under serve", .serialized, .timeLimit(.minutes(6)))
+    struct DatabaseOutageTests {
+        static let logger: Logger = {
+            var logger = Logger(label: "outage-test")
+            logger.logLevel = .critical
+            return logger
+        }()
 
-    /// One delivery of a profile update about a user; its status, or `nil` without an answer.
-    func deliver(_ serve: ServeProcess, user: String, uuid: String) async -> Int? {
-        let published = Timestamp(Date()).iso8601
-        let body = """
-            {"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1",\
-            "source":"https://chaos.okta.com/api/v1/eventHooks/who1","eventId":"\(UUID().uuidString)",\
-            "eventTime":"\(published)","contentType":"application/json","data":{"events":[\
-            {"uuid":"\(uuid)","published":"\(published)","eventType":"user.account.update_profile","version":"0",\
-            "severity":"INFO","actor":{"id":"00uADMIN","type":"User","alternateId":"a@example.com","displayName":"A"},\
-            "outcome":{"result":"SUCCESS","reason":null},"target":[{"id":"\(user)","type":"User",\
-            "alternateId":"u@example.com","displayName":"U"}]}]}}
-            """
-        return await call(
-            serve.hookURL, method: .POST, body: body, headers: [("Authorization", serve.secret)], timeout: 10)?
-            .status
-    }
-
-    @Test func deliveriesAre503WhileTheDatabaseIsAwayAndWorkResumesWhenItIsBack() async throws {
-        guard let bin = LocalPostgres.installedBin else {
-            print(
-                "SKIPPED: database outage under serve (no PostgreSQL server installed; apt-get install postgresql-15)")
-            return
+        /// One delivery of a profile update about a user; its status, or `nil` without an answer.
+        func deliver(_ serve: ServeProcess, user: String, uuid: String) async -> Int? {
+            let published = Timestamp(Date()).iso8601
+            let body = """
+                {"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1",\
+                "source":"https://chaos.okta.com/api/v1/eventHooks/who1","eventId":"\(UUID().uuidString)",\
+                "eventTime":"\(published)","contentType":"application/json","data":{"events":[\
+                {"uuid":"\(uuid)","published":"\(published)","eventType":"user.account.update_profile","version":"0",\
+                "severity":"INFO","actor":{"id":"00uADMIN","type":"User","alternateId":"a@example.com","displayName":"A"},\
+                "outcome":{"result":"SUCCESS","reason":null},"target":[{"id":"\(user)","type":"User",\
+                "alternateId":"u@example.com","displayName":"U"}]}]}}
+                """
+            return await call(
+                serve.hookURL, method: .POST, body: body, headers: [("Authorization", serve.secret)], timeout: 10)?
+                .status
         }
-        guard ChaosTests.binariesBuilt else {
-            Issue.record("okta-connector and okta-sim must be built")
-            return
-        }
-        let postgres = try LocalPostgres(bin: bin)
-        defer { postgres.destroy() }
-        try await postgres.create()
-        try await postgres.start()
 
-        let directory = try TestDirectory("okta-outage")
-        let simulator = try await SimulatorProcess(users: 300, directory: directory)
-        defer { simulator.process.stop() }
-        let store = "{ url: \"\(postgres.url)\", password: \"${TEST_PG_PASSWORD}\" }"
-        let serve = try ServeProcess(
-            directory: directory, simulator: simulator,
-            sink: "{ type: ndjson, path: \(directory.path("users.ndjson")) }",
-            store: store, environment: ["TEST_PG_PASSWORD": postgres.password])
-        defer { serve.stop() }
-        try await serve.start()
-        let users = await simulator.userIds()
-        try #require(!users.isEmpty)
-
-        var acknowledged: Set<String> = []
-        func send() async -> Int? {
-            let uuid = UUID().uuidString.lowercased()
-            let status = await deliver(serve, user: users.randomElement()!, uuid: uuid)
-            if status == 200 { acknowledged.insert(uuid) }
-            return status
-        }
-        for _ in 0..<20 { #expect(await send() == 200, "deliveries are taken while the database is up") }
-
-        // The database goes away.
-        try await postgres.stopImmediately()
-        let stoppedAt = Date()
-        var firstRefusal: TimeInterval?
-        var duringOutage: [Int?] = []
-        for _ in 0..<6 {
-            let status = await send()
-            duringOutage.append(status)
-            if status == 503, firstRefusal == nil { firstRefusal = Date().timeIntervalSince(stoppedAt) }
-        }
-        #expect(duringOutage.allSatisfy { $0 == 503 }, "answers while the database is away: \(duringOutage)")
-        #expect(
-            await call("http://127.0.0.1:\(serve.adminPort)/readyz", timeout: 10)?.status == 503,
-            "not ready while the store is away")
-        #expect(serve.isRunning, "serve keeps running")
-
-        // It comes back: deliveries are taken again, and everything acknowledged is applied and forwarded.
-        try await postgres.start()
-        let restartedAt = Date()
-        var resumed: TimeInterval?
-        _ = await eventually(timeout: 90) {
-            if await send() == 200 {
-                resumed = Date().timeIntervalSince(restartedAt)
-                return true
+        @Test func deliveriesAre503WhileTheDatabaseIsAwayAndWorkResumesWhenItIsBack() async throws {
+            guard let bin = LocalPostgres.installedBin else {
+                print(
+                    "SKIPPED: database outage under serve (no PostgreSQL server installed; apt-get install postgresql-15)"
+                )
+                return
             }
-            try? await Task.sleep(for: .milliseconds(200))
-            return false
-        }
-        let resumedAfter = try #require(resumed, "deliveries taken again once the database is back")
-        for _ in 0..<20 { #expect(await send() == 200) }
-        #expect(serve.isRunning)
+            guard ChaosTests.binariesBuilt else {
+                Issue.record("okta-connector and okta-sim must be built")
+                return
+            }
+            let postgres = try LocalPostgres(bin: bin)
+            defer { postgres.destroy() }
+            try await postgres.create()
+            try await postgres.start()
 
-        var location = try PostgreSQLLocation(url: postgres.url)
-        location.password = postgres.password
-        let settled = try await PostgresChaosStore.drained(location)
-        let left = settled ? "" : await PostgresChaosStore.depths(location)
-        // Commits that finished after the receiver had answered 503 are found by the applier's own
-        // next look (their re-deliveries are duplicates, which wake nobody).
-        #expect(settled, "every acknowledged event applied and every change forwarded after the outage (\(left))")
-        let drainedAfter = Date().timeIntervalSince(restartedAt)
-        let stored = try await PostgresChaosStore.storedEventUUIDs(location)
-        let lost = acknowledged.subtracting(stored).count
-        #expect(lost == 0, "\(lost) acknowledged events lost")
-        let log = (try? String(contentsOf: directory.url.appendingPathComponent("serve.log"), encoding: .utf8)) ?? ""
-        let poolReplacements = log.components(separatedBy: "the database connection pool was replaced").count - 1
-        print(
-            "chaos database outage: PostgreSQL stopped (immediate) under serve; first 503 after "
-                + String(format: "%.1f s", firstRefusal ?? -1) + ", \(duringOutage.count) deliveries refused, "
-                + "deliveries taken again " + String(format: "%.1f s", resumedAfter)
-                + " after the database was back, inbox and outbox drained "
-                + String(format: "%.1f s", drainedAfter)
-                + " after it, \(acknowledged.count) events acknowledged, \(lost) lost, connection pool replaced "
-                + "\(poolReplacements) times")
-        if settled { directory.remove() } else { print("kept for inspection: \(directory.url.path)") }
+            let directory = try TestDirectory("okta-outage")
+            let simulator = try await SimulatorProcess(users: 300, directory: directory)
+            defer { simulator.process.stop() }
+            let store = "{ url: \"\(postgres.url)\", password: \"${TEST_PG_PASSWORD}\" }"
+            let serve = try ServeProcess(
+                directory: directory, simulator: simulator,
+                sink: "{ type: ndjson, path: \(directory.path("users.ndjson")) }",
+                store: store, environment: ["TEST_PG_PASSWORD": postgres.password])
+            defer { serve.stop() }
+            try await serve.start()
+            let users = await simulator.userIds()
+            try #require(!users.isEmpty)
+
+            var acknowledged: Set<String> = []
+            func send() async -> Int? {
+                let uuid = UUID().uuidString.lowercased()
+                let status = await deliver(serve, user: users.randomElement()!, uuid: uuid)
+                if status == 200 { acknowledged.insert(uuid) }
+                return status
+            }
+            for _ in 0..<20 { #expect(await send() == 200, "deliveries are taken while the database is up") }
+
+            // The database goes away.
+            try await postgres.stopImmediately()
+            let stoppedAt = Date()
+            var firstRefusal: TimeInterval?
+            var duringOutage: [Int?] = []
+            for _ in 0..<6 {
+                let status = await send()
+                duringOutage.append(status)
+                if status == 503, firstRefusal == nil { firstRefusal = Date().timeIntervalSince(stoppedAt) }
+            }
+            #expect(duringOutage.allSatisfy { $0 == 503 }, "answers while the database is away: \(duringOutage)")
+            #expect(
+                await call("http://127.0.0.1:\(serve.adminPort)/readyz", timeout: 10)?.status == 503,
+                "not ready while the store is away")
+            #expect(serve.isRunning, "serve keeps running")
+
+            // It comes back: deliveries are taken again, and everything acknowledged is applied and forwarded.
+            try await postgres.start()
+            let restartedAt = Date()
+            var resumed: TimeInterval?
+            _ = await eventually(timeout: 90) {
+                if await send() == 200 {
+                    resumed = Date().timeIntervalSince(restartedAt)
+                    return true
+                }
+                try? await Task.sleep(for: .milliseconds(200))
+                return false
+            }
+            let resumedAfter = try #require(resumed, "deliveries taken again once the database is back")
+            for _ in 0..<20 { #expect(await send() == 200) }
+            #expect(serve.isRunning)
+
+            var location = try PostgreSQLLocation(url: postgres.url)
+            location.password = postgres.password
+            let settled = try await PostgresChaosStore.drained(location)
+            let left = settled ? "" : await PostgresChaosStore.depths(location)
+            // Commits that finished after the receiver had answered 503 are found by the applier's own
+            // next look (their re-deliveries are duplicates, which wake nobody).
+            #expect(settled, "every acknowledged event applied and every change forwarded after the outage (\(left))")
+            let drainedAfter = Date().timeIntervalSince(restartedAt)
+            let stored = try await PostgresChaosStore.storedEventUUIDs(location)
+            let lost = acknowledged.subtracting(stored).count
+            #expect(lost == 0, "\(lost) acknowledged events lost")
+            let log =
+                (try? String(contentsOf: directory.url.appendingPathComponent("serve.log"), encoding: .utf8)) ?? ""
+            let poolReplacements = log.components(separatedBy: "the database connection pool was replaced").count - 1
+            print(
+                "chaos database outage: PostgreSQL stopped (immediate) under serve; first 503 after "
+                    + String(format: "%.1f s", firstRefusal ?? -1) + ", \(duringOutage.count) deliveries refused, "
+                    + "deliveries taken again " + String(format: "%.1f s", resumedAfter)
+                    + " after the database was back, inbox and outbox drained "
+                    + String(format: "%.1f s", drainedAfter)
+                    + " after it, \(acknowledged.count) events acknowledged, \(lost) lost, connection pool replaced "
+                    + "\(poolReplacements) times")
+            if settled { directory.remove() } else { print("kept for inspection: \(directory.url.path)") }
+        }
     }
 }

@@ -46,10 +46,23 @@ struct EventInterpretationTests {
 
     @Test(arguments: [
         "application.user_membership.add", "application.user_membership.remove", "application.user_membership.update",
-        "group.user_membership.add", "group.user_membership.remove",
     ])
     func membershipEventsRefreshAssignedApps(_ type: String) {
         #expect(event(type).interpretation == .apply(userId: "00uTarget", effect: EventEffect(refresh: [.apps])))
+    }
+
+    /// A group membership changes the user's groups and the apps assigned through the group.
+    @Test(arguments: ["group.user_membership.add", "group.user_membership.remove"])
+    func groupMembershipEventsRefreshGroupsAndApps(_ type: String) {
+        #expect(
+            event(type).interpretation == .apply(userId: "00uTarget", effect: EventEffect(refresh: [.apps, .groups])))
+    }
+
+    /// Not hook-eligible: System Log polling reads it, and the user is read again.
+    @Test func aPrimaryEmailChangeRefreshesTheUser() {
+        #expect(
+            event("user.account.update_primary_email").interpretation
+                == .apply(userId: "00uTarget", effect: EventEffect(refresh: [.user])))
     }
 
     @Test(arguments: [

@@ -8,7 +8,7 @@ import Testing
 
 /// The applier's decisions (SPEC §5) against an in-memory Okta: which events call Okta, how many
 /// times, and what a failure does to the events. No socket; the socket-level suite is ApplierTests.
-@Suite("The applier's decisions, without sockets", .timeLimit(.minutes(1)))
+@Suite("The applier's decisions, without sockets", .timeLimit(.minutes(3)))
 struct ApplierDecisionTests {
     /// A connector whose reconcile stored `count` active users.
     func reconciled(_ count: Int = 3) async throws -> MemoryConnector {

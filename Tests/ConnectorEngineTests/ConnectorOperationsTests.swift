@@ -9,7 +9,7 @@ import Testing
 
 /// The operator actions, written once (issue 21): every surface calls these, so their behaviour is
 /// tested here, over an in-memory Okta and an SQLite store.
-@Suite("Connector operations", .timeLimit(.minutes(1)))
+@Suite("Connector operations", .timeLimit(.minutes(3)))
 struct ConnectorOperationsTests {
     /// The operations of a connector whose CSV snapshots go to `csvDirectory`.
     func operations(_ c: MemoryConnector, csvDirectory: String) -> ConnectorOperations {

@@ -9,7 +9,7 @@ import Testing
 
 /// `User.Groups` (SPEC §8, §19) against an in-memory Okta: both enrichment plans, membership
 /// events, an OAuth app without `okta.groups.read`, and a Classic Engine org without devices.
-@Suite("Real orgs: groups, the optional groups scope, Classic Engine (SPEC §19)", .timeLimit(.minutes(1)))
+@Suite("Real orgs: groups, the optional groups scope, Classic Engine (SPEC §19)", .timeLimit(.minutes(3)))
 struct GroupsTests {
     static let sales = OktaGroup(id: "00gB", type: "OKTA_GROUP", name: "Sales, EMEA")
     static let quoted = OktaGroup(id: "00gA", type: "OKTA_GROUP", name: #""Quoted" Group"#)

@@ -14,7 +14,7 @@ import Testing
 /// Okta's answers that the simulator does not give on purpose, over a real socket: only `404
 /// E0000007` is a deletion, hostile rate-limit headers never stall a call, and the reconcile never
 /// writes or removes anything false (SPEC §5, §6, §15).
-@Suite("Okta's unusual answers (SPEC §5, §6, §15)", .serialized, .timeLimit(.minutes(1)))
+@Suite("Okta's unusual answers (SPEC §5, §6, §15)", .serialized, .timeLimit(.minutes(3)))
 struct OktaAnswerTests {
     final class Setup: @unchecked Sendable {
         let okta: FakeOkta

@@ -82,7 +82,10 @@ struct RateLimitedReconcileTests {
                     scopes: ["okta.users.read", "okta.apps.read", "okta.devices.read"]))
             let run = try await harness.reconcile()
             #expect(run.outcome == .succeeded, "\(run.errors)")
+            // Not granted okta.groups.read: records without User.Groups, as a connector without groups.
+            harness.settings.enrich.groups = false
             #expect(try await harness.storedHashes() == harness.expectedHashes())
+            harness.settings.enrich.groups = true
             // A missing scope fails at once naming it.
             harness.settings.okta.credentials = .oauth(
                 OAuthServiceApp(

@@ -9,7 +9,7 @@ import Testing
 /// The reconciler's decisions (SPEC §6) against an in-memory Okta: status selection, pages, drift,
 /// removals and the circuit breaker, a failing page. No socket; the socket-level suite is
 /// ReconcilerTests.
-@Suite("The reconciler's decisions, without sockets", .timeLimit(.minutes(1)))
+@Suite("The reconciler's decisions, without sockets", .timeLimit(.minutes(3)))
 struct ReconcilerDecisionTests {
     @Test func theFirstRunCreatesEverySelectedUserAcrossPages() async throws {
         let c = try await MemoryConnector(pageSize: 3, statuses: [.active])

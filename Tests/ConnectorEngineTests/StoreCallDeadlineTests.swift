@@ -10,7 +10,7 @@ import Testing
 
 /// Store calls that must answer in time (SPEC §10, §15): a database that went away keeps calls
 /// waiting, and the worker lease keeper must still stop its parts before its lease can lapse.
-@Suite("Store call deadlines", .timeLimit(.minutes(1)))
+@Suite("Store call deadlines", .timeLimit(.minutes(3)))
 struct StoreCallDeadlineTests {
     @Test func aCallThatAnswersInTimeGivesItsValueAndLeavesNoTimerBehind() async throws {
         let clock = ManualClock(now: Date())

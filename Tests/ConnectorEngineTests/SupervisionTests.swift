@@ -8,7 +8,7 @@ import Testing
 
 /// Supervision (SPEC §11): a part that fails is logged, shown as restarting and restarted with
 /// backoff; a part that may finish is left ended; nothing escapes to the other parts.
-@Suite("Supervision", .timeLimit(.minutes(1)))
+@Suite("Supervision", .timeLimit(.minutes(3)))
 struct SupervisionTests {
     /// A service that fails its first `failures` runs, then runs until shutdown.
     final class FlakyService: Service, Sendable {

@@ -342,7 +342,7 @@ struct ConsolePageRenderingTests {
 
 /// What the console says of runs (issue 23): the last successful run beside the last run, drift
 /// plotted for complete runs only, and a run waiting on Okta's rate limit says so.
-@Suite("Console runs and waits in-process (SPEC §11)", .timeLimit(.minutes(1)))
+@Suite("Console runs and waits in-process (SPEC §11)", .timeLimit(.minutes(3)))
 struct ConsoleRunStateTests {
     /// Records a finished run.
     func run(

@@ -9,7 +9,7 @@ import Testing
 
 /// A store that stops answering (a database gone away, a pool waiting for a connection): deliveries
 /// are answered within the deadline, so the receiver says 503 while Okta still listens.
-@Suite("Inbox commit deadline", .timeLimit(.minutes(1)))
+@Suite("Inbox commit deadline", .timeLimit(.minutes(3)))
 struct CommitDeadlineTests {
     /// An inbox whose inserts wait until released.
     final class StalledInbox: EventInbox, @unchecked Sendable {

@@ -14,7 +14,7 @@ import Testing
 /// The event hook routes in-process (`app.test(.router)`, no socket): every answer and validation
 /// message of the receiver (SPEC §4). The TLS listener, limits and deadlines are tested over real
 /// sockets in `ReceiverTests` and `ListenerLimitsTests`.
-@Suite("Event hook routes in-process (SPEC §4)", .timeLimit(.minutes(1)))
+@Suite("Event hook routes in-process (SPEC §4)", .timeLimit(.minutes(3)))
 struct HookRouterTests {
     let path = "/hooks/okta/test-org"
     let secret = "hook-secret-1"

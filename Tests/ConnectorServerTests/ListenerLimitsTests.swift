@@ -28,7 +28,7 @@ struct ListenerLimitsTests {
         socket.send(
             "POST \(Self.path) HTTP/1.1\r\nHost: localhost\r\nAuthorization: wrong\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{\"eventType\":")
-        let answer = await socket.read(timeout: 5)
+        let answer = await socket.read(timeout: 20)
         #expect(answer.text.hasPrefix("HTTP/1.1 401"), "\(answer.text)")
         #expect(answer.closed, "the connection is closed after the answer")
         #expect(try await harness.inboxDepth() == 0)
@@ -62,7 +62,7 @@ struct ListenerLimitsTests {
         defer { second.close() }
         let full = post(delivery([logEvent("user.lifecycle.create", user: "00u1")]))
         second.send(String(full.dropLast(10)))
-        let stalled = await second.read(timeout: 8)
+        let stalled = await second.read(timeout: 20)
         #expect(stalled.text.hasPrefix("HTTP/1.1 408"), "\(stalled.text)")
         let closedLater = stalled.closed ? true : await second.read(timeout: 1).closed
         #expect(closedLater)
@@ -82,7 +82,7 @@ struct ListenerLimitsTests {
         let socket = try RawSocket(port: harness.port)
         defer { socket.close() }
         socket.send(post(delivery([logEvent("user.lifecycle.create", user: "00u1")])))
-        let answer = await socket.read(timeout: 5, until: "\r\n\r\n")
+        let answer = await socket.read(timeout: 20, until: "\r\n\r\n")
         #expect(answer.text.hasPrefix("HTTP/1.1 200"), "\(answer.text)")
         let started = Date()
         let idle = await socket.read(timeout: 5)
@@ -103,7 +103,7 @@ struct ListenerLimitsTests {
         defer { held.forEach { $0.close() } }
         for socket in held {
             socket.send(verification)
-            #expect(await socket.read(timeout: 5, until: #"{"verification":"c"}"#).text.hasPrefix("HTTP/1.1 200"))
+            #expect(await socket.read(timeout: 20, until: #"{"verification":"c"}"#).text.hasPrefix("HTTP/1.1 200"))
         }
         // The fourth connects at the kernel level but is not accepted while the three stay open.
         let extra = try RawSocket(port: harness.port)
@@ -112,12 +112,12 @@ struct ListenerLimitsTests {
         // One already being served still gets a delivery acknowledged, sent after the fourth's: the
         // fourth has had no answer by then (its request would have been served first otherwise).
         held[0].send(post(delivery([logEvent("user.lifecycle.create", user: "00u1")])))
-        #expect(await held[0].read(timeout: 5, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
+        #expect(await held[0].read(timeout: 20, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
         #expect(extra.readNow().text.isEmpty, "not served while the cap is reached")
         #expect(try await harness.inboxDepth() == 1)
         // When one closes, the waiting one is accepted and served.
         held[1].close()
-        #expect(await extra.read(timeout: 5, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
+        #expect(await extra.read(timeout: 20, until: "\r\n\r\n").text.hasPrefix("HTTP/1.1 200"))
         #expect(try await harness.inboxDepth() == 2)
     }
 

@@ -85,7 +85,7 @@ public final class ManualClock: WallClock {
     public func advance(by seconds: TimeInterval) { advance(to: now.addingTimeInterval(seconds)) }
 
     /// Waits (in real time, briefly) until some task sleeps on this clock.
-    public func waitForSleepers(_ count: Int = 1, timeout: TimeInterval = 30) async -> Bool {
+    public func waitForSleepers(_ count: Int = 1, timeout: TimeInterval = 90) async -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while sleeperCount < count, Date() < end, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
         return sleeperCount >= count
