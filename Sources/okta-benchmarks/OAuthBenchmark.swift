@@ -76,7 +76,8 @@ struct OAuthBenchmark: AsyncParsableCommand {
                 print(
                     plan.padding(toLength: 9, withPad: " ", startingAt: 0)
                         + "  \(pad(result.listed, 6))  \(format(result.seconds, 1).leftPad(7))"
-                        + "  \(pad(userGroups + list + members, 11))  \(pad(userGroups, 27))  \(pad(list, 7))  \(pad(members, 18))")
+                        + "  \(pad(userGroups + list + members, 11))  \(pad(userGroups, 27))  \(pad(list, 7))  \(pad(members, 18))"
+                )
             }
         }
     }
@@ -148,10 +149,12 @@ struct OAuthRunBenchmark: AsyncParsableCommand {
             okta: OktaSettings(url: URL(string: org)!, credentials: credentials, rateLimitShare: 0.5),
             userStatuses: OktaUserStatus.allCases.filter { $0 != .deprovisioned },
             schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
-            eventHook: EventHookSettings(path: "/hooks/okta/bench", authHeader: "Authorization", secrets: [Secret("s")]),
+            eventHook: EventHookSettings(
+                path: "/hooks/okta/bench", authHeader: "Authorization", secrets: [Secret("s")]),
             enrich: enrich, mapper: UserMapper(), sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
             reconcile: ReconcileSettings(maxRemovalShare: 0.2))
-        let client = ConnectorAssembly.oktaClient(for: settings, httpClient: http, clock: SystemWallClock(), logger: logger)
+        let client = ConnectorAssembly.oktaClient(
+            for: settings, httpClient: http, clock: SystemWallClock(), logger: logger)
         let cpuBefore = ProcessMemory.cpuSeconds
         let started = ContinuousClock.now
         let run = try await Reconciler(
