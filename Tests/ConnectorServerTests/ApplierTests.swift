@@ -161,6 +161,71 @@ struct ApplierTests {
         #expect(try await h.stored(active[5].id)?.recordHash == h.expectedHash(active[5].id))
     }
 
+    /// Groups and scope by group against the simulator (SPEC §19): the reconcile keeps exactly the
+    /// members of the listed group, with their groups mapped; membership events import and remove
+    /// a user at once, and the next run confirms.
+    @Test(arguments: StoreBackend.available)
+    func scopeByGroupIsExactAndFollowsMembershipEvents(_ backend: StoreBackend) async throws {
+        // Stored users by id and record hash.
+        typealias Hashes = [String: String?]
+        let h = try await ApplierHarness.start(users: 120, backend: backend)
+        defer { Task { await h.stop() } }
+        let org = h.simulator.org
+        let sales = try #require(org.groups().first { $0.name == "Sales, EMEA" })
+        h.settings.enrich.groups = true
+        h.settings.scopeGroups = ["Sales, EMEA"]
+        func truth() -> Hashes {
+            var result: Hashes = [:]
+            for user in org.allUsers() where h.settings.userStatuses.contains(user.status) {
+                guard h.simulator.expectedGroups(of: user).contains(where: { $0.id == sales.id }) else { continue }
+                result[user.id] =
+                    h.settings.mapper.record(for: h.simulator.expectedSnapshot(of: user, groups: true))
+                    .contentHash
+            }
+            return result
+        }
+        func stored() async throws -> Hashes {
+            Dictionary(
+                uniqueKeysWithValues: try await h.store.presentUsers(connector: h.slug, after: nil, limit: 10_000).map {
+                    ($0.userId, $0.recordHash)
+                })
+        }
+        let run = try await h.reconcile()
+        #expect(run.outcome == .succeeded, "\(run.errors)")
+        let expected = truth()
+        #expect(!expected.isEmpty && expected.count < org.allUsers().count, "a scope, not everyone")
+        #expect(try await stored() == expected, "exactly the group's members, groups mapped")
+
+        let applier = EventApplier(
+            connector: h.settings, store: h.store, client: h.client, clock: SystemWallClock(), logger: quietLogger,
+            coalescingWindow: 0.05)
+        let outsider = try #require(
+            org.allUsers().first { $0.status == .active && expected[$0.id] == nil })
+        try org.addToGroup(userId: outsider.id, groupId: sales.id)
+        let started = Date()
+        #expect(
+            try await h.receiver.deliver(delivery([logEvent("group.user_membership.add", user: outsider.id)])).status
+                == 200)
+        try await applier.applyPending()
+        #expect(try await h.stored(outsider.id)?.isPresent == true, "imported at once")
+        let member = try #require(
+            expected.keys.sorted().first { id in
+                h.simulator.expectedGroups(of: org.user(idOrLogin: id)!).count > 1 && id != outsider.id
+            })
+        try org.removeFromGroup(userId: member, groupId: sales.id)
+        #expect(
+            try await h.receiver.deliver(delivery([logEvent("group.user_membership.remove", user: member)])).status
+                == 200)
+        try await applier.applyPending()
+        #expect(try await h.stored(member)?.isPresent == false, "removed at once")
+        print(
+            "scope by group: \(expected.count) members kept of \(org.allUsers().count); two membership events applied in \(String(format: "%.2f", Date().timeIntervalSince(started))) s"
+        )
+        let confirmed = try await h.reconcile()
+        #expect(confirmed.counts.created == 0 && confirmed.counts.removed == 0 && confirmed.counts.updated == 0)
+        #expect(try await stored() == truth())
+    }
+
     @Test(arguments: StoreBackend.available)
     func deletionsNotFoundAndUnselectedStatusesRemoveDownstream(_ backend: StoreBackend) async throws {
         let h = try await ApplierHarness.start(backend: backend)
