@@ -23,7 +23,7 @@ final class ApplierHarness: @unchecked Sendable {
 
     static func start(
         users: Int = 60, statuses: [OktaUserStatus] = OktaUserStatus.allCases.filter { $0 != .deprovisioned },
-        backend: StoreBackend = .sqlite
+        backend: StoreBackend = .sqlite, configure: (inout SimulatorOptions) -> Void = { _ in }
     ) async throws -> ApplierHarness {
         let receiver = try await ReceiverHarness(connectors: [connectorSettings()], backend: backend)
         var options = SimulatorOptions()
@@ -31,6 +31,7 @@ final class ApplierHarness: @unchecked Sendable {
         options.rateLimits = nil
         options.logger.logLevel = .critical
         options.hookTrustRootsPEM = [receiver.certificate.certificatePEM]
+        configure(&options)
         let simulator = try await OktaSimulator.start(options)
         return ApplierHarness(receiver: receiver, simulator: simulator, statuses: statuses)
     }

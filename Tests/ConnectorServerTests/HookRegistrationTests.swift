@@ -1,13 +1,65 @@
+import ConnectorApp
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
+import ConnectorStore
+import ConnectorTestSupport
 import Foundation
+import JWTKit
 import OktaClient
 import OktaSimulator
 import Testing
 
 /// `hooks register` and friends against the simulator's Event Hooks API and the real receiver.
-@Suite struct HookRegistrationTests {
+@Suite(.timeLimit(.minutes(3))) struct HookRegistrationTests {
+    /// docs/okta-setup.md's setup against the simulator's default app (DPoP required): the hook is
+    /// registered and verified, the reconcile runs, and an event Okta delivers is applied, all with
+    /// DPoP-bound tokens (SPEC §19).
+    @Test func aConnectorSetUpAsTheGuideSaysRegistersItsHookAndTakesEventsWithDPoP() async throws {
+        let key = ES256PrivateKey()
+        let scopes = [
+            "okta.users.read", "okta.apps.read", "okta.devices.read", "okta.groups.read", "okta.eventHooks.manage",
+        ]
+        let h = try await ApplierHarness.start(users: 20) { options in
+            options.serviceApps = [
+                SimulatedServiceApp(
+                    clientId: "0oaGuide", publicKeyPEM: key.publicKey.pemRepresentation, grantedScopes: Set(scopes))
+            ]
+        }
+        defer { Task { await h.stop() } }
+        var settings = h.settings
+        settings.okta.credentials = .oauth(
+            OAuthServiceApp(clientId: "0oaGuide", privateKey: Secret(key.pemRepresentation), keyId: nil, scopes: scopes)
+        )
+        settings.enrich.groups = true
+        let okta = ConnectorAssembly.oktaClient(
+            for: settings, httpClient: h.http, clock: SystemWallClock(), logger: quietLogger)
+        let url = URL(string: h.receiver.url("/hooks/okta/test-org"))!
+        let registered = try await EventHookRegistrar.register(connector: settings, publicURL: url, client: okta)
+        #expect(registered.verificationError == nil)
+        #expect(h.simulator.eventHooks.first?.verificationStatus == "VERIFIED")
+        #expect(await okta.credentials.usesDPoP)
+        let run = try await Reconciler(
+            connector: settings, client: okta, store: h.store, clock: SystemWallClock(), logger: quietLogger
+        )
+        .run(ReconcileOptions(trigger: .manual))
+        #expect(run.outcome == .succeeded, "\(run.errors)")
+        let applier = EventApplier(
+            connector: settings, store: h.store, client: okta, clock: SystemWallClock(), logger: quietLogger,
+            coalescingWindow: 0.05)
+        let org = h.simulator.org
+        let user = try #require(org.allUsers().first { $0.status == .active })
+        try org.updateProfile(id: user.id, changes: ["title": "Delivered by Okta"])
+        let changed = try #require(org.user(idOrLogin: user.id))
+        let expected = settings.mapper.record(for: h.simulator.expectedSnapshot(of: changed, groups: true)).contentHash
+        #expect(
+            try await eventually(timeout: 60) {
+                _ = try await applier.applyPending()
+                return try await h.stored(user.id)?.recordHash == expected
+            }, "Okta's delivery applied")
+        #expect(await okta.credentials.counts.tokensFetched == 1)
+    }
+
     @Test func aURLWhosePathIsNotTheConnectorsHookPathIsRefusedBeforeAnyOktaCall() async throws {
         let h = try await ApplierHarness.start(users: 5)
         defer { Task { await h.stop() } }
