@@ -38,10 +38,11 @@ struct EventInterpretationTests {
         #expect(event(type).interpretation == .apply(userId: "00uTarget", effect: EventEffect(refresh: [.user])))
     }
 
-    @Test func deleteInitiatedRemovesDownstream() {
+    /// A claim checked with Okta before anything is removed (SPEC §20).
+    @Test func deleteInitiatedAsksForARead() {
         #expect(
             event("user.lifecycle.delete.initiated").interpretation
-                == .apply(userId: "00uTarget", effect: EventEffect(remove: true)))
+                == .apply(userId: "00uTarget", effect: EventEffect(refresh: [.user], remove: true)))
     }
 
     @Test(arguments: [

@@ -43,12 +43,18 @@ struct ApplierDecisionTests {
         #expect(c.okta.callCounts.total == calls, "no Okta call for logins")
     }
 
-    @Test func aDeletedUserIsRemovedWithoutAReadAndA404RemovesToo() async throws {
+    @Test func aDeleteEventIsCheckedWithOktaAndA404RemovesToo() async throws {
         let c = try await reconciled()
+        // A delete event for a user Okta still has ACTIVE (forged with the shared secret, or out of
+        // order): Okta's answer wins, the user stays (SPEC §20).
         let reads = c.okta.calls(InMemoryOkta.Endpoint.user)
         try await c.apply([memoryEvent("user.lifecycle.delete.initiated", user: "00u0")])
+        #expect(try await c.stored("00u0")?.isPresent == true, "not removed on the event's word")
+        #expect(c.okta.calls(InMemoryOkta.Endpoint.user) == reads + 1, "one read to check")
+        // Really deleted: the read answers 404 E0000007, which removes.
+        c.okta.delete("00u0")
+        try await c.apply([memoryEvent("user.lifecycle.delete.initiated", user: "00u0")])
         #expect(try await c.stored("00u0")?.isPresent == false)
-        #expect(c.okta.calls(InMemoryOkta.Endpoint.user) == reads, "a deletion needs no read")
         // Deleted in Okta since: the refresh answers 404 E0000007, which removes.
         c.okta.delete("00u1")
         try await c.apply([memoryEvent("user.account.update_profile", user: "00u1")])

@@ -234,6 +234,12 @@ struct ApplierTests {
         _ = try await h.reconcile()
         let org = h.simulator.org
         let active = org.allUsers().filter { $0.status == .active }
+        // A forged delete (it needs only the shared secret) leaves an ACTIVE user in place.
+        let queued = try await h.outboxDepth()
+        try await h.apply([logEvent("user.lifecycle.delete.initiated", user: active[0].id)])
+        #expect(try await h.stored(active[0].id)?.isPresent == true, "Okta has the user ACTIVE")
+        #expect(try await h.outboxDepth() == queued, "nothing forwarded")
+        try org.apply(.delete, to: active[0].id)
         try await h.apply([logEvent("user.lifecycle.delete.initiated", user: active[0].id)])
         #expect(try await h.stored(active[0].id)?.isPresent == false)
         // Deleted in Okta; the event that reaches us asks for a refresh: 404 E0000007 removes.

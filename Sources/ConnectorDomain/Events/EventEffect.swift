@@ -6,7 +6,9 @@ public struct EventEffect: Sendable, Hashable {
     public var passwordChangedAt: Timestamp?
     /// What to read again from Okta.
     public var refresh: Set<Refresh>
-    /// Remove the user downstream.
+    /// The event says the user was deleted. A delivery needs only the shared secret, so this is a
+    /// claim, never acted on alone: the user is read again and removed when Okta says so (`404
+    /// E0000007`, or a status outside the selection) (SPEC §20).
     public var remove: Bool
 
     /// The parts of a user a refresh reads from Okta.
@@ -132,6 +134,7 @@ extension OktaLogEvent {
             effect.refresh = [.user]
         } else if eventType == "user.lifecycle.delete.initiated" || eventType == "user.lifecycle.delete.completed" {
             effect.remove = true
+            effect.refresh = [.user]
         } else if Self.appEventTypes.contains(eventType) {
             effect.refresh = [.apps]
         } else if Self.groupEventTypes.contains(eventType) {

@@ -211,13 +211,10 @@ public final class EventApplier: Service, Sendable {
                 attempts[userId] = max(attempts[userId] ?? 0, item.attempts)
                 if let at = effect.lastLoginAt { user.lastLoginAt = max(user.lastLoginAt ?? at, at) }
                 if let at = effect.passwordChangedAt { user.passwordChangedAt = max(user.passwordChangedAt ?? at, at) }
-                if effect.remove {
-                    user.remove = true
-                    user.refresh = []
-                } else if !effect.refresh.isEmpty {
-                    // A refresh after a removal reads the truth again (a 404 still removes).
-                    user.refresh.formUnion(effect.refresh)
-                }
+                // A delete event is a claim: it asks for a read like the others, and the read decides
+                // (a 404 or an unselected status removes; SPEC §20).
+                if effect.remove { user.remove = true }
+                user.refresh.formUnion(effect.refresh)
                 work[userId] = user
             }
         }
@@ -410,9 +407,6 @@ public final class EventApplier: Service, Sendable {
     func change(for userId: String, work: UserWork) async throws -> UserChange? {
         let stored = try await store.user(connector: connector.slug, id: userId)
         let present = stored?.isPresent == true
-        if work.remove && work.refresh.isEmpty {
-            return present ? .remove(userId: userId, reason: .deleted) : nil
-        }
         var snapshot = present ? stored!.snapshot : nil
         var refresh = work.refresh
         if snapshot == nil {
@@ -472,6 +466,13 @@ public final class EventApplier: Service, Sendable {
             }
             guard let status = current.user.knownStatus, connector.userStatuses.contains(status) else {
                 return present ? .remove(userId: userId, reason: .statusNotSelected) : nil
+            }
+            if work.remove {
+                // A delete event for a user Okta still has with a selected status: forged, or older
+                // than what Okta says now. Okta's answer wins; the user stays (SPEC §20).
+                logger.warning(
+                    "an event said the user was deleted, but Okta has them with a selected status: kept",
+                    metadata: ["user": "\(userId)", "status": "\(current.user.status)"])
             }
             return .upsert(snapshot: current, record: connector.mapper.record(for: current))
         } catch OktaError.notFound {
