@@ -65,7 +65,8 @@ struct HookRouterTests {
             let refused = try await client.execute(uri: path, method: .get, headers: wrong)
             #expect(refused.status == .unauthorized)
             #expect(error(refused) == "the Authorization header does not match")
-            #expect(stats.value("test-org", "verified") == 1 && stats.value("test-org", "unauthorized") == 1)
+            #expect(stats.value("test-org", "verified") == 0 && stats.value("test-org", "unauthorized") == 1)
+            #expect(stats.value("test-org", "verification_unauthenticated") == 1, "the first GET had no secret")
         }
     }
 

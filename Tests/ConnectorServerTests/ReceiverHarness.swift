@@ -51,7 +51,7 @@ final class ReceiverHarness: @unchecked Sendable {
 
     init(
         connectors: [ConnectorSettings], maximumBodyBytes: Int = 1 << 20, tls: Bool = true,
-        limits: ListenerLimits = ListenerLimits(), backend: StoreBackend = .sqlite
+        limits: ListenerLimits = ListenerLimits(), backend: StoreBackend = .sqlite, logger: Logger = quietLogger
     ) async throws {
         self.tls = tls
         self.backend = backend
@@ -67,7 +67,7 @@ final class ReceiverHarness: @unchecked Sendable {
         committer = InboxGroupCommitter(inbox: store, deadline: .seconds(15))
         let woken = self.woken
         let receiver = EventHookReceiver(
-            connectors: connectors, committer: committer, stats: stats, clock: SystemWallClock(), logger: quietLogger,
+            connectors: connectors, committer: committer, stats: stats, clock: SystemWallClock(), logger: logger,
             onStored: { slug in woken.append(slug) })
         let router = buildHookRouter(receiver: receiver, maximumBodyBytes: maximumBodyBytes)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

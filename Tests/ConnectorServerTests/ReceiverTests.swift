@@ -4,11 +4,40 @@ import ConnectorServer
 import ConnectorStore
 import ConnectorTestSupport
 import Foundation
+import Logging
 import NIOHTTP1
 import Testing
 
 @Suite("Event hook receiver over HTTPS (SPEC §4)", .timeLimit(.minutes(3)))
 struct ReceiverTests {
+    /// A flood of verification GETs without the secret over HTTPS (SPEC §20): each answered,
+    /// counted apart from verified hooks, one log line a minute; a huge challenge is not echoed.
+    @Test func aVerificationFloodIsCountedApartAndLoggedOnceAMinute() async throws {
+        let logs = CapturedLogs()
+        let harness = try await ReceiverHarness(connectors: [connectorSettings()], logger: logs.logger(level: .info))
+        defer { Task { await harness.stop() } }
+        let path = "/hooks/okta/test-org"
+        for index in 0..<200 {
+            let answer = try await harness.send(
+                .GET, path, headers: [("x-okta-verification-challenge", "flood-\(index)")])
+            #expect(answer.status == 200)
+        }
+        #expect(harness.stats.value("test-org", "verification_unauthenticated") == 200)
+        #expect(harness.stats.value("test-org", "verified") == 0, "none of them is a verified hook")
+        #expect(logs.all.filter { $0.contains("verification") }.count == 1, "\(logs.all)")
+        let okta = try await harness.send(
+            .GET, path, headers: [("Authorization", "hook-secret-1"), ("x-okta-verification-challenge", "from-okta")])
+        #expect(okta.body == #"{"verification":"from-okta"}"#)
+        #expect(harness.stats.value("test-org", "verified") == 1)
+        let huge = try await harness.send(
+            .GET, path, headers: [("x-okta-verification-challenge", String(repeating: "x", count: 4096))])
+        #expect(huge.status == 400)
+        #expect(!huge.body.contains("xxxx"), "not echoed")
+        print(
+            "verification flood: 200 unauthenticated GETs over HTTPS, \(logs.all.filter { $0.contains("verification") }.count) log line"
+        )
+    }
+
     @Test(arguments: StoreBackend.available)
     func verificationEchoesTheChallenge(_ backend: StoreBackend) async throws {
         let harness = try await ReceiverHarness(connectors: [connectorSettings()], backend: backend)

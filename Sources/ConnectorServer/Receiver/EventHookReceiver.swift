@@ -20,6 +20,7 @@ public final class ReceiverStats: Sendable {
     public static let results: Set<String> = [
         "stored", "duplicate_delivery", "unauthorized", "invalid", "too_large", "incomplete",
         "unsupported_media_type", "store_unavailable", "inactive_discarded", "verified",
+        "verification_unauthenticated",
     ]
 
     /// Creates empty stats.
@@ -80,6 +81,10 @@ public final class EventHookReceiver: Sendable {
     let logger: Logger
     let onStored: @Sendable (String) -> Void
     private let lastUnauthorizedLog = Mutex<Date>(.distantPast)
+    /// When a verification was last logged, per hook path: at most once a minute each (SPEC §20).
+    private let lastVerificationLog = Mutex<[String: Date]>([:])
+    /// The longest challenge echoed: Okta's are a few dozen characters.
+    static let maximumChallengeBytes = 256
 
     /// Creates the receiver.
     /// - Parameters:
@@ -134,8 +139,29 @@ public final class EventHookReceiver: Sendable {
             stats.count(connector.slug, "invalid")
             return Self.error(.badRequest, "missing x-okta-verification-challenge header")
         }
-        stats.count(connector.slug, "verified")
-        logger.info("event hook verification answered", metadata: ["connector": "\(connector.slug)"])
+        guard challenge.utf8.count <= Self.maximumChallengeBytes else {
+            stats.count(connector.slug, "invalid")
+            return Self.error(
+                .badRequest, "x-okta-verification-challenge longer than \(Self.maximumChallengeBytes) bytes")
+        }
+        // With the secret it is Okta verifying the hook; without it, anyone who can reach the path
+        // (answered, as Okta does not document sending the secret here, but counted apart and
+        // logged at most once a minute per path so that a flood costs no log volume).
+        let authenticated = request.headers[header] != nil
+        stats.count(connector.slug, authenticated ? "verified" : "verification_unauthenticated")
+        let now = clock.now
+        let shouldLog = lastVerificationLog.withLock { last -> Bool in
+            guard now.timeIntervalSince(last[connector.eventHook.path] ?? .distantPast) >= 60 else { return false }
+            last[connector.eventHook.path] = now
+            return true
+        }
+        if shouldLog {
+            logger.info(
+                authenticated
+                    ? "event hook verification answered (logged at most once a minute)"
+                    : "event hook verification without the secret header answered (logged at most once a minute)",
+                metadata: ["connector": "\(connector.slug)", "path": "\(connector.eventHook.path)"])
+        }
         var writer = [UInt8]()
         writer.append(contentsOf: #"{"verification":"#.utf8)
         writer.append(contentsOf: CanonicalJSON.encode(.string(challenge)))
