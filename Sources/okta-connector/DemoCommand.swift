@@ -62,6 +62,9 @@ struct DemoCommand: AsyncParsableCommand {
         let simulator = try await OktaSimulator.start(options)
         say("   Okta org at \(simulator.baseURL) (API token sim-api-token; rate limits off for the demo)")
 
+        // The listener's port is chosen now, so that the hook's one public URL is in the configuration
+        // (event_hook.public_url, the only URL a registration uses) like in a real deployment.
+        let port = try Self.freeLoopbackPort()
         let connector = ConnectorSettings(
             name: "Demo org", slug: "demo-org", server: "Cloud", active: true,
             okta: OktaSettings(
@@ -70,7 +73,8 @@ struct DemoCommand: AsyncParsableCommand {
             userStatuses: OktaUserStatus.allCases.filter { $0 != .deprovisioned },
             schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
             eventHook: EventHookSettings(
-                path: "/hooks/okta/demo-org", authHeader: "Authorization", secrets: [Secret(UUID().uuidString)]),
+                path: "/hooks/okta/demo-org", authHeader: "Authorization", secrets: [Secret(UUID().uuidString)],
+                publicURL: URL(string: "https://localhost:\(port)/hooks/okta/demo-org")),
             enrich: EnrichSettings(apps: true, devices: true, plan: .auto), mapper: UserMapper(),
             sink: .ndjson(
                 NDJSONSinkSettings(path: folder.appendingPathComponent("out/users.ndjson").path, batchSize: 500)),
@@ -78,7 +82,7 @@ struct DemoCommand: AsyncParsableCommand {
         let configuration = ServiceConfiguration(
             file: "(demo)",
             server: ServerSettings(
-                listen: ListenAddress(host: "127.0.0.1", port: 0),
+                listen: ListenAddress(host: "127.0.0.1", port: port),
                 tls: TLSFiles(certificatePath: tls.certificate, privateKeyPath: tls.privateKey), admin: nil,
                 connectorServer: "Cloud", maxBodyBytes: 1 << 20, shutdownTimeout: shutdownTimeout),
             store: StoreSettings(backend: .sqlite(path: folder.appendingPathComponent("state.db").path)),
@@ -127,6 +131,24 @@ struct DemoCommand: AsyncParsableCommand {
         say("  TLS certificate:     \(tls.certificate)")
     }
 
+    /// A loopback port free now (bound and released; the listener binds it a moment later).
+    static func freeLoopbackPort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw ValidationError("no socket for the demo's listener port") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { throw ValidationError("no free loopback port for the demo's listener") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     /// Steps 3 to 5: register the hook, wait for the initial reconcile, then churn and show records.
     func walkthrough(
         ports: AsyncStream<Int>, connector: ConnectorSettings, runtimes: @Sendable () -> [ConnectorRuntime],
@@ -149,7 +171,7 @@ struct DemoCommand: AsyncParsableCommand {
                 runtime = runtimes().first
             }
             guard let runtime else { throw DemoConnectorDidNotStart() }
-            say("   " + (await runtime.operations.registerHook(url: hookURL.absoluteString)))
+            say("   " + (await runtime.operations.registerHook(url: "")))
             if connector.eventSource == .both {
                 say("   and the connector polls the System Log every 10 s to fill the deliveries Okta misses")
             }

@@ -81,10 +81,19 @@ struct HooksCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var target: Target
-        @Option(help: "The https URL Okta posts to: the listener's public address and the hook path.") var url: String
+        @Option(
+            help:
+                "The https URL Okta posts to: the listener's public address and the hook path. Default: the connector's event_hook.public_url; another URL is refused when that is set."
+        ) var url: String?
 
         func run() async throws {
             let (_, settings) = try target.load()
+            guard let url = url ?? settings.eventHook.publicURL?.absoluteString else {
+                CommandSupport.printError(
+                    "give --url, or set event_hook.public_url: the https URL Okta reaches the listener at, e.g. https://connector.example.com\(settings.eventHook.path)"
+                )
+                throw ExitCode(2)
+            }
             guard let publicURL = URL(string: url), let scheme = publicURL.scheme, ["https", "http"].contains(scheme),
                 publicURL.host != nil
             else {

@@ -226,7 +226,7 @@ connectors:
   - name: {CONNECTOR}
     okta: {{ url: "http://127.0.0.1:{self.sim_port}", allow_insecure_http: true, api_token: sim-api-token }}
     schedule: {{ repeats: daily, start_time: "02:00" }}
-    event_hook: {{ secrets: [browser-hook-secret-of-at-least-32-bytes-0123] }}
+    event_hook: {{ secrets: [browser-hook-secret-of-at-least-32-bytes-0123], public_url: "https://localhost:{self.listen_port}/hooks/okta/{SLUG}" }}
     sink:
       type: http
       endpoint: http://127.0.0.1:{self.sink.port}/ingest
@@ -404,7 +404,6 @@ connectors:
             page.get_by_role("link", name="Resync one user, re-register the hook…").click()
             self.check_accessibility(page, "actions page")
             self.shoot(page, "console-actions.png")
-            page.get_by_label("Public URL of the hook").fill(f"https://localhost:{self.listen_port}/hooks/okta/{SLUG}")
             page.get_by_role("button", name="Register and verify").click()
             expect(page.get_by_role("status").first).to_contain_text("verified")
             hook = page.locator("table.hook-state")

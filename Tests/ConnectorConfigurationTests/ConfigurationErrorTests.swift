@@ -99,6 +99,21 @@ struct ConfigurationErrorTests {
         #expect(error.description.lowercased().contains(mention.lowercased()), "\(error)")
     }
 
+    @Test(arguments: [
+        ("https://connector.example.com/hooks/okta/other", "its path must be the hook path"),
+        ("http://connector.example.com/hooks/okta/okta-production", "expected the https URL"),
+        ("not a url", "expected the https URL"),
+    ])
+    func aWrongPublicURLIsRejected(_ url: String, _ mention: String) throws {
+        let yaml = config(
+            validConnector.replacingOccurrences(
+                of: "secrets: [\"${OKTA_HOOK_SECRET}\"]",
+                with: "secrets: [\"${OKTA_HOOK_SECRET}\"]\n      public_url: \"\(url)\""))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].event_hook.public_url")
+        #expect(error.description.contains(mention), "\(error)")
+    }
+
     @Test func aUserScopeNeedsTheGroupsScopeWhenScopesAreListed() throws {
         let oauth = """
                   oauth:

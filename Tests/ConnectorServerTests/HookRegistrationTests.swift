@@ -60,6 +60,26 @@ import Testing
         #expect(await okta.credentials.counts.tokensFetched == 1)
     }
 
+    /// The re-pointing attack of SPEC §20: a URL on another port of the same host, with the right
+    /// path, is refused before any Okta call when event_hook.public_url is set; the working hook stays.
+    @Test func aRegistrationOfAnotherURLThanThePublicURLIsRefused() async throws {
+        let h = try await ApplierHarness.start(users: 5)
+        defer { Task { await h.stop() } }
+        var settings = h.settings
+        settings.eventHook.publicURL = URL(string: h.receiver.url("/hooks/okta/test-org"))!
+        let logs = CapturedLogs()
+        let working = try await EventHookRegistrar.register(
+            connector: settings, publicURL: settings.eventHook.publicURL!, client: h.client, logger: logs.logger())
+        #expect(working.verificationError == nil)
+        #expect(logs.contains("new_url") || logs.contains(settings.eventHook.publicURL!.absoluteString), "\(logs.all)")
+        let elsewhere = URL(string: "https://localhost:\(h.receiver.port + 1)/hooks/okta/test-org")!
+        await #expect(throws: EventHookRegistrar.Refusal.self) {
+            _ = try await EventHookRegistrar.register(connector: settings, publicURL: elsewhere, client: h.client)
+        }
+        #expect(h.simulator.eventHooks.map(\.channel.config.uri) == [settings.eventHook.publicURL!.absoluteString])
+        #expect(h.simulator.eventHooks.first?.verificationStatus == "VERIFIED", "the working hook is untouched")
+    }
+
     @Test func aURLWhosePathIsNotTheConnectorsHookPathIsRefusedBeforeAnyOktaCall() async throws {
         let h = try await ApplierHarness.start(users: 5)
         defer { Task { await h.stop() } }

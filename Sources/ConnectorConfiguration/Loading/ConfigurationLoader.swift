@@ -662,6 +662,7 @@ struct ServiceConfigurationReader {
         guard let object else { return nil }
         let path = object.string("path") ?? "/hooks/okta/\(slug)"
         let header = object.string("auth_header") ?? "Authorization"
+        let publicURLText = object.string("public_url")
         var secrets: [Secret] = []
         if let items = object.list("secrets") {
             for (itemPath, node) in items {
@@ -707,6 +708,30 @@ struct ServiceConfigurationReader {
                 .invalidValue(value: path, reason: "expected an absolute URL path like /hooks/okta/NAME"))
             return nil
         }
+        var publicURL: URL?
+        if let publicURLText {
+            let url = URL(string: publicURLText)
+            let loopback = ["localhost", "127.0.0.1", "::1"].contains(url?.host ?? "")
+            guard let url, let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil,
+                url.scheme == "https" || (url.scheme == "http" && loopback)
+            else {
+                reader.record(
+                    object.child("public_url"), object.node("public_url"),
+                    .invalidValue(
+                        value: publicURLText,
+                        reason:
+                            "expected the https URL Okta reaches the listener at, e.g. https://connector.example.com\(path)"
+                    ))
+                return nil
+            }
+            guard url.path == path else {
+                reader.record(
+                    object.child("public_url"), object.node("public_url"),
+                    .invalidValue(value: publicURLText, reason: "its path must be the hook path \(path)"))
+                return nil
+            }
+            publicURL = url
+        }
         guard !header.isEmpty,
             header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
         else {
@@ -716,7 +741,7 @@ struct ServiceConfigurationReader {
             return nil
         }
         guard !secrets.isEmpty else { return nil }
-        return EventHookSettings(path: path, authHeader: header, secrets: secrets)
+        return EventHookSettings(path: path, authHeader: header, secrets: secrets, publicURL: publicURL)
     }
 
     func readEnrich(_ object: YAMLObject?, path: String) -> EnrichSettings? {

@@ -440,12 +440,16 @@ public struct EventHookSettings: Sendable {
     public var authHeader: String
     /// Accepted secrets; several during a rotation.
     public var secrets: [Secret]
+    /// `event_hook.public_url`: the one URL Okta delivers to, whose path is ``path``. Every
+    /// registration uses it and no other (SPEC §20).
+    public var publicURL: URL?
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(path: String, authHeader: String, secrets: [Secret]) {
+    public init(path: String, authHeader: String, secrets: [Secret], publicURL: URL? = nil) {
         self.path = path
         self.authHeader = authHeader
         self.secrets = secrets
+        self.publicURL = publicURL
     }
 }
 

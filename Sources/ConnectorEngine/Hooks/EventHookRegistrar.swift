@@ -1,6 +1,7 @@
 public import ConnectorConfiguration
 import ConnectorDomain
 public import Foundation
+public import Logging
 public import OktaClient
 
 /// Creates or replaces a connector's event hook in Okta and asks Okta to verify it (`hooks register`):
@@ -22,6 +23,10 @@ public enum EventHookRegistrar {
         case noSecret(connector: String)
         /// The connector polls the System Log only: `serve` answers no hook path for it.
         case pollsOnly(connector: String)
+        /// Not the connector's `event_hook.public_url`, the one URL registrations use (SPEC §20).
+        case notThePublicURL(url: String, publicURL: String, connector: String)
+        /// A surface that registers only `event_hook.public_url` (admin API, console) without one.
+        case noPublicURL(connector: String, path: String)
 
         public var description: String {
             switch self {
@@ -36,6 +41,14 @@ public enum EventHookRegistrar {
                 return
                     "connector \"\(connector)\" has event_source: system_log, so serve takes no event hook deliveries "
                     + "for it; set event_source to hooks or both (with event_hook) to register a hook"
+            case .notThePublicURL(let url, let publicURL, let connector):
+                return
+                    "\(url) is not connector \"\(connector)\"'s event_hook.public_url (\(publicURL)): hooks are registered "
+                    + "at that URL only; change event_hook.public_url and reload to move the hook"
+            case .noPublicURL(let connector, let path):
+                return
+                    "connector \"\(connector)\" has no event_hook.public_url: set it to the https URL Okta reaches "
+                    + "the listener at (ending in \(path)) and reload; the admin API and console register only that URL"
             }
         }
     }
@@ -75,10 +88,15 @@ public enum EventHookRegistrar {
     ///   - client: The connector's Okta client (needs `okta.eventHooks.manage` with OAuth).
     /// - Returns: What was created, replaced or kept.
     /// - Throws: ``Refusal`` before any Okta call, or the ``OktaError`` of a call that failed.
-    public static func register(connector: ConnectorSettings, publicURL: URL, client: OktaAPIClient) async throws
-        -> Outcome
-    {
+    public static func register(
+        connector: ConnectorSettings, publicURL: URL, client: OktaAPIClient,
+        logger: Logger = Logger(label: "okta-connector.hooks")
+    ) async throws -> Outcome {
         guard connector.eventSource.takesHooks else { throw Refusal.pollsOnly(connector: connector.name) }
+        if let configured = connector.eventHook.publicURL, configured.absoluteString != publicURL.absoluteString {
+            throw Refusal.notThePublicURL(
+                url: publicURL.absoluteString, publicURL: configured.absoluteString, connector: connector.name)
+        }
         guard publicURL.path == connector.eventHook.path else {
             throw Refusal.pathMismatch(
                 url: publicURL.absoluteString, urlPath: publicURL.path, hookPath: connector.eventHook.path,
@@ -92,6 +110,13 @@ public enum EventHookRegistrar {
         let earlier = try await client.eventHooks().filter {
             $0.name == wanted.name || $0.channel.config.uri == wanted.channel.config.uri
         }
+        // Where Okta's events (and the secret, in every delivery) go: said loudly, with the URLs.
+        logger.warning(
+            "registering the event hook: Okta will deliver to the new URL",
+            metadata: [
+                "connector": "\(connector.slug)", "new_url": "\(publicURL.absoluteString)",
+                "old_urls": "\(earlier.map(\.channel.config.uri).joined(separator: ", "))",
+            ])
         var hook = try await client.createEventHook(wanted)
         guard let id = hook.id else {
             throw OktaError.malformedResponse(endpoint: "POST /api/v1/eventHooks", reason: "the hook has no id")

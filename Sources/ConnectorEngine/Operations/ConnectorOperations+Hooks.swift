@@ -53,17 +53,30 @@ extension ConnectorOperations {
         }
     }
 
-    /// Creates or replaces the connector's hook and has Okta verify it; says how it went.
+    /// Creates or replaces the connector's hook at its `event_hook.public_url` and has Okta verify
+    /// it; says how it went. The admin API and the console register that URL only: a bearer of the
+    /// admin token cannot point Okta's events (and the hook secret) anywhere else (SPEC §20).
+    /// - Parameter url: Empty for `event_hook.public_url`; any other URL is refused.
     public func registerHook(url: String) async -> String {
-        guard let publicURL = URL(string: url.trimmingCharacters(in: .whitespaces)),
-            let scheme = publicURL.scheme, ["https", "http"].contains(scheme), publicURL.host != nil
-        else {
-            return
-                "Not registered: \"\(url.prefix(200))\" is not a URL; expected e.g. https://connector.example.com\(settings.eventHook.path)."
+        let asked = url.trimmingCharacters(in: .whitespaces)
+        guard let publicURL = settings.eventHook.publicURL else {
+            return "Not registered: "
+                + EventHookRegistrar.Refusal.noPublicURL(connector: settings.name, path: settings.eventHook.path)
+                .description
+        }
+        if !asked.isEmpty, asked != publicURL.absoluteString {
+            logger.warning(
+                "event hook registration of another URL than event_hook.public_url refused",
+                metadata: ["asked_url": "\(asked.prefix(200))", "public_url": "\(publicURL.absoluteString)"])
+            return "Not registered: "
+                + EventHookRegistrar.Refusal.notThePublicURL(
+                    url: String(asked.prefix(200)), publicURL: publicURL.absoluteString, connector: settings.name
+                ).description
         }
         do {
             let outcome = try await EventHookRegistrar.register(
-                connector: settings, publicURL: publicURL, client: try hookClient("registering the event hook"))
+                connector: settings, publicURL: publicURL, client: try hookClient("registering the event hook"),
+                logger: logger)
             let hook = outcome.hook
             logger.notice(
                 "event hook registered from the console",

@@ -419,5 +419,6 @@ struct ActionsModel {
     var connectorName: String
     var slug: String
     var hookPath: String
-    var suggestedURL: String
+    /// `event_hook.public_url`, the only URL the console registers; `nil` when not configured.
+    var publicURL: String?
 }

@@ -219,10 +219,10 @@ enum ConsolePages {
 
     /// The actions that take an input: they live on a page that does not refresh.
     static func actions(
-        connectorName: String, slug: String, hookPath: String, suggestedURL: String, chrome: ConsoleChrome
+        connectorName: String, slug: String, hookPath: String, publicURL: String?, chrome: ConsoleChrome
     ) -> Response {
         let model = ActionsModel(
-            csrf: chrome.csrf, connectorName: connectorName, slug: slug, hookPath: hookPath, suggestedURL: suggestedURL)
+            csrf: chrome.csrf, connectorName: connectorName, slug: slug, hookPath: hookPath, publicURL: publicURL)
         return page(title: "Actions", chrome: chrome, template: "actions", model: model)
     }
 }

@@ -58,11 +58,9 @@ struct ConsolePagesController {
     @Sendable func actions(_ request: Request, context: AdminRequestContext) async throws -> Response {
         guard let runtime = console.runtime(context) else { return console.noSuchConnector(context) }
         let settings = runtime.settings
-        let known = console.admin.hooks.observation(settings.slug)?.hooks.first?.channel.config.uri
         return ConsolePages.actions(
             connectorName: settings.name, slug: settings.slug, hookPath: settings.eventHook.path,
-            suggestedURL: known ?? "https://connector.example.com\(settings.eventHook.path)",
-            chrome: console.chrome(context, refresh: nil))
+            publicURL: settings.eventHook.publicURL?.absoluteString, chrome: console.chrome(context, refresh: nil))
     }
 
     /// Everything the connector page shows.
