@@ -167,7 +167,7 @@ struct Reloader: Sendable {
         // A rotated admin token takes effect at once: the old one is refused from now on.
         if let admin {
             if let settings = configuration.server.admin {
-                admin.replaceToken(with: settings.token)
+                admin.replaceToken(with: settings.token, metricsToken: settings.metricsToken)
             } else {
                 logger.warning("server.admin removed: the admin listener keeps its token until the next restart")
             }

@@ -35,6 +35,7 @@ public struct AdminListener: Sendable {
     /// The services to run: the hook monitor and the listener.
     public let services: [any Service]
     let token: AdminToken
+    let metricsToken: MetricsToken
 
     /// Builds the admin listener.
     /// - Parameters:
@@ -48,12 +49,14 @@ public struct AdminListener: Sendable {
         reload: @escaping @Sendable () async throws -> String, onRunning: @escaping @Sendable (Int) async -> Void
     ) throws {
         let token = AdminToken(admin.token)
+        let metricsToken = MetricsToken(admin.metricsToken)
         let clock = view.clock
         let hookMonitor = EventHookMonitor(runtimes: view.runtimes, clock: clock, logger: logger)
         ConnectorMetrics.bootstrap()
         let router = buildAdminRouter(
             AdminDependencies(
-                view: view, token: token, sessions: ConsoleSessions(lifetime: admin.sessionLifetime, clock: clock),
+                view: view, token: token, metricsToken: metricsToken,
+                sessions: ConsoleSessions(lifetime: admin.sessionLifetime, clock: clock),
                 signInThrottle: SignInThrottle(clock: clock),
                 cookie: ConsoleCookie(secure: admin.tls != nil, lifetime: admin.sessionLifetime), hooks: hookMonitor,
                 metrics: ConnectorMetrics.shared, logger: logger, reload: reload))
@@ -65,11 +68,13 @@ public struct AdminListener: Sendable {
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
         self.services = [hookMonitor, listener]
         self.token = token
+        self.metricsToken = metricsToken
     }
 
     /// Puts a rotated admin token in force at once: the old one is refused from now on, and console
-    /// sessions started with it end.
-    public func replaceToken(with token: Secret) {
+    /// sessions started with it end. The metrics token is replaced (or removed) with it.
+    public func replaceToken(with token: Secret, metricsToken: Secret? = nil) {
         self.token.replace(with: token)
+        self.metricsToken.replace(with: metricsToken)
     }
 }

@@ -28,6 +28,7 @@ import Testing
               admin:
                 listen: 127.0.0.1:9090
                 token: "${ADMIN_TOKEN}"
+                metrics_token: metrics-token-with-at-least-32-bytes-0123456789
                 tls: { certificate: \(certificate), private_key: \(key) }
                 session_lifetime: 8h
               connector_server: Cloud

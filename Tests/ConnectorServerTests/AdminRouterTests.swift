@@ -24,6 +24,7 @@ struct AcceptingSink: RecordSink {
 /// tested in-process (`app.test(.router)`): no socket, no process.
 struct AdminRouterHarness {
     static let token = "admin-token-for-in-process-route-tests-0123"
+    static let metricsToken = "metrics-token-for-in-process-route-tests-0123"
     let testStore: TestStore
     let okta: InMemoryOkta
     let board: ConnectorHealthBoard
@@ -57,7 +58,7 @@ struct AdminRouterHarness {
         let runtimes = [runtime]
         let view = AdminView(runtimes: { runtimes }, store: store, receiver: ReceiverStats(), clock: clock)
         dependencies = AdminDependencies(
-            view: view, token: AdminToken(Secret(Self.token)),
+            view: view, token: AdminToken(Secret(Self.token)), metricsToken: MetricsToken(Secret(Self.metricsToken)),
             sessions: ConsoleSessions(lifetime: 3600, clock: throttleClock),
             signInThrottle: SignInThrottle(clock: throttleClock), cookie: ConsoleCookie(secure: false, lifetime: 3600),
             hooks: EventHookMonitor(runtimes: { runtimes }, clock: clock, logger: quietLogger),
@@ -168,6 +169,24 @@ struct AdminRouterTests {
                     #expect(answer.headers[.contentType] == "application/json; charset=utf-8", "\(path)")
                 }
             }
+        }
+    }
+
+    /// `server.admin.metrics_token` (SPEC §20): a scraper's token opens `GET /metrics` and nothing
+    /// else, so the admin token need not sit in Prometheus's configuration.
+    @Test func theMetricsTokenOpensTheMetricsOnly() async throws {
+        let harness = try await AdminRouterHarness()
+        try await harness.test { client in
+            let scraped = try await client.execute(uri: "/metrics", method: .get, headers: bearer(AdminRouterHarness.metricsToken))
+            #expect(scraped.status == .ok)
+            #expect(String(buffer: scraped.body).contains("okta_connector_"))
+            for (method, path, _) in Self.apiRoutes where !path.hasPrefix("/metrics") {
+                harness.throttleClock.advance(by: 61)
+                let refused = try await client.execute(uri: path, method: method, headers: bearer(AdminRouterHarness.metricsToken))
+                #expect(refused.status == .unauthorized, "\(method) \(path) with the metrics token")
+            }
+            harness.throttleClock.advance(by: 61)
+            #expect(try await client.execute(uri: "/", method: .get, headers: bearer(AdminRouterHarness.metricsToken)).status != .ok)
         }
     }
 

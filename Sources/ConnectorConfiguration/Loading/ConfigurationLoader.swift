@@ -151,6 +151,20 @@ struct ServiceConfigurationReader {
                     token = nil
                 }
             }
+            var metricsToken = adminObject.secret("metrics_token", required: false)
+            if let secret = metricsToken {
+                let key = adminObject.has("metrics_token_file") ? "metrics_token_file" : "metrics_token"
+                if !isLongEnough(
+                    secret, keyPath: adminObject.child(key), node: adminObject.node(key), what: "the metrics token")
+                {
+                    metricsToken = nil
+                } else if secret == token {
+                    reader.record(
+                        adminObject.child(key), adminObject.node(key),
+                        .invalidValue(value: nil, reason: "the metrics token must differ from the admin token"))
+                    metricsToken = nil
+                }
+            }
             let adminTLS = readTLSFiles(adminObject.object("tls"), path: "server.admin.tls")
             let adminPlain = adminObject.bool("insecure_plain_http") ?? false
             let sessionLifetime = adminObject.duration("session_lifetime") ?? AdminSettings.defaultSessionLifetime
@@ -174,7 +188,7 @@ struct ServiceConfigurationReader {
                 if let token {
                     admin = AdminSettings(
                         listen: adminListen, token: token, tls: adminTLS, sessionLifetime: sessionLifetime,
-                        insecurePlainHTTP: adminPlain)
+                        insecurePlainHTTP: adminPlain, metricsToken: metricsToken)
                 }
             } else {
                 reader.record(

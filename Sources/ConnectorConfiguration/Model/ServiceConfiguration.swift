@@ -147,6 +147,8 @@ public struct AdminSettings: Sendable {
     public var listen: ListenAddress
     /// Bearer token for everything but the probes; also what a person signs in to the console with.
     public var token: Secret
+    /// `metrics_token`: opens `GET /metrics` and nothing else (a scraper's token).
+    public var metricsToken: Secret?
     /// Certificate and key to serve the admin listener over HTTPS; `nil` serves plain HTTP (fine on
     /// loopback). With TLS the console's session cookie is `Secure`.
     public var tls: TLSFiles?
@@ -163,8 +165,9 @@ public struct AdminSettings: Sendable {
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
     public init(
         listen: ListenAddress, token: Secret, tls: TLSFiles? = nil, sessionLifetime: Double = defaultSessionLifetime,
-        insecurePlainHTTP: Bool = false
+        insecurePlainHTTP: Bool = false, metricsToken: Secret? = nil
     ) {
+        self.metricsToken = metricsToken
         self.insecurePlainHTTP = insecurePlainHTTP
         self.listen = listen
         self.token = token

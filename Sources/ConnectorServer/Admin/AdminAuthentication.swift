@@ -86,6 +86,8 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
     let cookie: ConsoleCookie
     let logger: Logger
     let wrongBearerTokens: WrongBearerTokens
+    /// Opens `GET /metrics` only.
+    let metricsToken: MetricsToken?
 
     /// Creates the middleware.
     /// - Parameters:
@@ -96,8 +98,9 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
     ///   - wrongBearerTokens: The throttle and log of wrong bearer tokens; one per listener.
     init(
         token: AdminToken, sessions: ConsoleSessions, cookie: ConsoleCookie, logger: Logger,
-        wrongBearerTokens: WrongBearerTokens? = nil
+        wrongBearerTokens: WrongBearerTokens? = nil, metricsToken: MetricsToken? = nil
     ) {
+        self.metricsToken = metricsToken
         self.token = token
         self.sessions = sessions
         self.cookie = cookie
@@ -116,6 +119,11 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
         if let header = request.headers[.authorization] {
             if let wait = wrongBearerTokens.throttle.retryAfter(context.clientAddress) {
                 return Self.tooManyRequests(retryAfter: wait)
+            }
+            if let metricsToken, request.method == .get, request.uri.path == "/metrics", header.hasPrefix("Bearer "),
+                metricsToken.matches(String(header.dropFirst(7)))
+            {
+                return try await next(request, context)
             }
             guard header.hasPrefix("Bearer "), token.matches(String(header.dropFirst(7))) else {
                 wrongBearerTokens.refused(context.clientAddress, path: request.uri.path, logger: logger)

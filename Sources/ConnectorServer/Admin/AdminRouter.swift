@@ -14,6 +14,7 @@ import OktaClient
 struct AdminDependencies: Sendable {
     let view: AdminView
     let token: AdminToken
+    let metricsToken: MetricsToken
     let sessions: ConsoleSessions
     let signInThrottle: SignInThrottle
     let cookie: ConsoleCookie
@@ -33,7 +34,8 @@ func buildAdminRouter(_ admin: AdminDependencies) -> Router<AdminRequestContext>
     SignInController(admin: admin).addRoutes(to: router.group())
     let secured = router.group().add(
         middleware: AdminAuthenticationMiddleware(
-            token: admin.token, sessions: admin.sessions, cookie: admin.cookie, logger: admin.logger))
+            token: admin.token, sessions: admin.sessions, cookie: admin.cookie, logger: admin.logger,
+            metricsToken: admin.metricsToken))
     MetricsController(view: admin.view, metrics: admin.metrics).addRoutes(to: secured)
     AdminAPIController(admin: admin).addRoutes(to: secured.group("api"))
     let console = ConsoleResponder(admin: admin)

@@ -28,3 +28,17 @@ final class AdminToken: Sendable {
     /// How many times the token was rotated.
     var generation: UInt64 { state.withLock { $0.generation } }
 }
+
+/// `server.admin.metrics_token`: a read-only token that opens `GET /metrics` and nothing else, so a
+/// Prometheus scraper need not hold the admin token (SPEC §20). A reload replaces or removes it.
+final class MetricsToken: Sendable {
+    private let matcher: Mutex<HookSecretMatcher?>
+
+    init(_ token: Secret?) { matcher = Mutex(token.map { HookSecretMatcher(secrets: [$0]) }) }
+
+    /// Puts a new token (or none) in force.
+    func replace(with token: Secret?) { matcher.withLock { $0 = token.map { HookSecretMatcher(secrets: [$0]) } } }
+
+    /// Whether the presented token is the metrics token (constant time).
+    func matches(_ presented: String) -> Bool { matcher.withLock { $0 }?.matches(presented) ?? false }
+}
