@@ -65,7 +65,7 @@ echo "registry.example.com/okta-connector:0.1.0 = okta-connector:$version (tagge
 secrets=$work/secrets
 mkdir -p "$secrets"/{okta-connector-secrets,okta-connector-tls,okta-connector-store}
 openssl rand -hex 24 >"$secrets/okta-connector-secrets/okta-hook-secrets"
-for file in okta-api-token admin-token neurons-client-secret; do openssl rand -hex 16 >"$secrets/okta-connector-secrets/$file"; done
+for file in okta-api-token admin-token metrics-token neurons-client-secret; do openssl rand -hex 16 >"$secrets/okta-connector-secrets/$file"; done
 openssl rand -hex 16 >"$secrets/okta-connector-store/password"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=okta-connector" \
     -keyout "$secrets/okta-connector-tls/tls.key" -out "$secrets/okta-connector-tls/tls.crt" 2>/dev/null
