@@ -186,9 +186,11 @@ import Testing
                     Range($0.range, in: text).map { String(text[$0]) }
                 })
             for path in paths.sorted(by: { $0.count > $1.count }) {
+                // A content of its own per file: two secrets that must differ (the admin and the
+                // metrics token) do.
                 let moved = try directory.write(
                     path.replacingOccurrences(of: "/", with: "_"),
-                    "dummy-file-content-with-at-least-32-bytes-0123456789")
+                    "dummy-file-content-with-at-least-32-bytes-0123456789-\(path.hashValue.magnitude)")
                 yaml = yaml.replacingOccurrences(of: path, with: moved)
             }
             do {

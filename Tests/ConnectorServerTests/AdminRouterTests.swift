@@ -177,16 +177,20 @@ struct AdminRouterTests {
     @Test func theMetricsTokenOpensTheMetricsOnly() async throws {
         let harness = try await AdminRouterHarness()
         try await harness.test { client in
-            let scraped = try await client.execute(uri: "/metrics", method: .get, headers: bearer(AdminRouterHarness.metricsToken))
+            let scraped = try await client.execute(
+                uri: "/metrics", method: .get, headers: bearer(AdminRouterHarness.metricsToken))
             #expect(scraped.status == .ok)
             #expect(String(buffer: scraped.body).contains("okta_connector_"))
             for (method, path, _) in Self.apiRoutes where !path.hasPrefix("/metrics") {
                 harness.throttleClock.advance(by: 61)
-                let refused = try await client.execute(uri: path, method: method, headers: bearer(AdminRouterHarness.metricsToken))
+                let refused = try await client.execute(
+                    uri: path, method: method, headers: bearer(AdminRouterHarness.metricsToken))
                 #expect(refused.status == .unauthorized, "\(method) \(path) with the metrics token")
             }
             harness.throttleClock.advance(by: 61)
-            #expect(try await client.execute(uri: "/", method: .get, headers: bearer(AdminRouterHarness.metricsToken)).status != .ok)
+            #expect(
+                try await client.execute(uri: "/", method: .get, headers: bearer(AdminRouterHarness.metricsToken))
+                    .status != .ok)
         }
     }
 

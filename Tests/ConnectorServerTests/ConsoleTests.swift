@@ -622,7 +622,7 @@ struct ConsoleActionTests {
         answer = try await browser.get(answer.location ?? "/")
         #expect(answer.body.contains("removals confirmed started"))
         #expect(
-            await eventually(timeout: 30) {
+            await eventually(timeout: 90) {
                 (try? await serve.store.runs(connector: "test-org", limit: 1).first)
                     .map { $0.id > run.id && $0.outcome == .succeeded && $0.counts.removed == gone.count } == true
             })

@@ -51,7 +51,8 @@ final class ReceiverHarness: @unchecked Sendable {
 
     init(
         connectors: [ConnectorSettings], maximumBodyBytes: Int = 1 << 20, tls: Bool = true,
-        limits: ListenerLimits = ListenerLimits(), backend: StoreBackend = .sqlite, logger: Logger = quietLogger
+        limits: ListenerLimits = ListenerLimits(), backend: StoreBackend = .sqlite, logger: Logger = quietLogger,
+        clock: any WallClock = SystemWallClock()
     ) async throws {
         self.tls = tls
         self.backend = backend
@@ -67,7 +68,7 @@ final class ReceiverHarness: @unchecked Sendable {
         committer = InboxGroupCommitter(inbox: store, deadline: .seconds(15))
         let woken = self.woken
         let receiver = EventHookReceiver(
-            connectors: connectors, committer: committer, stats: stats, clock: SystemWallClock(), logger: logger,
+            connectors: connectors, committer: committer, stats: stats, clock: clock, logger: logger,
             onStored: { slug in woken.append(slug) })
         let router = buildHookRouter(receiver: receiver, maximumBodyBytes: maximumBodyBytes)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -14,7 +14,9 @@ struct ReceiverTests {
     /// counted apart from verified hooks, one log line a minute; a huge challenge is not echoed.
     @Test func aVerificationFloodIsCountedApartAndLoggedOnceAMinute() async throws {
         let logs = CapturedLogs()
-        let harness = try await ReceiverHarness(connectors: [connectorSettings()], logger: logs.logger(level: .info))
+        let clock = ManualClock(now: Date())
+        let harness = try await ReceiverHarness(
+            connectors: [connectorSettings()], logger: logs.logger(level: .info), clock: clock)
         defer { Task { await harness.stop() } }
         let path = "/hooks/okta/test-org"
         for index in 0..<200 {
@@ -33,6 +35,10 @@ struct ReceiverTests {
             .GET, path, headers: [("x-okta-verification-challenge", String(repeating: "x", count: 4096))])
         #expect(huge.status == 400)
         #expect(!huge.body.contains("xxxx"), "not echoed")
+        // A minute later, the next one is logged again.
+        clock.advance(by: 61)
+        _ = try await harness.send(.GET, path, headers: [("x-okta-verification-challenge", "later")])
+        #expect(logs.all.filter { $0.contains("verification") }.count == 2)
         print(
             "verification flood: 200 unauthenticated GETs over HTTPS, \(logs.all.filter { $0.contains("verification") }.count) log line"
         )
