@@ -40,7 +40,7 @@ struct ReceiverTests {
         _ = try await harness.send(.GET, path, headers: [("x-okta-verification-challenge", "later")])
         #expect(logs.all.filter { $0.contains("verification") }.count == 2)
         print(
-            "verification flood: 200 unauthenticated GETs over HTTPS, \(logs.all.filter { $0.contains("verification") }.count) log line"
+            "verification flood: 201 unauthenticated GETs over HTTPS across 61 s of the clock, \(logs.all.filter { $0.contains("verification") }.count) log lines (one a minute)"
         )
     }
 
