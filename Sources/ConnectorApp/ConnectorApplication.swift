@@ -6,6 +6,7 @@ public import ConnectorServer
 public import ConnectorStore
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// The whole service of one process, built from its configuration (SPEC §1): the store and the
 /// outgoing HTTP client as services, the connectors under their supervisor, store maintenance, the
@@ -91,7 +92,9 @@ public struct ConnectorApplication: Sendable {
         }
         self.supervisor = supervisor
         self.reloader = Reloader(
-            receiver: receiver, supervisor: supervisor, server: configuration.server, admin: admin, logger: logger)
+            receiver: receiver, supervisor: supervisor, server: configuration.server, admin: admin,
+            configFile: configuration.file, sources: Reloader.Sources(configuration.connectorsForThisServer),
+            logger: logger)
         self.services = services
         self.receiverStats = stats
     }
@@ -153,7 +156,30 @@ struct Reloader: Sendable {
     let server: ServerSettings
     /// The admin listener, when it runs (its token rotates at once).
     let admin: AdminListener?
+    /// The configuration file, for the commands a warning names.
+    let configFile: String
+    /// Each connector's event source as last applied.
+    let sources: Sources
     let logger: Logger
+
+    /// The event source of each connector as last applied: a reload that moves one away from hooks
+    /// warns that Okta may still deliver to its path (SPEC §20).
+    final class Sources: Sendable {
+        private let bySlug: Mutex<[String: (name: String, source: EventSource)]>
+
+        init(_ connectors: [ConnectorSettings]) {
+            bySlug = Mutex(Dictionary(uniqueKeysWithValues: connectors.map { ($0.slug, ($0.name, $0.eventSource)) }))
+        }
+
+        /// Puts the new sources in force and returns the connectors that took hooks and no longer do.
+        func replace(with connectors: [ConnectorSettings]) -> [ConnectorSettings] {
+            bySlug.withLock { known in
+                let moved = connectors.filter { !$0.eventSource.takesHooks && known[$0.slug]?.source.takesHooks == true }
+                known = Dictionary(uniqueKeysWithValues: connectors.map { ($0.slug, ($0.name, $0.eventSource)) })
+                return moved
+            }
+        }
+    }
 
     func reload(_ configuration: ServiceConfiguration) async throws {
         if configuration.server.listen != server.listen || configuration.server.tls != server.tls
@@ -173,6 +199,16 @@ struct Reloader: Sendable {
             }
         }
         let connectors = configuration.connectorsForThisServer
+        for connector in sources.replace(with: connectors) {
+            logger.warning(
+                "connector no longer takes event hook deliveries: if its hook in Okta is still ACTIVE, Okta keeps delivering to a path that now answers 404, and those events count against the org's daily hook cap; deactivate it",
+                metadata: [
+                    "connector": "\(connector.slug)", "path": "\(connector.eventHook.path)",
+                    "event_source": "\(connector.eventSource.rawValue)",
+                    "command":
+                        "okta-connector hooks deactivate --config \(configFile) --connector \"\(connector.name)\"",
+                ])
+        }
         receiver.update(connectors: connectors)
         try await supervisor.apply(connectors)
         logger.notice(

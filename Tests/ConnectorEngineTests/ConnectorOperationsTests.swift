@@ -1,3 +1,4 @@
+import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
@@ -32,6 +33,28 @@ struct ConnectorOperationsTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-ops-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
+    }
+
+    /// Hook actions explain themselves when hooks are not the event source (SPEC §20), rather than
+    /// blaming certificates and reachability; registration of a URL but event_hook.public_url is refused.
+    @Test func hookActionsSayWhyTheyDoNotApplyAndRegisterOnlyThePublicURL() async throws {
+        var c = try await MemoryConnector()
+        c.settings.eventSource = .systemLog
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let polling = operations(c, csvDirectory: directory.path)
+        let said = await polling.verifyHooks()
+        #expect(said.contains("Nothing to verify") && said.contains("system_log"), "\(said)")
+        #expect(said.contains("okta-connector hooks deactivate --connector \"Memory org\""), "\(said)")
+        #expect(!said.lowercased().contains("certificate"))
+
+        c.settings.eventSource = .hooks
+        let noURL = await operations(c, csvDirectory: directory.path).registerHook(url: "")
+        #expect(noURL.contains("has no event_hook.public_url"), "\(noURL)")
+        c.settings.eventHook.publicURL = URL(string: "https://connector.example.com/hooks/okta/memory-org")
+        let elsewhere = await operations(c, csvDirectory: directory.path)
+            .registerHook(url: "https://connector.example.com:8443/hooks/okta/memory-org")
+        #expect(elsewhere.hasPrefix("Not registered") && elsewhere.contains("is not connector"), "\(elsewhere)")
     }
 
     @Test func aReconcileWritesTheSnapshotAfterASuccessfulRun() async throws {

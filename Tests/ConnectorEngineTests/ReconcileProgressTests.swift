@@ -143,8 +143,10 @@ struct ReconcileProgressTests {
         try await withConnector(
             users: 1000,
             configure: { options in
+                // Two calls a 6 s window for five pages: waits whatever the machine's load (a page
+                // would have to take 3 s for none to be needed).
                 options.rateLimits = RateLimitSettings(
-                    limits: [OktaBucket.usersList: 4, OktaBucket.apps: 1000, OktaBucket.devices: 1000], window: 3)
+                    limits: [OktaBucket.usersList: 4, OktaBucket.apps: 1000, OktaBucket.devices: 1000], window: 6)
             }
         ) { harness in
             let client = harness.client()

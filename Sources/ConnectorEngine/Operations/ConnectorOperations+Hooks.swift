@@ -22,6 +22,13 @@ extension ConnectorOperations {
 
     /// Asks Okta to verify each of the connector's hooks again; says how it went.
     public func verifyHooks() async -> String {
+        guard settings.eventSource.takesHooks else {
+            // Not a certificate or reachability problem: this connector does not take deliveries.
+            return
+                "Nothing to verify: this connector's event source is \(settings.eventSource.rawValue), so serve takes no "
+                + "deliveries at \(settings.eventHook.path). If Okta still has an ACTIVE hook for it, deactivate it: "
+                + "okta-connector hooks deactivate --connector \"\(settings.name)\" --config FILE."
+        }
         do {
             let okta = try hookClient("verifying the event hooks")
             let matching = try await eventHooks()

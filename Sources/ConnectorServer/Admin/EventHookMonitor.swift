@@ -21,6 +21,9 @@ final class EventHookMonitor: Service {
         var checkedAt: Date?
         /// When it was last tried.
         var triedAt: Date
+        /// When the connector does not take hook deliveries (`event_source: system_log`) while
+        /// Okta still has an ACTIVE hook for its path: the command that deactivates it (SPEC §20).
+        var deactivateCommand: String?
     }
 
     /// How often Okta is asked.
@@ -76,7 +79,22 @@ final class EventHookMonitor: Service {
         let now = clock.now
         do {
             let hooks = try await runtime.operations.eventHooks()
-            observations.withLock { $0[settings.slug] = Observation(hooks: hooks, checkedAt: now, triedAt: now) }
+            var observation = Observation(hooks: hooks, checkedAt: now, triedAt: now)
+            if !settings.eventSource.takesHooks, hooks.contains(where: { $0.status == "ACTIVE" }) {
+                observation.deactivateCommand = "okta-connector hooks deactivate --connector \"\(settings.name)\""
+            }
+            let before = observations.withLock { observations in
+                defer { observations[settings.slug] = observation }
+                return observations[settings.slug]?.deactivateCommand
+            }
+            if let command = observation.deactivateCommand, before == nil {
+                logger.warning(
+                    "Okta still delivers to the hook of a connector that does not take hook deliveries: its path answers 404 and the events count against the org's daily hook cap",
+                    metadata: [
+                        "connector": "\(settings.slug)", "event_source": "\(settings.eventSource.rawValue)",
+                        "command": "\(command) --config <file>",
+                    ])
+            }
         } catch {
             logger.notice(
                 "the event hook state could not be read from Okta",

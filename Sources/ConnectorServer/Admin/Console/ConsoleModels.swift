@@ -225,6 +225,8 @@ struct HookStateModel {
     var hasHooks = false
     var hooks: [Hook] = []
     var checkedAge: String?
+    /// A live hook of a connector that polls instead: the command that deactivates it.
+    var deactivateCommand: String?
 
     init(_ observation: EventHookMonitor.Observation?, now: Date) {
         guard let observation else {
@@ -232,6 +234,7 @@ struct HookStateModel {
             return
         }
         error = observation.error
+        deactivateCommand = observation.deactivateCommand
         triedAge = StatusPage.age(observation.triedAt, now: now)
         noneRegistered = observation.checkedAt != nil && observation.hooks.isEmpty
         hasHooks = !observation.hooks.isEmpty
