@@ -174,7 +174,9 @@ struct Reloader: Sendable {
         /// Puts the new sources in force and returns the connectors that took hooks and no longer do.
         func replace(with connectors: [ConnectorSettings]) -> [ConnectorSettings] {
             bySlug.withLock { known in
-                let moved = connectors.filter { !$0.eventSource.takesHooks && known[$0.slug]?.source.takesHooks == true }
+                let moved = connectors.filter {
+                    !$0.eventSource.takesHooks && known[$0.slug]?.source.takesHooks == true
+                }
                 known = Dictionary(uniqueKeysWithValues: connectors.map { ($0.slug, ($0.name, $0.eventSource)) })
                 return moved
             }
