@@ -424,37 +424,9 @@ public final class EventApplier: Service, Sendable {
                 }
             }
             guard var current = snapshot else { return nil }
-            if refresh.contains(.apps), connector.enrich.apps {
-                current.apps = try await client.appLinks(userId: userId).compactMap(\.assignedApp)
+            guard try await readEnrichment(into: &current, userId: userId, refresh: refresh) else {
+                return present ? .remove(userId: userId, reason: .notInScope) : nil
             }
-            var devices = connector.enrich.devices
-            if devices, refresh.contains(.devices) {
-                // Classic Engine has no Devices API: left out, as the reconcile leaves it (SPEC §19).
-                devices = !(await client.isClassicEngine())
-                if devices { current.devices = try await client.userDevices(userId: userId).map(\.device.summary) }
-            }
-            var groups = connector.enrich.groups
-            if groups { groups = !(await client.missingScopes()).contains("okta.groups.read") }
-            // With user_scope.groups every read checks the memberships (SPEC §19): an add imports
-            // the user at once, a remove from the last listed group removes at once.
-            var memberships: [OktaGroup]?
-            if !connector.scopeGroups.isEmpty, !refresh.isEmpty {
-                let read = try await client.userGroups(userId: userId)
-                guard try await groupScope().contains(memberOf: read) else {
-                    return present ? .remove(userId: userId, reason: .notInScope) : nil
-                }
-                memberships = read
-            }
-            // Read when an event asks, or with any other read for a snapshot from before groups were
-            // gathered; a login event alone (no read) leaves them as they are.
-            if groups, refresh.contains(.groups) || (current.groups == nil && !refresh.isEmpty) {
-                let read: [OktaGroup]
-                if let memberships { read = memberships } else { read = try await client.userGroups(userId: userId) }
-                current.groups = read.filter(\.isMapped).map(\.membership)
-            }
-            if !connector.enrich.apps { current.apps = nil }
-            if !devices { current.devices = nil }
-            if !groups { current.groups = nil }
             // Direct updates only move a timestamp forward; a refresh is the truth when it was read.
             if let at = work.lastLoginAt, at > (current.user.lastLogin ?? Timestamp(millisecondsSinceEpoch: .min)) {
                 current.user.lastLogin = at
@@ -479,5 +451,42 @@ public final class EventApplier: Service, Sendable {
             // Okta answers 404 E0000007 for a deleted user: remove downstream.
             return present ? .remove(userId: userId, reason: .deleted) : nil
         }
+    }
+
+    /// Reads what the events ask of a user's apps, devices and groups into its snapshot, and drops
+    /// what the connector does not gather (no groups without `okta.groups.read`, no devices on a
+    /// Classic Engine org: SPEC §19). With `user_scope.groups` every read checks the memberships:
+    /// an add imports the user at once, a remove from the last listed group removes at once.
+    /// - Returns: `false` when the user is outside the scope's groups.
+    func readEnrichment(into current: inout UserSnapshot, userId: String, refresh: Set<EventEffect.Refresh>)
+        async throws -> Bool
+    {
+        if refresh.contains(.apps), connector.enrich.apps {
+            current.apps = try await client.appLinks(userId: userId).compactMap(\.assignedApp)
+        }
+        var devices = connector.enrich.devices
+        if devices, refresh.contains(.devices) {
+            devices = !(await client.isClassicEngine())
+            if devices { current.devices = try await client.userDevices(userId: userId).map(\.device.summary) }
+        }
+        var groups = connector.enrich.groups
+        if groups { groups = !(await client.missingScopes()).contains("okta.groups.read") }
+        var memberships: [OktaGroup]?
+        if !connector.scopeGroups.isEmpty, !refresh.isEmpty {
+            let read = try await client.userGroups(userId: userId)
+            guard try await groupScope().contains(memberOf: read) else { return false }
+            memberships = read
+        }
+        // Read when an event asks, or with any other read for a snapshot from before groups were
+        // gathered; a login event alone (no read) leaves them as they are.
+        if groups, refresh.contains(.groups) || (current.groups == nil && !refresh.isEmpty) {
+            let read: [OktaGroup]
+            if let memberships { read = memberships } else { read = try await client.userGroups(userId: userId) }
+            current.groups = read.filter(\.isMapped).map(\.membership)
+        }
+        if !connector.enrich.apps { current.apps = nil }
+        if !devices { current.devices = nil }
+        if !groups { current.groups = nil }
+        return true
     }
 }
