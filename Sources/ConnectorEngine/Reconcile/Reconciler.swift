@@ -396,45 +396,8 @@ public struct Reconciler: Sendable {
                 statuses.append(user.status)
             }
         }
-        let selected = Set(connector.userStatuses.map(\.rawValue))
-        // Out of the scope's groups (SPEC §19): neither enriched nor written; the sweep removes them.
-        var outside: Set<Int> = []
-        if let members = state.scopeMembers {
-            for index in ids.indices where selected.contains(statuses[index]) && !members.contains(ids[index]) {
-                outside.insert(index)
-                state.outOfScope.insert(ids[index])
-            }
-        }
-        let enrichable = outside.isEmpty ? ids : ids.indices.filter { !outside.contains($0) }.map { ids[$0] }
-        var enrichment: [String: StagedEnrichment] = [:]
-        var gone: Set<String> = []
-        switch plan {
-        case .bulk: enrichment = try await store.stagedEnrichment(runId: runId, userIds: enrichable)
-        case .perUser, .auto:
-            for (id, staged) in try await enrichPerUser(
-                enrichable, concurrency: options.enrichmentConcurrency, enrich: state.enrich)
-            {
-                if let staged { enrichment[id] = staged } else { gone.insert(id) }
-            }
-        case nil: break
-        }
-        var written: [Int] = []
-        written.reserveCapacity(page.users.count)
-        for index in page.users.indices {
-            guard selected.contains(statuses[index]) else {
-                // Not written and not marked seen: the sweep removes it, counted against the breaker.
-                state.notSelected.insert(ids[index])
-                continue
-            }
-            guard !outside.contains(index) else { continue }
-            guard !gone.contains(ids[index]) else {
-                // Deleted in Okta between the listing and its enrichment: writing it without apps and
-                // devices would be false. Not marked seen either, so the sweep treats it as not listed.
-                log.info("user deleted during the reconcile; skipped", metadata: ["user": "\(ids[index])"])
-                continue
-            }
-            written.append(index)
-        }
+        let (written, enrichment) = try await usersToWrite(
+            ids: ids, statuses: statuses, runId: runId, plan: plan, options: options, state: &state, log: log)
         let enrich = state.enrich
         func change(_ index: Int) throws -> UserChange {
             let user = try decoded[index] ?? decodeListed(page, index)
@@ -498,6 +461,54 @@ public struct Reconciler: Sendable {
             case .alreadyAbsent: break
             }
         }
+    }
+
+    /// The users of a page to write, and their enrichment: a selected status, inside the scope's
+    /// groups, and still in Okta when enriched (SPEC §6, §19). The others are noted for the sweep.
+    func usersToWrite(
+        ids: [String], statuses: [String], runId: Int64, plan: EnrichSettings.Plan?, options: ReconcileOptions,
+        state: inout RunState, log: Logger
+    ) async throws -> (written: [Int], enrichment: [String: StagedEnrichment]) {
+        let selected = Set(connector.userStatuses.map(\.rawValue))
+        // Out of the scope's groups (SPEC §19): neither enriched nor written; the sweep removes them.
+        var outside: Set<Int> = []
+        if let members = state.scopeMembers {
+            for index in ids.indices where selected.contains(statuses[index]) && !members.contains(ids[index]) {
+                outside.insert(index)
+                state.outOfScope.insert(ids[index])
+            }
+        }
+        let enrichable = outside.isEmpty ? ids : ids.indices.filter { !outside.contains($0) }.map { ids[$0] }
+        var enrichment: [String: StagedEnrichment] = [:]
+        var gone: Set<String> = []
+        switch plan {
+        case .bulk: enrichment = try await store.stagedEnrichment(runId: runId, userIds: enrichable)
+        case .perUser, .auto:
+            for (id, staged) in try await enrichPerUser(
+                enrichable, concurrency: options.enrichmentConcurrency, enrich: state.enrich)
+            {
+                if let staged { enrichment[id] = staged } else { gone.insert(id) }
+            }
+        case nil: break
+        }
+        var written: [Int] = []
+        written.reserveCapacity(ids.count)
+        for index in ids.indices {
+            guard selected.contains(statuses[index]) else {
+                // Not written and not marked seen: the sweep removes it, counted against the breaker.
+                state.notSelected.insert(ids[index])
+                continue
+            }
+            guard !outside.contains(index) else { continue }
+            guard !gone.contains(ids[index]) else {
+                // Deleted in Okta between the listing and its enrichment: writing it without apps and
+                // devices would be false. Not marked seen either, so the sweep treats it as not listed.
+                log.info("user deleted during the reconcile; skipped", metadata: ["user": "\(ids[index])"])
+                continue
+            }
+            written.append(index)
+        }
+        return (written, enrichment)
     }
 
     /// One listed user, decoded; a malformed one fails the page as a malformed answer.
