@@ -13,8 +13,9 @@ public final class OktaAPIClient: Sendable {
     public let credentials: OktaCredentialsProvider
     /// When Okta last accepted a call (any `2xx`).
     let accepted = Mutex<Date?>(nil)
-    /// `/.well-known/okta-organization`'s `pipeline` and when it was read (once a day at most).
-    let pipeline = Mutex<(value: String, at: Date)?>(nil)
+    /// `/.well-known/okta-organization`'s `pipeline`, and until when it stands (a day; an hour
+    /// after a failed read).
+    let pipeline = Mutex<(value: String, until: Date)?>(nil)
     let httpClient: HTTPClient
     public let limiter: OktaRateLimiter
     let clock: any WallClock
@@ -126,12 +127,19 @@ public final class OktaAPIClient: Sendable {
     }
 
     /// Whether the org runs Classic Engine (`pipeline: v1` at `/.well-known/okta-organization`,
-    /// read without authentication once a day): the Devices API exists on Identity Engine only
-    /// (SPEC §19). When the endpoint cannot be read, the org is taken for Identity Engine, as before.
+    /// read without authentication at most once a day): the Devices API exists on Identity Engine
+    /// only (SPEC §19). When the endpoint cannot be read, the org is taken for Identity Engine (as
+    /// before the probe existed) and the endpoint is asked again an hour later, not on every event.
     public func isClassicEngine() async -> Bool {
-        if let known = pipeline.withLock({ $0 }), clock.now.timeIntervalSince(known.at) < 86_400 {
-            return known.value == "v1"
-        }
+        if let known = pipeline.withLock({ $0 }), clock.now < known.until { return known.value == "v1" }
+        let value = await organizationPipeline()
+        let now = clock.now
+        pipeline.withLock { $0 = (value ?? "idx", now.addingTimeInterval(value == nil ? 3600 : 86_400)) }
+        return value == "v1"
+    }
+
+    /// `pipeline` of `/.well-known/okta-organization`, or `nil` when it cannot be read (logged).
+    func organizationPipeline() async -> String? {
         struct Organization: Decodable { let pipeline: String? }
         var request = HTTPClientRequest(url: orgURL.absoluteString + "/.well-known/okta-organization")
         request.headers.add(name: "Accept", value: "application/json")
@@ -142,15 +150,17 @@ public final class OktaAPIClient: Sendable {
                 let value = try JSONCoding.decoder().decode(Organization.self, from: Data(body.readableBytesView))
                     .pipeline
             else {
-                logger.debug(
-                    "no pipeline at /.well-known/okta-organization", metadata: ["status": "\(response.status)"])
-                return false
+                logger.notice(
+                    "no pipeline at /.well-known/okta-organization: taken for Identity Engine",
+                    metadata: ["status": "\(response.status.code)"])
+                return nil
             }
-            pipeline.withLock { $0 = (value, clock.now) }
-            return value == "v1"
+            return value
         } catch {
-            logger.debug("could not read /.well-known/okta-organization", metadata: ["error": "\(error)"])
-            return false
+            logger.notice(
+                "/.well-known/okta-organization could not be read: taken for Identity Engine",
+                metadata: ["error": "\(error)"])
+            return nil
         }
     }
 

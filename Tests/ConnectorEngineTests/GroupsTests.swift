@@ -1,10 +1,13 @@
+import AsyncHTTPClient
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
 import ConnectorStore
 import ConnectorTestSupport
 import Foundation
+import Hummingbird
 import OktaClient
+import Synchronization
 import Testing
 
 /// `User.Groups` (SPEC §8, §19) against an in-memory Okta: both enrichment plans, membership
@@ -195,6 +198,37 @@ struct GroupsTests {
             #expect(try await c.stored("00u3")?.isPresent == true)
             #expect(try await c.store.failedEventCount(connector: c.slug) + c.store.inboxDepth(connector: c.slug) == 1)
         }
+    }
+
+    /// An org whose `/.well-known/okta-organization` fails (here `500`) is taken for Identity Engine,
+    /// and the endpoint is asked again an hour later, not on every device event (SPEC §19).
+    @Test func aFailedEngineProbeIsNotRepeatedForAnHour() async throws {
+        let asked = Mutex(0)
+        let router = Router()
+        router.get("/.well-known/okta-organization") { _, _ -> Response in
+            asked.withLock { $0 += 1 }
+            return Response(status: .internalServerError)
+        }
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: quietLogger)
+        let server = Task { try await app.run() }
+        defer { server.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        let clock = ManualClock(now: Date())
+        let client = OktaAPIClient(
+            orgURL: URL(string: "http://127.0.0.1:\(port)")!,
+            credentials: OktaCredentialsProvider(
+                method: .apiToken(Secret("t")), orgURL: URL(string: "http://127.0.0.1:\(port)")!,
+                httpClient: .shared, clock: clock),
+            httpClient: .shared, limiter: OktaRateLimiter(share: 1, clock: clock), clock: clock, logger: quietLogger)
+        for _ in 0..<5 { #expect(await client.isClassicEngine() == false) }
+        #expect(asked.withLock { $0 } == 1, "one probe, then the answer stands")
+        clock.advance(by: 3601)
+        #expect(await client.isClassicEngine() == false)
+        #expect(asked.withLock { $0 } == 2, "asked again after an hour")
     }
 
     @Test func membershipEventsAreSubscribedAndPrimaryEmailChangesArePolled() {
