@@ -83,18 +83,7 @@ struct OAuthBenchmark: AsyncParsableCommand {
     }
 
     func runChild(_ directory: URL, _ arguments: [String]) throws -> OAuthRunResult {
-        let process = Process()
-        process.executableURL = directory.appendingPathComponent("okta-benchmarks")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") })
-        else { throw ValidationError("benchmark child \(arguments) failed: \(String(decoding: data, as: UTF8.self))") }
-        return try JSONDecoder().decode(OAuthRunResult.self, from: Data(line.utf8))
+        try runBenchmarkChild(directory, arguments)
     }
 
     func pad(_ value: Int, _ width: Int) -> String { String(value).leftPad(width) }

@@ -148,19 +148,25 @@ struct ReconcileBenchmark: AsyncParsableCommand {
     }
 
     func runChild(_ directory: URL, _ arguments: [String]) throws -> ReconcileRunResult {
-        let process = Process()
-        process.executableURL = directory.appendingPathComponent("okta-benchmarks")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") })
-        else { throw ValidationError("benchmark child \(arguments) failed: \(String(decoding: data, as: UTF8.self))") }
-        return try JSONDecoder().decode(ReconcileRunResult.self, from: Data(line.utf8))
+        try runBenchmarkChild(directory, arguments)
     }
+}
+
+/// Runs `okta-benchmarks` with the arguments of one measured child (its own process, so that its
+/// CPU time and memory are its own) and decodes the JSON line it prints last.
+func runBenchmarkChild<Result: Decodable>(_ directory: URL, _ arguments: [String]) throws -> Result {
+    let process = Process()
+    process.executableURL = directory.appendingPathComponent("okta-benchmarks")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") })
+    else { throw ValidationError("benchmark child \(arguments) failed: \(String(decoding: data, as: UTF8.self))") }
+    return try JSONDecoder().decode(Result.self, from: Data(line.utf8))
 }
 
 struct ReconcileRunResult: Codable {
