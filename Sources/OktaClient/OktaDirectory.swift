@@ -90,8 +90,12 @@ extension OktaAPIClient: OktaDirectory {
     public var lastAcceptedCall: Date? { accepted.withLock { $0 } }
 
     public func missingScopes() async -> Set<String> {
-        // The token request is where Okta says which scopes it refuses: make sure one was made.
-        _ = try? await credentials.headers(method: "GET", url: orgURL.absoluteString)
+        // The token request is where Okta says which scopes it grants: make sure one was made. Not
+        // while calls are paused for refused credentials (the pause's probe asks then, not every
+        // event), and a failure here is left to the call that follows, which reports it.
+        if pause.current == nil {
+            _ = try? await credentials.headers(method: "GET", url: orgURL.absoluteString)
+        }
         return await credentials.missingScopes
     }
 

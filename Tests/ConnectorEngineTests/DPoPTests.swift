@@ -107,6 +107,12 @@ struct DPoPTests {
                 OAuthServiceApp(
                     clientId: "0oaSecret", authentication: .clientSecret(Secret("guess")), scopes: ["okta.users.read"]))
             await #expect(throws: OktaError.self) { _ = try await wrong.user(id: "00u1") }
+            // Paused for the refused credentials: asking which scopes are missing (every event with
+            // groups on does) makes no token request; the pause's probe is the only one.
+            let refused = await wrong.credentials.counts.tokenRequests
+            #expect(wrong.pause.current != nil, "calls are paused")
+            for _ in 0..<5 { _ = await wrong.missingScopes() }
+            #expect(await wrong.credentials.counts.tokenRequests == refused)
         }
     }
 
