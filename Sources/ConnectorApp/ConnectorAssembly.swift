@@ -116,6 +116,15 @@ public enum ConnectorAssembly {
                 service: OktaKeepAlive(
                     connector: connector.slug, credential: connector.okta.credentials.kind, okta: okta, store: store,
                     clock: clock, logger: logger)))
+        if connector.eventSource.takesHooks {
+            // The connector's share of Okta's daily hook cap (SPEC §20), from every replica's counts.
+            parts.append(
+                ConnectorPart(
+                    name: "hook-budget",
+                    service: HookEventBudgetWatch(
+                        connector: connector.slug, budget: connector.eventHook.dailyBudget,
+                        eventTypes: connector.eventHook.eventTypes, store: store, clock: clock, logger: logger)))
+        }
         if let snapshots = sink.snapshots { parts.append(ConnectorPart(name: "csv-snapshots", service: snapshots)) }
         // System Log polling (SPEC §17) is a worker part: one replica polls, into the shared inbox.
         if connector.active, connector.eventSource.polls {

@@ -16,6 +16,8 @@ public final class OktaAPIClient: Sendable {
     /// `/.well-known/okta-organization`'s `pipeline`, and until when it stands (a day; an hour
     /// after a failed read).
     let pipeline = Mutex<(value: String, until: Date)?>(nil)
+    /// Okta's clock against this host's, from every answer's `Date` (SPEC §20).
+    let oktaClock = ClockOffsetEstimate()
     let httpClient: HTTPClient
     public let limiter: OktaRateLimiter
     let clock: any WallClock
@@ -365,7 +367,11 @@ public final class OktaAPIClient: Sendable {
                     request.headers.add(name: "X-Okta-Retry-Count", value: String(retryCount))
                 }
                 if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+                let sentAt = clock.now
                 let response = try await httpClient.execute(request, timeout: .milliseconds(Int64(callTimeout * 1000)))
+                if let date = response.headers.first(name: "Date").flatMap(HTTPDate.parse) {
+                    oktaClock.record(serverDate: date, sentAt: sentAt, receivedAt: clock.now)
+                }
                 let collected = try await response.body.collect(upTo: Self.maximumBody)
                 outcome = .success(
                     OktaResponse(

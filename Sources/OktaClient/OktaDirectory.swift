@@ -78,6 +78,10 @@ public protocol OktaDirectory: Sendable {
     /// When Okta last accepted a call of this directory's credentials, in this process.
     var lastAcceptedCall: Date? { get }
 
+    /// Okta's clock minus this host's, in seconds, from the `Date` header of its answers (SPEC §20);
+    /// `nil` before the first answer.
+    var clockOffset: Double? { get }
+
     /// One cheap authenticated call (`GET /api/v1/users?limit=1`): keeps an API token from expiring
     /// after 30 days without use (SPEC §19).
     func probeCredentials() async throws
@@ -88,6 +92,8 @@ extension OktaAPIClient: OktaDirectory {
     public var callCounts: OktaCallStats.Counts { stats.counts }
 
     public var lastAcceptedCall: Date? { accepted.withLock { $0 } }
+
+    public var clockOffset: Double? { oktaClock.seconds }
 
     public func missingScopes() async -> Set<String> {
         // The token request is where Okta says which scopes it grants: make sure one was made. Not

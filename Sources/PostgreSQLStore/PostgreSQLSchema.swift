@@ -243,5 +243,21 @@ enum PostgreSQLSchema {
                 )
                 """
             ]),
+        Migration(
+            // Every replica adds its new deliveries' events to the hour they arrived in (SPEC §20).
+            identifier: "v11: event hook events per hour, Okta's clock, LastLogon-only updates",
+            sql: [
+                """
+                CREATE TABLE hook_event_counts (
+                    connector TEXT COLLATE "C" NOT NULL,
+                    hour BIGINT NOT NULL,
+                    events BIGINT NOT NULL,
+                    PRIMARY KEY (connector, hour)
+                )
+                """,
+                "ALTER TABLE okta_contact ADD COLUMN clock_offset_ms BIGINT",
+                "ALTER TABLE okta_contact ADD COLUMN clock_measured_at BIGINT",
+                "ALTER TABLE runs ADD COLUMN last_logon_updates INTEGER NOT NULL DEFAULT 0",
+            ]),
     ]
 }

@@ -84,14 +84,23 @@ extension PostgreSQLStateStore {
 
 extension PostgreSQLStateStore {
     public func oktaContact(connector: String) async throws -> OktaContact? {
-        for try await (accepted, rejectedAt, rejection) in try await client.query(
-            "SELECT last_accepted_at, rejected_at, rejection FROM okta_contact WHERE connector = \(connector)",
+        for try await (accepted, rejectedAt, rejection, offset, measuredAt) in try await client.query(
+            """
+            SELECT last_accepted_at, rejected_at, rejection, clock_offset_ms, clock_measured_at FROM okta_contact
+            WHERE connector = \(connector)
+            """,
             logger: logger
-        ).decode((Int64?, Int64?, String?).self) {
+        ).decode((Int64?, Int64?, String?, Int64?, Int64?).self) {
             return OktaContact(
                 lastAcceptedAt: accepted.map { Timestamp(millisecondsSinceEpoch: $0) },
                 rejection: rejectedAt.map {
                     OktaRejection(at: Timestamp(millisecondsSinceEpoch: $0), reason: rejection ?? "")
+                },
+                clock: offset.flatMap { offset in
+                    measuredAt.map {
+                        OktaClockOffset(
+                            seconds: Double(offset) / 1000, measuredAt: Timestamp(millisecondsSinceEpoch: $0))
+                    }
                 })
         }
         return nil
@@ -116,6 +125,18 @@ extension PostgreSQLStateStore {
                     WHEN COALESCE(excluded.rejected_at, c.rejected_at)
                         < GREATEST(excluded.last_accepted_at, c.last_accepted_at) THEN NULL
                     ELSE COALESCE(excluded.rejection, c.rejection) END
+            """, logger: logger)
+    }
+
+    public func recordOktaClock(connector: String, offset: OktaClockOffset) async throws {
+        let milliseconds = Int64((offset.seconds * 1000).rounded())
+        try await client.query(
+            """
+            INSERT INTO okta_contact AS c (connector, clock_offset_ms, clock_measured_at)
+            VALUES (\(connector), \(milliseconds), \(offset.measuredAt.millisecondsSinceEpoch))
+            ON CONFLICT (connector) DO UPDATE SET
+                clock_offset_ms = excluded.clock_offset_ms, clock_measured_at = excluded.clock_measured_at
+            WHERE COALESCE(c.clock_measured_at, 0) <= excluded.clock_measured_at
             """, logger: logger)
     }
 }

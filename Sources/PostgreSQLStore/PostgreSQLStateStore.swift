@@ -569,6 +569,20 @@ public final class PostgreSQLStateStore: StateStore {
         return hashes
     }
 
+    public func records(connector: String, userIds: [String]) async throws -> [String: String] {
+        guard !userIds.isEmpty else { return [:] }
+        var records: [String: String] = [:]
+        for try await (id, record) in try await client.query(
+            """
+            SELECT user_id, record_json FROM users WHERE connector = \(connector) AND removed_at IS NULL
+            AND user_id = ANY(\(userIds))
+            """, logger: logger
+        ).decode((String, String?).self) {
+            records[id] = record
+        }
+        return records
+    }
+
     public func rawDigests(connector: String, userIds: [String]) async throws -> [String: String] {
         guard !userIds.isEmpty else { return [:] }
         var digests: [String: String] = [:]
@@ -713,7 +727,7 @@ public final class PostgreSQLStateStore: StateStore {
                 let key = Key(connector: delivery.connector, eventId: delivery.eventId)
                 if stored.contains(key), taken.insert(key).inserted { isNew[index] = true }
             }
-            let events = deliveries.indices.filter { isNew[$0] }.flatMap { index in
+            let events = deliveries.indices.filter { isNew[$0] && !deliveries[$0].discarded }.flatMap { index in
                 deliveries[index].events.map { (deliveries[index], $0) }
             }
             var newEvents: [Key: Int] = [:]
@@ -736,12 +750,38 @@ public final class PostgreSQLStateStore: StateStore {
                     newEvents[Key(connector: connector, eventId: eventId), default: 0] += 1
                 }
             }
+            var tally = HookEventTally()
+            for index in deliveries.indices where isNew[index] { tally.add(deliveries[index]) }
+            let counts = tally.sorted
+            if !counts.isEmpty {
+                try await connection.query(
+                    """
+                    INSERT INTO hook_event_counts AS c (connector, hour, events)
+                    SELECT * FROM unnest(\(counts.map(\.key.connector))::text[], \(counts.map(\.key.hour))::bigint[],
+                        \(counts.map { Int64($0.events) })::bigint[])
+                    ON CONFLICT (connector, hour) DO UPDATE SET events = c.events + excluded.events
+                    """, logger: logger)
+            }
             return deliveries.enumerated().map { index, delivery in
                 guard isNew[index] else { return .duplicateDelivery }
+                guard !delivery.discarded else { return .stored(newEvents: 0, duplicateEvents: 0) }
                 let count = newEvents[Key(connector: delivery.connector, eventId: delivery.eventId)] ?? 0
                 return .stored(newEvents: count, duplicateEvents: delivery.events.count - count)
             }
         }
+    }
+
+    public func hookEventCounts(connector: String, since: Timestamp) async throws -> [HourlyEventCount] {
+        var counts: [HourlyEventCount] = []
+        for try await (hour, events) in try await client.query(
+            """
+            SELECT hour, events FROM hook_event_counts WHERE connector = \(connector)
+            AND hour >= \(HourlyEventCount.hour(of: since).millisecondsSinceEpoch) ORDER BY hour
+            """, logger: logger
+        ).decode((Int64, Int64).self) {
+            counts.append(HourlyEventCount(hour: Timestamp(millisecondsSinceEpoch: hour), events: Int(events)))
+        }
+        return counts
     }
 
     public func pendingEvents(connector: String, limit: Int, dueAt: Timestamp?) async throws -> [PendingInboxEvent] {
@@ -1034,7 +1074,8 @@ public final class PostgreSQLStateStore: StateStore {
             UPDATE runs SET ended_at = \(record.endedAt?.millisecondsSinceEpoch), outcome = \(record.outcome.rawValue),
                 listed = \(record.counts.listed), created = \(record.counts.created), updated = \(record.counts.updated),
                 unchanged = \(record.counts.unchanged), removed = \(record.counts.removed), drift = \(record.drift),
-                okta_calls_json = \(calls), rate_limited = \(record.rateLimited), errors_json = \(errors)
+                okta_calls_json = \(calls), rate_limited = \(record.rateLimited), errors_json = \(errors),
+                last_logon_updates = \(record.lastLogonUpdates)
             WHERE id = \(record.id)
             """, logger: logger)
     }
@@ -1052,7 +1093,7 @@ public final class PostgreSQLStateStore: StateStore {
 
     static let runColumns = """
         id, connector, run_trigger, dry_run, started_at, ended_at, outcome, listed, created, updated, unchanged, removed,
-        drift, okta_calls_json, rate_limited, errors_json, owner, forwarded
+        drift, okta_calls_json, rate_limited, errors_json, owner, forwarded, last_logon_updates
         """
 
     static func runRecord(_ row: PostgresRandomAccessRow) throws -> RunRecord {
@@ -1074,7 +1115,8 @@ public final class PostgreSQLStateStore: StateStore {
                     [String: Int].self, from: try row["okta_calls_json"].decode(String.self)),
                 rateLimited: try int("rate_limited"),
                 errors: try JSONCoding.decode([String].self, from: try row["errors_json"].decode(String.self)),
-                owner: try row["owner"].decode(String?.self), forwarded: try row["forwarded"].decode(Bool?.self))
+                owner: try row["owner"].decode(String?.self), forwarded: try row["forwarded"].decode(Bool?.self),
+                lastLogonUpdates: try int("last_logon_updates"))
         } catch {
             throw StoreError.corruptRow(table: "runs", key: "\(id)", reason: "\(error)")
         }
@@ -1324,6 +1366,8 @@ public final class PostgreSQLStateStore: StateStore {
                     ) ranked WHERE position <= \(horizons.keepRuns))
                 RETURNING 1
                 """)
+            try await connection.query(
+                "DELETE FROM hook_event_counts WHERE hour < \(at - HookEventTally.kept)", logger: logger)
             // PostgreSQL's autovacuum reclaims the space of deleted rows.
             return counts
         }

@@ -229,6 +229,21 @@ enum SQLiteSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v12: event hook events per hour, Okta's clock, LastLogon-only updates") { db in
+            // Every replica adds its new deliveries' events to the hour they arrived in (SPEC §20).
+            try db.execute(
+                sql: """
+                    CREATE TABLE hook_event_counts (
+                        connector TEXT NOT NULL,
+                        hour INTEGER NOT NULL,
+                        events INTEGER NOT NULL,
+                        PRIMARY KEY (connector, hour)
+                    ) WITHOUT ROWID;
+                    ALTER TABLE okta_contact ADD COLUMN clock_offset_ms INTEGER;
+                    ALTER TABLE okta_contact ADD COLUMN clock_measured_at INTEGER;
+                    ALTER TABLE runs ADD COLUMN last_logon_updates INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -91,9 +91,16 @@ extension SQLiteStateStore {
             try Row.fetchOne(db, sql: "SELECT * FROM okta_contact WHERE connector = ?", arguments: [connector]).map {
                 row in
                 let rejectedAt = (row["rejected_at"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) }
+                let offset = (row["clock_offset_ms"] as Int64?).flatMap { offset in
+                    (row["clock_measured_at"] as Int64?).map {
+                        OktaClockOffset(
+                            seconds: Double(offset) / 1000, measuredAt: Timestamp(millisecondsSinceEpoch: $0))
+                    }
+                }
                 return OktaContact(
                     lastAcceptedAt: (row["last_accepted_at"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) },
-                    rejection: rejectedAt.map { OktaRejection(at: $0, reason: row["rejection"] ?? "") })
+                    rejection: rejectedAt.map { OktaRejection(at: $0, reason: row["rejection"] ?? "") },
+                    clock: offset)
             }
         }
     }
@@ -121,6 +128,21 @@ extension SQLiteStateStore {
             try db.execute(
                 sql: "UPDATE okta_contact SET last_accepted_at = NULL WHERE connector = ? AND last_accepted_at = 0",
                 arguments: [connector])
+        }
+    }
+
+    public func recordOktaClock(connector: String, offset: OktaClockOffset) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO okta_contact (connector, clock_offset_ms, clock_measured_at) VALUES (?, ?, ?)
+                    ON CONFLICT (connector) DO UPDATE SET
+                        clock_offset_ms = excluded.clock_offset_ms, clock_measured_at = excluded.clock_measured_at
+                    WHERE COALESCE(okta_contact.clock_measured_at, 0) <= excluded.clock_measured_at
+                    """,
+                arguments: [
+                    connector, Int64((offset.seconds * 1000).rounded()), offset.measuredAt.millisecondsSinceEpoch,
+                ])
         }
     }
 }

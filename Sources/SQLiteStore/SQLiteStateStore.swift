@@ -197,6 +197,24 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func records(connector: String, userIds: [String]) async throws -> [String: String] {
+        guard !userIds.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var records: [String: String] = [:]
+            try Self.inChunks(userIds) { chunk, placeholders in
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT user_id, record_json FROM users WHERE connector = ? AND user_id IN (\(placeholders))
+                        AND removed_at IS NULL
+                        """,
+                    arguments: StatementArguments([connector] + Array(chunk)))
+                for row in rows { records[row["user_id"]] = row["record_json"] }
+            }
+            return records
+        }
+    }
+
     public func rawDigests(connector: String, userIds: [String]) async throws -> [String: String] {
         guard !userIds.isEmpty else { return [:] }
         return try await pool.read { db in
@@ -311,6 +329,7 @@ public final class SQLiteStateStore: StateStore {
                         payload_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (connector, uuid) DO NOTHING
                     """)
+            var counted = HookEventTally()
             for delivery in deliveries {
                 try insertDelivery.execute(arguments: [
                     delivery.connector, delivery.eventId, delivery.receivedAt.millisecondsSinceEpoch,
@@ -318,6 +337,11 @@ public final class SQLiteStateStore: StateStore {
                 ])
                 guard db.changesCount == 1 else {
                     results.append(.duplicateDelivery)
+                    continue
+                }
+                counted.add(delivery)
+                guard !delivery.discarded else {
+                    results.append(.stored(newEvents: 0, duplicateEvents: 0))
                     continue
                 }
                 var new = 0
@@ -331,7 +355,24 @@ public final class SQLiteStateStore: StateStore {
                 }
                 results.append(.stored(newEvents: new, duplicateEvents: delivery.events.count - new))
             }
+            for (key, events) in counted.sorted {
+                try db.execute(
+                    sql: """
+                        INSERT INTO hook_event_counts (connector, hour, events) VALUES (?, ?, ?)
+                        ON CONFLICT (connector, hour) DO UPDATE SET events = events + excluded.events
+                        """, arguments: [key.connector, key.hour, events])
+            }
             return results
+        }
+    }
+
+    public func hookEventCounts(connector: String, since: Timestamp) async throws -> [HourlyEventCount] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT hour, events FROM hook_event_counts WHERE connector = ? AND hour >= ? ORDER BY hour",
+                arguments: [connector, HourlyEventCount.hour(of: since).millisecondsSinceEpoch]
+            ).map { HourlyEventCount(hour: Timestamp(millisecondsSinceEpoch: $0["hour"]), events: $0["events"]) }
         }
     }
 
@@ -661,12 +702,13 @@ public final class SQLiteStateStore: StateStore {
             try db.execute(
                 sql: """
                     UPDATE runs SET ended_at = ?, outcome = ?, listed = ?, created = ?, updated = ?, unchanged = ?,
-                    removed = ?, drift = ?, okta_calls_json = ?, rate_limited = ?, errors_json = ? WHERE id = ?
+                    removed = ?, drift = ?, okta_calls_json = ?, rate_limited = ?, errors_json = ?,
+                    last_logon_updates = ? WHERE id = ?
                     """,
                 arguments: [
                     record.endedAt?.millisecondsSinceEpoch, record.outcome.rawValue, record.counts.listed,
                     record.counts.created, record.counts.updated, record.counts.unchanged, record.counts.removed,
-                    record.drift, calls, record.rateLimited, errors, record.id,
+                    record.drift, calls, record.rateLimited, errors, record.lastLogonUpdates, record.id,
                 ])
         }
     }
@@ -723,7 +765,7 @@ public final class SQLiteStateStore: StateStore {
                 oktaCalls: try JSONCoding.decode([String: Int].self, from: row["okta_calls_json"]),
                 rateLimited: row["rate_limited"],
                 errors: try JSONCoding.decode([String].self, from: row["errors_json"]), owner: row["owner"],
-                forwarded: row["forwarded"])
+                forwarded: row["forwarded"], lastLogonUpdates: row["last_logon_updates"])
         } catch {
             throw StoreError.corruptRow(table: "runs", key: "\(id)", reason: "\(error)")
         }
@@ -898,6 +940,8 @@ public final class SQLiteStateStore: StateStore {
                         ) WHERE position <= ?)
                     """, arguments: [at - horizons.runs, horizons.keepRuns])
             counts.runs = db.changesCount
+            try db.execute(
+                sql: "DELETE FROM hook_event_counts WHERE hour < ?", arguments: [at - HookEventTally.kept])
             return counts
         }
         if counts.total > 0 {

@@ -427,7 +427,10 @@ struct HooksCommand: AsyncParsableCommand {
             let auth = hook.channel.config.authScheme.map { "\($0.type) \(clean($0.key))" } ?? "none"
             let headers = (hook.channel.config.headers ?? []).map { clean($0.key) }
             let subscribed = Set(hook.events.items)
-            let missing = OktaLogEvent.subscribedEventTypes.filter { !subscribed.contains($0) }
+            let wanted = connector.eventHook.subscribedEventTypes
+            let missing = wanted.filter { !subscribed.contains($0) }
+            // Sign-ins a `changes` hook still takes count against the org's daily cap for nothing.
+            let unwanted = OktaLogEvent.loginEventTypes.filter { subscribed.contains($0) && !wanted.contains($0) }
             var lines = [
                 "\(hook.id ?? "?") \"\(clean(hook.name))\"",
                 "  url:           \(clean(hook.channel.config.uri))",
@@ -437,7 +440,10 @@ struct HooksCommand: AsyncParsableCommand {
                     + (hook.channel.config.authScheme?.key == connector.eventHook.authHeader
                         ? "" : " (the connector expects \(connector.eventHook.authHeader))"),
                 "  event types:   \(hook.events.items.count)"
-                    + (missing.isEmpty ? "" : ", \(missing.count) the connector applies are missing"),
+                    + (missing.isEmpty ? "" : ", \(missing.count) the connector applies are missing")
+                    + (unwanted.isEmpty
+                        ? ""
+                        : ", \(unwanted.count) sign-in types event_types: changes leaves out (run hooks register)"),
                 "  connector:     "
                     + (EventHookRegistrar.pathMatches(hook, connector: connector)
                         ? "\(connector.name) (path \(connector.eventHook.path))"

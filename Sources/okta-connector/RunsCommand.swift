@@ -110,7 +110,9 @@ extension RunsCommand {
                 print("  started:     \(run.startedAt.iso8601) (\(seconds))")
                 print(
                     "  counts:      \(run.counts.listed) listed, \(run.counts.created) created, \(run.counts.updated) updated, "
-                        + "\(run.counts.unchanged) unchanged, \(run.counts.removed) removed; drift \(run.drift)")
+                        + "\(run.counts.unchanged) unchanged, \(run.counts.removed) removed; drift \(run.drift)"
+                        + (run.lastLogonUpdates > 0
+                            ? "; \(run.lastLogonUpdates) updated in User.LastLogon alone (not drift)" : ""))
                 let calls = run.oktaCalls.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                 print(
                     "  okta calls:  \(calls.isEmpty ? "none" : calls.joined(separator: ", ")); \(run.rateLimited) answered 429"

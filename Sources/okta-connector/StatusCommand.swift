@@ -38,13 +38,15 @@ struct StatusCommand: AsyncParsableCommand {
             active: settings.active,
             oktaURL: settings.okta.url.absoluteString, statuses: settings.userStatuses.map(\.rawValue),
             schedule: "\(settings.schedule)", hookPath: settings.eventHook.path, lastDelivery: nil,
-            eventSource: settings.eventSource.rawValue)
+            eventSource: settings.eventSource.rawValue,
+            dailyBudget: settings.eventSource.takesHooks ? settings.eventHook.dailyBudget : nil)
         print("\(status.name) (\(status.slug))\(status.active ? "" : " — inactive")  \(status.oktaURL)")
         print("  worker: " + (status.workerHolder.map { "replica \($0)" } ?? "no replica runs it now"))
         // SPEC §19: a token unused for 30 days expires; which credential Okta refuses, and why.
         print(
             "  Okta: last accepted call " + (status.oktaContact?.lastAcceptedAt?.iso8601 ?? "never")
                 + (status.oktaContact?.rejection.map { "   REFUSED \($0.at.iso8601): \($0.reason)" } ?? ""))
+        if let clock = status.oktaClock?.summary { print("  \(clock)") }
         print(
             "  inbox: \(status.inboxDepth) waiting   outbox: \(status.outboxDepth) queued"
                 + (status.outboxOldest.map { ", oldest \($0.iso8601)" } ?? "")
@@ -83,17 +85,22 @@ struct StatusCommand: AsyncParsableCommand {
         }
         if settings.eventSource.takesHooks {
             print("  events: \(Self.events(status.lastDelivery, now: now)) (hook \(status.hookPath))")
+            if let budget = status.hookEvents {
+                print("  hook events (\(settings.eventHook.eventTypes.rawValue)): \(budget.summary)")
+            }
         }
-        if settings.eventSource.polls { print("  System Log polling: " + Self.polling(status.systemLog, now: now)) }
+        if settings.eventSource.polls {
+            print("  System Log polling: " + Self.polling(status.systemLog, clock: status.oktaClock, now: now))
+        }
     }
 
     /// The System Log polling line: lag, last poll and its outcome, events only polling found.
-    static func polling(_ cursor: SystemLogCursor?, now: Date) -> String {
+    static func polling(_ cursor: SystemLogCursor?, clock: OktaClockOffset?, now: Date) -> String {
         guard let cursor, let lastPoll = cursor.lastPollAt else { return "not polled yet" }
         var parts = ["last poll \(lastPoll.iso8601): \(cursor.lastOutcome ?? "?")"]
         if let newest = cursor.newestPublished {
             parts.append(
-                "lag \(Int(max(0, now.timeIntervalSince(newest.date)).rounded())) s (newest event \(newest.iso8601))")
+                "lag \(Int(clock.age(of: newest, now: now).rounded())) s (newest event \(newest.iso8601))")
         }
         parts.append(
             "\(cursor.polledEvents) events found by polling, \(cursor.missedDeliveries) of them missed by hooks")

@@ -114,6 +114,34 @@ struct ConfigurationErrorTests {
         #expect(error.description.contains(mention), "\(error)")
     }
 
+    @Test(arguments: [
+        ("event_types: signins", "event_types", "expected all (sign-ins included) or changes"),
+        ("daily_budget: 500000", "daily_budget", "must be from 1 to 400000"),
+        ("daily_budget: lots", "daily_budget", "a whole number"),
+    ])
+    func aWrongHookProfileOrBudgetIsRejected(_ line: String, _ key: String, _ mention: String) throws {
+        let yaml = config(
+            validConnector.replacingOccurrences(
+                of: "secrets: [\"${OKTA_HOOK_SECRET}\"]", with: "secrets: [\"${OKTA_HOOK_SECRET}\"]\n      \(line)"))
+        let error = try #require(only(errors(yaml)))
+        #expect(error.keyPath == "connectors[0].event_hook.\(key)")
+        #expect(error.description.contains(mention), "\(error)")
+    }
+
+    @Test func theHookProfileAndBudgetAreRead() throws {
+        let yaml = config(
+            validConnector.replacingOccurrences(
+                of: "secrets: [\"${OKTA_HOOK_SECRET}\"]",
+                with: "secrets: [\"${OKTA_HOOK_SECRET}\"]\n      event_types: changes\n      daily_budget: 40000"))
+        let hook = try load(yaml).connectors[0]
+            .eventHook
+        #expect(hook.eventTypes == .changes)
+        #expect(hook.dailyBudget == 40_000)
+        #expect(!hook.subscribedEventTypes.contains("user.session.start"))
+        #expect(hook.subscribedEventTypes.contains("user.lifecycle.deactivate"))
+        #expect(hook.subscribedEventTypes.count == OktaLogEvent.subscribedEventTypes.count - 3)
+    }
+
     @Test func aUserScopeNeedsTheGroupsScopeWhenScopesAreListed() throws {
         let oauth = """
                   oauth:

@@ -48,7 +48,7 @@ import Testing
                 okta: { url: "https://acme.okta.com", allow_insecure_http: false, api_token: "${TOKEN}", rate_limit_share: 0.5 }
                 user_statuses: [ACTIVE]
                 schedule: { repeats: weekly, on: sunday, start_time: "02:00", time_zone: Europe/Berlin }
-                event_hook: { path: /hooks/okta/a, auth_header: Authorization, secrets: [one-with-at-least-32-bytes-0123456789], secrets_file: /run/secrets/more, public_url: "https://connector.example.com/hooks/okta/a" }
+                event_hook: { path: /hooks/okta/a, auth_header: Authorization, secrets: [one-with-at-least-32-bytes-0123456789], secrets_file: /run/secrets/more, public_url: "https://connector.example.com/hooks/okta/a", event_types: changes, daily_budget: 50000 }
                 enrich: { apps: true, devices: true, groups: true, plan: auto }
                 user_scope: { groups: ["Sales, EMEA", 00g1abcdefGHIJKL0h7] }
                 mapping: { overrides: { User.CostCenter: profile.costCenter } }

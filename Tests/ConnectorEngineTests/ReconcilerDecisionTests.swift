@@ -45,6 +45,26 @@ struct ReconcilerDecisionTests {
         #expect(try await c.stored("00u2")?.version == 2)
     }
 
+    @Test func aChangeOfLastLogonAloneIsCountedApartFromDrift() async throws {
+        let c = try await MemoryConnector()
+        for index in 0..<4 { c.okta.put(InMemoryOkta.user("00u\(index)")) }
+        _ = try await c.reconcile()
+        // Two users signed in (a hook without sign-ins did not say so), one was retitled.
+        for id in ["00u0", "00u1"] {
+            var user = InMemoryOkta.user(id, lastUpdated: Timestamp(millisecondsSinceEpoch: 1_790_000_000_000))
+            user.lastLogin = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000)
+            c.okta.put(user)
+        }
+        c.okta.put(
+            InMemoryOkta.user(
+                "00u2", lastUpdated: Timestamp(millisecondsSinceEpoch: 1_790_000_000_000), title: "Director"))
+        let run = try await c.reconcile()
+        #expect(run.counts.updated == 3, "every change is written and forwarded")
+        #expect(run.lastLogonUpdates == 2)
+        #expect(run.drift == 1, "only the retitled user is drift")
+        #expect(try await c.stored("00u0")?.version == 2)
+    }
+
     @Test func aUserNoLongerListedIsRemovedUnlessTooManyAre() async throws {
         let c = try await MemoryConnector(maxRemovalShare: 0.2)
         for index in 0..<10 { c.okta.put(InMemoryOkta.user("00u\(index)")) }

@@ -22,10 +22,10 @@ struct SQLiteStoreTests {
         do {
             let store = try SQLiteStateStore(path: path)
             _ = try await store.commit(UserWriteBatch(connector: connector, changes: [upsert("00u1")], at: at(1)))
-            #expect(try store.appliedMigrations().count == 11)
+            #expect(try store.appliedMigrations().count == 12)
         }
         let reopened = try SQLiteStateStore(path: path)
-        #expect(try reopened.appliedMigrations().count == 11, "no migration is applied twice")
+        #expect(try reopened.appliedMigrations().count == 12, "no migration is applied twice")
         #expect(try await reopened.user(connector: connector, id: "00u1")?.version == 1)
         #expect(try await reopened.outboxStats(connector: connector).depth == 1)
         // WAL mode, as SPEC §10 asks.
@@ -45,7 +45,7 @@ struct SQLiteStoreTests {
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v2:%'")
         }
         let migrated = try SQLiteStateStore(path: path)
-        #expect(try migrated.appliedMigrations().count == 11)
+        #expect(try migrated.appliedMigrations().count == 12)
         #expect(try await migrated.user(connector: connector, id: "00u1")?.version == 1)
         try await migrated.stageEnrichment(
             runId: 1, apps: [("00u1", AssignedApp(appName: "box", label: "Box", instanceId: "0oa1"))], devices: [])

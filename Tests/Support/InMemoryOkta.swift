@@ -39,6 +39,8 @@ public final class InMemoryOkta: OktaDirectory {
         var counts = OktaCallStats.Counts()
         var systemLog: [SystemLogPage] = []
         var lastAccepted: Date?
+        /// What ``clockOffset`` answers: Okta's clock minus the test's.
+        var clockOffset: Double?
     }
 
     private let state = Mutex(State())
@@ -290,6 +292,12 @@ public final class InMemoryOkta: OktaDirectory {
     public var callCounts: OktaCallStats.Counts { state.withLock { $0.counts } }
 
     public var lastAcceptedCall: Date? { state.withLock { $0.lastAccepted } }
+
+    /// Okta's clock minus the test's, as a test set it (``setClockOffset(_:)``).
+    public var clockOffset: Double? { state.withLock { $0.clockOffset } }
+
+    /// Sets what ``clockOffset`` answers.
+    public func setClockOffset(_ seconds: Double?) { state.withLock { $0.clockOffset = seconds } }
 
     public func probeCredentials() async throws {
         try pause.admit(now: clock.now)

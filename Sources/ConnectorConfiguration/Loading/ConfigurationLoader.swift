@@ -677,6 +677,18 @@ struct ServiceConfigurationReader {
         let path = object.string("path") ?? "/hooks/okta/\(slug)"
         let header = object.string("auth_header") ?? "Authorization"
         let publicURLText = object.string("public_url")
+        let dailyBudget = object.int("daily_budget", in: 1...400_000) ?? EventHookSettings.defaultDailyBudget
+        var eventTypes = HookEventTypes.all
+        if let text = object.string("event_types") {
+            if let profile = HookEventTypes(rawValue: text) {
+                eventTypes = profile
+            } else {
+                reader.record(
+                    object.child("event_types"), object.node("event_types"),
+                    .invalidValue(
+                        value: text, reason: "expected all (sign-ins included) or changes (sign-ins left out)"))
+            }
+        }
         var secrets: [Secret] = []
         if let items = object.list("secrets") {
             for (itemPath, node) in items {
@@ -755,7 +767,9 @@ struct ServiceConfigurationReader {
             return nil
         }
         guard !secrets.isEmpty else { return nil }
-        return EventHookSettings(path: path, authHeader: header, secrets: secrets, publicURL: publicURL)
+        return EventHookSettings(
+            path: path, authHeader: header, secrets: secrets, publicURL: publicURL, eventTypes: eventTypes,
+            dailyBudget: dailyBudget)
     }
 
     func readEnrich(_ object: YAMLObject?, path: String) -> EnrichSettings? {

@@ -446,14 +446,30 @@ public struct EventHookSettings: Sendable {
     /// `event_hook.public_url`: the one URL Okta delivers to, whose path is ``path``. Every
     /// registration uses it and no other (SPEC §20).
     public var publicURL: URL?
+    /// `event_hook.event_types`: `all` (default) or `changes`, sign-ins left out (SPEC §20).
+    public var eventTypes: HookEventTypes
+    /// `event_hook.daily_budget`: the events a day this connector may take of the org's cap
+    /// (default 100,000, a quarter of Okta's 400,000); a warning at half.
+    public var dailyBudget: Int
+
+    /// The default ``dailyBudget``.
+    public static let defaultDailyBudget = 100_000
 
     /// Creates the settings; ``ConfigurationLoader`` is the usual way to get them.
-    public init(path: String, authHeader: String, secrets: [Secret], publicURL: URL? = nil) {
+    public init(
+        path: String, authHeader: String, secrets: [Secret], publicURL: URL? = nil, eventTypes: HookEventTypes = .all,
+        dailyBudget: Int = EventHookSettings.defaultDailyBudget
+    ) {
         self.path = path
         self.authHeader = authHeader
         self.secrets = secrets
         self.publicURL = publicURL
+        self.eventTypes = eventTypes
+        self.dailyBudget = dailyBudget
     }
+
+    /// The event types the hook subscribes to.
+    public var subscribedEventTypes: [String] { OktaLogEvent.subscribedEventTypes(eventTypes) }
 }
 
 /// Which enrichment the reconcile gathers, and how.

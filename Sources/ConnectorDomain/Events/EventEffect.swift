@@ -100,6 +100,14 @@ extension OktaLogEvent {
             .sorted()
     }()
 
+    /// The event types a hook of a profile subscribes to (SPEC §20), sorted.
+    public static func subscribedEventTypes(_ profile: HookEventTypes) -> [String] {
+        switch profile {
+        case .all: return subscribedEventTypes
+        case .changes: return subscribedEventTypes.filter { !loginEventTypes.contains($0) }
+        }
+    }
+
     /// Event types the System Log records but event hooks cannot deliver (SPEC §16: not eligible):
     /// System Log polling reads them, so the changes they stand for do not wait for the reconcile.
     public static let systemLogOnlyEventTypes: Set<String> = [
@@ -147,4 +155,14 @@ extension OktaLogEvent {
         guard let userId = subjectUserId else { return .noSubjectUser }
         return .apply(userId: userId, effect: effect)
     }
+}
+
+/// Which events a connector's hook subscribes to (`event_hook.event_types`, SPEC §20). Okta's daily
+/// cap of hook events is the whole org's, and sign-ins are most of an org's events.
+public enum HookEventTypes: String, Sendable, Hashable, CaseIterable {
+    /// Every type the connector acts on, sign-ins included (`User.LastLogon` in real time).
+    case all
+    /// Every type but the three sign-in types: `User.LastLogon` then comes from the reconcile or
+    /// from System Log polling.
+    case changes
 }

@@ -18,4 +18,21 @@ public struct NeuronsRecord: Sendable, Hashable {
     public var contentHash: String {
         CanonicalJSON.sha256Hex(.object(["key": .string(key), "attributes": .object(attributes)]))
     }
+
+    /// The attribute sign-in events move (SPEC §5).
+    public static let lastLogonAttribute = "User.LastLogon"
+
+    /// Whether this record differs from a stored one (its canonical attributes JSON) in
+    /// `User.LastLogon` alone: what a reconcile corrects when sign-ins are left out of the hook
+    /// (SPEC §20), counted apart from drift.
+    public func differsInLastLogonOnly(from storedAttributesJSON: String) -> Bool {
+        guard let decoded = try? JSONCoding.decode(JSONValue.self, from: storedAttributesJSON),
+            case .object(var stored) = decoded
+        else { return false }
+        guard stored[Self.lastLogonAttribute] != attributes[Self.lastLogonAttribute] else { return false }
+        var mine = attributes
+        stored[Self.lastLogonAttribute] = nil
+        mine[Self.lastLogonAttribute] = nil
+        return CanonicalJSON.string(.object(stored)) == CanonicalJSON.string(.object(mine))
+    }
 }

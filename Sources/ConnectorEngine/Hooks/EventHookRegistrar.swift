@@ -105,7 +105,7 @@ public enum EventHookRegistrar {
         guard let secret = connector.eventHook.secrets.first else { throw Refusal.noSecret(connector: connector.name) }
         let wanted = OktaEventHook(
             name: hookName(for: connector), uri: publicURL.absoluteString,
-            eventTypes: OktaLogEvent.subscribedEventTypes,
+            eventTypes: connector.eventHook.subscribedEventTypes,
             authHeader: connector.eventHook.authHeader, secret: secret)
         let earlier = try await client.eventHooks().filter {
             $0.name == wanted.name || $0.channel.config.uri == wanted.channel.config.uri

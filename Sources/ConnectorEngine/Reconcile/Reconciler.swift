@@ -205,7 +205,12 @@ public struct Reconciler: Sendable {
         if record.outcome == .running { record.outcome = state.held ? .held : .succeeded }
         // Drift: changes that events should have delivered but did not. Only meaningful once a run
         // has succeeded before (the first run creates everything).
-        record.drift = previous == nil ? 0 : state.counts.created + state.counts.updated + state.counts.removed
+        // Corrections of User.LastLogon alone are counted apart: a hook without sign-ins
+        // (`event_types: changes`) leaves them to the reconcile on purpose.
+        record.lastLogonUpdates = previous == nil ? 0 : state.lastLogonUpdates
+        record.drift =
+            previous == nil
+            ? 0 : state.counts.created + state.counts.updated - state.lastLogonUpdates + state.counts.removed
         let callsAfter = client.callCounts
         record.oktaCalls = callsAfter.calls.merging(callsBefore.calls) { after, before in after - before }
             .filter { $0.value > 0 }
@@ -223,7 +228,7 @@ public struct Reconciler: Sendable {
                 "created": "\(record.counts.created)", "updated": "\(record.counts.updated)",
                 "unchanged": "\(record.counts.unchanged)", "removed": "\(record.counts.removed)",
                 "unchanged_by_digest": "\(state.unchangedByDigest)",
-                "drift": "\(record.drift)",
+                "drift": "\(record.drift)", "last_logon_updates": "\(record.lastLogonUpdates)",
                 "okta_calls": "\(record.oktaCalls.values.reduce(0, +))",
             ])
         return record
@@ -232,6 +237,8 @@ public struct Reconciler: Sendable {
     struct RunState {
         var presentBefore: Int
         var counts = RunCounts()
+        /// Updated users whose record changed in User.LastLogon alone.
+        var lastLogonUpdates = 0
         var listedPresent = 0
         /// Users found unchanged from their raw digest alone (not decoded, mapped or hashed).
         var unchangedByDigest = 0
@@ -448,14 +455,24 @@ public struct Reconciler: Sendable {
         changes.reserveCapacity(written.count - unchanged.count)
         for index in written where !unchanged.contains(ids[index]) { changes.append(try change(index)) }
         guard !changes.isEmpty else { return }
+        // The records as stored, to tell a change of User.LastLogon alone from drift (SPEC §20).
+        let storedRecords =
+            state.presentBefore > 0
+            ? try await store.records(connector: connector.slug, userIds: changes.map(\.userId)) : [:]
         let outcomes = try await store.commit(
             UserWriteBatch(
                 connector: connector.slug, changes: changes, seenInRun: runId, at: Timestamp(clock.now),
                 runFence: RunGate.runFence, rawDigests: digests))
-        for outcome in outcomes {
+        for (change, outcome) in zip(changes, outcomes) {
             switch outcome {
             case .created: state.counts.created += 1
-            case .updated: state.counts.updated += 1
+            case .updated:
+                state.counts.updated += 1
+                if case .upsert(_, let record) = change, let stored = storedRecords[record.key],
+                    record.differsInLastLogonOnly(from: stored)
+                {
+                    state.lastLogonUpdates += 1
+                }
             case .unchanged, .stale: state.counts.unchanged += 1
             case .removed: state.counts.removed += 1
             case .alreadyAbsent: break

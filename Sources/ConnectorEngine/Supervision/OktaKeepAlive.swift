@@ -23,7 +23,7 @@ public final class OktaKeepAlive: Service, Sendable {
     let interval: TimeInterval
     /// The longest the credentials go without an accepted call.
     let maximumIdle: TimeInterval
-    private let recorded = Mutex<(accepted: Date?, rejection: String?)>((nil, nil))
+    private let recorded = Mutex<(accepted: Date?, rejection: String?, clock: OktaClockOffset?)>((nil, nil, nil))
 
     /// Creates the service.
     public init(
@@ -59,6 +59,7 @@ public final class OktaKeepAlive: Service, Sendable {
             let idle = lastAccepted.map { clock.now.timeIntervalSince($0) >= maximumIdle } ?? true
             if idle || okta.pause.current != nil { await probe() }
             try await record()
+            try await recordClock()
         } catch {
             logger.warning(
                 "cannot record Okta's answer to the credentials; trying again", metadata: ["error": "\(error)"])
@@ -94,6 +95,25 @@ public final class OktaKeepAlive: Service, Sendable {
         recorded.withLock { state in
             if newAcceptance { state.accepted = accepted }
             if newRejection { state.rejection = pause }
+        }
+    }
+
+    /// Writes Okta's clock offset (SPEC §20) when it moved by a second or more, or every ten minutes,
+    /// so that `status`, which reads only the store, corrects lags by it.
+    private func recordClock() async throws {
+        guard let seconds = okta.clockOffset else { return }
+        let now = Timestamp(clock.now)
+        let due = recorded.withLock { state -> Bool in
+            guard let last = state.clock else { return true }
+            return abs(last.seconds - seconds) >= 1
+                || now.millisecondsSinceEpoch - last.measuredAt.millisecondsSinceEpoch >= 600_000
+        }
+        guard due else { return }
+        let offset = OktaClockOffset(seconds: seconds, measuredAt: now)
+        try await store.recordOktaClock(connector: connector, offset: offset)
+        recorded.withLock { $0.clock = offset }
+        if let summary = offset.summary {
+            logger.notice("\(summary)", metadata: ["offset_s": "\((seconds * 10).rounded() / 10)"])
         }
     }
 }

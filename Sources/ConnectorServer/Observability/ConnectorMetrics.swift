@@ -78,7 +78,14 @@ public final class ConnectorMetrics: Sendable {
         "okta_connector_system_log_events_total":
             "Events read by System Log polling, by connector and kind (new, duplicate, missed_delivery).",
         "okta_connector_system_log_lag_seconds":
-            "Age of the newest event System Log polling has read (now minus its published time).",
+            "Age of the newest event System Log polling has read (now minus its published time, corrected for Okta's clock).",
+        "okta_connector_hook_events_24h":
+            "Event hook events delivered to the connector over the last 24 hours (every replica's, duplicates excluded).",
+        "okta_connector_hook_events_projected_24h": "The last hour's event hook events times 24.",
+        "okta_connector_hook_events_daily_budget":
+            "event_hook.daily_budget: the connector's share of Okta's daily cap.",
+        "okta_connector_okta_clock_offset_seconds":
+            "Okta's clock minus this host's, from the Date header of Okta's answers (negative: Okta is behind).",
         "okta_connector_system_log_last_poll_succeeded": "1 when the connector's last System Log poll succeeded.",
         "okta_connector_system_log_last_success_timestamp_seconds":
             "Unix time of the connector's last successful System Log poll (alert when too old).",
@@ -139,11 +146,21 @@ public final class ConnectorMetrics: Sendable {
                     [("connector", slug), ("bucket", state.bucket.rawValue)],
                     Double(state.remaining))
             }
-            await recordQueues(slug, store: runtime.store, now: now)
+            let clock = (try? await runtime.store.oktaContact(connector: slug))?.clock
+            if let clock { gauge("okta_connector_okta_clock_offset_seconds", [("connector", slug)], clock.seconds) }
+            await recordQueues(slug, store: runtime.store, clock: clock, now: now)
             if connector.settings.eventSource.polls,
                 let cursor = try? await runtime.store.systemLogCursor(connector: slug)
             {
-                recordSystemLog(slug, cursor: cursor, now: now)
+                recordSystemLog(slug, cursor: cursor, clock: clock, now: now)
+            }
+            if connector.settings.eventSource.takesHooks,
+                let budget = try? await runtime.store.hookEventBudget(
+                    connector: slug, budget: connector.settings.eventHook.dailyBudget, now: now)
+            {
+                gauge("okta_connector_hook_events_24h", [("connector", slug)], Double(budget.last24h))
+                gauge("okta_connector_hook_events_projected_24h", [("connector", slug)], Double(budget.projected24h))
+                gauge("okta_connector_hook_events_daily_budget", [("connector", slug)], Double(budget.budget))
             }
             let health = connector.health
             for state in ConnectorHealth.states {
@@ -168,7 +185,7 @@ public final class ConnectorMetrics: Sendable {
     }
 
     /// The inbox, outbox, dead letters, failed events and the apply lag.
-    private func recordQueues(_ slug: String, store: any StateStore, now: Date) async {
+    private func recordQueues(_ slug: String, store: any StateStore, clock: OktaClockOffset?, now: Date) async {
         if let depth = try? await store.inboxDepth(connector: slug) {
             gauge("okta_connector_inbox_depth", [("connector", slug)], Double(depth))
         }
@@ -188,15 +205,13 @@ public final class ConnectorMetrics: Sendable {
         let oldest = try? await store.oldestPendingEventPublished(connector: slug)
         gauge(
             "okta_connector_apply_lag_seconds", [("connector", slug)],
-            oldest.map { max(0, now.timeIntervalSince($0.date)) } ?? 0)
+            oldest.map { clock.age(of: $0, now: now) } ?? 0)
     }
 
     /// Where System Log polling stands.
-    private func recordSystemLog(_ slug: String, cursor: SystemLogCursor, now: Date) {
+    private func recordSystemLog(_ slug: String, cursor: SystemLogCursor, clock: OktaClockOffset?, now: Date) {
         if let newest = cursor.newestPublished {
-            gauge(
-                "okta_connector_system_log_lag_seconds", [("connector", slug)],
-                max(0, now.timeIntervalSince(newest.date)))
+            gauge("okta_connector_system_log_lag_seconds", [("connector", slug)], clock.age(of: newest, now: now))
         }
         gauge(
             "okta_connector_system_log_last_poll_succeeded", [("connector", slug)], cursor.lastOutcome == "ok" ? 1 : 0)

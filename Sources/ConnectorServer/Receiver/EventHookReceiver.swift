@@ -194,12 +194,19 @@ public final class EventHookReceiver: Sendable {
         case .success(let read): buffer = read
         case .failure(let refusal): return refusal.response
         }
+        let parsed = Self.parse(
+            Data(buffer.readableBytesView), connector: connector.slug, receivedAt: Timestamp(clock.now))
         guard connector.active else {
-            // Inactive: acknowledged so that Okta does not retry, and discarded (SPEC §2).
+            // Inactive: acknowledged so that Okta does not retry, and discarded (SPEC §2), but its
+            // events still count against the org's daily cap (SPEC §20).
             stats.count(connector.slug, "inactive_discarded")
+            if case .success(var delivery) = parsed {
+                delivery.discarded = true
+                _ = try? await committer.store(delivery)
+            }
             return Response(status: .ok)
         }
-        switch Self.parse(Data(buffer.readableBytesView), connector: connector.slug, receivedAt: Timestamp(clock.now)) {
+        switch parsed {
         case .success(let delivery):
             return await store(delivery, connector: connector)
         case .failure(let problem):

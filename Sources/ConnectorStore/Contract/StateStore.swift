@@ -20,6 +20,9 @@ public protocol UserStateStore: Sendable {
     /// The mapped-record hashes of present users among some ids (for dry runs).
     func recordHashes(connector: String, userIds: [String]) async throws -> [String: String]
 
+    /// The mapped records (canonical JSON) of present users among some ids.
+    func records(connector: String, userIds: [String]) async throws -> [String: String]
+
     /// The raw-input digests stored with present users among some ids (a reconcile's fast path).
     func rawDigests(connector: String, userIds: [String]) async throws -> [String: String]
 
@@ -273,11 +276,23 @@ public protocol OktaContactStore: Sendable {
     /// Records an accepted call (the newest is kept; a rejection before it is cleared) or a
     /// rejection (when and why, naming the credential).
     func recordOktaContact(connector: String, acceptedAt: Timestamp?, rejection: OktaRejection?) async throws
+
+    /// Records Okta's clock offset as measured now (SPEC §20): the newest measurement is kept.
+    func recordOktaClock(connector: String, offset: OktaClockOffset) async throws
+}
+
+/// The events Okta's hooks delivered, per connector and hour (SPEC §20): the receiver's inserts
+/// add to them (``EventInbox/insert(_:)``, in the same transaction), so every replica's deliveries
+/// count once and a redelivered `eventId` does not count again.
+public protocol HookEventCountStore: Sendable {
+    /// The connector's hourly counts from the hour holding `since` on, oldest first.
+    func hookEventCounts(connector: String, since: Timestamp) async throws -> [HourlyEventCount]
 }
 
 /// Everything the connector keeps: one backend implements all of it (SQLite now, PostgreSQL later).
 public protocol StateStore: UserStateStore, EventInbox, Outbox, DeadLetterStore, RunHistory, ScheduleStateStore,
-    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases, SystemLogCursorStore, OktaContactStore
+    EnrichmentStaging, StoreRetention, RunLeases, WorkerLeases, SystemLogCursorStore, OktaContactStore,
+    HookEventCountStore
 {
     /// Whether the store answers and its schema is current (for `/readyz`).
     func isReady() async -> Bool

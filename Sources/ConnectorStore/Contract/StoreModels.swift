@@ -1,4 +1,5 @@
 public import ConnectorDomain
+public import Foundation
 
 /// A change to one user's state, written together with its outbox entry.
 public enum UserChange: Sendable, Hashable {
@@ -185,13 +186,39 @@ public struct InboxDelivery: Sendable, Hashable {
     public var eventId: String
     public var receivedAt: Timestamp
     public var events: [InboxEvent]
+    /// Counted and remembered (its `eventId` deduplicates a redelivery) but its events not stored:
+    /// a delivery to an inactive connector, acknowledged and discarded (SPEC §2, §20).
+    public var discarded: Bool
 
     /// Creates a delivery.
-    public init(connector: String, eventId: String, receivedAt: Timestamp, events: [InboxEvent]) {
+    public init(
+        connector: String, eventId: String, receivedAt: Timestamp, events: [InboxEvent], discarded: Bool = false
+    ) {
         self.connector = connector
         self.eventId = eventId
         self.receivedAt = receivedAt
         self.events = events
+        self.discarded = discarded
+    }
+}
+
+/// Event hook events delivered to a connector in one hour (SPEC §20): every replica adds the events
+/// of the new deliveries it stores, so the sum is the connector's whatever replica took them.
+public struct HourlyEventCount: Sendable, Hashable {
+    /// The start of the hour (UTC).
+    public var hour: Timestamp
+    public var events: Int
+
+    /// Creates the count.
+    public init(hour: Timestamp, events: Int) {
+        self.hour = hour
+        self.events = events
+    }
+
+    /// The start of the hour holding a time.
+    public static func hour(of time: Timestamp) -> Timestamp {
+        let milliseconds = time.millisecondsSinceEpoch
+        return Timestamp(millisecondsSinceEpoch: milliseconds - ((milliseconds % 3_600_000) + 3_600_000) % 3_600_000)
     }
 }
 
@@ -438,6 +465,9 @@ public struct RunRecord: Sendable, Hashable {
     public var counts: RunCounts
     /// Changes that events should have delivered but did not.
     public var drift: Int
+    /// Users whose record changed in `User.LastLogon` alone: counted apart from the drift, as a
+    /// connector whose hook leaves sign-ins out (`event_types: changes`) expects them (SPEC §20).
+    public var lastLogonUpdates: Int
     /// Okta calls by endpoint.
     public var oktaCalls: [String: Int]
     /// `429` answers received.
@@ -455,8 +485,9 @@ public struct RunRecord: Sendable, Hashable {
         id: Int64, connector: String, trigger: RunTrigger, dryRun: Bool = false, startedAt: Timestamp,
         endedAt: Timestamp? = nil, outcome: RunOutcome = .running, counts: RunCounts = RunCounts(), drift: Int = 0,
         oktaCalls: [String: Int] = [:], rateLimited: Int = 0, errors: [String] = [], owner: String? = nil,
-        forwarded: Bool? = nil
+        forwarded: Bool? = nil, lastLogonUpdates: Int = 0
     ) {
+        self.lastLogonUpdates = lastLogonUpdates
         self.forwarded = forwarded
         self.owner = owner
         self.id = id
@@ -640,11 +671,48 @@ public struct OktaContact: Sendable, Hashable {
     public var lastAcceptedAt: Timestamp?
     /// The last rejection, unless a call was accepted after it.
     public var rejection: OktaRejection?
+    /// How far Okta's clock is ahead of this host's (negative: behind), from the `Date` header of
+    /// Okta's answers (SPEC §20), and when it was measured.
+    public var clock: OktaClockOffset?
 
     /// Creates the record.
-    public init(lastAcceptedAt: Timestamp?, rejection: OktaRejection?) {
+    public init(lastAcceptedAt: Timestamp?, rejection: OktaRejection?, clock: OktaClockOffset? = nil) {
         self.lastAcceptedAt = lastAcceptedAt
         self.rejection = rejection
+        self.clock = clock
+    }
+}
+
+/// How far Okta's clock is ahead of the local one, as measured at a time (SPEC §20).
+public struct OktaClockOffset: Sendable, Hashable {
+    /// Okta's time minus local time, in seconds (negative: Okta is behind).
+    public var seconds: Double
+    public var measuredAt: Timestamp
+
+    /// Creates the offset.
+    public init(seconds: Double, measuredAt: Timestamp) {
+        self.seconds = seconds
+        self.measuredAt = measuredAt
+    }
+
+    /// Offsets smaller than this are the `Date` header's one-second resolution, not worth a word.
+    public static let noticeable: Double = 2
+
+    /// `Okta's clock is 120 s behind this host's`, or `nil` when the offset is not noticeable.
+    public var summary: String? {
+        guard abs(seconds) >= Self.noticeable else { return nil }
+        return "Okta's clock is \(Int(abs(seconds).rounded())) s \(seconds < 0 ? "behind" : "ahead of") this host's"
+            + " (measured \(measuredAt.iso8601); lags are corrected for it)"
+    }
+
+    /// When a time stamped by Okta's clock happened on the local clock.
+    public func local(_ oktaTime: Timestamp) -> Date { oktaTime.date.addingTimeInterval(-seconds) }
+}
+
+extension Optional where Wrapped == OktaClockOffset {
+    /// The age, on the local clock, of a time Okta stamped: corrected by the offset when one is known.
+    public func age(of oktaTime: Timestamp, now: Date) -> TimeInterval {
+        max(0, now.timeIntervalSince(self?.local(oktaTime) ?? oktaTime.date))
     }
 }
 

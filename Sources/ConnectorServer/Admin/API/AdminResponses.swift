@@ -39,6 +39,10 @@ struct StatusBody: ResponseEncodable {
         var rateLimitWait: String?
         var lastAcceptedOktaCall: String?
         var oktaCredentialProblem: String?
+        /// The connector's share of Okta's daily event hook cap (SPEC §20).
+        var hookEvents: HookEventBudget?
+        /// Okta's clock minus this host's, in seconds, as last measured (SPEC §20).
+        var oktaClockOffsetSeconds: Double?
     }
 
     var generatedAt: String
@@ -54,12 +58,15 @@ struct StatusBody: ResponseEncodable {
                 deadLetters: connector.deadLetters, failedEvents: connector.failedEvents,
                 runs: connector.runs.prefix(10).map(RunBody.init), workerHolder: connector.workerHolder,
                 eventSource: connector.eventSource,
-                systemLog: connector.systemLog.map { SystemLogBody($0, now: report.generatedAt) },
+                systemLog: connector.systemLog.map {
+                    SystemLogBody($0, clock: connector.oktaClock, now: report.generatedAt)
+                },
                 health: connector.health?.state, healthReason: connector.health?.reason,
                 nextDue: connector.nextDue?.iso8601, lastDelivery: connector.lastDelivery.map { Timestamp($0).iso8601 },
                 outboxOldest: connector.outboxOldest?.iso8601, rateLimitWait: connector.rateLimitWait,
                 lastAcceptedOktaCall: connector.oktaContact?.lastAcceptedAt?.iso8601,
-                oktaCredentialProblem: connector.oktaContact?.rejection?.reason)
+                oktaCredentialProblem: connector.oktaContact?.rejection?.reason, hookEvents: connector.hookEvents,
+                oktaClockOffsetSeconds: connector.oktaClock.map { ($0.seconds * 10).rounded() / 10 })
         }
     }
 }
@@ -74,11 +81,12 @@ struct SystemLogBody: Encodable {
     var lastOutcome: String?
     var lastSucceededAt: String?
 
-    init(_ cursor: SystemLogCursor, now: Date) {
+    /// - Parameter clock: Okta's clock offset: the lag is measured on this host's clock (SPEC §20).
+    init(_ cursor: SystemLogCursor, clock: OktaClockOffset?, now: Date) {
         polledEvents = cursor.polledEvents
         missedDeliveries = cursor.missedDeliveries
         newestPublished = cursor.newestPublished?.iso8601
-        lagSeconds = cursor.newestPublished.map { Int64(saturating: max(0, now.timeIntervalSince($0.date)).rounded()) }
+        lagSeconds = cursor.newestPublished.map { Int64(saturating: clock.age(of: $0, now: now).rounded()) }
         lastPollAt = cursor.lastPollAt?.iso8601
         lastOutcome = cursor.lastOutcome
         lastSucceededAt = cursor.lastSucceededAt?.iso8601
@@ -99,6 +107,8 @@ struct RunBody: Encodable {
     var unchanged: Int
     var removed: Int
     var drift: Int
+    /// Updated users whose record changed in `User.LastLogon` alone: not drift (SPEC §20).
+    var lastLogonUpdates: Int
     var rateLimited: Int
     var errors: [String]
     var oktaCalls: [String: Int]
@@ -119,6 +129,7 @@ struct RunBody: Encodable {
         unchanged = run.counts.unchanged
         removed = run.counts.removed
         drift = run.drift
+        lastLogonUpdates = run.lastLogonUpdates
         rateLimited = run.rateLimited
         errors = run.errors
         oktaCalls = run.oktaCalls

@@ -38,8 +38,14 @@ public struct StatusReport: Sendable {
         /// The rate-limit wait the connector's Okta calls are in now (known only to the process
         /// running it): `waiting 41 s for Okta's users bucket to reset (…)`.
         public var rateLimitWait: String?
-        /// When Okta last accepted the connector's credentials, and the last refusal (SPEC §19).
+        /// When Okta last accepted the connector's credentials, the last refusal (SPEC §19), and
+        /// Okta's clock offset (SPEC §20).
         public var oktaContact: OktaContact?
+        /// The connector's share of Okta's daily event hook cap, when it takes hook deliveries.
+        public var hookEvents: HookEventBudget?
+
+        /// How far Okta's clock is from this host's, when measured.
+        public var oktaClock: OktaClockOffset? { oktaContact?.clock }
     }
 
     public var generatedAt: Date
@@ -60,7 +66,9 @@ public struct StatusReport: Sendable {
                 active: settings.active, oktaURL: settings.okta.url.absoluteString,
                 statuses: settings.userStatuses.map(\.rawValue), schedule: "\(settings.schedule)",
                 hookPath: settings.eventHook.path, lastDelivery: view.receiver.lastDelivery(settings.slug),
-                eventSource: settings.eventSource.rawValue, now: view.clock.now)
+                eventSource: settings.eventSource.rawValue,
+                dailyBudget: settings.eventSource.takesHooks ? settings.eventHook.dailyBudget : nil,
+                now: view.clock.now)
             status.health = runtime.health
             status.rateLimitWait = await runtime.operations.currentRateLimitWait()?.text(now: view.clock.now)
             connectors.append(status)
@@ -72,7 +80,7 @@ public struct StatusReport: Sendable {
     public static func connector(
         store: any StateStore, name: String, slug: String, server: String, active: Bool, oktaURL: String,
         statuses: [String], schedule: String, hookPath: String, lastDelivery: Date?, eventSource: String = "hooks",
-        now: Date = Date()
+        dailyBudget: Int? = nil, now: Date = Date()
     ) async throws -> Connector {
         let outbox = try await store.outboxStats(connector: slug)
         // Another process (the CLI) knows the newest delivery only from the store.
@@ -92,6 +100,9 @@ public struct StatusReport: Sendable {
         connector.eventSource = eventSource
         connector.oktaContact = try await store.oktaContact(connector: slug)
         if eventSource != "hooks" { connector.systemLog = try await store.systemLogCursor(connector: slug) }
+        if let dailyBudget {
+            connector.hookEvents = try await store.hookEventBudget(connector: slug, budget: dailyBudget, now: now)
+        }
         return connector
     }
 }

@@ -97,6 +97,11 @@ struct ConnectorStateModel {
     var lastOktaCall: String
     /// Which credential Okta refuses, and what it said.
     var credentialProblem: String?
+    /// How far Okta's clock is off this host's, when noticeably (lags are corrected for it).
+    var oktaClock: String?
+    /// The connector's share of Okta's daily event hook cap, when it takes hook deliveries.
+    var hookEvents: String?
+    var hookEventsTone: String
     var driftChart: ConsoleCharts.Chart?
 
     /// A finished run, in a line.
@@ -146,6 +151,9 @@ struct ConnectorStateModel {
         credentialProblem = connector.oktaContact?.rejection.map {
             "\($0.reason) (\(StatusPage.age($0.at.date, now: now)))"
         }
+        oktaClock = connector.oktaClock?.summary
+        hookEvents = connector.hookEvents?.summary
+        hookEventsTone = connector.hookEvents?.warning == true ? "warn" : ""
         driftChart = ConsoleCharts.drift(
             connector.runs, id: compactChart ? "drift-\(slug)" : "drift", compact: compactChart)
     }
@@ -163,7 +171,7 @@ struct ConnectorStateModel {
         guard let cursor = connector.systemLog else { return "event source \(connector.eventSource); not polled yet" }
         var parts = ["event source \(connector.eventSource)"]
         if let newest = cursor.newestPublished {
-            parts.append("lag \(Int64(saturating: max(0, now.timeIntervalSince(newest.date)))) s")
+            parts.append("lag \(Int64(saturating: connector.oktaClock.age(of: newest, now: now))) s")
         }
         if let at = cursor.lastPollAt {
             parts.append("last poll \(StatusPage.age(at.date, now: now))\(cursor.lastOutcome.map { ": \($0)" } ?? "")")
@@ -352,6 +360,8 @@ struct RunPageModel {
     var unchanged: Int
     var removed: Int
     var drift: Int
+    /// Updated users whose record changed in `User.LastLogon` alone (not drift).
+    var lastLogonUpdates: Int
     var oktaCalls: String
     var rateLimited: Int
     var owner: String

@@ -156,6 +156,7 @@ enum ConsolePages {
             dryRun: run.dryRun, startedAt: run.startedAt.iso8601, duration: RunPageModel.duration(run),
             listed: run.counts.listed, created: run.counts.created, updated: run.counts.updated,
             unchanged: run.counts.unchanged, removed: run.counts.removed, drift: run.drift,
+            lastLogonUpdates: run.lastLogonUpdates,
             oktaCalls: calls.isEmpty ? "none" : calls.joined(separator: ", "), rateLimited: run.rateLimited,
             owner: run.owner ?? "not recorded",
             errorList: run.errors.isEmpty ? nil : RunPageModel.ErrorList(items: run.errors),

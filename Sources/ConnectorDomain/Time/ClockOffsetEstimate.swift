@@ -1,0 +1,41 @@
+public import Foundation
+import Synchronization
+
+/// How far a server's clock is from the local one, from the `Date` header of its answers (SPEC §20).
+///
+/// `Date` has a resolution of one second and is set somewhere between sending the request and
+/// receiving the answer: one sample is the header's middle of its second minus the middle of the
+/// call on the local clock, so a sample is off by up to half a second plus half the round trip.
+/// The estimate is the median of the last samples, which a slow answer or a second boundary does
+/// not move.
+public final class ClockOffsetEstimate: Sendable {
+    private let samples = Mutex<[Double]>([])
+    /// Samples kept.
+    public static let window = 15
+
+    /// An estimate without samples.
+    public init() {}
+
+    /// Adds one call's sample.
+    /// - Parameters:
+    ///   - serverDate: The answer's `Date` header, parsed.
+    ///   - sentAt: When the request left, on the local clock.
+    ///   - receivedAt: When the answer's headers arrived, on the local clock.
+    public func record(serverDate: Date, sentAt: Date, receivedAt: Date) {
+        let middle = sentAt.addingTimeInterval(receivedAt.timeIntervalSince(sentAt) / 2)
+        let sample = serverDate.addingTimeInterval(0.5).timeIntervalSince(middle)
+        guard sample.isFinite else { return }
+        samples.withLock { samples in
+            samples.append(sample)
+            if samples.count > Self.window { samples.removeFirst(samples.count - Self.window) }
+        }
+    }
+
+    /// The server's clock minus the local one, in seconds; `nil` before the first sample.
+    public var seconds: Double? {
+        let sorted = samples.withLock { $0 }.sorted()
+        guard !sorted.isEmpty else { return nil }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+}
