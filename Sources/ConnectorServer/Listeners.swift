@@ -51,7 +51,7 @@ public struct AdminListener: Sendable {
         let token = AdminToken(admin.token)
         let metricsToken = MetricsToken(admin.metricsToken)
         let clock = view.clock
-        let hookMonitor = EventHookMonitor(runtimes: view.runtimes, clock: clock, logger: logger)
+        let hookMonitor = EventHookMonitor(runtimes: view.runtimes, store: view.store, clock: clock, logger: logger)
         ConnectorMetrics.bootstrap()
         let router = buildAdminRouter(
             AdminDependencies(

@@ -257,6 +257,7 @@ enum PostgreSQLSchema {
                 """,
                 "ALTER TABLE okta_contact ADD COLUMN clock_offset_ms BIGINT",
                 "ALTER TABLE okta_contact ADD COLUMN clock_measured_at BIGINT",
+                "ALTER TABLE okta_contact ADD COLUMN hook_warning TEXT",
                 "ALTER TABLE runs ADD COLUMN last_logon_updates INTEGER NOT NULL DEFAULT 0",
             ]),
     ]

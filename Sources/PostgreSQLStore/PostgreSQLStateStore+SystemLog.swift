@@ -84,13 +84,13 @@ extension PostgreSQLStateStore {
 
 extension PostgreSQLStateStore {
     public func oktaContact(connector: String) async throws -> OktaContact? {
-        for try await (accepted, rejectedAt, rejection, offset, measuredAt) in try await client.query(
+        for try await (accepted, rejectedAt, rejection, offset, measuredAt, hookWarning) in try await client.query(
             """
-            SELECT last_accepted_at, rejected_at, rejection, clock_offset_ms, clock_measured_at FROM okta_contact
-            WHERE connector = \(connector)
+            SELECT last_accepted_at, rejected_at, rejection, clock_offset_ms, clock_measured_at, hook_warning
+            FROM okta_contact WHERE connector = \(connector)
             """,
             logger: logger
-        ).decode((Int64?, Int64?, String?, Int64?, Int64?).self) {
+        ).decode((Int64?, Int64?, String?, Int64?, Int64?, String?).self) {
             return OktaContact(
                 lastAcceptedAt: accepted.map { Timestamp(millisecondsSinceEpoch: $0) },
                 rejection: rejectedAt.map {
@@ -101,7 +101,7 @@ extension PostgreSQLStateStore {
                         OktaClockOffset(
                             seconds: Double(offset) / 1000, measuredAt: Timestamp(millisecondsSinceEpoch: $0))
                     }
-                })
+                }, hookWarning: hookWarning)
         }
         return nil
     }
@@ -137,6 +137,14 @@ extension PostgreSQLStateStore {
             ON CONFLICT (connector) DO UPDATE SET
                 clock_offset_ms = excluded.clock_offset_ms, clock_measured_at = excluded.clock_measured_at
             WHERE COALESCE(c.clock_measured_at, 0) <= excluded.clock_measured_at
+            """, logger: logger)
+    }
+
+    public func recordHookWarning(connector: String, warning: String?) async throws {
+        try await client.query(
+            """
+            INSERT INTO okta_contact AS c (connector, hook_warning) VALUES (\(connector), \(warning))
+            ON CONFLICT (connector) DO UPDATE SET hook_warning = excluded.hook_warning
             """, logger: logger)
     }
 }

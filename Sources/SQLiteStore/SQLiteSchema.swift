@@ -241,6 +241,7 @@ enum SQLiteSchema {
                     ) WITHOUT ROWID;
                     ALTER TABLE okta_contact ADD COLUMN clock_offset_ms INTEGER;
                     ALTER TABLE okta_contact ADD COLUMN clock_measured_at INTEGER;
+                    ALTER TABLE okta_contact ADD COLUMN hook_warning TEXT;
                     ALTER TABLE runs ADD COLUMN last_logon_updates INTEGER NOT NULL DEFAULT 0;
                     """)
         }

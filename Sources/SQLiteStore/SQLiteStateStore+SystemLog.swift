@@ -100,7 +100,7 @@ extension SQLiteStateStore {
                 return OktaContact(
                     lastAcceptedAt: (row["last_accepted_at"] as Int64?).map { Timestamp(millisecondsSinceEpoch: $0) },
                     rejection: rejectedAt.map { OktaRejection(at: $0, reason: row["rejection"] ?? "") },
-                    clock: offset)
+                    clock: offset, hookWarning: row["hook_warning"])
             }
         }
     }
@@ -143,6 +143,16 @@ extension SQLiteStateStore {
                 arguments: [
                     connector, Int64((offset.seconds * 1000).rounded()), offset.measuredAt.millisecondsSinceEpoch,
                 ])
+        }
+    }
+
+    public func recordHookWarning(connector: String, warning: String?) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO okta_contact (connector, hook_warning) VALUES (?, ?)
+                    ON CONFLICT (connector) DO UPDATE SET hook_warning = excluded.hook_warning
+                    """, arguments: [connector, warning])
         }
     }
 }

@@ -47,6 +47,7 @@ struct StatusCommand: AsyncParsableCommand {
             "  Okta: last accepted call " + (status.oktaContact?.lastAcceptedAt?.iso8601 ?? "never")
                 + (status.oktaContact?.rejection.map { "   REFUSED \($0.at.iso8601): \($0.reason)" } ?? ""))
         if let clock = status.oktaClock?.summary { print("  \(clock)") }
+        if let warning = status.oktaContact?.hookWarning { print("  WARNING: \(warning)") }
         print(
             "  inbox: \(status.inboxDepth) waiting   outbox: \(status.outboxDepth) queued"
                 + (status.outboxOldest.map { ", oldest \($0.iso8601)" } ?? "")

@@ -59,9 +59,14 @@ struct HookEventCountTests {
         // An older measurement (another replica's, late) does not replace it.
         try await store.recordOktaClock(connector: connector, offset: OktaClockOffset(seconds: 3, measuredAt: at(5)))
         try await store.recordOktaContact(connector: connector, acceptedAt: at(11), rejection: nil)
+        try await store.recordHookWarning(connector: connector, warning: "deactivate it")
         let contact = try #require(try await store.oktaContact(connector: connector))
         #expect(contact.clock == OktaClockOffset(seconds: -120.4, measuredAt: at(10)))
         #expect(contact.lastAcceptedAt == at(11))
+        #expect(contact.hookWarning == "deactivate it")
+        try await store.recordHookWarning(connector: connector, warning: nil)
+        #expect(try await store.oktaContact(connector: connector)?.hookWarning == nil)
+        #expect(try await store.oktaContact(connector: connector)?.clock?.seconds == -120.4, "the rest is kept")
     }
 
     @Test(arguments: StoreBackend.available)

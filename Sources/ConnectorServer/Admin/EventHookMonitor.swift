@@ -1,6 +1,7 @@
 import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
+import ConnectorStore
 import Foundation
 import Logging
 import OktaClient
@@ -24,21 +25,27 @@ final class EventHookMonitor: Service {
         /// When the connector does not take hook deliveries (`event_source: system_log`) while
         /// Okta still has an ACTIVE hook for its path: the command that deactivates it (SPEC §20).
         var deactivateCommand: String?
+        /// The event source the connector had when its hooks were read: a reload that changes it
+        /// makes the next read due at once.
+        var eventSource: EventSource = .hooks
     }
 
     /// How often Okta is asked.
     let interval: TimeInterval
     let runtimes: @Sendable () -> [ConnectorRuntime]
+    /// Where a warning is kept for `status`, which reads only the store.
+    let store: (any StateStore)?
     let clock: any WallClock
     let logger: Logger
     private let observations = Mutex<[String: Observation]>([:])
 
     init(
-        interval: TimeInterval = 300, runtimes: @escaping @Sendable () -> [ConnectorRuntime], clock: any WallClock,
-        logger: Logger
+        interval: TimeInterval = 300, runtimes: @escaping @Sendable () -> [ConnectorRuntime],
+        store: (any StateStore)? = nil, clock: any WallClock, logger: Logger
     ) {
         self.interval = interval
         self.runtimes = runtimes
+        self.store = store
         self.clock = clock
         self.logger = logger
     }
@@ -56,7 +63,7 @@ final class EventHookMonitor: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown {
-                    for runtime in self.runtimes() where self.isDue(runtime.settings.slug) {
+                    for runtime in self.runtimes() where self.isDue(runtime.settings) {
                         await self.refresh(runtime)
                     }
                     try await self.clock.sleep(seconds: Self.tick)
@@ -67,10 +74,12 @@ final class EventHookMonitor: Service {
         }
     }
 
-    /// Whether a connector's hooks were never read, or last tried an interval ago.
-    func isDue(_ slug: String) -> Bool {
-        guard let tried = observation(slug)?.triedAt else { return true }
-        return clock.now.timeIntervalSince(tried) >= interval
+    /// Whether a connector's hooks were never read, were read under another event source (a
+    /// reload changed it), or were last tried an interval ago.
+    func isDue(_ settings: ConnectorSettings) -> Bool {
+        guard let observation = observation(settings.slug) else { return true }
+        return observation.eventSource != settings.eventSource
+            || clock.now.timeIntervalSince(observation.triedAt) >= interval
     }
 
     /// Asks Okta now (after the console changed a hook) and caches the answer.
@@ -79,13 +88,17 @@ final class EventHookMonitor: Service {
         let now = clock.now
         do {
             let hooks = try await runtime.operations.eventHooks()
-            var observation = Observation(hooks: hooks, checkedAt: now, triedAt: now)
+            var observation = Observation(
+                hooks: hooks, checkedAt: now, triedAt: now, eventSource: settings.eventSource)
             if !settings.eventSource.takesHooks, hooks.contains(where: { $0.status == "ACTIVE" }) {
                 observation.deactivateCommand = "okta-connector hooks deactivate --connector \"\(settings.name)\""
             }
             let before = observations.withLock { observations in
                 defer { observations[settings.slug] = observation }
                 return observations[settings.slug]?.deactivateCommand
+            }
+            if observation.deactivateCommand != before || isFirstRead(settings.slug) {
+                await keep(observation.deactivateCommand, connector: settings.slug)
             }
             if let command = observation.deactivateCommand, before == nil {
                 logger.warning(
@@ -104,8 +117,31 @@ final class EventHookMonitor: Service {
                     observations[settings.slug] ?? Observation(hooks: [], error: nil, checkedAt: nil, triedAt: now)
                 observation.error = "\(error)"
                 observation.triedAt = now
+                observation.eventSource = settings.eventSource
                 observations[settings.slug] = observation
             }
+        }
+    }
+
+    private let written = Mutex<Set<String>>([])
+
+    /// Whether the store has not been told about the connector's hooks yet by this process.
+    private func isFirstRead(_ slug: String) -> Bool { !written.withLock { $0.contains(slug) } }
+
+    /// Writes the warning (or its absence) for `status`.
+    private func keep(_ command: String?, connector slug: String) async {
+        guard let store else { return }
+        let warning = command.map {
+            "Okta still has an ACTIVE event hook for this connector's path, which answers 404 since the connector "
+                + "does not take hook deliveries; its events count against the org's daily hook cap. Deactivate it: "
+                + "\($0) --config FILE"
+        }
+        do {
+            try await store.recordHookWarning(connector: slug, warning: warning)
+            written.withLock { _ = $0.insert(slug) }
+        } catch {
+            logger.notice(
+                "cannot keep the hook warning in the store", metadata: ["connector": "\(slug)", "error": "\(error)"])
         }
     }
 }

@@ -279,6 +279,11 @@ public protocol OktaContactStore: Sendable {
 
     /// Records Okta's clock offset as measured now (SPEC §20): the newest measurement is kept.
     func recordOktaClock(connector: String, offset: OktaClockOffset) async throws
+
+    /// Records what the hook monitor found wrong with the connector's hooks in Okta (an ACTIVE hook
+    /// of a connector that no longer takes deliveries, SPEC §20), or clears it (`nil`), so that
+    /// `status`, which reads only the store, says it too.
+    func recordHookWarning(connector: String, warning: String?) async throws
 }
 
 /// The events Okta's hooks delivered, per connector and hour (SPEC §20): the receiver's inserts

@@ -674,12 +674,18 @@ public struct OktaContact: Sendable, Hashable {
     /// How far Okta's clock is ahead of this host's (negative: behind), from the `Date` header of
     /// Okta's answers (SPEC §20), and when it was measured.
     public var clock: OktaClockOffset?
+    /// What the hook monitor last found wrong with the connector's hooks in Okta, with the command
+    /// that puts it right.
+    public var hookWarning: String?
 
     /// Creates the record.
-    public init(lastAcceptedAt: Timestamp?, rejection: OktaRejection?, clock: OktaClockOffset? = nil) {
+    public init(
+        lastAcceptedAt: Timestamp?, rejection: OktaRejection?, clock: OktaClockOffset? = nil, hookWarning: String? = nil
+    ) {
         self.lastAcceptedAt = lastAcceptedAt
         self.rejection = rejection
         self.clock = clock
+        self.hookWarning = hookWarning
     }
 }
 

@@ -43,6 +43,8 @@ struct StatusBody: ResponseEncodable {
         var hookEvents: HookEventBudget?
         /// Okta's clock minus this host's, in seconds, as last measured (SPEC §20).
         var oktaClockOffsetSeconds: Double?
+        /// What the hook monitor found wrong with the connector's hooks in Okta, with the command.
+        var hookWarning: String?
     }
 
     var generatedAt: String
@@ -66,7 +68,8 @@ struct StatusBody: ResponseEncodable {
                 outboxOldest: connector.outboxOldest?.iso8601, rateLimitWait: connector.rateLimitWait,
                 lastAcceptedOktaCall: connector.oktaContact?.lastAcceptedAt?.iso8601,
                 oktaCredentialProblem: connector.oktaContact?.rejection?.reason, hookEvents: connector.hookEvents,
-                oktaClockOffsetSeconds: connector.oktaClock.map { ($0.seconds * 10).rounded() / 10 })
+                oktaClockOffsetSeconds: connector.oktaClock.map { ($0.seconds * 10).rounded() / 10 },
+                hookWarning: connector.oktaContact?.hookWarning)
         }
     }
 }
