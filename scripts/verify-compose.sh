@@ -29,6 +29,10 @@ fail() {
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
 [[ $(id -u) -eq 0 ]] || fail "verify-compose: needs root (podman runs as root here)"
+# The output's first line: what was run, when, on which commit, and what was skipped.
+tree=clean
+git diff --quiet HEAD -- 2>/dev/null || tree="with uncommitted changes"
+echo "# $0: started $(date -u +%Y-%m-%dT%H:%M:%SZ) at commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) ($tree); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); podman $(podman --version | awk '{print $3}'); podman-compose $(dpkg-query -W -f '${Version}' podman-compose 2>/dev/null || echo "?"); skipped: nothing"
 
 project=okta-connector
 compose=(podman-compose -p "$project" -f compose.yaml)

@@ -24,6 +24,10 @@ started=$(date +%s)
 log() { printf '\n== %s\n' "$*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || fail "verify-kube: needs root (podman runs as root here)"
+# The output's first line: what was run, when, on which commit, and what was skipped.
+tree=clean
+git diff --quiet HEAD -- 2>/dev/null || tree="with uncommitted changes"
+echo "# $0: started $(date -u +%Y-%m-%dT%H:%M:%SZ) at commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) ($tree); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); podman $(podman --version | awk '{print $3}'); skipped: nothing"
 
 version=$(tr -d '[:space:]' <VERSION)
 podman image exists "okta-connector:$version" || fail "no image okta-connector:$version: run scripts/verify-image.sh first"
@@ -70,6 +74,14 @@ openssl rand -hex 16 >"$secrets/okta-connector-store/password"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=okta-connector" \
     -keyout "$secrets/okta-connector-tls/tls.key" -out "$secrets/okta-connector-tls/tls.crt" 2>/dev/null
 chown -R 0:10001 "$secrets" && chmod 0440 "$secrets"/*/* && chmod 0755 "$secrets"/*
+# Every secret file the overlays' configurations name must be among them (each mount folder is a Secret).
+while read -r file; do
+    folder=${file#/run/secrets/}
+    folder=${folder%%/*}
+    [[ $folder == okta-connector ]] && folder=okta-connector-secrets
+    [[ -f $secrets/$folder/${file##*/} ]] || fail "the configuration names $file, which the dummy Secret $folder lacks"
+done < <(grep -ho '/run/secrets/okta-connector[a-z-]*/[A-Za-z0-9._-]*' deploy/kubernetes/base/config.yaml \
+    deploy/kubernetes/overlays/*/config.yaml | sort -u)
 
 for overlay in single replicas; do
     log "overlays/$overlay: kustomize build | podman kube play"
