@@ -72,6 +72,7 @@ openssl rand -hex 24 >"$secrets/okta-connector-secrets/okta-hook-secrets"
 for file in okta-api-token admin-token metrics-token neurons-client-secret; do openssl rand -hex 16 >"$secrets/okta-connector-secrets/$file"; done
 openssl rand -hex 16 >"$secrets/okta-connector-store/password"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=okta-connector" \
+    -addext "subjectAltName=DNS:okta-connector" \
     -keyout "$secrets/okta-connector-tls/tls.key" -out "$secrets/okta-connector-tls/tls.crt" 2>/dev/null
 chown -R 0:10001 "$secrets" && chmod 0440 "$secrets"/*/* && chmod 0755 "$secrets"/*
 # Every secret file the overlays' configurations name must be among them (each mount folder is a Secret).
@@ -142,14 +143,15 @@ PY
     if [[ $overlay == single ]]; then
         ready=
         for _ in $(seq 1 600); do
-            if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -k "https://$ip:9090/readyz") == 200 ]]; then
+            if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+                --cacert "$secrets/okta-connector-tls/tls.crt" --resolve "okta-connector:9090:$ip" https://okta-connector:9090/readyz) == 200 ]]; then
                 ready=$(python3 -c "import time; print(f'{time.time() - $t0:.2f}')")
                 break
             fi
             sleep 0.1
         done
         [[ -n $ready ]] || { podman logs "$container" 2>&1 | tail -n 20; fail "overlays/single: no /readyz 200"; }
-        echo "overlays/single: /readyz 200 $ready s after kube play (pod IP $ip); SQLite on the PersistentVolumeClaim's volume:"
+        echo "overlays/single: /readyz 200 $ready s after kube play (pod IP $ip, HTTPS verified against the mounted certificate); SQLite on the PersistentVolumeClaim's volume:"
         podman volume inspect --format '  volume {{.Name}}: {{.Mountpoint}}' okta-connector-data
         find "$(podman volume inspect --format '{{.Mountpoint}}' okta-connector-data)" -maxdepth 1 -printf '  %u:%g %m %s %p\n'
     else
