@@ -98,7 +98,9 @@ make_image() {
     # The root filesystem's key (what mmdebstrap is given) names the tarball; the image's key adds
     # the image settings (podman import --change), so a changed setting only imports again.
     local root_key key
-    root_key=$(printf '%s\n' "$name" "${key_parts[@]}" "${debstrap[@]}" "${mirrors[@]}" | sha256sum | cut -c1-16)
+    # The checkout's own path (the postgres entrypoint's hook names it) is left out of the key, so
+    # that every checkout and worktree of the repository finds the same tarball and image.
+    root_key=$(printf '%s\n' "$name" "${key_parts[@]}" "${debstrap[@]//"$repo"/.}" "${mirrors[@]}" | sha256sum | cut -c1-16)
     key=$(printf '%s\n' "$root_key" "$@" | sha256sum | cut -c1-16)
     local reference=docker.io/library/$name
     if [[ $(podman image inspect --format '{{index .Labels "okta-connector.base-key"}}' "$reference" 2>/dev/null) == "$key" ]]; then

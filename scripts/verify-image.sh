@@ -25,6 +25,12 @@ started=$(date +%s)
 log() { printf '\n== %s\n' "$*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || fail "verify-image: needs root (podman runs as root here)"
+# The output's first line: what was run, when, on which commit, and what was skipped.
+skipped=nothing
+if [[ ${SKIP_BUILD:-0} == 1 ]]; then skipped="the builds (SKIP_BUILD=1)"; elif [[ ${SKIP_SIM:-0} == 1 ]]; then skipped="the simulator build (SKIP_SIM=1)"; fi
+tree=clean
+git diff --quiet HEAD -- 2>/dev/null || tree="with uncommitted changes"
+echo "# $0: started $(date -u +%Y-%m-%dT%H:%M:%SZ) at commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) ($tree); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); podman $(podman --version | awk '{print $3}'); skipped: $skipped"
 
 version=$(tr -d '[:space:]' <VERSION)
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -93,7 +99,14 @@ secrets=$work/secrets tls=$work/tls config=$work/config
 mkdir -p "$secrets" "$tls" "$config"
 hook_secret=$(openssl rand -hex 24)
 printf '%s\n' "$hook_secret" >"$secrets/okta-hook-secrets"
-for file in okta-api-token admin-token neurons-client-secret; do openssl rand -hex 16 >"$secrets/$file"; done
+# Every other file the configuration names under the Secret's folder gets a random value (the admin
+# and metrics tokens, the Okta API token, the sink's client secret): read from the file itself, so a
+# secret added to config.yaml cannot be missed here.
+grep -o '/run/secrets/okta-connector/[A-Za-z0-9._-]*' deploy/kubernetes/base/config.yaml | sort -u |
+    while read -r file; do
+        [[ -e $secrets/${file##*/} ]] || openssl rand -hex 16 >"$secrets/${file##*/}"
+    done
+echo "dummy secrets: $(cd "$secrets" && echo *)"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=okta-connector" \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tls/tls.key" -out "$tls/tls.crt" 2>/dev/null
 cp deploy/kubernetes/base/config.yaml "$config/config.yaml"
@@ -141,9 +154,12 @@ echo "signed delivery (HTTPS, the hook secret from the mounted file): HTTP $code
 code=$(delivery "wrong-secret" "$(cat /proc/sys/kernel/random/uuid)")
 echo "delivery with a wrong secret: HTTP $code"
 [[ $code == 401 ]] || fail "a wrong secret was answered $code, not 401"
-admin_token=$(cat "$secrets/admin-token")
-admin -H "Authorization: Bearer $admin_token" https://localhost:9090/metrics |
-    grep -E '^okta_connector_(build_info|deliveries_total|events_received_total)[{ ]' | head -n 8 || true
+# Scraped the way Prometheus does in the manifests: with the metrics token (server.admin.metrics_token_file).
+metrics_token=$(cat "$secrets/metrics-token")
+code=$(admin -o "$work/metrics" -w '%{http_code}' -H "Authorization: Bearer $metrics_token" https://localhost:9090/metrics)
+echo "GET /metrics with the metrics token: HTTP $code"
+[[ $code == 200 ]] || fail "the metrics token was answered $code on /metrics"
+grep -E '^okta_connector_(build_info|deliveries_total|events_received_total)[{ ]' "$work/metrics" | head -n 8 || true
 
 log "podman stop (SIGTERM; grace: terminationGracePeriodSeconds 30, server.shutdown_timeout 20s)"
 t0=$(date +%s.%N)
@@ -151,7 +167,12 @@ podman stop -t 30 "$name-serve" >/dev/null
 stopped=$(python3 -c "import time; print(f'{time.time() - $t0:.2f}')")
 exit_code=$(podman inspect --format '{{.State.ExitCode}}' "$name-serve")
 echo "stopped in $stopped s, exit code $exit_code"
-podman logs "$name-serve" 2>&1 | tail -n 4
+# A slow stop shows what it waited for (from SIGTERM on), a quick one its last lines.
+if python3 -c "import sys; sys.exit(0 if $stopped > 5 else 1)"; then
+    podman logs "$name-serve" 2>&1 | sed -n '/"msg":"stopping"/,$p' | cut -c1-400
+else
+    podman logs "$name-serve" 2>&1 | tail -n 4
+fi
 [[ $exit_code == 0 ]] || fail "serve exited $exit_code on SIGTERM"
 python3 -c "import sys; sys.exit(0 if $stopped < 20 else 1)" || fail "the stop took $stopped s (not within shutdown_timeout 20 s)"
 podman rm -v "$name-serve" >/dev/null

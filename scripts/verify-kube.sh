@@ -24,6 +24,10 @@ started=$(date +%s)
 log() { printf '\n== %s\n' "$*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || fail "verify-kube: needs root (podman runs as root here)"
+# The output's first line: what was run, when, on which commit, and what was skipped.
+tree=clean
+git diff --quiet HEAD -- 2>/dev/null || tree="with uncommitted changes"
+echo "# $0: started $(date -u +%Y-%m-%dT%H:%M:%SZ) at commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) ($tree); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); podman $(podman --version | awk '{print $3}'); skipped: nothing"
 
 version=$(tr -d '[:space:]' <VERSION)
 podman image exists "okta-connector:$version" || fail "no image okta-connector:$version: run scripts/verify-image.sh first"
@@ -68,8 +72,17 @@ openssl rand -hex 24 >"$secrets/okta-connector-secrets/okta-hook-secrets"
 for file in okta-api-token admin-token metrics-token neurons-client-secret; do openssl rand -hex 16 >"$secrets/okta-connector-secrets/$file"; done
 openssl rand -hex 16 >"$secrets/okta-connector-store/password"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=okta-connector" \
+    -addext "subjectAltName=DNS:okta-connector" \
     -keyout "$secrets/okta-connector-tls/tls.key" -out "$secrets/okta-connector-tls/tls.crt" 2>/dev/null
 chown -R 0:10001 "$secrets" && chmod 0440 "$secrets"/*/* && chmod 0755 "$secrets"/*
+# Every secret file the overlays' configurations name must be among them (each mount folder is a Secret).
+while read -r file; do
+    folder=${file#/run/secrets/}
+    folder=${folder%%/*}
+    [[ $folder == okta-connector ]] && folder=okta-connector-secrets
+    [[ -f $secrets/$folder/${file##*/} ]] || fail "the configuration names $file, which the dummy Secret $folder lacks"
+done < <(grep -ho '/run/secrets/okta-connector[a-z-]*/[A-Za-z0-9._-]*' deploy/kubernetes/base/config.yaml \
+    deploy/kubernetes/overlays/*/config.yaml | sort -u)
 
 for overlay in single replicas; do
     log "overlays/$overlay: kustomize build | podman kube play"
@@ -130,14 +143,15 @@ PY
     if [[ $overlay == single ]]; then
         ready=
         for _ in $(seq 1 600); do
-            if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -k "https://$ip:9090/readyz") == 200 ]]; then
+            if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+                --cacert "$secrets/okta-connector-tls/tls.crt" --resolve "okta-connector:9090:$ip" https://okta-connector:9090/readyz) == 200 ]]; then
                 ready=$(python3 -c "import time; print(f'{time.time() - $t0:.2f}')")
                 break
             fi
             sleep 0.1
         done
         [[ -n $ready ]] || { podman logs "$container" 2>&1 | tail -n 20; fail "overlays/single: no /readyz 200"; }
-        echo "overlays/single: /readyz 200 $ready s after kube play (pod IP $ip); SQLite on the PersistentVolumeClaim's volume:"
+        echo "overlays/single: /readyz 200 $ready s after kube play (pod IP $ip, HTTPS verified against the mounted certificate); SQLite on the PersistentVolumeClaim's volume:"
         podman volume inspect --format '  volume {{.Name}}: {{.Mountpoint}}' okta-connector-data
         find "$(podman volume inspect --format '{{.Mountpoint}}' okta-connector-data)" -maxdepth 1 -printf '  %u:%g %m %s %p\n'
     else
