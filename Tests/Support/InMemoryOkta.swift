@@ -39,8 +39,8 @@ public final class InMemoryOkta: OktaDirectory {
         var counts = OktaCallStats.Counts()
         var systemLog: [SystemLogPage] = []
         var lastAccepted: Date?
-        /// What ``clockOffset`` answers: Okta's clock minus the test's.
-        var clockOffset: Double?
+        /// What ``clockOffset`` answers: Okta's clock minus the test's (in step unless a test says).
+        var clockOffset: Double? = 0
     }
 
     private let state = Mutex(State())

@@ -184,7 +184,12 @@ public final class SystemLogPoller: Service, Sendable {
         let cursor = try await store.systemLogCursor(connector: slug)
         // Without a link to follow, start `overlap` before the newest event read (or before now).
         // (Never after now: one event dated in the future must not make the restart skip past events.)
-        let newest = min(cursor?.newestPublished?.date ?? clock.now, clock.now)
+        // "Now" on Okta's clock, which stamps the events (SPEC §20): with Okta two minutes behind, a
+        // start from this host's now would skip two minutes of events. The offset comes from the
+        // `Date` of Okta's answers; before the first, one cheap call measures it.
+        if cursor?.nextURL == nil, client.clockOffset == nil { try? await client.probeCredentials() }
+        let oktaNow = clock.now.addingTimeInterval(client.clockOffset ?? 0)
+        let newest = min(cursor?.newestPublished?.date ?? oktaNow, oktaNow)
         let restartURL = client.systemLogPollingURL(
             since: Timestamp(newest.addingTimeInterval(-connector.systemLog.overlap)), eventTypes: Self.eventTypes,
             limit: pageSize)
