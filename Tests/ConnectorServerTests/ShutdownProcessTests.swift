@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import ConnectorDomain
+import ConnectorStore
 import ConnectorTestSupport
 import Foundation
 import Logging
@@ -6,6 +8,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import OktaSimulator
+import SQLiteStore
 import Testing
 
 /// SIGTERM and Ctrl-C stop `serve`, `demo` and `reconcile` promptly, whatever they are doing (SPEC §11).
@@ -98,6 +101,80 @@ struct ShutdownProcessTests {
         #expect(took < 7.5, "within server.shutdown_timeout")
         #expect(serve.output.contains("\"msg\":\"stopped"))
         simulator.faults = FaultPlan()
+        await simulator.stop()
+    }
+
+    /// An event whose refresh waits on an Okta that answers slowly (or not at all) held the stop
+    /// until the shutdown bound escalated (11.4 s in the container runs): the applier's Okta read is
+    /// now cancelled at a stop, and the event stays in the inbox for the next start.
+    @Test func serveStopsPromptlyWhileTheApplierWaitsOnASlowOkta() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            Issue.record("the okta-connector executable was not built at \(Self.binary)")
+            return
+        }
+        let directory = try TestDirectory("okta-shutdown-applier")
+        defer { directory.remove() }
+        let simulator = try await simulator(users: 30)
+        let adminPort = freePort()
+        let hookPort = freePort()
+        try directory.write("admin-token", "admin-token-of-at-least-32-bytes-0123")
+        let secret = "hook-secret-slow-applier-of-at-least-32-bytes-0123"
+        let config = try directory.write(
+            "config.yaml",
+            """
+            server:
+              listen: 127.0.0.1:\(hookPort)
+              insecure_plain_http: true
+              admin: { listen: 127.0.0.1:\(adminPort), token_file: admin-token }
+            store: { url: sqlite://state.db }
+            logging: { format: json, level: info }
+            connectors:
+              - name: Slow org
+                okta: { url: \(simulator.baseURL), allow_insecure_http: true, api_token: sim-api-token }
+                schedule: { repeats: daily, start_time: "02:00" }
+                event_hook: { secrets: [\(secret)] }
+                sink: { type: ndjson, path: out.ndjson }
+            """)
+        let serve = try TestProcess(
+            Self.binary, arguments: ["serve", "--config", config], log: directory.path("serve.log"))
+        defer { serve.stop() }
+        #expect(
+            await eventually(timeout: 60) {
+                await admin(adminPort, .GET, "/api/connectors/slow-org/runs")?.body.contains("\"succeeded\"") == true
+            }, "the initial reconcile")
+        // Okta turns slow; a delivery asks the applier to read a user again.
+        simulator.faults = FaultPlan(slowResponses: 10_000, slowDelay: 30)
+        let user = try #require(simulator.org.allUsers().first { $0.status == .active })
+        var post = HTTPClientRequest(url: "http://127.0.0.1:\(hookPort)/hooks/okta/slow-org")
+        post.method = .POST
+        post.headers.add(name: "Authorization", value: secret)
+        post.headers.add(name: "Content-Type", value: "application/json")
+        post.body = .bytes(
+            ByteBuffer(
+                string: """
+                    {"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1",
+                     "source":"\(simulator.baseURL)/api/v1/eventHooks/who1","eventId":"\(UUID().uuidString)",
+                     "eventTime":"2026-06-01T10:00:00.000Z","contentType":"application/json","data":{"events":[
+                     {"uuid":"\(UUID().uuidString)","published":"2026-06-01T10:00:00.000Z",
+                      "eventType":"user.account.update_profile","version":"0","severity":"INFO",
+                      "actor":{"id":"00uADMIN","type":"User"},"outcome":{"result":"SUCCESS"},
+                      "target":[{"id":"\(user.id)","type":"User","alternateId":"u@example.com","displayName":"U"}]}]}}
+                    """))
+        #expect(try await HTTPClient.shared.execute(post, timeout: .seconds(30)).status.code == 200)
+        // The applier takes the event after its coalescing window and waits on Okta's answer.
+        try await Task.sleep(for: .seconds(2))
+
+        let stopping = Date()
+        serve.signal(SIGTERM)
+        let status = await serve.waitForExit(timeout: 30)
+        let took = Date().timeIntervalSince(stopping)
+        print("shutdown serve with the applier waiting on Okta: stopped in \(String(format: "%.2f", took)) s")
+        #expect(status == 0)
+        #expect(took < 5, "the stop does not wait for the Okta read (it escalated after 10 s before)")
+        simulator.faults = FaultPlan()
+        // The event was not lost: it waits in the inbox for the next start.
+        let store = try SQLiteStateStore(path: directory.path("state.db"))
+        #expect(try await store.inboxDepth(connector: "slow-org") == 1)
         await simulator.stop()
     }
 

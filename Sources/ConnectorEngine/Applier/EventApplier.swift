@@ -135,7 +135,12 @@ public final class EventApplier: Service, Sendable {
             }
             let nextDue: Timestamp?
             do {
-                while try await applyPending() > 0, !Task.isCancelled, !Task.isShuttingDownGracefully {}
+                // A stop does not wait for an Okta read that retries against an unreachable or slow
+                // Okta: the read is cancelled, nothing of it is written, and the events stay in the
+                // inbox for the next start (each batch is committed whole or not at all).
+                try await cancelWhenGracefulShutdown {
+                    while try await self.applyPending() > 0, !Task.isCancelled, !Task.isShuttingDownGracefully {}
+                }
                 nextDue = try await store.nextPendingEventDue(connector: connector.slug)
                 if storeFailures > 0 {
                     logger.notice("the store answers again: applying events resumes")
