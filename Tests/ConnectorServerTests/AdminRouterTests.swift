@@ -117,8 +117,10 @@ struct AdminRouterTests {
         (.get, "/api/connectors/test-org/failed-events", .ok),
         (.post, "/api/connectors/test-org/failed-events/retry", .ok), (.get, "/api/connectors/test-org/hooks", .ok),
     ]
+    /// Every console page (the run page names the run the tests start first).
     static let pages = [
-        "/", "/connectors/test-org", "/connectors/test-org/dead-letters", "/connectors/test-org/actions",
+        "/", "/connectors/test-org", "/connectors/test-org/runs/1", "/connectors/test-org/dead-letters",
+        "/connectors/test-org/actions",
     ]
     /// Every console form, and where it sends the browser.
     static let forms: [(String, String, String)] = [
@@ -195,7 +197,9 @@ struct AdminRouterTests {
     }
 
     @Test func everyConsolePageAsksAStrangerToSignInAndOpensWithTheToken() async throws {
-        try await AdminRouterHarness().test { client in
+        let harness = try await AdminRouterHarness()
+        _ = try await harness.runtime.operations.reconcile(ReconcileOptions(trigger: .manual))
+        try await harness.test { client in
             for page in Self.pages {
                 let stranger = try await client.execute(uri: page, method: .get)
                 #expect(stranger.status == .unauthorized, "\(page)")

@@ -25,14 +25,32 @@ struct HookRouterTests {
         maximumBodyBytes: Int = 64 * 1024,
         _ body: @Sendable (any TestClientProtocol, any StateStore, ReceiverStats) async throws -> Void
     ) async throws {
+        try await withHookRouter(maximumBodyBytes: maximumBodyBytes, bodyStopsArriving: false) { client, test, stats in
+            try await body(client, test.store, stats)
+        }
+    }
+
+    /// The same, with the test store (to break it) and, when `bodyStopsArriving`, every request's
+    /// body cut off after its first bytes, as when the client goes away or the listener's request
+    /// deadline closes the connection mid-body.
+    func withHookRouter(
+        maximumBodyBytes: Int = 64 * 1024, bodyStopsArriving: Bool,
+        _ body: @Sendable (any TestClientProtocol, TestStore, ReceiverStats) async throws -> Void
+    ) async throws {
         let test = try await StoreBackend.sqlite.makeStore()
         let stats = ReceiverStats()
         let receiver = EventHookReceiver(
             connectors: [connectorSettings(), connectorSettings(slug: "idle-org", active: false)],
             committer: InboxGroupCommitter(inbox: test.store), stats: stats, clock: SystemWallClock(),
             logger: quietLogger)
-        let app = Application(router: buildHookRouter(receiver: receiver, maximumBodyBytes: maximumBodyBytes))
-        try await app.test(.router) { client in try await body(client, test.store, stats) }
+        let router = buildHookRouter(receiver: receiver, maximumBodyBytes: maximumBodyBytes)
+        if bodyStopsArriving {
+            let app = Application(responder: BodyCutOff(next: router.buildResponder()))
+            try await app.test(.router) { client in try await body(client, test, stats) }
+        } else {
+            let app = Application(router: router)
+            try await app.test(.router) { client in try await body(client, test, stats) }
+        }
     }
 
     func post(

@@ -118,7 +118,7 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
         var context = context
         if let header = request.headers[.authorization] {
             if let wait = wrongBearerTokens.throttle.retryAfter(context.clientAddress) {
-                return Self.tooManyRequests(retryAfter: wait)
+                return try Self.tooManyRequests(retryAfter: wait)
             }
             if let metricsToken, request.method == .get, request.uri.path == "/metrics", header.hasPrefix("Bearer "),
                 metricsToken.matches(String(header.dropFirst(7)))
@@ -127,7 +127,7 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
             }
             guard header.hasPrefix("Bearer "), token.matches(String(header.dropFirst(7))) else {
                 wrongBearerTokens.refused(context.clientAddress, path: request.uri.path, logger: logger)
-                return Self.unauthorized()
+                return try Self.unauthorized()
             }
             try await Self.readForm(&request, into: &context)
             return try await next(request, context)
@@ -162,7 +162,7 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
             if request.cookies[cookie.name] != nil { response.setCookie(cookie.expired()) }
             return response
         }
-        return Self.unauthorized()
+        return try Self.unauthorized()
     }
 
     /// Whether a path is a console page (a browser's request) rather than the API or metrics.
@@ -201,20 +201,25 @@ struct AdminAuthenticationMiddleware: RouterMiddleware {
         context.form = HTMLForm(String(buffer: body))
     }
 
-    static func unauthorized() -> Response {
-        Response(
-            status: .unauthorized,
-            headers: [.wwwAuthenticate: "Bearer realm=\"okta-connector\"", .contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: "{\"error\":\"a valid bearer token is required\"}")))
+    static func unauthorized() throws -> Response {
+        try refusal(
+            .unauthorized, "a valid bearer token is required",
+            headers: [.wwwAuthenticate: "Bearer realm=\"okta-connector\""])
     }
 
-    static func tooManyRequests(retryAfter wait: TimeInterval) -> Response {
-        Response(
-            status: .tooManyRequests,
-            headers: [.retryAfter: "\(Int(wait.rounded(.up)))", .contentType: "application/json"],
-            body: ResponseBody(
-                byteBuffer: ByteBuffer(
-                    string: "{\"error\":\"too many wrong admin tokens from this address; try again later\"}")))
+    static func tooManyRequests(retryAfter wait: TimeInterval) throws -> Response {
+        try refusal(
+            .tooManyRequests, "too many wrong admin tokens from this address; try again later",
+            headers: [.retryAfter: "\(Int(wait.rounded(.up)))"])
+    }
+
+    /// A refusal given before any route: the API's `{"error": "…"}` (``ErrorMessage``, keys sorted),
+    /// as `application/json`.
+    static func refusal(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields) throws -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        let body = try JSONCoding.encoder().encode(ErrorMessage(error: message))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static func forbidden(_ message: String) -> Response {

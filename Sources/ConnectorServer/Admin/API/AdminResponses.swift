@@ -218,7 +218,7 @@ struct StatusMessage: ResponseEncodable {
     var status: String
 }
 
-/// `{"error": "…"}`: why a request was refused.
+/// `{"error": "…"}`: why a request was refused (by the API, or by the admin token's check before it).
 struct ErrorMessage: ResponseEncodable {
     var error: String
 }
