@@ -73,6 +73,10 @@ final class ServeHarness: @unchecked Sendable {
         task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         adminPort = await iterator.next() ?? 0
+        // The admin listener and the connectors' supervisor start together: wait for the connector,
+        // so that a first request does not meet "no such connector".
+        let application = self.application
+        _ = await eventually(timeout: 60) { !application.runtimes.isEmpty }
     }
 
     func stop() async {

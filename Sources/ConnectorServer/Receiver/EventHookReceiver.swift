@@ -162,13 +162,12 @@ public final class EventHookReceiver: Sendable {
                     : "event hook verification without the secret header answered (logged at most once a minute)",
                 metadata: ["connector": "\(connector.slug)", "path": "\(connector.eventHook.path)"])
         }
-        var writer = [UInt8]()
-        writer.append(contentsOf: #"{"verification":"#.utf8)
-        writer.append(contentsOf: CanonicalJSON.encode(.string(challenge)))
-        writer.append(UInt8(ascii: "}"))
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: writer)))
+        return Self.json(.ok, VerificationBody(verification: challenge))
+    }
+
+    /// `{"verification": "…"}`: Okta's challenge, echoed.
+    struct VerificationBody: Encodable {
+        var verification: String
     }
 
     func deliver<Context: RequestContext>(
@@ -284,12 +283,18 @@ public final class EventHookReceiver: Sendable {
         return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
-    /// A short JSON error body.
+    /// A short JSON error body, `{"error": "…"}`.
     static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        let body = CanonicalJSON.encode(["error": .string(message)])
+        json(status, ErrorMessage(error: message))
+    }
+
+    /// A JSON body (keys sorted, as the admin API's) with `Content-Type: application/json`.
+    static func json(_ status: HTTPResponse.Status, _ body: some Encodable) -> Response {
+        // One or two strings: encoding cannot fail.
+        let bytes = (try? JSONCoding.encoder().encode(body)) ?? Data()
         return Response(
             status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// Counts a rejected delivery and logs it at most once a minute, never with the presented value.
