@@ -114,8 +114,9 @@ struct OAuthRunBenchmark: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await BenchStore.make(postgresURL: nil, directory: directory)
-        let result = try await measure(on: store)
+        let result = try await BenchStore.using(postgresURL: nil, directory: directory) { store in
+            try await measure(on: store)
+        }
         print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
     }
 
