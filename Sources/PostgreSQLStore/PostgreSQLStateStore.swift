@@ -156,7 +156,7 @@ public final class PostgreSQLStateStore: StateStore {
     func look(afterFailures failures: Int, deadline: Duration = .seconds(5), failuresBeforeReplacing: Int = 2) async
         -> Int
     {
-        if await Self.answers(client, within: deadline) { return 0 }
+        if await Self.answers(client, within: deadline, logger: logger) { return 0 }
         guard failures + 1 >= failuresBeforeReplacing else { return failures + 1 }
         let working: Int
         do {
@@ -224,11 +224,11 @@ public final class PostgreSQLStateStore: StateStore {
     /// Whether a query through a pool answers within a deadline. The query is not waited for past
     /// it: one already sent on a connection whose server vanished without a reset cannot be
     /// cancelled, and would hold the watchdog until TCP gives up.
-    static func answers(_ client: PostgresClient, within deadline: Duration) async -> Bool {
+    static func answers(_ client: PostgresClient, within deadline: Duration, logger: Logger) async -> Bool {
         let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
         do {
             _ = try await withStoreDeadline(seconds, clock: SystemWallClock()) {
-                try await client.query("SELECT 1", logger: Logger(label: "probe")).collect().count
+                try await client.query("SELECT 1", logger: logger).collect().count
             }
             return true
         } catch {

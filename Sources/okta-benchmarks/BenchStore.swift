@@ -1,10 +1,10 @@
+import ConnectorApp
 import ConnectorStore
 import Foundation
 import Logging
 import PostgreSQLStore
 import PostgresNIO
 import SQLiteStore
-import Synchronization
 
 /// The store a benchmark measures: a SQLite file in its folder, or a fresh database of its own on
 /// a PostgreSQL server (created on the server named by the URL).
@@ -15,46 +15,48 @@ enum BenchStore {
         return logger
     }()
 
+    /// Runs `body` with the benchmark's store open and running, as the commands do
+    /// (`StoreOpening.using`): closed once `body` ends, and a database made for it dropped then.
     /// - Parameters:
     ///   - postgresURL: The server for a PostgreSQL store; `nil` for SQLite.
     ///   - directory: Where the SQLite file goes.
-    static func make(postgresURL: String?, directory: URL) async throws -> any StateStore {
+    ///   - body: The measurements on the store.
+    /// - Returns: What `body` returns.
+    static func using<T>(
+        postgresURL: String?, directory: URL, _ body: (any StateStore) async throws -> T
+    ) async throws -> T {
         guard let postgresURL else {
-            return try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path)
+            return try await StoreOpening.using(
+                try SQLiteStateStore(path: directory.appendingPathComponent("state.db").path), body)
         }
         let server = try PostgreSQLLocation(url: postgresURL)
         let name = "okta_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         _ = try await PostgreSQLStateStore.administer(server, logger: quiet) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quiet)
         }
-        created.withLock { $0.append((server, name)) }
         var location = server
         location.database = name
-        let store = try await PostgreSQLStateStore(location: location, logger: quiet)
-        // Runs until the process ends (a benchmark program has no service group).
-        Task { await store.run() }
-        return store
+        do {
+            let result = try await StoreOpening.using(
+                try await PostgreSQLStateStore(location: location, logger: quiet), body)
+            await drop(name, on: server)
+            return result
+        } catch {
+            await drop(name, on: server)
+            throw error
+        }
     }
 
-    /// The databases made on servers, dropped by ``dropCreatedDatabases()``.
-    static let created = Mutex<[(PostgreSQLLocation, String)]>([])
-
-    /// Drops the databases this process made (their connections are ended: `WITH (FORCE)`), so that
-    /// benchmarks leave nothing behind on the server. Failures are printed, not thrown.
-    static func dropCreatedDatabases() async {
-        let made = created.withLock { made in
-            defer { made = [] }
-            return made
-        }
-        for (server, name) in made {
-            do {
-                _ = try await PostgreSQLStateStore.administer(server, logger: quiet) { connection in
-                    try await connection.query(
-                        PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: quiet)
-                }
-            } catch {
-                print("(could not drop the benchmark database \(name): \(error))")
+    /// Drops a database this process made (its connections are ended: `WITH (FORCE)`), so that
+    /// benchmarks leave nothing behind on the server. A failure is printed, not thrown.
+    static func drop(_ name: String, on server: PostgreSQLLocation) async {
+        do {
+            _ = try await PostgreSQLStateStore.administer(server, logger: quiet) { connection in
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: quiet)
             }
+        } catch {
+            print("(could not drop the benchmark database \(name): \(error))")
         }
     }
 }

@@ -38,27 +38,20 @@ struct IngestBenchmark: AsyncParsableCommand {
         case inProcess = "in-process"
     }
 
-    /// The stores measured: SQLite in `directory`, and PostgreSQL when a server is given.
-    func measuredStores(in directory: URL) async throws -> [(name: String, store: any StateStore)] {
-        var stores: [(name: String, store: any StateStore)] = [
-            ("sqlite", try await BenchStore.make(postgresURL: nil, directory: directory))
-        ]
-        if !postgresURL.isEmpty {
-            stores.append(("postgresql", try await BenchStore.make(postgresURL: postgresURL, directory: directory)))
-        } else {
-            print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
+    /// Runs `body` with the stores measured open and running: SQLite in `directory`, and PostgreSQL
+    /// when a server is given; each is closed (its database dropped) once `body` ends.
+    func withMeasuredStores(
+        in directory: URL, _ body: ([(name: String, store: any StateStore)]) async throws -> Void
+    ) async throws {
+        try await BenchStore.using(postgresURL: nil, directory: directory) { sqlite in
+            guard !postgresURL.isEmpty else {
+                print("(no PostgreSQL rows: pass --postgres-url or run under scripts/with-postgres.sh)")
+                return try await body([("sqlite", sqlite)])
+            }
+            try await BenchStore.using(postgresURL: postgresURL, directory: directory) { postgresql in
+                try await body([("sqlite", sqlite), ("postgresql", postgresql)])
+            }
         }
-        return stores
-    }
-
-    func run() async throws {
-        do {
-            try await measure()
-        } catch {
-            await BenchStore.dropCreatedDatabases()
-            throw error
-        }
-        await BenchStore.dropCreatedDatabases()
     }
 
     /// A scratch folder (the caller removes it) holding a self-signed certificate for the listener.
@@ -71,17 +64,26 @@ struct IngestBenchmark: AsyncParsableCommand {
         return (directory, certificate, TLSFiles(certificatePath: files.certificate, privateKeyPath: files.privateKey))
     }
 
-    func measure() async throws {
+    func run() async throws {
         if loadGenerator == .wrk {
             try await runWithWrk()
             return
         }
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical
         let (directory, certificate, tls) = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
+        try await withMeasuredStores(in: directory) { stores in
+            try await measureInProcess(stores, certificate: certificate, tls: tls)
+        }
+    }
+
+    /// The in-process load generator's measurements: each store's receiver beside the bare-TLS
+    /// ceiling, then half of the best durable rate, paced.
+    func measureInProcess(
+        _ stores: [(name: String, store: any StateStore)], certificate: SelfSignedCertificate, tls: TLSFiles
+    ) async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
         let connector = benchConnector()
-        let stores = try await measuredStores(in: directory)
         // The ceiling: the same stack answering 200 without reading or storing anything.
         let bareRouter = Router()
         bareRouter.post(RouterPath(connector.eventHook.path)) { _, _ in Response(status: .ok) }
@@ -205,18 +207,24 @@ struct IngestBenchmark: AsyncParsableCommand {
     /// SQLite and (with a server URL) on PostgreSQL, each beside the bare-TLS ceiling; then half of
     /// the best durable rate, paced by wrk's `delay()` per connection.
     func runWithWrk() async throws {
+        let (directory, _, tls) = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script = directory.appendingPathComponent("delivery.lua")
+        try Self.wrkScript(events: events).write(to: script, atomically: true, encoding: .utf8)
+        try await withMeasuredStores(in: directory) { stores in
+            try await runWithWrk(stores, tls: tls, script: script)
+        }
+    }
+
+    /// wrk's measurements on the stores' receivers (``runWithWrk()``).
+    func runWithWrk(_ stores: [(name: String, store: any StateStore)], tls: TLSFiles, script: URL) async throws {
         let logger: Logger = {
             var logger = Logger(label: "bench")
             logger.logLevel = .critical
             return logger
         }()
-        let (directory, _, tls) = try scratch()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let script = directory.appendingPathComponent("delivery.lua")
-        try Self.wrkScript(events: events).write(to: script, atomically: true, encoding: .utf8)
         let connector = benchConnector()
 
-        let stores = try await measuredStores(in: directory)
         let bareRouter = Router()
         bareRouter.post(RouterPath(connector.eventHook.path)) { _, _ in Response(status: .ok) }
         let barePort = try await start(bareRouter, tls: tls, logger: logger)

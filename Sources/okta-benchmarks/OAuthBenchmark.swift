@@ -114,10 +114,41 @@ struct OAuthRunBenchmark: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await BenchStore.make(postgresURL: nil, directory: directory)
+        let result = try await BenchStore.using(postgresURL: nil, directory: directory) { store in
+            try await measure(on: store)
+        }
+        print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+    }
+
+    /// One manual reconcile of the benchmark connector, built and run as `reconcile` builds and runs
+    /// it (the assembly, then its operations), with what its credentials cost.
+    func measure(on store: any StateStore) async throws -> OAuthRunResult {
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
+        let environment = ConnectorEnvironment(
+            store: store, httpClient: http, gate: RunGate(leases: store, logger: logger), clock: SystemWallClock(),
+            logger: logger)
+        let assembled = try ConnectorAssembly.assemble(try settings(), in: environment)
+        let operations = assembled.runtime.operations
+        let cpuBefore = ProcessMemory.cpuSeconds
+        let started = ContinuousClock.now
+        let run = try await ReconcileRunBenchmark.reconcile(operations)
+        let seconds = (ContinuousClock.now - started).seconds
+        let cpu = ProcessMemory.cpuSeconds - cpuBefore
+        guard run.outcome == .succeeded else { throw ValidationError("run \(run.outcome): \(run.errors)") }
+        guard let counts = await operations.credentialCounts() else { throw ValidationError("no Okta client built") }
+        let result = OAuthRunResult(
+            listed: run.counts.listed, seconds: seconds, cpuSeconds: cpu, calls: run.oktaCalls.values.reduce(0, +),
+            callsByEndpoint: run.oktaCalls, tokenRequests: counts.tokenRequests, tokensFetched: counts.tokensFetched,
+            nonceRoundTrips: counts.nonceRoundTrips)
+        await assembled.release()
+        try await http.shutdown()
+        return result
+    }
+
+    /// The benchmark connector with the asked credential and group plan.
+    func settings() throws -> ConnectorSettings {
         let credentials: OktaCredentials
         if auth == "dpop", let key {
             credentials = .oauth(
@@ -133,7 +164,7 @@ struct OAuthRunBenchmark: AsyncParsableCommand {
         case "per_user": enrich = EnrichSettings(apps: false, devices: false, groups: true, plan: .perUser)
         default: enrich = EnrichSettings(apps: true, devices: true, groups: false, plan: .bulk)
         }
-        let settings = ConnectorSettings(
+        return ConnectorSettings(
             name: "Bench", slug: "bench", server: "Cloud", active: true,
             okta: OktaSettings(url: URL(string: org)!, credentials: credentials, rateLimitShare: 0.5),
             userStatuses: OktaUserStatus.allCases.filter { $0 != .deprovisioned },
@@ -142,23 +173,5 @@ struct OAuthRunBenchmark: AsyncParsableCommand {
                 path: "/hooks/okta/bench", authHeader: "Authorization", secrets: [Secret("s")]),
             enrich: enrich, mapper: UserMapper(), sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
             reconcile: ReconcileSettings(maxRemovalShare: 0.2))
-        let client = ConnectorAssembly.oktaClient(
-            for: settings, httpClient: http, clock: SystemWallClock(), logger: logger)
-        let cpuBefore = ProcessMemory.cpuSeconds
-        let started = ContinuousClock.now
-        let run = try await Reconciler(
-            connector: settings, client: client, store: store, clock: SystemWallClock(), logger: logger
-        )
-        .run(ReconcileOptions(trigger: .manual))
-        let seconds = (ContinuousClock.now - started).seconds
-        let cpu = ProcessMemory.cpuSeconds - cpuBefore
-        guard run.outcome == .succeeded else { throw ValidationError("run \(run.outcome): \(run.errors)") }
-        let counts = await client.credentials.counts
-        let result = OAuthRunResult(
-            listed: run.counts.listed, seconds: seconds, cpuSeconds: cpu, calls: run.oktaCalls.values.reduce(0, +),
-            callsByEndpoint: run.oktaCalls, tokenRequests: counts.tokenRequests, tokensFetched: counts.tokensFetched,
-            nonceRoundTrips: counts.nonceRoundTrips)
-        try await http.shutdown()
-        print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
     }
 }

@@ -223,7 +223,14 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("okta-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try await BenchStore.make(postgresURL: postgresURL, directory: directory)
+        let result = try await BenchStore.using(postgresURL: postgresURL, directory: directory) { store in
+            try await measure(on: store)
+        }
+        print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+    }
+
+    /// The measured reconciles (the first, and the unchanged one when asked for) on a store.
+    func measure(on store: any StateStore) async throws -> ReconcileRunResult {
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
@@ -309,8 +316,7 @@ struct ReconcileRunBenchmark: AsyncParsableCommand {
             calls: callsAfterFirst - callsBefore, minimumCalls: minimum, rateLimited: run.rateLimited,
             waits: await operations.rateLimitWaitCount(), floorSeconds: floor, unchanged: unchanged)
         try await http.shutdown()
-        await BenchStore.dropCreatedDatabases()
-        print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+        return result
     }
 }
 

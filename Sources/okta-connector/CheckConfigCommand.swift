@@ -44,10 +44,11 @@ struct CheckConfigCommand: AsyncParsableCommand {
         guard online else { return }
         func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         let http = OutgoingHTTPClient.make(connectTimeout: .seconds(5))
+        // In the configured format; at `critical`, since each check's outcome is said on its own line.
+        let logger = CommandSupport.logger(configuration.logging, level: .critical)
         var failed = false
         say("\nOnline checks:")
-        let storeProblem = await StoreOpening.check(
-            configuration.store, logger: CommandSupport.logger(level: .critical))
+        let storeProblem = await StoreOpening.check(configuration.store, logger: logger)
         say("  store: \(storeProblem.map { "FAILED — \($0)" } ?? "ok")")
         if storeProblem != nil { failed = true }
         for connector in configuration.connectors {
@@ -55,8 +56,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
             say(
                 "  \(connector.name): asking Okta at \(connector.okta.url.absoluteString) (each call gives up after 10 s) and checking the sink…"
             )
-            let results = await OnlineCheck.check(
-                connector, httpClient: http, clock: SystemWallClock(), logger: CommandSupport.logger(level: .critical))
+            let results = await OnlineCheck.check(connector, httpClient: http, clock: SystemWallClock(), logger: logger)
             for result in results {
                 say("  \(connector.name): \(result.item): \(result.problem.map { "FAILED — \($0)" } ?? "ok")")
                 if result.problem != nil { failed = true }

@@ -76,15 +76,9 @@ enum CommandSupport {
         return try await StoreOpening.using(store, body)
     }
 
-    /// A logger writing to standard error at a level.
-    static func logger(level: Logger.Level = .notice) -> Logger {
-        var logger = Logger(label: "okta-connector") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = level
-        return logger
-    }
-
-    /// A logger writing to standard error in the configured `logging.format` (JSON or logfmt); with
-    /// a progress printer, each line clears the progress line first and redraws it after.
+    /// A logger writing to standard error in the configured `logging.format` (JSON or logfmt): every
+    /// command logs through it, and hands it to the store and the Okta client it builds. With a
+    /// progress printer, each line clears the progress line first and redraws it after.
     static func logger(
         _ settings: LoggingSettings, level: Logger.Level, progress: ReconcileProgressPrinter? = nil
     ) -> Logger {

@@ -10,7 +10,6 @@ import Foundation
 import Logging
 import OktaClient
 import OktaSimulator
-import SQLiteStore
 import ServiceLifecycle
 import UnixSignals
 
@@ -47,8 +46,7 @@ struct DemoCommand: AsyncParsableCommand {
                 ?? FileManager.default.temporaryDirectory
                 .appendingPathComponent("okta-connector-demo-\(Int(Date().timeIntervalSince1970))").path)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var logger = Logger(label: "okta-connector") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = ProcessInfo.processInfo.environment["OKTA_DEMO_DEBUG"] != nil ? .debug : .warning
+        let level: Logger.Level = ProcessInfo.processInfo.environment["OKTA_DEMO_DEBUG"] != nil ? .debug : .warning
 
         say("okta-connector demo — files in \(folder.path)")
         say("1. Starting a simulated Okta org with \(users) users (seeded, realistic profiles, apps and devices)…")
@@ -86,10 +84,28 @@ struct DemoCommand: AsyncParsableCommand {
                 tls: TLSFiles(certificatePath: tls.certificate, privateKeyPath: tls.privateKey), admin: nil,
                 connectorServer: "Cloud", maxBodyBytes: 1 << 20, shutdownTimeout: shutdownTimeout),
             store: StoreSettings(backend: .sqlite(path: folder.appendingPathComponent("state.db").path)),
-            logging: LoggingSettings(format: .logfmt, level: "warning"), connectors: [connector])
-        let storePath = folder.appendingPathComponent("state.db").path
+            logging: LoggingSettings(format: .logfmt, level: level.rawValue), connectors: [connector])
+        // Its log lines in its configuration's format, as every command's.
+        let logger = CommandSupport.logger(configuration.logging, level: level)
         let ndjson = folder.appendingPathComponent("out/users.ndjson").path
-        let store = try SQLiteStateStore(path: storePath)
+        // The store is open while the connector runs and closed once it has stopped, as for every command.
+        try await CommandSupport.withStore(configuration, logger: logger) { store in
+            try await runConnector(
+                connector, of: configuration, on: store, simulator: simulator, ndjson: ndjson, folder: folder,
+                logger: logger)
+        }
+        say("Stopped. Files of this demo:")
+        say("  store (SQLite):      \(folder.appendingPathComponent("state.db").path)")
+        say("  sink output (NDJSON): \(ndjson)")
+        say("  TLS certificate:     \(tls.certificate)")
+    }
+
+    /// Step 2 on: runs the connector on the opened store with the walkthrough beside it until the
+    /// walkthrough ends or a signal stops it, then stops the simulated Okta and the connector.
+    func runConnector(
+        _ connector: ConnectorSettings, of configuration: ServiceConfiguration, on store: any StateStore,
+        simulator: OktaSimulator, ndjson: String, folder: URL, logger: Logger
+    ) async throws {
         let http = OutgoingHTTPClient.make()
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = try ConnectorApplication(
@@ -105,13 +121,12 @@ struct DemoCommand: AsyncParsableCommand {
         let running = Task { try await group.run() }
         let seconds = seconds
         let changes = changes
-        let walkthroughLogger = logger
         do {
             _ = try await stop.untilStopped {
                 try await walkthrough(
                     ports: ports, connector: connector, runtimes: { application.runtimes }, store: store,
                     simulator: simulator,
-                    ndjson: ndjson, seconds: seconds, changes: changes, logger: walkthroughLogger)
+                    ndjson: ndjson, seconds: seconds, changes: changes, logger: logger)
             }
         } catch {
             say("The demo stopped: \(error)")
@@ -125,10 +140,6 @@ struct DemoCommand: AsyncParsableCommand {
         await group.triggerGracefulShutdown()
         _ = try? await running.value
         try? await http.shutdown()
-        say("Stopped. Files of this demo:")
-        say("  store (SQLite):      \(storePath)")
-        say("  sink output (NDJSON): \(ndjson)")
-        say("  TLS certificate:     \(tls.certificate)")
     }
 
     /// A loopback port free now (bound and released; the listener binds it a moment later).
@@ -152,7 +163,7 @@ struct DemoCommand: AsyncParsableCommand {
     /// Steps 3 to 5: register the hook, wait for the initial reconcile, then churn and show records.
     func walkthrough(
         ports: AsyncStream<Int>, connector: ConnectorSettings, runtimes: @Sendable () -> [ConnectorRuntime],
-        store: SQLiteStateStore,
+        store: any StateStore,
         simulator: OktaSimulator, ndjson: String, seconds: Double, changes: Double, logger: Logger
     ) async throws {
         var iterator = ports.makeAsyncIterator()
@@ -222,7 +233,7 @@ struct DemoCommand: AsyncParsableCommand {
     /// Waits (at most two minutes) until the outbox is empty, then counts the sink file's records.
     /// - Returns: The records in the sink file, its size in bytes, and whether the outbox emptied.
     func waitForTheInitialRecords(
-        store: SQLiteStateStore, connector: String, ndjson: String
+        store: any StateStore, connector: String, ndjson: String
     ) async throws -> (records: Int, bytes: UInt64, complete: Bool) {
         let deadline = Date().addingTimeInterval(120)
         var complete = false

@@ -5,6 +5,7 @@ import ConnectorConfiguration
 import ConnectorDomain
 import ConnectorEngine
 import Foundation
+import Logging
 import OktaClient
 
 /// `okta-connector hooks`: the connector's Okta event hooks.
@@ -39,6 +40,12 @@ struct HooksCommand: AsyncParsableCommand {
             return (configuration, only)
         }
 
+        /// The commands' logger: the configured `logging.format`, at `notice` (the Okta client's
+        /// retries and pauses, the registration's warning).
+        func logger(_ configuration: ServiceConfiguration) -> Logger {
+            CommandSupport.logger(configuration.logging, level: .notice)
+        }
+
         /// Runs `body` with the connector's Okta client; Okta errors exit 1 with their message.
         func withOkta(
             _ body: (ServiceConfiguration, ConnectorSettings, OktaAPIClient) async throws -> Void
@@ -46,7 +53,7 @@ struct HooksCommand: AsyncParsableCommand {
             let (configuration, settings) = try load()
             let http = OutgoingHTTPClient.make()
             let client = ConnectorAssembly.oktaClient(
-                for: settings, httpClient: http, clock: SystemWallClock(), logger: CommandSupport.logger())
+                for: settings, httpClient: http, clock: SystemWallClock(), logger: logger(configuration))
             do {
                 try await body(configuration, settings, client)
                 try? await http.shutdown()
@@ -109,11 +116,11 @@ struct HooksCommand: AsyncParsableCommand {
                     ).description)
                 throw ExitCode(2)
             }
-            try await target.withOkta { _, settings, client in
+            try await target.withOkta { configuration, settings, client in
                 let outcome: EventHookRegistrar.Outcome
                 do {
                     outcome = try await EventHookRegistrar.register(
-                        connector: settings, publicURL: publicURL, client: client)
+                        connector: settings, publicURL: publicURL, client: client, logger: target.logger(configuration))
                 } catch let refusal as EventHookRegistrar.Refusal {
                     CommandSupport.printError(refusal.description)
                     throw ExitCode(2)

@@ -104,7 +104,7 @@ struct PostgreSQLStoreTests {
             }
         }
         let full = await eventually(timeout: 20) {
-            await PostgreSQLStateStore.answers(client, within: .milliseconds(300)) == false
+            await PostgreSQLStateStore.answers(client, within: .milliseconds(300), logger: quietStoreLogger) == false
         }
         #expect(full, "every connection of the pool is taken")
         return holders

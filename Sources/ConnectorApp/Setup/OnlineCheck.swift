@@ -26,90 +26,32 @@ public enum OnlineCheck {
             // a retry chain.
             retry: RetryPolicy(maximumAttempts: 1, initialDelay: 0.5, maximumDelay: 1, maximumRateLimitWaits: 1),
             pause: .never, callTimeout: callTimeout)
-        var results: [Result] = []
-        func probe(_ item: String, url: URL?, _ call: () async throws -> Void) async {
-            do {
-                try await call()
-                results.append(Result(item: item, problem: nil))
-            } catch {
-                let plain = url.flatMap { TransportFailure.describe(error, url: $0, timeout: callTimeout) }
-                results.append(Result(item: item, problem: plain ?? "\(error)"))
-            }
-        }
-        await probe("Okta users (okta.users.read)", url: connector.okta.url) {
-            var pages = client.listUsers(statuses: [.active], limit: 1).makeAsyncIterator()
-            _ = try await pages.next()
-        }
-        if case .oauth = connector.okta.credentials, results.last?.problem == nil {
-            // Which token Okta gave (SPEC §19): bound to the connector's DPoP key, or a plain Bearer.
-            let dpop = await client.credentials.usesDPoP
-            results[results.count - 1].item += dpop ? "; DPoP-bound token" : "; Bearer token (DPoP off in the app)"
-        }
-        if connector.enrich.apps {
-            await probe("Okta apps (okta.apps.read)", url: connector.okta.url) {
-                let pages: OktaPages<OktaApplication> = client.pages(
-                    path: "/api/v1/apps", query: [("limit", "1")], bucket: .apps, endpoint: "GET /api/v1/apps")
-                var iterator = pages.makeAsyncIterator()
-                _ = try await iterator.next()
-            }
-        }
-        if connector.enrich.groups {
-            if await client.missingScopes().contains("okta.groups.read") {
-                // Optional (SPEC §19): the connector works without it, leaving User.Groups out.
-                results.append(
-                    Result(
-                        item:
-                            "Okta groups: not gathered, the OAuth app was not granted okta.groups.read (optional; grant it for User.Groups)",
-                        problem: nil))
-            } else {
-                await probe("Okta groups (okta.groups.read)", url: connector.okta.url) {
-                    let pages: OktaPages<OktaGroup> = client.pages(
-                        path: "/api/v1/groups", query: [("limit", "1")], bucket: .groupsList,
-                        endpoint: "GET /api/v1/groups"
-                    )
-                    var iterator = pages.makeAsyncIterator()
-                    _ = try await iterator.next()
-                }
-            }
-        }
-        if !connector.scopeGroups.isEmpty {
-            // Each listed group must name exactly one group (SPEC §19): an unknown or ambiguous name
-            // is refused here, not found out by a run.
-            var described: String?
-            await probe("user scope (user_scope.groups, okta.groups.read)", url: connector.okta.url) {
-                let scope = try await GroupScope.resolve(connector.scopeGroups, client: client)
-                let members = try await scope.memberIds(client: client)
-                let names = scope.groups.map { "\"\($0.name)\" (\($0.id))" }.joined(separator: ", ")
-                described = "user scope: \(names), \(members.count) members"
-            }
-            if let described, results.last?.problem == nil { results[results.count - 1].item = described }
-        }
-        if connector.enrich.devices, await client.isClassicEngine() {
-            results.append(
-                Result(item: "Okta devices: not gathered, the org runs Classic Engine (no Devices API)", problem: nil))
-        } else if connector.enrich.devices {
-            await probe("Okta devices (okta.devices.read)", url: connector.okta.url) {
-                let pages: OktaPages<OktaDeviceWithUsers> = client.pages(
-                    path: "/api/v1/devices", query: [("limit", "1")], bucket: .devices, endpoint: "GET /api/v1/devices")
-                var iterator = pages.makeAsyncIterator()
-                _ = try await iterator.next()
-            }
-        }
-        if connector.eventSource.polls {
-            // One page of one event, newest first: a bounded query, so it reads nothing it does not need.
-            await probe("Okta System Log (okta.logs.read)", url: connector.okta.url) {
-                var components = URLComponents(
-                    url: client.orgURL.appendingPathComponent("/api/v1/logs"), resolvingAgainstBaseURL: false)!
-                components.queryItems = [
-                    URLQueryItem(name: "limit", value: "1"), URLQueryItem(name: "sortOrder", value: "DESCENDING"),
-                ]
-                _ = try await client.systemLogPage(url: components.url!.absoluteString)
-            }
-        }
-        await probe("sink (\(connector.sink.summary))", url: connector.sink.tokenURL) {
-            try await checkSink(connector, httpClient: httpClient, clock: clock)
-        }
+        let okta = OktaProbes(connector: connector, client: client, callTimeout: callTimeout)
+        var results = [await okta.users()]
+        if connector.enrich.apps { results.append(await okta.apps()) }
+        if connector.enrich.groups { results.append(await okta.groups()) }
+        if !connector.scopeGroups.isEmpty { results.append(await okta.userScope()) }
+        if connector.enrich.devices { results.append(await okta.devices()) }
+        if connector.eventSource.polls { results.append(await okta.systemLog()) }
+        results.append(
+            await probe("sink (\(connector.sink.summary))", url: connector.sink.tokenURL, callTimeout: callTimeout) {
+                try await checkSink(connector, httpClient: httpClient, clock: clock)
+            })
         return results
+    }
+
+    /// Runs one checked call: the item, with what went wrong in plain words when it failed.
+    /// - Parameter url: Where the call went, so that a transport failure is said plainly.
+    static func probe(
+        _ item: String, url: URL?, callTimeout: TimeInterval, _ call: () async throws -> Void
+    ) async -> Result {
+        do {
+            try await call()
+            return Result(item: item, problem: nil)
+        } catch {
+            let plain = url.flatMap { TransportFailure.describe(error, url: $0, timeout: callTimeout) }
+            return Result(item: item, problem: plain ?? "\(error)")
+        }
     }
 
     /// The sink answers (`http`: its token endpoint grants a token) or its folder is writable.
@@ -141,6 +83,103 @@ public enum OnlineCheck {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         guard FileManager.default.isWritableFile(atPath: folder) else {
             throw NotWritable(description: "\(folder) is not writable")
+        }
+    }
+}
+
+/// The Okta calls of one connector's check, one per permission, each on a client that tries once.
+struct OktaProbes {
+    let connector: ConnectorSettings
+    let client: OktaAPIClient
+    let callTimeout: TimeInterval
+
+    /// One call to the connector's org.
+    func probe(_ item: String, _ call: () async throws -> Void) async -> OnlineCheck.Result {
+        await OnlineCheck.probe(item, url: connector.okta.url, callTimeout: callTimeout, call)
+    }
+
+    /// Reads the first item of a listing: enough to know the scope is granted.
+    func readFirst<Item: Decodable & Sendable>(
+        _: Item.Type, path: String, bucket: OktaBucket, endpoint: String
+    ) async throws {
+        let pages: OktaPages<Item> = client.pages(
+            path: path, query: [("limit", "1")], bucket: bucket, endpoint: endpoint)
+        var iterator = pages.makeAsyncIterator()
+        _ = try await iterator.next()
+    }
+
+    /// Users, and with OAuth which token Okta gave.
+    func users() async -> OnlineCheck.Result {
+        var result = await probe("Okta users (okta.users.read)") {
+            var pages = client.listUsers(statuses: [.active], limit: 1).makeAsyncIterator()
+            _ = try await pages.next()
+        }
+        if case .oauth = connector.okta.credentials, result.problem == nil {
+            // Which token Okta gave (SPEC §19): bound to the connector's DPoP key, or a plain Bearer.
+            let dpop = await client.credentials.usesDPoP
+            result.item += dpop ? "; DPoP-bound token" : "; Bearer token (DPoP off in the app)"
+        }
+        return result
+    }
+
+    /// Apps (`enrich.apps`).
+    func apps() async -> OnlineCheck.Result {
+        await probe("Okta apps (okta.apps.read)") {
+            try await readFirst(OktaApplication.self, path: "/api/v1/apps", bucket: .apps, endpoint: "GET /api/v1/apps")
+        }
+    }
+
+    /// Groups (`enrich.groups`): optional, so a scope the app was not granted is said, not failed.
+    func groups() async -> OnlineCheck.Result {
+        if await client.missingScopes().contains("okta.groups.read") {
+            // Optional (SPEC §19): the connector works without it, leaving User.Groups out.
+            return OnlineCheck.Result(
+                item:
+                    "Okta groups: not gathered, the OAuth app was not granted okta.groups.read (optional; grant it for User.Groups)",
+                problem: nil)
+        }
+        return await probe("Okta groups (okta.groups.read)") {
+            try await readFirst(
+                OktaGroup.self, path: "/api/v1/groups", bucket: .groupsList, endpoint: "GET /api/v1/groups")
+        }
+    }
+
+    /// The user scope (`user_scope.groups`): each listed group must name exactly one group (SPEC
+    /// §19), so an unknown or ambiguous name is refused here, not found out by a run.
+    func userScope() async -> OnlineCheck.Result {
+        var described: String?
+        var result = await probe("user scope (user_scope.groups, okta.groups.read)") {
+            let scope = try await GroupScope.resolve(connector.scopeGroups, client: client)
+            let members = try await scope.memberIds(client: client)
+            let names = scope.groups.map { "\"\($0.name)\" (\($0.id))" }.joined(separator: ", ")
+            described = "user scope: \(names), \(members.count) members"
+        }
+        if let described, result.problem == nil { result.item = described }
+        return result
+    }
+
+    /// Devices (`enrich.devices`), which a Classic Engine org does not have.
+    func devices() async -> OnlineCheck.Result {
+        if await client.isClassicEngine() {
+            return OnlineCheck.Result(
+                item: "Okta devices: not gathered, the org runs Classic Engine (no Devices API)", problem: nil)
+        }
+        return await probe("Okta devices (okta.devices.read)") {
+            try await readFirst(
+                OktaDeviceWithUsers.self, path: "/api/v1/devices", bucket: .devices, endpoint: "GET /api/v1/devices")
+        }
+    }
+
+    /// The System Log (a polling connector): one page of one event, newest first, a bounded query
+    /// that reads nothing it does not need.
+    func systemLog() async -> OnlineCheck.Result {
+        await probe("Okta System Log (okta.logs.read)") {
+            var components = URLComponents(
+                url: client.orgURL.appendingPathComponent("/api/v1/logs"), resolvingAgainstBaseURL: false)!
+            components.queryItems = [
+                URLQueryItem(name: "limit", value: "1"), URLQueryItem(name: "sortOrder", value: "DESCENDING"),
+            ]
+            _ = try await client.systemLogPage(url: components.url!.absoluteString)
         }
     }
 }

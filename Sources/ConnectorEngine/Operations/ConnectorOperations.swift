@@ -255,6 +255,10 @@ extension ConnectorOperations {
     /// How many calls the connector made to Okta since its client was built.
     public var oktaCallCount: Int { parts?.okta.callCounts.total ?? 0 }
 
+    /// What the connector's Okta credentials cost so far (token requests, tokens fetched, DPoP
+    /// nonce round trips); `nil` where the parts run against an in-memory Okta or were not built.
+    public func credentialCounts() async -> OktaCredentialsProvider.Counts? { await parts?.hooks?.credentials.counts }
+
     /// How many times the connector's Okta calls waited on a rate limit.
     public func rateLimitWaitCount() async -> Int { await parts?.okta.limiter.waits ?? 0 }
 
