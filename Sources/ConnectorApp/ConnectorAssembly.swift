@@ -109,22 +109,7 @@ public enum ConnectorAssembly {
             ConnectorPart(name: "forwarder", service: forwarder),
         ]
         if connector.active { parts.append(ConnectorPart(name: "applier", service: applier)) }
-        // Active or not: an API token unused for 30 days expires (SPEC §19).
-        parts.append(
-            ConnectorPart(
-                name: "okta-keep-alive",
-                service: OktaKeepAlive(
-                    connector: connector.slug, credential: connector.okta.credentials.kind, okta: okta, store: store,
-                    clock: clock, logger: logger)))
-        if connector.eventSource.takesHooks {
-            // The connector's share of Okta's daily hook cap (SPEC §20), from every replica's counts.
-            parts.append(
-                ConnectorPart(
-                    name: "hook-budget",
-                    service: HookEventBudgetWatch(
-                        connector: connector.slug, budget: connector.eventHook.dailyBudget,
-                        eventTypes: connector.eventHook.eventTypes, store: store, clock: clock, logger: logger)))
-        }
+        parts += watches(connector, okta: okta, store: store, clock: clock, logger: logger)
         if let snapshots = sink.snapshots { parts.append(ConnectorPart(name: "csv-snapshots", service: snapshots)) }
         // System Log polling (SPEC §17) is a worker part: one replica polls, into the shared inbox.
         if connector.active, connector.eventSource.polls {
@@ -135,6 +120,31 @@ public enum ConnectorAssembly {
         }
         return AssembledConnector(
             runtime: ConnectorRuntime(operations: operations), parts: parts, fence: fence, sink: sink)
+    }
+
+    /// The parts that watch what the connector uses of Okta: its credentials, kept alive whether the
+    /// connector is active or not (an API token unused for 30 days expires, SPEC §19), and its
+    /// share of Okta's daily hook cap, from every replica's counts (SPEC §20).
+    static func watches(
+        _ connector: ConnectorSettings, okta: OktaAPIClient, store: any StateStore, clock: any WallClock,
+        logger: Logger
+    ) -> [ConnectorPart] {
+        var parts = [
+            ConnectorPart(
+                name: "okta-keep-alive",
+                service: OktaKeepAlive(
+                    connector: connector.slug, credential: connector.okta.credentials.kind, okta: okta, store: store,
+                    clock: clock, logger: logger))
+        ]
+        if connector.eventSource.takesHooks {
+            parts.append(
+                ConnectorPart(
+                    name: "hook-budget",
+                    service: HookEventBudgetWatch(
+                        connector: connector.slug, budget: connector.eventHook.dailyBudget,
+                        eventTypes: connector.eventHook.eventTypes, store: store, clock: clock, logger: logger)))
+        }
+        return parts
     }
 
     /// The Okta client of a configured connector: its credentials, its own rate limiter at its
