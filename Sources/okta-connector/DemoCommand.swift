@@ -207,7 +207,8 @@ struct DemoCommand: AsyncParsableCommand {
         var offset = forwarded.bytes
         say(
             "   \(forwarded.records) records of the initial reconcile reached the sink (out/users.ndjson, one JSON line each)"
-                + (forwarded.complete ? "" : "; more are still being forwarded and are not shown"))
+                + (forwarded.complete
+                    ? "" : "; the rest are still being forwarded and will be printed below with the changes"))
 
         say("5. Now changing the simulated org (\(changes)/s): sign-ins, profile edits, status changes, apps, devices.")
         say(
