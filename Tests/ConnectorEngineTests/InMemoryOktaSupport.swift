@@ -19,7 +19,7 @@ struct MemoryConnector {
         pageSize: Int = 200, statuses: [OktaUserStatus] = [.active, .suspended, .passwordExpired, .lockedOut],
         maxRemovalShare: Double = 0.2,
         enrich: EnrichSettings = EnrichSettings(apps: true, devices: true, plan: .perUser),
-        scopeGroups: [String] = []
+        scopeGroups: [String] = [], hookEventTypes: HookEventTypes = .all
     ) async throws {
         okta = InMemoryOkta(pageSize: pageSize)
         testStore = try await StoreBackend.sqlite.makeStore()
@@ -31,7 +31,8 @@ struct MemoryConnector {
             userStatuses: statuses,
             schedule: try Schedule(repeats: "daily", on: nil, startTime: "02:00", timeZone: "UTC"),
             eventHook: EventHookSettings(
-                path: "/hooks/okta/memory-org", authHeader: "Authorization", secrets: [Secret("s")]),
+                path: "/hooks/okta/memory-org", authHeader: "Authorization", secrets: [Secret("s")],
+                eventTypes: hookEventTypes),
             enrich: enrich, mapper: UserMapper(),
             sink: .ndjson(NDJSONSinkSettings(path: "-", batchSize: 500)),
             reconcile: ReconcileSettings(maxRemovalShare: maxRemovalShare))

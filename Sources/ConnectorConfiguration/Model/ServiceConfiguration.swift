@@ -472,6 +472,14 @@ public struct EventHookSettings: Sendable {
     public var subscribedEventTypes: [String] { OktaLogEvent.subscribedEventTypes(eventTypes) }
 }
 
+extension ConnectorSettings {
+    /// Whether `User.LastLogon` moves only with the reconcile: the hook leaves sign-ins out
+    /// (`event_types: changes`) and System Log polling does not read them (SPEC §20).
+    public var signInsComeFromTheReconcile: Bool {
+        eventSource == .hooks && eventHook.eventTypes == .changes
+    }
+}
+
 /// Which enrichment the reconcile gathers, and how.
 public struct EnrichSettings: Sendable, Hashable {
     /// The plan for gathering apps and devices (SPEC §6).

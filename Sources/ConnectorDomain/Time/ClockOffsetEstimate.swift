@@ -6,10 +6,11 @@ import Synchronization
 /// `Date` has a resolution of one second and is set somewhere between sending the request and
 /// receiving the answer: one sample is the header's middle of its second minus the middle of the
 /// call on the local clock, so a sample is off by up to half a second plus half the round trip.
-/// The estimate is the median of the last samples, which a slow answer or a second boundary does
-/// not move.
+/// As NTP does, the estimate trusts the calls with the shortest round trips: the median of the
+/// third of the last samples that took least time, which a slow answer (a loaded host, a queue at
+/// Okta) does not move.
 public final class ClockOffsetEstimate: Sendable {
-    private let samples = Mutex<[Double]>([])
+    private let samples = Mutex<[(offset: Double, roundTrip: Double)]>([])
     /// Samples kept.
     public static let window = 15
 
@@ -22,19 +23,22 @@ public final class ClockOffsetEstimate: Sendable {
     ///   - sentAt: When the request left, on the local clock.
     ///   - receivedAt: When the answer's headers arrived, on the local clock.
     public func record(serverDate: Date, sentAt: Date, receivedAt: Date) {
-        let middle = sentAt.addingTimeInterval(receivedAt.timeIntervalSince(sentAt) / 2)
+        let roundTrip = max(0, receivedAt.timeIntervalSince(sentAt))
+        let middle = sentAt.addingTimeInterval(roundTrip / 2)
         let sample = serverDate.addingTimeInterval(0.5).timeIntervalSince(middle)
-        guard sample.isFinite else { return }
+        guard sample.isFinite, roundTrip.isFinite else { return }
         samples.withLock { samples in
-            samples.append(sample)
+            samples.append((sample, roundTrip))
             if samples.count > Self.window { samples.removeFirst(samples.count - Self.window) }
         }
     }
 
     /// The server's clock minus the local one, in seconds; `nil` before the first sample.
     public var seconds: Double? {
-        let sorted = samples.withLock { $0 }.sorted()
-        guard !sorted.isEmpty else { return nil }
+        let all = samples.withLock { $0 }
+        guard !all.isEmpty else { return nil }
+        let quickest = all.sorted { $0.roundTrip < $1.roundTrip }.prefix(max(1, (all.count + 2) / 3))
+        let sorted = quickest.map(\.offset).sorted()
         let middle = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }

@@ -205,12 +205,13 @@ public struct Reconciler: Sendable {
         if record.outcome == .running { record.outcome = state.held ? .held : .succeeded }
         // Drift: changes that events should have delivered but did not. Only meaningful once a run
         // has succeeded before (the first run creates everything).
-        // Corrections of User.LastLogon alone are counted apart: a hook without sign-ins
-        // (`event_types: changes`) leaves them to the reconcile on purpose.
+        // Corrections of User.LastLogon alone are counted apart; when the hook leaves sign-ins out
+        // (`event_types: changes`) and nothing polls them, they are the reconcile's job, not drift
+        // (SPEC §20). With sign-ins delivered or polled, a missed one is drift like any change.
         record.lastLogonUpdates = previous == nil ? 0 : state.lastLogonUpdates
+        let expected = connector.signInsComeFromTheReconcile ? state.lastLogonUpdates : 0
         record.drift =
-            previous == nil
-            ? 0 : state.counts.created + state.counts.updated - state.lastLogonUpdates + state.counts.removed
+            previous == nil ? 0 : state.counts.created + state.counts.updated - expected + state.counts.removed
         let callsAfter = client.callCounts
         record.oktaCalls = callsAfter.calls.merging(callsBefore.calls) { after, before in after - before }
             .filter { $0.value > 0 }
