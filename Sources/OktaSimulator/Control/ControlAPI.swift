@@ -176,6 +176,18 @@ struct ControlAPI: Sendable {
             return JSONResponse.encode(behaviour)
         }
         sim.get("/hooks/stats") { _, _ in JSONResponse.encode(deliverer.stats) }
+        // The org's daily cap of event hook events (Okta's: 400,000 in 24 hours, every hook together).
+        sim.get("/hooks/daily-cap") { _, _ in JSONResponse.encode(["cap": deliverer.cap]) }
+        sim.put("/hooks/daily-cap") { request, _ in
+            struct Body: Decodable {
+                let cap: Int
+            }
+            guard let body: Body = await decode(request), body.cap >= 0 else {
+                return JSONResponse.invalid("expected {cap}: events a 24-hour window may deliver, 0 or more")
+            }
+            deliverer.cap = body.cap
+            return JSONResponse.encode(["cap": deliverer.cap])
+        }
         sim.post("/churn") { request, _ in
             struct Body: Decodable {
                 let perSecond: Double
