@@ -217,6 +217,18 @@ public final class OktaSimulator: Sendable {
         set { deliverer.cap = newValue }
     }
 
+    /// Records sign-ins across the org's active users, as a burst of a compressed day: `count`
+    /// events, `user.session.start` mixed with `user.authentication.sso`, fed to the System Log and
+    /// the event hooks like every mutation. Emitted in chunks no faster than hooks take them, so
+    /// memory stays bounded however many are asked for.
+    /// - Parameter count: The events to emit.
+    /// - Returns: The events emitted: fewer than asked only when the org has no active user or the
+    ///   simulator stops.
+    @discardableResult
+    public func recordSignIns(_ count: Int) async -> Int {
+        await BulkSignIns(org: org, deliverer: deliverer).run(count)
+    }
+
     /// How many events the System Log holds.
     public var systemLogCount: Int { systemLog.count }
 

@@ -6,6 +6,9 @@ import Hummingbird
 /// inject faults, make event hook delivery misbehave, churn, read statistics. It has no
 /// authentication: bind the simulator to loopback.
 struct ControlAPI: Sendable {
+    /// The most sign-ins one request may ask for.
+    static let maximumSignIns = 100_000_000
+
     let org: SimulatedOrg
     let base: SimulatorBaseURL
     let faults: FaultInjector
@@ -143,6 +146,17 @@ struct ControlAPI: Sendable {
                 try org.recordLogin(userId: id)
                 return Response(status: .noContent)
             }
+        }
+        // A burst of sign-ins across the org (a compressed day): answered once every event is emitted.
+        sim.post("/sign-ins") { request, _ in
+            struct Body: Decodable {
+                let count: Int
+            }
+            guard let body: Body = await decode(request), (0...Self.maximumSignIns).contains(body.count) else {
+                return JSONResponse.invalid("expected {count}, from 0 to \(Self.maximumSignIns)")
+            }
+            let emitted = await BulkSignIns(org: org, deliverer: deliverer).run(body.count)
+            return JSONResponse.encode(["emitted": emitted])
         }
         sim.get("/faults") { _, _ in JSONResponse.encode(faults.current) }
         sim.put("/faults") { request, _ in

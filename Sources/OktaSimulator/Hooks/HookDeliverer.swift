@@ -78,6 +78,8 @@ public struct HookDeliveryStats: Sendable, Codable, Hashable {
     public var eventsOverCap = 0
     /// Those events by event type.
     public var eventsOverCapByType: [String: Int] = [:]
+    /// Whether every event emitted so far has been delivered, dropped or given up on.
+    public var idle = true
 }
 
 /// Sends System Log events to the org's verified, active event hooks exactly as Okta does: batched
@@ -88,6 +90,8 @@ final class HookDeliverer: Service, Sendable {
     static let timeout: TimeAmount = .seconds(3)
     static let batchWindow: Duration = .milliseconds(100)
     static let maximumBatch = 50
+    /// Events taken from the buffer at a time: a burst is delivered while it is still being emitted.
+    static let maximumTake = 5000
     /// Event types the simulator logs that are not eligible for event hooks (Okta's list of
     /// hook-eligible types): never delivered, whatever a hook subscribes to.
     static let notEligible: Set<String> = ["user.account.expire_password", "user.account.update_primary_email"]
@@ -111,6 +115,7 @@ final class HookDeliverer: Service, Sendable {
     private let dailyCap: Mutex<HookDailyCap>
     private let heldBack = Mutex<[(EventHookObject, [UInt8], [OktaLogEvent])]>([])
     private let inFlight = Atomic<Int>(0)
+    private let stopped = Atomic<Bool>(false)
 
     init(
         registry: EventHookRegistry, client: HTTPClient, clock: any WallClock, base: SimulatorBaseURL,
@@ -143,6 +148,7 @@ final class HookDeliverer: Service, Sendable {
             stats.eventsOverCap = cap.eventsOverCap
             stats.eventsOverCapByType = cap.eventsOverCapByType
         }
+        stats.idle = isIdle
         return stats
     }
 
@@ -158,6 +164,20 @@ final class HookDeliverer: Service, Sendable {
         buffer.withLock { $0.isEmpty } && inFlight.load(ordering: .relaxed) == 0
     }
 
+    /// Whether delivery has stopped (the simulator is stopping).
+    var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    /// Events emitted and not yet taken for delivery.
+    var backlog: Int { buffer.withLock { $0.count } }
+
+    /// Waits until at most `limit` events wait to be taken (or delivery has stopped), so that a
+    /// burst of events is emitted no faster than it is delivered.
+    func waitForRoom(limit: Int) async {
+        while backlog > limit, !stopped.load(ordering: .relaxed), !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
     /// Takes events from the org (called synchronously by mutations).
     func enqueue(_ events: [OktaLogEvent]) {
         buffer.withLock { $0 += events }
@@ -169,29 +189,36 @@ final class HookDeliverer: Service, Sendable {
             for await _ in pokes.cancelOnGracefulShutdown() {
                 // Okta batches events that happen close together into one delivery.
                 try? await Task.sleep(for: Self.batchWindow)
-                let batch = buffer.withLock { buffer in
-                    let taken = buffer
-                    buffer = []
-                    return taken
-                }
-                guard !batch.isEmpty else { continue }
-                inFlight.add(1, ordering: .relaxed)
-                if behaviour.maximumDelay > 0 {
-                    // Delayed deliveries overtake each other, as Okta's may.
-                    group.addTask {
-                        await self.deliver(batch)
-                        self.inFlight.subtract(1, ordering: .relaxed)
+                // A burst larger than one take is delivered take by take, without waiting again.
+                while true {
+                    let batch = buffer.withLock { buffer in
+                        let count = min(buffer.count, Self.maximumTake)
+                        let taken = Array(buffer[..<count])
+                        buffer.removeFirst(count)
+                        return taken
                     }
-                } else {
-                    await deliver(batch)
-                    inFlight.subtract(1, ordering: .relaxed)
+                    guard !batch.isEmpty else { break }
+                    inFlight.add(1, ordering: .relaxed)
+                    if behaviour.maximumDelay > 0 {
+                        // Delayed deliveries overtake each other, as Okta's may.
+                        group.addTask {
+                            await self.deliver(batch)
+                            self.inFlight.subtract(1, ordering: .relaxed)
+                        }
+                    } else {
+                        await deliver(batch)
+                        inFlight.subtract(1, ordering: .relaxed)
+                    }
                 }
             }
         }
     }
 
     /// Stops taking events.
-    func finish() { poke.finish() }
+    func finish() {
+        stopped.store(true, ordering: .relaxed)
+        poke.finish()
+    }
 
     private func deliver(_ events: [OktaLogEvent]) async {
         for hook in registry.deliverable() {
