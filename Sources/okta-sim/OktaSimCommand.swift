@@ -139,6 +139,9 @@ struct OktaSimCommand: AsyncParsableCommand {
         )
         say("  API token: SSWS \(apiTokens.first ?? "")   rate limits: \(noRateLimits ? "off" : "Okta Enterprise")")
         if classic { say("  Classic Engine: no Devices API") }
+        if clockSkew != 0 {
+            say("  clock: \(String(format: "%+.0f", clockSkew)) s from this machine's (Date, published, lastUpdated)")
+        }
         if hookDailyCap != 400_000 { say("  event hook daily cap: \(hookDailyCap) events in 24 hours") }
         if let app = options.serviceApps.first {
             say(
