@@ -50,6 +50,9 @@ public struct SimulatorOptions: Sendable {
     public var logger = Logger(label: "okta-sim")
     /// Events the System Log keeps; the oldest leave first.
     public var systemLogCapacity = 200_000
+    /// Event hook events the org may receive in a 24-hour window, every hook together (Okta's cap:
+    /// 400,000); past it, events are dropped. Lower it so that a test reaches it.
+    public var hookDailyCap = 400_000
 
     /// Default options: 1000 users and 8 generated groups, seed 7, an Identity Engine org, Enterprise rate
     /// limits, plain HTTP on a free loopback port.
@@ -113,7 +116,8 @@ public final class OktaSimulator: Sendable {
         self.base = base
         let router = Router(context: SimulatorRequestContext.self)
         deliverer = HookDeliverer(
-            registry: registry, client: httpClient, clock: clock, base: base, logger: options.logger)
+            registry: registry, client: httpClient, clock: clock, base: base, systemLog: systemLog,
+            dailyCap: options.hookDailyCap, logger: options.logger)
         let oauth = OAuthServiceApps(apps: options.serviceApps, clock: clock)
         router.add(
             middleware: OktaAPIMiddleware(
@@ -203,8 +207,27 @@ public final class OktaSimulator: Sendable {
         set { deliverer.behaviour = newValue }
     }
 
-    /// What event hook delivery did so far.
+    /// What event hook delivery did so far, the daily cap's window included.
     public var hookStats: HookDeliveryStats { deliverer.stats }
+
+    /// The org's daily cap of event hook events, every hook together; a change applies to the
+    /// current 24-hour window.
+    public var hookDailyCap: Int {
+        get { deliverer.cap }
+        set { deliverer.cap = newValue }
+    }
+
+    /// Records sign-ins across the org's active users, as a burst of a compressed day: `count`
+    /// events, `user.session.start` mixed with `user.authentication.sso`, fed to the System Log and
+    /// the event hooks like every mutation. Emitted in chunks no faster than hooks take them, so
+    /// memory stays bounded however many are asked for.
+    /// - Parameter count: The events to emit.
+    /// - Returns: The events emitted: fewer than asked only when the org has no active user or the
+    ///   simulator stops.
+    @discardableResult
+    public func recordSignIns(_ count: Int) async -> Int {
+        await BulkSignIns(org: org, deliverer: deliverer).run(count)
+    }
 
     /// How many events the System Log holds.
     public var systemLogCount: Int { systemLog.count }

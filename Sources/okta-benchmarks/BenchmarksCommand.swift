@@ -10,6 +10,7 @@ struct BenchmarksCommand: AsyncParsableCommand {
         subcommands: [
             IngestBenchmark.self, ForwardBenchmark.self, SimulatorBenchmark.self, ReconcileBenchmark.self,
             ReconcileRunBenchmark.self, PollingBenchmark.self, OAuthBenchmark.self, OAuthRunBenchmark.self,
+            HookDayBenchmark.self, HookDayRunBenchmark.self,
         ]
     )
 }

@@ -45,6 +45,13 @@ struct OktaSimCommand: AsyncParsableCommand {
     var clockSkew: Double = 0
     @Option(help: "A PEM file of certificates to trust when delivering to HTTPS event hooks.")
     var hookCA: String?
+    @Option(
+        help: ArgumentHelp(
+            "Event hook events the org may receive in 24 hours, every hook together (Okta: 400000).",
+            discussion:
+                "The window opens with the first event and lasts 24 hours of the simulator's clock; past the cap events are dropped, and the System Log gets Okta's warning at 70 % and its violation at the cap."
+        ))
+    var hookDailyCap = 400_000
     @Option(help: "Mutations per second applied by the churn driver (0: none).") var churn: Double = 0
     @Option(
         help: ArgumentHelp(
@@ -105,6 +112,8 @@ struct OktaSimCommand: AsyncParsableCommand {
         options.rateLimits =
             noRateLimits ? nil : RateLimitSettings(limits: RateLimitSettings.enterprise.limits, window: rateLimitWindow)
         options.clockSkew = clockSkew
+        guard hookDailyCap >= 0 else { throw ValidationError("--hook-daily-cap \(hookDailyCap): expected 0 or more") }
+        options.hookDailyCap = hookDailyCap
         if let publicURL {
             guard let url = URL(string: publicURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
                 url.host != nil, url.path.isEmpty || url.path == "/"
@@ -130,6 +139,10 @@ struct OktaSimCommand: AsyncParsableCommand {
         )
         say("  API token: SSWS \(apiTokens.first ?? "")   rate limits: \(noRateLimits ? "off" : "Okta Enterprise")")
         if classic { say("  Classic Engine: no Devices API") }
+        if clockSkew != 0 {
+            say("  clock: \(String(format: "%+.0f", clockSkew)) s from this machine's (Date, published, lastUpdated)")
+        }
+        if hookDailyCap != 400_000 { say("  event hook daily cap: \(hookDailyCap) events in 24 hours") }
         if let app = options.serviceApps.first {
             say(
                 "  OAuth service app: \(app.clientId) (\(app.clientSecret == nil ? "private_key_jwt" : "client_secret_basic"), DPoP \(app.requireDPoP ? "required" : "off"))"

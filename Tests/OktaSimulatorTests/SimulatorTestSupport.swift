@@ -84,6 +84,29 @@ func withSimulator<T>(
     }
 }
 
+/// Creates, activates and verifies a hook pointing at the endpoint; returns its id.
+func registerHook(
+    _ simulator: OktaSimulator, endpoint: HookEndpoint, types: [String] = OktaLogEvent.subscribedEventTypes
+) async throws -> String {
+    let body = """
+        {"name":"okta-connector test","events":{"type":"EVENT_TYPE","items":\(try JSONCoding.string(types))},
+         "channel":{"type":"HTTP","version":"1.0.0","config":{"uri":"\(endpoint.url)",
+           "headers":[{"key":"X-Custom","value":"custom-value"}],
+           "authScheme":{"type":"HEADER","key":"Authorization","value":"hook-secret"}}}}
+        """
+    let created = try await request("\(simulator.baseURL)/api/v1/eventHooks", method: .POST, body: body)
+    #expect(created.status == 200, "\(created.text)")
+    #expect(created.json["verificationStatus"] == "UNVERIFIED")
+    #expect(created.json["status"] == "ACTIVE")
+    #expect(created.json["channel"]?["config"]?["authScheme"]?["value"] == nil, "the secret is never returned")
+    let id = try #require(created.json["id"]?.stringValue)
+    let verified = try await request(
+        "\(simulator.baseURL)/api/v1/eventHooks/\(id)/lifecycle/verify", method: .POST)
+    #expect(verified.status == 200, "\(verified.text)")
+    #expect(verified.json["verificationStatus"] == "VERIFIED")
+    return id
+}
+
 /// Follows `next` links from a first URL and returns every item and the number of pages.
 func listAll(_ firstURL: String) async throws -> (items: [JSONValue], pages: Int) {
     var items: [JSONValue] = []

@@ -6,6 +6,9 @@ import Hummingbird
 /// inject faults, make event hook delivery misbehave, churn, read statistics. It has no
 /// authentication: bind the simulator to loopback.
 struct ControlAPI: Sendable {
+    /// The most sign-ins one request may ask for.
+    static let maximumSignIns = 100_000_000
+
     let org: SimulatedOrg
     let base: SimulatorBaseURL
     let faults: FaultInjector
@@ -144,6 +147,17 @@ struct ControlAPI: Sendable {
                 return Response(status: .noContent)
             }
         }
+        // A burst of sign-ins across the org (a compressed day): answered once every event is emitted.
+        sim.post("/sign-ins") { request, _ in
+            struct Body: Decodable {
+                let count: Int
+            }
+            guard let body: Body = await decode(request), (0...Self.maximumSignIns).contains(body.count) else {
+                return JSONResponse.invalid("expected {count}, from 0 to \(Self.maximumSignIns)")
+            }
+            let emitted = await BulkSignIns(org: org, deliverer: deliverer).run(body.count)
+            return JSONResponse.encode(["emitted": emitted])
+        }
         sim.get("/faults") { _, _ in JSONResponse.encode(faults.current) }
         sim.put("/faults") { request, _ in
             guard let plan: FaultPlan = await decode(request) else {
@@ -176,6 +190,18 @@ struct ControlAPI: Sendable {
             return JSONResponse.encode(behaviour)
         }
         sim.get("/hooks/stats") { _, _ in JSONResponse.encode(deliverer.stats) }
+        // The org's daily cap of event hook events (Okta's: 400,000 in 24 hours, every hook together).
+        sim.get("/hooks/daily-cap") { _, _ in JSONResponse.encode(["cap": deliverer.cap]) }
+        sim.put("/hooks/daily-cap") { request, _ in
+            struct Body: Decodable {
+                let cap: Int
+            }
+            guard let body: Body = await decode(request), body.cap >= 0 else {
+                return JSONResponse.invalid("expected {cap}: events a 24-hour window may deliver, 0 or more")
+            }
+            deliverer.cap = body.cap
+            return JSONResponse.encode(["cap": deliverer.cap])
+        }
         sim.post("/churn") { request, _ in
             struct Body: Decodable {
                 let perSecond: Double

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import ConnectorDomain
+public import ConnectorDomain
 public import Foundation
 import HTTPTypes
 import Logging
@@ -68,15 +68,30 @@ public struct HookDeliveryStats: Sendable, Codable, Hashable {
     public var duplicated = 0
     /// Status codes of failed attempts.
     public var failureStatuses: [Int] = []
+    /// The org's daily cap of event hook events (Okta's: 400,000 a day, every hook together).
+    public var cap = HookDailyCap.oktaDefault
+    /// When the cap's current 24-hour window opened (with its first event); `nil` before any event.
+    public var windowStart: Timestamp?
+    /// Events sent to hooks in the current window, all hooks together.
+    public var eventsInWindow = 0
+    /// Events dropped because the window's cap was reached: never sent, never replayed.
+    public var eventsOverCap = 0
+    /// Those events by event type.
+    public var eventsOverCapByType: [String: Int] = [:]
+    /// Whether every event emitted so far has been delivered, dropped or given up on.
+    public var idle = true
 }
 
 /// Sends System Log events to the org's verified, active event hooks exactly as Okta does: batched
 /// envelopes, `POST` with the hook's auth header and custom headers, 3 s timeout, one retry on
-/// timeout or `5xx`, none on `4xx` (SPEC §16).
+/// timeout or `5xx`, none on `4xx` (SPEC §16); at most the org's daily cap of events a day, with
+/// Okta's System Log warning at 70 % of it and its violation at the cap (``HookDailyCap``).
 final class HookDeliverer: Service, Sendable {
     static let timeout: TimeAmount = .seconds(3)
     static let batchWindow: Duration = .milliseconds(100)
     static let maximumBatch = 50
+    /// Events taken from the buffer at a time: a burst is delivered while it is still being emitted.
+    static let maximumTake = 5000
     /// Event types the simulator logs that are not eligible for event hooks (Okta's list of
     /// hook-eligible types): never delivered, whatever a hook subscribes to.
     static let notEligible: Set<String> = ["user.account.expire_password", "user.account.update_primary_email"]
@@ -86,6 +101,8 @@ final class HookDeliverer: Service, Sendable {
     let clock: any WallClock
     let base: SimulatorBaseURL
     let logger: Logger
+    /// Where the cap's warning and violation are logged.
+    let systemLog: SystemLogJournal
 
     /// The org URL, for the envelope's `source`.
     var baseURL: String { base.value }
@@ -95,16 +112,22 @@ final class HookDeliverer: Service, Sendable {
     private let behaviourState = Mutex(HookBehaviour())
     private let random = Mutex(SplitMix64(seed: 7))
     private let statsState = Mutex(HookDeliveryStats())
+    private let dailyCap: Mutex<HookDailyCap>
     private let heldBack = Mutex<[(EventHookObject, [UInt8], [OktaLogEvent])]>([])
     private let inFlight = Atomic<Int>(0)
+    private let stopped = Atomic<Bool>(false)
 
-    init(registry: EventHookRegistry, client: HTTPClient, clock: any WallClock, base: SimulatorBaseURL, logger: Logger)
-    {
+    init(
+        registry: EventHookRegistry, client: HTTPClient, clock: any WallClock, base: SimulatorBaseURL,
+        systemLog: SystemLogJournal, dailyCap: Int, logger: Logger
+    ) {
         self.registry = registry
         self.client = client
         self.clock = clock
         self.logger = logger
         self.base = base
+        self.systemLog = systemLog
+        self.dailyCap = Mutex(HookDailyCap(cap: dailyCap))
         (pokes, poke) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -116,12 +139,43 @@ final class HookDeliverer: Service, Sendable {
         }
     }
 
-    var stats: HookDeliveryStats { statsState.withLock { $0 } }
+    var stats: HookDeliveryStats {
+        var stats = statsState.withLock { $0 }
+        dailyCap.withLock { cap in
+            stats.cap = cap.cap
+            stats.windowStart = cap.windowStart
+            stats.eventsInWindow = cap.eventsInWindow
+            stats.eventsOverCap = cap.eventsOverCap
+            stats.eventsOverCapByType = cap.eventsOverCapByType
+        }
+        stats.idle = isIdle
+        return stats
+    }
+
+    /// The org's daily cap of event hook events; a change applies to the current window.
+    var cap: Int {
+        get { dailyCap.withLock { $0.cap } }
+        set { dailyCap.withLock { $0.cap = max(0, newValue) } }
+    }
 
     /// Whether every event taken so far has been delivered, dropped or given up on.
     var isIdle: Bool {
         // A batch held back to be reordered does not count: it waits for the next one.
         buffer.withLock { $0.isEmpty } && inFlight.load(ordering: .relaxed) == 0
+    }
+
+    /// Whether delivery has stopped (the simulator is stopping).
+    var isStopped: Bool { stopped.load(ordering: .relaxed) }
+
+    /// Events emitted and not yet taken for delivery.
+    var backlog: Int { buffer.withLock { $0.count } }
+
+    /// Waits until at most `limit` events wait to be taken (or delivery has stopped), so that a
+    /// burst of events is emitted no faster than it is delivered.
+    func waitForRoom(limit: Int) async {
+        while backlog > limit, !stopped.load(ordering: .relaxed), !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     /// Takes events from the org (called synchronously by mutations).
@@ -135,29 +189,36 @@ final class HookDeliverer: Service, Sendable {
             for await _ in pokes.cancelOnGracefulShutdown() {
                 // Okta batches events that happen close together into one delivery.
                 try? await Task.sleep(for: Self.batchWindow)
-                let batch = buffer.withLock { buffer in
-                    let taken = buffer
-                    buffer = []
-                    return taken
-                }
-                guard !batch.isEmpty else { continue }
-                inFlight.add(1, ordering: .relaxed)
-                if behaviour.maximumDelay > 0 {
-                    // Delayed deliveries overtake each other, as Okta's may.
-                    group.addTask {
-                        await self.deliver(batch)
-                        self.inFlight.subtract(1, ordering: .relaxed)
+                // A burst larger than one take is delivered take by take, without waiting again.
+                while true {
+                    let batch = buffer.withLock { buffer in
+                        let count = min(buffer.count, Self.maximumTake)
+                        let taken = Array(buffer[..<count])
+                        buffer.removeFirst(count)
+                        return taken
                     }
-                } else {
-                    await deliver(batch)
-                    inFlight.subtract(1, ordering: .relaxed)
+                    guard !batch.isEmpty else { break }
+                    inFlight.add(1, ordering: .relaxed)
+                    if behaviour.maximumDelay > 0 {
+                        // Delayed deliveries overtake each other, as Okta's may.
+                        group.addTask {
+                            await self.deliver(batch)
+                            self.inFlight.subtract(1, ordering: .relaxed)
+                        }
+                    } else {
+                        await deliver(batch)
+                        inFlight.subtract(1, ordering: .relaxed)
+                    }
                 }
             }
         }
     }
 
     /// Stops taking events.
-    func finish() { poke.finish() }
+    func finish() {
+        stopped.store(true, ordering: .relaxed)
+        poke.finish()
+    }
 
     private func deliver(_ events: [OktaLogEvent]) async {
         for hook in registry.deliverable() {
@@ -167,9 +228,31 @@ final class HookDeliverer: Service, Sendable {
             while start < mine.count {
                 let chunk = Array(mine[start..<min(mine.count, start + Self.maximumBatch)])
                 start += Self.maximumBatch
-                await deliver(chunk, to: hook)
+                // The org's daily cap: a delivery that straddles it is cut, and what is past it dropped.
+                let admitted = admit(chunk)
+                guard admitted > 0 else { continue }
+                await deliver(Array(chunk.prefix(admitted)), to: hook)
             }
         }
+    }
+
+    /// Counts a delivery's events against the daily cap and logs the warning or the violation it
+    /// calls for.
+    /// - Returns: How many of the events, from the first, may be sent.
+    private func admit(_ events: [OktaLogEvent]) -> Int {
+        let now = clock.now
+        let (admitted, notices, windowStart) = dailyCap.withLock { cap in
+            let (admitted, notices) = cap.admit(events, at: now)
+            return (admitted, notices, cap.windowStart)
+        }
+        for notice in notices {
+            let (event, details) = notice.logEvent(at: Timestamp(now), windowStart: windowStart)
+            systemLog.append([event], at: Timestamp(now), details: details)
+            logger.notice(
+                "event hook daily limit",
+                metadata: ["event": "\(notice.eventType)", "message": "\(details.displayMessage)"])
+        }
+        return admitted
     }
 
     private func deliver(_ events: [OktaLogEvent], to hook: EventHookObject) async {
@@ -294,7 +377,13 @@ final class HookDeliverer: Service, Sendable {
 
 /// A System Log `LogEvent` in full, with the keys real deliveries carry.
 enum LogEventRepresentation {
-    static func write(_ event: OktaLogEvent, into w: inout JSONWriter) {
+    /// Writes one event.
+    /// - Parameters:
+    ///   - event: The event.
+    ///   - details: Its message, severity and debug data when Okta logged it on its own account;
+    ///     otherwise the message is the event type, the severity `INFO` and the debug data the request.
+    ///   - w: Where to write it.
+    static func write(_ event: OktaLogEvent, details: LogEventDetails? = nil, into w: inout JSONWriter) {
         func actor(_ actor: OktaLogEvent.Actor) {
             w.beginObject()
             w.field("id", actor.id)
@@ -309,8 +398,8 @@ enum LogEventRepresentation {
         w.field("published", event.published.iso8601)
         w.field("eventType", event.eventType)
         w.field("version", "0")
-        w.field("displayMessage", event.eventType)
-        w.field("severity", "INFO")
+        w.field("displayMessage", details?.displayMessage ?? event.eventType)
+        w.field("severity", details?.severity ?? "INFO")
         w.key("client")
         w.beginObject()
         w.key("userAgent")
@@ -335,8 +424,13 @@ enum LogEventRepresentation {
         w.beginObject(); w.field("type", "WEB"); w.field("id", String(event.uuid.prefix(8))); w.key("detail");
         w.beginObject(); w.endObject(); w.endObject()
         w.key("debugContext")
-        w.beginObject(); w.key("debugData"); w.beginObject(); w.field("requestUri", "/api/v1"); w.endObject();
-        w.endObject()
+        w.beginObject(); w.key("debugData"); w.beginObject()
+        if let details {
+            for key in details.debugData.keys.sorted() { w.field(key, details.debugData[key]) }
+        } else {
+            w.field("requestUri", "/api/v1")
+        }
+        w.endObject(); w.endObject()
         w.field("legacyEventType", nil)
         w.key("authenticationContext")
         w.beginObject(); w.field("authenticationStep", nil);

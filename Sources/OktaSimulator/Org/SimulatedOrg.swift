@@ -23,6 +23,10 @@ public final class SimulatedOrg: Sendable {
         var groups: [Int: SimGroup]
         /// The index the next created group gets (indices are never reused).
         var nextGroupIndex: Int
+        /// The user index the next burst of sign-ins starts at.
+        var signInCursor = 0
+        /// Sign-in sessions recorded by bursts so far.
+        var signInSessions = 0
     }
 
     /// An administrator who performs the control API's changes (the `actor` of their events).

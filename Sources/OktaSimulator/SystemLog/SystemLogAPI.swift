@@ -57,9 +57,9 @@ struct SystemLogAPI: Sendable {
                 .badRequest, code: "E0000031", summary: "Invalid search criteria.", causes: [error.reason])
         }
         let keywords = (query["q"] ?? "").lowercased().split(separator: " ").map(String.init)
-        let matching: (OktaLogEvent) -> Bool = { event in
-            if let types, !types.contains(event.eventType) { return false }
-            let text = event.eventType.lowercased()
+        let matching: (SystemLogJournal.Entry) -> Bool = { entry in
+            if let types, !types.contains(entry.event.eventType) { return false }
+            let text = (entry.event.eventType + " " + (entry.details?.displayMessage ?? "")).lowercased()
             return keywords.allSatisfy { text.contains($0) }
         }
         var position: Int64?
@@ -73,7 +73,7 @@ struct SystemLogAPI: Sendable {
         }
         carried.append(("limit", String(limit)))
 
-        let events: [OktaLogEvent]
+        let events: [SystemLogJournal.Entry]
         let next: Int64?
         if until == nil, sortOrder == "ASCENDING" {
             // Polling: persistence order, a `next` link on every answer.
@@ -98,7 +98,7 @@ struct SystemLogAPI: Sendable {
         }
         var writer = JSONWriter(capacity: 1500 * max(1, events.count))
         writer.beginArray()
-        for event in events { LogEventRepresentation.write(event, into: &writer) }
+        for entry in events { LogEventRepresentation.write(entry.event, details: entry.details, into: &writer) }
         writer.endArray()
         return JSONResponse.make(writer.bytes, headers: links(query: carried, position: position, next: next))
     }

@@ -12,6 +12,9 @@ final class SystemLogJournal: Sendable {
         /// When the event was persisted (polling requests filter on this, not on `published`).
         let persisted: Timestamp
         let event: OktaLogEvent
+        /// What Okta itself says about an event it logs on its own account (a rate-limit warning);
+        /// `nil` for the mutations' events.
+        let details: LogEventDetails?
     }
 
     let capacity: Int
@@ -20,10 +23,14 @@ final class SystemLogJournal: Sendable {
     init(capacity: Int = 200_000) { self.capacity = max(1, capacity) }
 
     /// Persists events.
-    func append(_ events: [OktaLogEvent], at now: Timestamp) {
+    /// - Parameters:
+    ///   - events: The events, in the order they happened.
+    ///   - now: When they are persisted.
+    ///   - details: The message, severity and debug data of events Okta logs on its own account.
+    func append(_ events: [OktaLogEvent], at now: Timestamp, details: LogEventDetails? = nil) {
         entries.withLock { state in
             for event in events {
-                state.list.append(Entry(seq: state.nextSeq, persisted: now, event: event))
+                state.list.append(Entry(seq: state.nextSeq, persisted: now, event: event, details: details))
                 state.nextSeq += 1
             }
             // Trimmed in steps of a tenth, so that a full log does not move every entry at each append.
@@ -41,16 +48,16 @@ final class SystemLogJournal: Sendable {
     /// persistence order.
     /// - Returns: The events and the sequence number the `next` link continues after: the last event
     ///   returned when the page is full, otherwise everything persisted so far.
-    func poll(afterSeq: Int64, since: Timestamp?, matching: (OktaLogEvent) -> Bool, limit: Int)
-        -> (events: [OktaLogEvent], continueAfter: Int64)
+    func poll(afterSeq: Int64, since: Timestamp?, matching: (Entry) -> Bool, limit: Int)
+        -> (events: [Entry], continueAfter: Int64)
     {
         entries.withLock { state in
-            var page: [OktaLogEvent] = []
+            var page: [Entry] = []
             let start = firstIndex(after: afterSeq, in: state.list)
             for entry in state.list[start...] {
                 if let since, entry.persisted < since { continue }
-                guard matching(entry.event) else { continue }
-                page.append(entry.event)
+                guard matching(entry) else { continue }
+                page.append(entry)
                 if page.count == limit { return (page, entry.seq) }
             }
             return (page, max(afterSeq, state.nextSeq - 1))
@@ -62,22 +69,22 @@ final class SystemLogJournal: Sendable {
     ///   (descending); `nil` from the start.
     /// - Returns: The events and, when more match, where the next page continues.
     func bounded(
-        since: Timestamp, until: Timestamp, descending: Bool, position: Int64?, matching: (OktaLogEvent) -> Bool,
+        since: Timestamp, until: Timestamp, descending: Bool, position: Int64?, matching: (Entry) -> Bool,
         limit: Int
-    ) -> (events: [OktaLogEvent], next: Int64?) {
+    ) -> (events: [Entry], next: Int64?) {
         entries.withLock { state in
-            var page: [OktaLogEvent] = []
+            var page: [Entry] = []
             var last: Int64?
             let ordered: [Entry] =
                 descending
                 ? state.list.reversed().filter { position == nil || $0.seq < position! }
                 : Array(state.list[firstIndex(after: position ?? 0, in: state.list)...])
             for entry in ordered {
-                guard entry.event.published >= since, entry.event.published < until, matching(entry.event) else {
+                guard entry.event.published >= since, entry.event.published < until, matching(entry) else {
                     continue
                 }
                 if page.count == limit { return (page, last) }
-                page.append(entry.event)
+                page.append(entry)
                 last = entry.seq
             }
             return (page, nil)
@@ -94,4 +101,15 @@ final class SystemLogJournal: Sendable {
         }
         return low
     }
+}
+
+/// What a `LogEvent` says beyond its typed fields, for the events Okta logs on its own account
+/// (rate-limit warnings and violations): the mutations' events leave these to the defaults.
+struct LogEventDetails: Sendable, Hashable {
+    /// `displayMessage`.
+    var displayMessage: String
+    /// `severity`: `DEBUG`, `INFO`, `WARN` or `ERROR`.
+    var severity: String
+    /// `debugContext.debugData`, written in key order.
+    var debugData: [String: String]
 }
