@@ -23,7 +23,8 @@ extension RunsCommand {
             abstract: "Show a connector's reconcile runs, newest first (the default).",
             discussion: """
                 Each run: id, trigger, start, duration, outcome, counts, drift, Okta calls, 429s, errors, and \
-                the process that ran it. A running run shows live counts. Needs no secret.
+                the process that ran it; a `reconcile` whose changes did not reach the sink says "not \
+                forwarded". A running run shows live counts. Needs no secret.
                 """
         )
 
@@ -67,6 +68,9 @@ extension RunsCommand {
                     )
                     if let owner = run.owner.flatMap(ProcessIdentity.init(description:)) {
                         print("      process \(owner.pid) on host \(owner.host)")
+                    }
+                    if run.forwarded == false {
+                        print("      not forwarded: the sink did not take the changes; they stay queued")
                     }
                     for error in run.errors { print("      \(error)") }
                 }

@@ -410,6 +410,49 @@ struct ConsoleRunStateTests {
         }
     }
 
+    /// Issue 23 item 1: a CLI reconcile whose changes did not reach the sink is marked in the API's
+    /// run JSON, the console's runs table and its run page; a run of `serve` has no mark.
+    @Test func aRunWhoseChangesWereNotForwardedIsMarkedInTheAPIAndTheConsole() async throws {
+        let harness = try await AdminRouterHarness()
+        let byServe = try await run(harness.store, .succeeded, drift: 0, at: 0)
+        let forwarded = try await run(harness.store, .succeeded, drift: 0, at: 10)
+        let queued = try await run(harness.store, .succeeded, drift: 0, at: 20)
+        try await harness.store.recordRunForwarding(id: forwarded, forwarded: true)
+        try await harness.store.recordRunForwarding(id: queued, forwarded: false)
+        try await harness.test { client in
+            let bearer: HTTPFields = [.authorization: "Bearer \(AdminRouterHarness.token)"]
+            let answer = try await client.execute(uri: "/api/connectors/test-org/runs", method: .get, headers: bearer)
+            #expect(answer.status == .ok)
+            let runs = try #require(
+                try JSONSerialization.jsonObject(with: Data(String(buffer: answer.body).utf8)) as? [[String: Any]],
+                "\(String(buffer: answer.body))")
+            func field(_ id: Int64) -> Any? { runs.first { ($0["id"] as? Int).map(Int64.init) == id }?["forwarded"] }
+            #expect(field(queued) as? Bool == false)
+            #expect(field(forwarded) as? Bool == true)
+            #expect(field(byServe) == nil, "no mark for a run whose changes serve's forwarder sends")
+
+            let table = String(
+                buffer: try await client.execute(uri: "/connectors/test-org", method: .get, headers: bearer).body)
+            let marked = table.matches(of: /<tr data-run="(\d+)">(.*?)<\/tr>/.repetitionBehavior(.reluctant)).filter {
+                $0.output.2.contains("not forwarded")
+            }.map { String($0.output.1) }
+            #expect(marked == [String(queued)], "only the run whose changes stay queued is marked")
+
+            for (id, text) in [(queued, "no: the sink did not take the changes"), (forwarded, "yes")] {
+                let page = String(
+                    buffer: try await client.execute(
+                        uri: "/connectors/test-org/runs/\(id)", method: .get, headers: bearer
+                    ).body)
+                #expect(page.contains("<dt>Forwarded</dt><dd class=\"forwarded\">\(text)"), "run \(id)")
+            }
+            let servePage = String(
+                buffer: try await client.execute(
+                    uri: "/connectors/test-org/runs/\(byServe)", method: .get, headers: bearer
+                ).body)
+            #expect(!servePage.contains("<dt>Forwarded</dt>"))
+        }
+    }
+
     @Test func theLastAcceptedOktaCallAndARefusedCredentialAreShown() async throws {
         let harness = try await AdminRouterHarness()
         let accepted = Timestamp(Date().addingTimeInterval(-7200))

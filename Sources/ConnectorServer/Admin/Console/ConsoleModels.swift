@@ -297,6 +297,8 @@ struct RunsTableModel {
         var duration: String
         var tone: String
         var outcome: String
+        /// A CLI `reconcile` whose changes did not reach the sink (they stay queued).
+        var notForwarded: Bool
         /// Listed, created, updated, unchanged, removed, drift, Okta calls, 429s.
         var numbers: [Int]
         var errors: String
@@ -311,6 +313,7 @@ struct RunsTableModel {
                 slug: slug, id: run.id, trigger: run.trigger.rawValue, dryRun: run.dryRun,
                 startedAt: run.startedAt.iso8601, duration: RunPageModel.duration(run),
                 tone: RunPageModel.tone(run.outcome), outcome: run.outcome.rawValue,
+                notForwarded: run.forwarded == false,
                 numbers: [
                     run.counts.listed, run.counts.created, run.counts.updated, run.counts.unchanged,
                     run.counts.removed, run.drift, run.oktaCalls.values.reduce(0, +), run.rateLimited,
@@ -365,6 +368,9 @@ struct RunPageModel {
     var oktaCalls: String
     var rateLimited: Int
     var owner: String
+    /// Whether a CLI `reconcile`'s changes reached the sink; `nil` for runs whose changes `serve`'s
+    /// forwarder sends.
+    var forwarded: String?
     /// The run's errors; `nil` when it had none.
     var errorList: ErrorList?
     var held: Held?
@@ -377,6 +383,11 @@ struct RunPageModel {
         guard let ended = run.endedAt else { return "running" }
         let seconds = Double(ended.millisecondsSinceEpoch - run.startedAt.millisecondsSinceEpoch) / 1000
         return String(format: "%.1f s", seconds)
+    }
+
+    /// The run page's line on forwarding (`runs show` says the same).
+    static func forwarded(_ run: RunRecord) -> String? {
+        run.forwarded.map { $0 ? "yes" : "no: the sink did not take the changes; they stay queued" }
     }
 
     static func tone(_ outcome: RunOutcome) -> String {

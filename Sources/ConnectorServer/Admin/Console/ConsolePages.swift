@@ -158,7 +158,7 @@ enum ConsolePages {
             unchanged: run.counts.unchanged, removed: run.counts.removed, drift: run.drift,
             lastLogonUpdates: run.lastLogonUpdates,
             oktaCalls: calls.isEmpty ? "none" : calls.joined(separator: ", "), rateLimited: run.rateLimited,
-            owner: run.owner ?? "not recorded",
+            owner: run.owner ?? "not recorded", forwarded: RunPageModel.forwarded(run),
             errorList: run.errors.isEmpty ? nil : RunPageModel.ErrorList(items: run.errors),
             held: run.outcome == .held ? held(run, removals: removals) : nil)
         return page(title: "Run #\(run.id)", chrome: chrome, template: "run", model: model)
