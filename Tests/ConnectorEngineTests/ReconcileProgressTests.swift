@@ -112,7 +112,9 @@ struct ReconcileProgressTests {
             phase: "listing users", listed: 200, calls: 3, rateLimitWaits: 1, elapsed: 5, eta: 61)
         #expect(report.eta(at: made, reportedAt: made) == 61)
         #expect(report.eta(at: made.addingTimeInterval(15), reportedAt: made) == 46)
-        #expect(report.eta(at: made.addingTimeInterval(90), reportedAt: made) == 0, "never below zero")
+        #expect(
+            report.eta(at: made.addingTimeInterval(90), reportedAt: made) == 1,
+            "never zero: an estimate exists only while work remains")
         #expect(report.eta(at: made.addingTimeInterval(-5), reportedAt: made) == 61, "a clock that stepped back")
         let none = ReconcileProgress(phase: "starting", listed: 0, calls: 0, rateLimitWaits: 0, elapsed: 0)
         #expect(none.eta(at: made, reportedAt: made) == nil)

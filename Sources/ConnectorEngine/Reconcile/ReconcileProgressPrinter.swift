@@ -110,6 +110,13 @@ public final class ReconcileProgressPrinter: Sendable {
         }
         if let wait, wait.until > instant {
             line += (line.isEmpty ? "" : "; ") + wait.text(now: instant)
+        } else if let progress, let unknown = progress.etaUnknown {
+            // Part of the run cannot be counted yet: say so, with what can be, as a lower bound.
+            if let eta = progress.eta(at: instant, reportedAt: reportedAt ?? instant) {
+                line += ", at least \(Self.duration(eta)) left (\(unknown))"
+            } else {
+                line += ", time left unknown (\(unknown))"
+            }
         } else if let eta = progress?.eta(at: instant, reportedAt: reportedAt ?? instant) {
             line += ", about \(Self.duration(eta)) left"
         }

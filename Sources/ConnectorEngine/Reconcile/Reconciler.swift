@@ -15,8 +15,15 @@ public struct ReconcileProgress: Sendable {
     /// Users the previous run listed: the denominator of an ETA.
     public var expectedUsers: Int?
     public var elapsed: TimeInterval
-    /// Seconds left, from the calls still needed and the rate limits (``ReconcileETA``).
+    /// Seconds left, from the calls still needed and the rate limits (``ReconcileETA``): all of
+    /// the run when ``etaUnknown`` is `nil`, else only the part that can be counted (a lower bound).
     public var eta: TimeInterval?
+    /// What the estimate cannot count yet, and why (a first run does not know how many users Okta
+    /// has until it has listed them): `nil` when ``eta`` covers the whole run.
+    public var etaUnknown: String?
+    /// The Okta calls still needed, by bucket, as far as they are known: the estimate is made
+    /// again from them as the rate-limit windows move (`serve`'s `eta_s`).
+    public var callsLeft: [OktaBucket: Int]
     /// The rate-limit wait in progress, if any.
     public var wait: RateLimitWait?
 
@@ -25,16 +32,20 @@ public struct ReconcileProgress: Sendable {
     /// - Parameters:
     ///   - now: The time now.
     ///   - reportedAt: When the report was made.
-    /// - Returns: The seconds left, never below zero; `nil` without an estimate.
+    /// - Returns: The seconds left, never below one second (an estimate exists only while work
+    ///   remains); `nil` without an estimate.
     public func eta(at now: Date, reportedAt: Date) -> TimeInterval? {
-        eta.map { max(0, $0 - max(0, now.timeIntervalSince(reportedAt))) }
+        eta.map { max(1, $0 - max(0, now.timeIntervalSince(reportedAt))) }
     }
 
     /// Creates a progress report.
     public init(
         phase: String, listed: Int, calls: Int, rateLimitWaits: Int, expectedUsers: Int? = nil,
-        elapsed: TimeInterval, eta: TimeInterval? = nil, wait: RateLimitWait? = nil
+        elapsed: TimeInterval, eta: TimeInterval? = nil, etaUnknown: String? = nil,
+        callsLeft: [OktaBucket: Int] = [:], wait: RateLimitWait? = nil
     ) {
+        self.etaUnknown = etaUnknown
+        self.callsLeft = callsLeft
         self.phase = phase
         self.listed = listed
         self.calls = calls
@@ -139,7 +150,7 @@ public struct Reconciler: Sendable {
             // Logs the progress and stores the live counts at a steady cadence, waits included.
             ticker.addTask { [log] in
                 await self.reportWhileRunning(
-                    live: live, record: runningRecord, callsBefore: callsBefore, log: log)
+                    live: live, record: runningRecord, started: started, callsBefore: callsBefore, log: log)
             }
             defer { ticker.cancelAll() }
             do {
@@ -167,7 +178,7 @@ public struct Reconciler: Sendable {
                 if choice?.plan == .bulk {
                     try await stageBulkEnrichment(
                         runId: runId, options: options, state: &state, started: started, live: live,
-                        expectedUsers: previous?.counts.listed)
+                        previous: previous, callsBefore: callsBefore)
                 }
                 // One concrete page type whatever the directory: no existential dispatch per page.
                 for try await page in client.listUserPages(statuses: connector.userStatuses, limit: 200) {
@@ -286,54 +297,81 @@ public struct Reconciler: Sendable {
     /// The bulk plan: every app's users and every device's users, staged in the store.
     func stageBulkEnrichment(
         runId: Int64, options: ReconcileOptions, state: inout RunState, started: Date, live: LiveProgress,
-        expectedUsers expected: Int?
+        previous: RunRecord?, callsBefore: OktaCallStats.Counts
     ) async throws {
         state.staged = true
-        // The calls still needed after this phase, for the ETA: the device pages and the listing,
-        // from the previous run's count (at least one page each when it is not known).
-        let devicePages = state.enrich.devices ? max(1, ((expected ?? 0) + 199) / 200) : 0
-        let listingPages = max(1, ((expected ?? 0) + 199) / 200)
+        let left = BulkWorkLeft(
+            previous: previous, callsBefore: callsBefore, groups: state.enrich.groups,
+            devices: state.enrich.devices)
         if state.enrich.apps {
+            // App-user pages are counted as they are found: each app still to read is taken to
+            // need as many pages as the apps read so far did on average, and at least one (the
+            // previous run's count when there is one).
+            var appsRead = 0
+            var appPagesRead = 0
             for try await apps in client.listApps() {
                 let active = apps.filter { $0.status == nil || $0.status == "ACTIVE" }
                 for (index, app) in active.enumerated() {
                     let assigned = AssignedApp(appName: app.name ?? "", label: app.label ?? "", instanceId: app.id)
+                    var pages = 0
                     for try await userIds in client.appUserIds(appId: app.id) {
                         try await store.stageEnrichment(
                             runId: runId, apps: userIds.map { ($0, assigned) }, devices: [])
+                        pages += 1
+                        appPagesRead += 1
+                        let average = appsRead > 0 ? Double(appPagesRead - pages) / Double(appsRead) : 0
+                        let work = left.inApps(
+                            made: client.callCounts,
+                            estimate: max(0, Int(average.rounded(.up)) - pages)
+                                + max(
+                                    active.count - index - 1,
+                                    Int((average * Double(active.count - index - 1)).rounded(.up))))
+                        await report(
+                            "reading app assignments", state: state, expected: nil, plan: nil, started: started,
+                            live: live, work: work)
                     }
+                    appsRead += 1
+                    let average = Double(appPagesRead) / Double(appsRead)
+                    let work = left.inApps(
+                        made: client.callCounts,
+                        estimate: max(
+                            active.count - index - 1, Int((average * Double(active.count - index - 1)).rounded(.up))))
                     await report(
                         "reading app assignments", state: state, expected: nil, plan: nil, started: started,
-                        live: live,
-                        needed: [
-                            .apps: active.count - index - 1, .devices: devicePages, .usersList: listingPages,
-                        ])
+                        live: live, work: work)
                 }
             }
         }
         if state.enrich.groups {
+            var groupsRead = 0
+            var groupPagesRead = 0
             for try await groups in client.listGroups() {
-                for group in groups where group.isMapped {
+                let mapped = groups.filter(\.isMapped)
+                for (index, group) in mapped.enumerated() {
                     let membership = group.membership
                     for try await userIds in client.groupMemberIds(groupId: group.id) {
                         try await store.stageEnrichment(
                             runId: runId, apps: [], devices: [], groups: userIds.map { ($0, membership) })
+                        groupPagesRead += 1
                     }
+                    groupsRead += 1
+                    let average = Double(groupPagesRead) / Double(groupsRead)
+                    let work = left.inGroups(
+                        made: client.callCounts,
+                        estimate: Int((average * Double(mapped.count - index - 1)).rounded(.up)))
+                    await report(
+                        "reading group memberships", state: state, expected: nil, plan: nil, started: started,
+                        live: live, work: work)
                 }
-                await report(
-                    "reading group memberships", state: state, expected: nil, plan: nil, started: started,
-                    live: live, needed: [.devices: devicePages, .usersList: listingPages])
             }
         }
         if state.enrich.devices {
-            var pages = 0
             for try await devices in client.listDevices() {
                 let links = devices.flatMap { item in item.userIds.map { ($0, item.device.summary) } }
                 try await store.stageEnrichment(runId: runId, apps: [], devices: links)
-                pages += 1
                 await report(
                     "reading devices", state: state, expected: nil, plan: nil, started: started, live: live,
-                    needed: [.devices: max(0, devicePages - pages), .usersList: listingPages])
+                    work: left.inDevices(made: client.callCounts))
             }
         }
     }
@@ -626,54 +664,73 @@ public struct Reconciler: Sendable {
 
     func report(
         _ phase: String, state: RunState, expected: Int?, plan: EnrichSettings.Plan?, started: Date,
-        live: LiveProgress, needed bulkCalls: [OktaBucket: Int]? = nil
+        live: LiveProgress, work bulkWork: WorkLeft? = nil
     ) async {
         let calls = client.callCounts.total
         let limiter = client.limiter
         let elapsed = clock.now.timeIntervalSince(started)
-        var eta: TimeInterval?
-        var stillNeeded: [OktaBucket: Int]?
-        if let bulkCalls {
+        var work = WorkLeft()
+        if let bulkWork {
             // A bulk enrichment phase: its own calls left, then the listing.
-            stillNeeded = bulkCalls
-        } else if let expected, phase == "listing users" {
-            // The calls still needed: the rest of the listing, and per-user enrichment of the rest.
-            let users = max(0, expected - state.counts.listed)
-            var needed: [OktaBucket: Int] = [.usersList: (users + 199) / 200]
-            if plan == .perUser || plan == .auto {
-                needed[.userLinks] =
-                    users
-                    * ((state.enrich.apps ? 1 : 0) + (state.enrich.devices ? 1 : 0) + (state.enrich.groups ? 1 : 0))
-            }
-            stillNeeded = needed
-        }
-        if let needed = stillNeeded {
-            var windows: [OktaBucket: ReconcileETA.Window] = [:]
-            for bucket in needed.keys {
-                if let window = await limiter.state(of: bucket) {
-                    windows[bucket] = ReconcileETA.Window(
-                        limit: window.limit, remaining: window.remaining, resetIn: window.resetIn)
+            work = bulkWork
+        } else if phase == "listing users" {
+            if let expected {
+                // The calls still needed: the rest of the listing, and per-user enrichment of the rest.
+                let users = max(0, expected - state.counts.listed)
+                work.calls[.usersList] = (users + 199) / 200
+                if plan == .perUser || plan == .auto {
+                    work.calls[.userLinks] =
+                        users
+                        * ((state.enrich.apps ? 1 : 0) + (state.enrich.devices ? 1 : 0)
+                            + (state.enrich.groups ? 1 : 0))
                 }
+            } else {
+                // Okta's listing says neither how many users nor how many pages are left.
+                work.unknown = "how many users Okta has is known only once a first run has listed them"
             }
-            let working = max(0, elapsed - (await limiter.waitedSeconds))
-            eta = ReconcileETA.estimate(
-                calls: needed, windows: windows, share: limiter.share,
-                secondsPerCall: calls > 0 ? working / Double(calls) : nil)
         }
+        let eta = await estimate(work.calls, started: started, live: live)
         let report = ReconcileProgress(
             phase: phase, listed: state.counts.listed, calls: calls, rateLimitWaits: await limiter.waits,
-            expectedUsers: expected, elapsed: elapsed, eta: eta, wait: await limiter.currentWait)
+            expectedUsers: expected, elapsed: elapsed, eta: eta, etaUnknown: work.unknown, callsLeft: work.calls,
+            wait: await limiter.currentWait)
         live.set(report, counts: state.counts, at: clock.now)
         progress?(report)
     }
 
+    /// Seconds left for `calls`, from the rate-limit windows as they stand now and the time a call
+    /// has taken so far; at least a second while any call is left.
+    func estimate(_ calls: [OktaBucket: Int], started: Date, live: LiveProgress) async -> TimeInterval? {
+        let limiter = client.limiter
+        var windows: [OktaBucket: ReconcileETA.Window] = [:]
+        for bucket in calls.keys {
+            if let window = await limiter.state(of: bucket) {
+                windows[bucket] = ReconcileETA.Window(
+                    limit: window.limit, remaining: window.remaining, resetIn: window.resetIn)
+                live.noteLimit(window.limit, of: bucket)
+            } else if let limit = live.limit(of: bucket) {
+                // Between a reset and the next answer the limiter knows no window: a fresh one.
+                windows[bucket] = ReconcileETA.Window(
+                    limit: limit, remaining: limit, resetIn: ReconcileETA.windowLength)
+            }
+        }
+        let calls = calls.filter { $0.value > 0 }
+        let made = client.callCounts.total
+        let working = max(0, clock.now.timeIntervalSince(started) - (await limiter.waitedSeconds))
+        return ReconcileETA.estimate(
+            calls: calls, windows: windows, share: limiter.share,
+            secondsPerCall: made > 0 ? working / Double(made) : nil
+        ).map { max(1, $0) }
+    }
+
     /// Every `progressInterval` while the run lasts: one log line with the progress (and the wait in
     /// progress, if any) and the live counts written to the run record.
-    func reportWhileRunning(live: LiveProgress, record: RunRecord, callsBefore: OktaCallStats.Counts, log: Logger)
-        async
-    {
+    func reportWhileRunning(
+        live: LiveProgress, record: RunRecord, started: Date, callsBefore: OktaCallStats.Counts, log: Logger
+    ) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: progressInterval)
+            // On the run's clock, as the rate-limit waits are.
+            try? await clock.sleep(until: clock.now.addingTimeInterval(ReconcileETA.seconds(progressInterval)))
             guard !Task.isCancelled else { return }
             let (report, counts, reportedAt) = live.get()
             var running = record
@@ -693,11 +750,18 @@ public struct Reconciler: Sendable {
                 "updated": "\(counts.updated)", "unchanged": "\(counts.unchanged)",
                 "okta_calls": "\(running.oktaCalls.values.reduce(0, +))",
             ]
-            // The estimate as it stands now, not as it stood at the last page: a long rate-limit
-            // wait between two pages counts down instead of repeating one number.
-            if let eta = report.eta(at: clock.now, reportedAt: reportedAt) {
-                metadata["eta_s"] = "\(Int(eta.rounded()))"
+            // The estimate made again now from the calls still needed and the windows as they
+            // stand: a long rate-limit wait between two pages counts down to its reset, and the
+            // windows after it are still counted (it neither repeats one number nor reaches zero).
+            let eta =
+                report.callsLeft.isEmpty
+                ? report.eta(at: clock.now, reportedAt: reportedAt)
+                : await estimate(report.callsLeft, started: started, live: live)
+            if let eta {
+                // A lower bound when part of the run cannot be counted yet.
+                metadata[report.etaUnknown == nil ? "eta_s" : "eta_at_least_s"] = "\(Int(eta.rounded()))"
             }
+            if let unknown = report.etaUnknown { metadata["eta_unknown"] = "\(unknown)" }
             if let wait = await client.limiter.currentWait { metadata["waiting"] = "\(wait.text(now: clock.now))" }
             log.notice("reconcile progress", metadata: metadata)
         }
@@ -722,4 +786,11 @@ final class LiveProgress: Sendable {
     }
 
     func get() -> (ReconcileProgress, RunCounts, Date) { state.withLock { $0 } }
+
+    /// The last limit seen of each bucket, for the windows after a reset.
+    private let limits = Mutex<[OktaBucket: Int]>([:])
+
+    func noteLimit(_ limit: Int, of bucket: OktaBucket) { limits.withLock { $0[bucket] = limit } }
+
+    func limit(of bucket: OktaBucket) -> Int? { limits.withLock { $0[bucket] } }
 }
