@@ -1,4 +1,4 @@
-public import ConnectorStore
+import ConnectorStore
 public import Foundation
 public import OktaClient
 
