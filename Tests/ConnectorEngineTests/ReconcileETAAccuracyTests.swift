@@ -210,7 +210,8 @@ struct ReconcileETAAccuracyTests {
         // `serve`'s log line: made again from the windows as they stand, so it neither reaches
         // zero during a wait nor jumps back up after it.
         let logged = second.logs.etas("eta_s")
-        #expect(logged.count >= 10, "\(logged)")
+        // The manual clock moves in the windows' steps: one line a window (6 in a 361 s run).
+        #expect(logged.count >= 5, "\(logged)")
         for (time, eta) in logged {
             let left = second.end.timeIntervalSince(time)
             #expect(eta >= 1)

@@ -137,7 +137,10 @@ struct ReconcileProgressTests {
             #expect(run.outcome == .succeeded, "\(run.errors)")
             let appPhase = reports.withLock { $0.filter { $0.phase == "reading app assignments" } }
             #expect(!appPhase.isEmpty)
-            #expect(appPhase.allSatisfy { $0.eta != nil }, "\(appPhase.map(\.eta))")
+            // Every report has an estimate, or says why there is none: once the apps are read, what
+            // a first run still needs (devices, users) is unknown until it is listed (issue 23).
+            #expect(appPhase.allSatisfy { $0.eta != nil || $0.etaUnknown != nil }, "\(appPhase.map(\.eta))")
+            #expect(appPhase.contains { $0.eta != nil }, "an estimate while apps are left")
         }
     }
 
