@@ -101,6 +101,9 @@ struct OktaClockSkewTests {
                 + "(uncorrected: \(String(format: "%.2f", uncorrected)) s)")
         #expect(abs(shown - trueAge) <= 1.2, "shown \(shown) s for an event \(trueAge) s old")
         #expect(uncorrected >= trueAge + 118)
-        #expect(status.oktaClock?.summary?.hasPrefix("Okta's clock is 120 s behind this host's") == true)
+        // Rounded to the second from a measurement within a second of the skew.
+        let summary = status.oktaClock?.summary ?? ""
+        #expect(
+            [119, 120, 121].contains { summary.hasPrefix("Okta's clock is \($0) s behind this host's") }, "\(summary)")
     }
 }

@@ -126,7 +126,10 @@ struct EventHookTests {
             #expect(stats.duplicated > 0)
             let delivered = endpoint.deliveredEvents.compactMap { $0["uuid"]?.stringValue }
             #expect(Set(delivered).count == 30 - stats.droppedEventIds.count)
-            #expect(delivered.count == Set(delivered).count + stats.duplicated)
+            // Each duplicate arrives twice; a first attempt that timed out on a loaded machine may
+            // have arrived too before its retry (Okta's at-least-once), so retries may add some.
+            #expect(delivered.count >= Set(delivered).count + stats.duplicated)
+            #expect(delivered.count <= Set(delivered).count + stats.duplicated + stats.retries)
             #expect(Set(delivered).isDisjoint(with: stats.droppedEventIds))
 
             simulator.hookBehaviour = HookBehaviour(reorder: true)
