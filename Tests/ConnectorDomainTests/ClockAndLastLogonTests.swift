@@ -35,6 +35,17 @@ struct ClockAndLastLogonTests {
         #expect(estimate.seconds == 0)
     }
 
+    @Test func aDateFarFromAnyClockIsLeftOut() {
+        let estimate = ClockOffsetEstimate()
+        let local = Date(timeIntervalSince1970: 1_780_000_000)
+        // A proxy answering with the epoch, and one a year ahead: neither is Okta's clock.
+        estimate.record(serverDate: Date(timeIntervalSince1970: 0), sentAt: local, receivedAt: local)
+        estimate.record(serverDate: local.addingTimeInterval(365 * 86_400), sentAt: local, receivedAt: local)
+        #expect(estimate.seconds == nil)
+        estimate.record(serverDate: local.addingTimeInterval(-30.5), sentAt: local, receivedAt: local)
+        #expect(estimate.seconds == -30)
+    }
+
     @Test func aChangeOfLastLogonAloneIsToldApart() {
         let stored = NeuronsRecord(
             key: "00u1",

@@ -13,6 +13,8 @@ public final class ClockOffsetEstimate: Sendable {
     private let samples = Mutex<[(offset: Double, roundTrip: Double)]>([])
     /// Samples kept.
     public static let window = 15
+    /// The largest offset taken as a clock's (a day).
+    public static let plausible: Double = 86_400
 
     /// An estimate without samples.
     public init() {}
@@ -26,7 +28,10 @@ public final class ClockOffsetEstimate: Sendable {
         let roundTrip = max(0, receivedAt.timeIntervalSince(sentAt))
         let middle = sentAt.addingTimeInterval(roundTrip / 2)
         let sample = serverDate.addingTimeInterval(0.5).timeIntervalSince(middle)
-        guard sample.isFinite, roundTrip.isFinite else { return }
+        // A `Date` a day or more away is not a clock that drifted but an answer that is wrong (a
+        // proxy's, a test server's): it is left out rather than shift every lag and the System
+        // Log's start by it.
+        guard sample.isFinite, roundTrip.isFinite, abs(sample) < Self.plausible else { return }
         samples.withLock { samples in
             samples.append((sample, roundTrip))
             if samples.count > Self.window { samples.removeFirst(samples.count - Self.window) }

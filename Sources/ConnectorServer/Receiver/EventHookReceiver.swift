@@ -201,7 +201,14 @@ public final class EventHookReceiver: Sendable {
             stats.count(connector.slug, "inactive_discarded")
             if case .success(var delivery) = parsed {
                 delivery.discarded = true
-                _ = try? await committer.store(delivery)
+                do {
+                    _ = try await committer.store(delivery)
+                } catch {
+                    // Acknowledged all the same (the events are discarded); only the count misses them.
+                    logger.notice(
+                        "a discarded delivery could not be counted against the daily hook cap",
+                        metadata: ["connector": "\(connector.slug)", "error": "\(error)"])
+                }
             }
             return Response(status: .ok)
         }
