@@ -55,25 +55,17 @@ struct EventSourceSwitchTests {
                 logging: LoggingSettings(format: .json, level: "info"), connectors: [connector])
         }
         let logs = CapturedLogs()
-        let (adminPorts, adminPort) = AsyncStream.makeStream(of: Int.self)
-        let application = try ConnectorApplication(
-            configuration: configuration(hooks), store: store, httpClient: HTTPClient.shared, clock: SystemWallClock(),
-            logger: logs.logger(level: .info), onAdminRunning: { adminPort.yield($0) })
-        let group = ServiceGroup(
-            configuration: .init(
-                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
-                logger: quietLogger))
-        let task = Task { try await group.run() }
+        let running = try await InProcessApplication.start(
+            configuration(hooks), store: store, logger: logs.logger(level: .info))
+        let application = running.application
         defer {
             Task {
-                await group.triggerGracefulShutdown()
-                _ = try? await task.value
+                await running.stop()
                 await simulator.stop()
                 try? FileManager.default.removeItem(at: directory)
             }
         }
-        var adminIterator = adminPorts.makeAsyncIterator()
-        let admin = await adminIterator.next() ?? 0
+        let admin = running.adminPort
         func get(_ path: String) async throws -> String {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(admin)\(path)")
             request.headers.add(name: "Authorization", value: "Bearer admin-token-of-at-least-32-bytes-0123")

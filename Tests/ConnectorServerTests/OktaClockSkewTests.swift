@@ -41,18 +41,10 @@ struct OktaClockSkewTests {
                 maxBodyBytes: 1 << 20),
             store: StoreSettings(backend: .sqlite(path: "unused")),
             logging: LoggingSettings(format: .json, level: "error"), connectors: [connector])
-        let application = try ConnectorApplication(
-            configuration: configuration, store: store, httpClient: httpClient, clock: SystemWallClock(),
-            logger: quietLogger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
-                logger: quietLogger))
-        let task = Task { try await group.run() }
+        let running = try await InProcessApplication.start(configuration, store: store, httpClient: httpClient)
         defer {
             Task {
-                await group.triggerGracefulShutdown()
-                _ = try? await task.value
+                await running.stop()
                 await simulator.stop()
                 try? await httpClient.shutdown()
                 try? FileManager.default.removeItem(at: directory)

@@ -38,28 +38,16 @@ struct SystemLogServeTests {
                 connectorServer: "Cloud", maxBodyBytes: 1 << 20),
             store: StoreSettings(backend: .sqlite(path: "unused")),
             logging: LoggingSettings(format: .json, level: "error"), connectors: [connector])
-        let (adminPorts, adminPort) = AsyncStream.makeStream(of: Int.self)
-        let (hookPorts, hookPort) = AsyncStream.makeStream(of: Int.self)
-        let application = try ConnectorApplication(
-            configuration: configuration, store: store, httpClient: HTTPClient.shared, clock: SystemWallClock(),
-            logger: quietLogger, onServerRunning: { hookPort.yield($0) }, onAdminRunning: { adminPort.yield($0) })
-        let group = ServiceGroup(
-            configuration: .init(
-                services: application.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
-                logger: quietLogger))
-        let task = Task { try await group.run() }
+        let running = try await InProcessApplication.start(configuration, store: store)
         defer {
             Task {
-                await group.triggerGracefulShutdown()
-                _ = try? await task.value
+                await running.stop()
                 await simulator.stop()
                 try? FileManager.default.removeItem(at: directory)
             }
         }
-        var adminIterator = adminPorts.makeAsyncIterator()
-        let admin = await adminIterator.next() ?? 0
-        var hookIterator = hookPorts.makeAsyncIterator()
-        let listener = await hookIterator.next() ?? 0
+        let admin = running.adminPort
+        let listener = running.hookPort
 
         // The initial reconcile, forwarded (generous: the whole suite shares two cores).
         let synced = try await eventually(timeout: 90) {
